@@ -1,0 +1,131 @@
+// Every setting Ferry reads from the environment, with its default and meaning: the one place they are documented.
+
+export type Parser<T> = (raw: string) => T;
+
+export interface Setting<T> {
+  env: string;
+  /** Default used when the variable is unset or empty; undefined means "unset is meaningful". */
+  default: T;
+  /** Shown in `ferry config` and the README table. */
+  doc: string;
+  parse: Parser<T>;
+  /** Value to display for the default (secrets and computed defaults). */
+  shownDefault?: string;
+}
+
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> => (raw) => {
+  if (!/^-?\d+$/.test(raw.trim())) throw new Error(`expected an integer, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`expected an integer between ${min} and ${max}, got ${n}`);
+  return n;
+};
+
+export const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
+  if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
+  return raw as T;
+};
+
+export const url = (...schemes: string[]): Parser<string> => (raw) => {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new Error('expected a URL');
+  }
+  const scheme = parsed.protocol.replace(/:$/, '');
+  if (!schemes.includes(scheme)) throw new Error(`expected a ${schemes.join(' or ')} URL, got scheme "${scheme}"`);
+  return raw;
+};
+
+export const text: Parser<string> = (raw) => raw;
+
+export const hostname: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(raw)) throw new Error(`expected a host name (letters, digits, '.', '_', '-'), got "${raw}"`);
+  return raw;
+};
+
+export const prefix: Parser<string> = (raw) => {
+  if (!/^[A-Za-z0-9_.-]*$/.test(raw)) throw new Error(`expected letters, digits, '_', '.' or '-', got "${raw}"`);
+  return raw;
+};
+
+const optional = <T>(p: Parser<T>): Parser<T | undefined> => p;
+
+export const SETTINGS = {
+  databaseUrl: {
+    env: 'FERRY_DATABASE_URL', default: undefined, parse: optional(url('postgres', 'postgresql')),
+    doc: 'Postgres connection URL. Unset: an embedded Postgres (PGlite) under FERRY_STATE_DIR, served on a local socket.',
+    shownDefault: '(embedded)',
+  } as Setting<string | undefined>,
+  transportUrl: {
+    env: 'FERRY_TRANSPORT_URL', default: undefined, parse: optional(url('amqp', 'amqps', 'inproc')),
+    doc: 'RabbitMQ URL (amqp://user:pass@host:5672/vhost). Unset: the in-process bus (all services in one process).',
+    shownDefault: '(in-process)',
+  } as Setting<string | undefined>,
+  busPrefix: {
+    env: 'FERRY_BUS_PREFIX', default: '', parse: prefix,
+    doc: 'Prefix for every exchange and queue name, to share one broker between deployments.',
+    shownDefault: '(none)',
+  } as Setting<string>,
+  stateDir: {
+    env: 'FERRY_STATE_DIR', default: '.ferry', parse: text,
+    doc: 'Directory for host-local state: the embedded database, fake VMs and their disks.',
+  } as Setting<string>,
+  driver: {
+    env: 'FERRY_DRIVER', default: 'fake', parse: oneOf('fake', 'qemu'),
+    doc: 'Hypervisor driver of a compute service: fake (simulated VMs) or qemu (real VMs over QMP).',
+  } as Setting<'fake' | 'qemu'>,
+  host: {
+    env: 'FERRY_HOST', default: undefined, parse: optional(hostname),
+    doc: 'Host name a service registers under. Unset: the machine host name (compute: required by --host or this).',
+    shownDefault: '(machine host name)',
+  } as Setting<string | undefined>,
+  apiListen: {
+    env: 'FERRY_API_LISTEN', default: '127.0.0.1', parse: text,
+    doc: 'Address the API binds to.',
+  } as Setting<string>,
+  apiPort: {
+    env: 'FERRY_API_PORT', default: 8774, parse: int(0, 65535),
+    doc: 'Port of the API (identity, compute and image endpoints share it). 0 picks a free port.',
+  } as Setting<number>,
+  publicUrl: {
+    env: 'FERRY_PUBLIC_URL', default: undefined, parse: optional(url('http', 'https')),
+    doc: 'Base URL clients use to reach the API, as published in the service catalog.',
+    shownDefault: 'http://<listen>:<port>',
+  } as Setting<string | undefined>,
+  upComputes: {
+    env: 'FERRY_UP_COMPUTES', default: 3, parse: int(1, 200),
+    doc: '`ferry up`: how many fake compute hosts (compute-1..N) run in the process.',
+  } as Setting<number>,
+  heartbeatSeconds: {
+    env: 'FERRY_HEARTBEAT_INTERVAL', default: 5, parse: int(1, 3600),
+    doc: 'Seconds between service heartbeats written to the services table.',
+  } as Setting<number>,
+  serviceDownSeconds: {
+    env: 'FERRY_SERVICE_DOWN_TIME', default: 30, parse: int(2, 86400),
+    doc: 'A service whose last heartbeat is older than this many seconds is down.',
+  } as Setting<number>,
+  rpcTimeoutSeconds: {
+    env: 'FERRY_RPC_TIMEOUT', default: 60, parse: int(1, 3600),
+    doc: 'Default timeout of an RPC call, in seconds.',
+  } as Setting<number>,
+  fakeVcpus: {
+    env: 'FERRY_FAKE_VCPUS', default: 16, parse: int(1, 4096),
+    doc: 'vCPUs a fake compute host reports.',
+  } as Setting<number>,
+  fakeMemoryMb: {
+    env: 'FERRY_FAKE_MEMORY_MB', default: 65536, parse: int(64, 1 << 30),
+    doc: 'RAM (MiB) a fake compute host reports.',
+  } as Setting<number>,
+  fakeDiskGb: {
+    env: 'FERRY_FAKE_DISK_GB', default: 1000, parse: int(1, 1 << 30),
+    doc: 'Local disk (GiB) a fake compute host reports.',
+  } as Setting<number>,
+  logLevel: {
+    env: 'FERRY_LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    doc: 'Log level (pino). Output is JSON lines, or pretty when stdout is a terminal.',
+  } as Setting<'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'>,
+};
+
+export type SettingKey = keyof typeof SETTINGS;
+export type FerryConfig = { [K in SettingKey]: (typeof SETTINGS)[K] extends Setting<infer T> ? T : never };

@@ -1,0 +1,46 @@
+// The only way a migration's status changes: a compare-and-set that reports whether this caller won.
+import { Brackets, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { InvalidTransition, typesAllowing, type MigrationType } from '../../domain';
+import { Migration } from '../entities';
+import { checkPatch } from './patch-columns';
+
+/** Columns advanceMigration (or nothing) writes; a patch may not touch them. */
+const OWNED = ['id', 'uuid', 'instance_uuid', 'migration_type', 'status', 'created_at', 'updated_at'] as const;
+
+/**
+ * Moves migration `migrationId` to `to` if its status is one of `from`, applying `patch` in the same
+ * statement. Every from → to pair is checked against the domain tables first: a pair no migration type
+ * allows throws InvalidTransition before the database is touched. The update also requires the row's
+ * own type to allow its current status → to, so a record can never take a step its table lacks.
+ * Returns true when this call made the change (exactly one row), false when the row was elsewhere.
+ */
+export async function advanceMigration(
+  ds: DataSource,
+  migrationId: number,
+  from: readonly string[],
+  to: string,
+  patch?: Partial<Migration>,
+): Promise<boolean> {
+  if (from.length === 0) throw new InvalidTransition(`advanceMigration to ${to} needs at least one from-status`, { to });
+  const allowed = new Map<string, MigrationType[]>();
+  for (const status of new Set(from)) {
+    const types = typesAllowing(status, to);
+    if (types.length === 0) throw new InvalidTransition(`migration ${migrationId}: ${status} -> ${to} is not in any state table`, { migration_id: migrationId, from: status, to });
+    allowed.set(status, types);
+  }
+  const values = checkPatch(ds, Migration, patch, OWNED);
+
+  const qb = ds.createQueryBuilder()
+    .update(Migration)
+    .set({ ...values, status: to, updated_at: () => 'now()' } as QueryDeepPartialEntity<Migration>)
+    .where('id = :id', { id: migrationId })
+    .andWhere(new Brackets((or) => {
+      let i = 0;
+      for (const [status, types] of allowed) {
+        or.orWhere(`(status = :from${i} AND migration_type IN (:...types${i}))`, { [`from${i}`]: status, [`types${i}`]: types });
+        i++;
+      }
+    }));
+  const result = await qb.execute();
+  return result.affected === 1;
+}

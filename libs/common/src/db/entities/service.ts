@@ -1,0 +1,42 @@
+// services: one row per (host, binary) — the heartbeat that says whether a service is up.
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+@Entity({ name: 'services' })
+export class Service {
+  @PrimaryGeneratedColumn({ type: 'integer', name: 'id' })
+  id!: number;
+
+  @Column({ type: 'text', name: 'host' })
+  host!: string;
+
+  @Column({ type: 'text', name: 'binary' })
+  binary!: string;
+
+  @Column({ type: 'text', name: 'topic' })
+  topic!: string;
+
+  @Column({ type: 'boolean', name: 'disabled', default: false })
+  disabled!: boolean;
+
+  @Column({ type: 'text', name: 'disabled_reason', nullable: true })
+  disabled_reason!: string | null;
+
+  @Column({ type: 'boolean', name: 'forced_down', default: false })
+  forced_down!: boolean;
+
+  /** Database time of the last heartbeat. */
+  @Column({ type: 'timestamptz', name: 'last_seen_up', nullable: true })
+  last_seen_up!: Date | null;
+
+  @Column({ type: 'integer', name: 'report_count', default: 0 })
+  report_count!: number;
+
+  @Column({ type: 'text', name: 'version' })
+  version!: string;
+
+  @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
+  created_at!: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz', name: 'updated_at' })
+  updated_at!: Date;
+}

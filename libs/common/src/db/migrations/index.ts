@@ -1,0 +1,4 @@
+// Ferry's schema migrations, oldest first. Add a new class for every change; never edit one that has shipped.
+import { InitialSchema1767225600000 } from './1767225600000-initial-schema';
+
+export const MIGRATIONS = [InitialSchema1767225600000] as const;

@@ -1,0 +1,7 @@
+// Ferry's domain rules as data: migration state machines, instance states, the API status mapping, typed errors.
+export * from './errors';
+export * from './migration-statuses';
+export * from './migration-machines';
+export * from './migration-rules';
+export * from './instance-states';
+export * from './api-status';

@@ -1,0 +1,248 @@
+// The AMQP transport: topic exchange for calls and casts, one reply queue per process, confirms for casts.
+import { randomUUID } from 'node:crypto';
+import type { Channel, ConsumeMessage, Options } from 'amqplib';
+import type { Logger } from '../../log';
+import type { Envelope, Reply } from '../envelope';
+import { MalformedMessage, MessagingUnavailable, callTimedOut } from '../errors';
+import type { TopologyNames } from '../names';
+import { PendingReplies } from '../pending-replies';
+import { describeTarget, type ServerTarget, type Target } from '../target';
+import type { ListenOptions, Listener, MessageHandler, Transport, TransportState } from '../transport';
+import type { AmqpConnection, AmqpSession } from './connection';
+import { AmqpListener } from './listener';
+
+/** An unused reply queue disappears after this long, should auto-delete never kick in. */
+const REPLY_QUEUE_EXPIRES_MS = 60_000;
+const JSON_TYPE = 'application/json';
+
+interface OutgoingCall {
+  readonly target: Target;
+  readonly envelope: Envelope;
+  readonly content: Buffer;
+  readonly timeoutMs: number;
+  /** Epoch ms at which the caller gives up. */
+  readonly deadline: number;
+}
+
+export class AmqpTransport implements Transport {
+  private readonly pending = new PendingReplies();
+  private readonly listeners = new Set<AmqpListener>();
+  private readonly replyQueue: string;
+  /** Fanout exchanges declared on the session of that id: a publish to a missing exchange would kill the channel. */
+  private fanoutDeclared = { session: 0, exchanges: new Set<string>() };
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly conn: AmqpConnection,
+    private readonly names: TopologyNames,
+    private readonly log: Logger,
+  ) {
+    this.replyQueue = `${names.replyExchange}_${randomUUID().replace(/-/g, '')}`;
+    this.unsubscribe = conn.onStateChange((state) => {
+      if (state !== 'disconnected') return;
+      // Our reply queue went with the connection: no reply can reach these calls any more.
+      this.pending.failAll(
+        (method) => new MessagingUnavailable(`lost the connection to the message broker while waiting for a reply to ${method}`),
+      );
+    });
+  }
+
+  /** Must run before anything else on a session: declares the exchanges and the reply queue. */
+  readonly setUpSession = async (session: AmqpSession): Promise<void> => {
+    const ch = session.channel;
+    await ch.assertExchange(this.names.exchange, 'topic', { durable: true });
+    await ch.assertExchange(this.names.replyExchange, 'direct', { durable: true });
+    await ch.assertQueue(this.replyQueue, { durable: false, autoDelete: true, arguments: { 'x-expires': REPLY_QUEUE_EXPIRES_MS } });
+    await ch.bindQueue(this.replyQueue, this.names.replyExchange, this.replyQueue);
+    await ch.consume(this.replyQueue, (m) => this.onReply(m), { noAck: true });
+  };
+
+  get connected(): boolean {
+    return this.conn.current !== undefined;
+  }
+
+  call(target: Target, envelope: Envelope, timeoutMs: number): Promise<unknown> {
+    try {
+      const deadline = Date.now() + timeoutMs;
+      // The envelope is this call's own: the id and reply address go straight into it.
+      envelope._msg_id = randomUUID();
+      envelope._reply_q = this.replyQueue;
+      const call: OutgoingCall = { target, envelope, content: Buffer.from(JSON.stringify(envelope)), timeoutMs, deadline };
+      // Connected, the usual case: publish in this turn without awaiting anything.
+      const session = this.closed ? undefined : this.conn.current;
+      return (session && this.publishCall(session, call)) || this.callWhenConnected(call);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private async callWhenConnected(call: OutgoingCall): Promise<unknown> {
+    for (;;) {
+      const session = await this.sessionFor(call.deadline, call.target, call.envelope.method, call.timeoutMs);
+      const reply = this.publishCall(session, call);
+      if (reply) return reply;
+    }
+  }
+
+  /** Publishes call and returns its reply; undefined when the session died under it (try the next one). */
+  private publishCall(session: AmqpSession, call: OutgoingCall): Promise<unknown> | undefined {
+    const { target, envelope, timeoutMs } = call;
+    const msgId = envelope._msg_id as string;
+    const remaining = Math.max(1, call.deadline - Date.now());
+    try {
+      session.channel.publish(this.names.exchange, this.names.routingKey(target), call.content, {
+        correlationId: msgId,
+        replyTo: this.replyQueue,
+        // Nobody should start a call whose caller has given up on it.
+        expiration: String(Math.ceil(remaining)),
+        contentType: JSON_TYPE,
+      });
+    } catch (err) {
+      if (!session.alive || this.closed) return undefined;
+      return Promise.reject(new MessagingUnavailable(`cannot publish ${envelope.method} to ${describeTarget(target)}: ${errorText(err)}`));
+    }
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: msgId }, 'RPC call sent');
+    // No reply can arrive before this turn ends, so waiting may begin after the publish.
+    return this.pending.wait(msgId, envelope.method, remaining, () => callTimedOut(target, envelope.method, timeoutMs));
+  }
+
+  async cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const content = Buffer.from(JSON.stringify(envelope));
+    const exchange = target.fanout ? this.names.fanoutExchange(target.topic) : this.names.exchange;
+    const routingKey = target.fanout ? '' : this.names.routingKey(target);
+    // Fanout casts only matter to servers running now; direct casts wait in durable queues, so they persist.
+    const options: Options.Publish = { contentType: JSON_TYPE, persistent: !target.fanout };
+    for (;;) {
+      const session = await this.sessionFor(deadline, target, envelope.method, timeoutMs);
+      try {
+        if (target.fanout) await this.declareFanout(session, exchange);
+        await this.confirmed(session, exchange, routingKey, content, options, deadline, envelope.method, target);
+        if (this.log.isLevelEnabled('debug')) {
+          this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
+        }
+        return;
+      } catch (err) {
+        if (err instanceof MessagingUnavailable) throw err;
+        if (session.alive && !this.closed) {
+          throw new MessagingUnavailable(`the message broker refused ${envelope.method} to ${describeTarget(target)}: ${errorText(err)}`);
+        }
+        // Not confirmed before the session died: publish again on the next (casts are at-least-once).
+        this.log.debug({ method: envelope.method, err: errorText(err) }, 'RPC cast not confirmed before the connection dropped; retrying');
+      }
+    }
+  }
+
+  async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {
+    if (this.closed) throw new MessagingUnavailable('AMQP transport is closed');
+    const listener = new AmqpListener(this.conn, this.names, target, handler, opts, this.sendReply, this.log);
+    await listener.start();
+    this.listeners.add(listener);
+    return {
+      stop: async () => {
+        this.listeners.delete(listener);
+        await listener.stop();
+      },
+    };
+  }
+
+  onStateChange(listener: (state: TransportState) => void): () => void {
+    return this.conn.onStateChange(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.pending.failAll((method) => new MessagingUnavailable(`transport closed while waiting for a reply to ${method}`));
+    await Promise.all([...this.listeners].map((l) => l.stop()));
+    this.listeners.clear();
+    await this.conn.close();
+  }
+
+  private readonly sendReply = (replyTo: string, msgId: string, reply: Reply, channel: Channel): void => {
+    const content = Buffer.from(JSON.stringify(reply));
+    const options = { correlationId: msgId, contentType: JSON_TYPE };
+    try {
+      // The request's own channel: the reply and the ack that follows it leave in one write.
+      channel.publish(this.names.replyExchange, replyTo, content, options);
+      return;
+    } catch {
+      // That channel died with its session while the handler ran; a newer session may still carry the reply.
+    }
+    const session = this.conn.current;
+    if (!session) {
+      // The request stays unacknowledged, so the broker redelivers it and the reply is sent then.
+      this.log.warn({ msg_id: msgId }, 'RPC reply dropped: not connected to the message broker');
+      return;
+    }
+    session.channel.publish(this.names.replyExchange, replyTo, content, options);
+  };
+
+  private onReply(m: ConsumeMessage | null): void {
+    if (m === null) return; // consumer cancelled: the session is being replaced
+    const msgId = m.properties.correlationId as string | undefined;
+    if (!msgId) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(m.content.toString('utf8'));
+    } catch {
+      this.pending.fail(msgId, new MalformedMessage('reply is not JSON'));
+      return;
+    }
+    if (!this.pending.settle(msgId, body)) this.log.debug({ msg_id: msgId }, 'reply for a call nobody waits for any more');
+  }
+
+  private async sessionFor(deadline: number, target: Target, method: string, timeoutMs: number): Promise<AmqpSession> {
+    if (this.closed) throw new MessagingUnavailable(`cannot send ${method} to ${describeTarget(target)}: AMQP transport is closed`);
+    const session = await this.conn.waitForSession(deadline);
+    if (session) return session;
+    if (this.closed) throw new MessagingUnavailable(`cannot send ${method} to ${describeTarget(target)}: AMQP transport is closed`);
+    throw new MessagingUnavailable(
+      `cannot send ${method} to ${describeTarget(target)}: no connection to the message broker at ${this.conn.brokerUrl} within ${timeoutMs} ms`,
+      { topic: target.topic, method, timeout_ms: timeoutMs },
+    );
+  }
+
+  private async declareFanout(session: AmqpSession, exchange: string): Promise<void> {
+    if (this.fanoutDeclared.session !== session.id) this.fanoutDeclared = { session: session.id, exchanges: new Set() };
+    const declared = this.fanoutDeclared.exchanges;
+    if (declared.has(exchange)) return;
+    await session.channel.assertExchange(exchange, 'fanout', { durable: true });
+    declared.add(exchange);
+  }
+
+  /** Publishes on the confirm channel; resolves on the broker's ack, fails on a nack or at deadline. */
+  private confirmed(
+    session: AmqpSession,
+    exchange: string,
+    routingKey: string,
+    content: Buffer,
+    options: Options.Publish,
+    deadline: number,
+    method: string,
+    target: Target,
+  ): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new MessagingUnavailable(`the message broker did not confirm ${method} to ${describeTarget(target)} in time`)),
+        Math.max(1, deadline - Date.now()),
+      );
+      try {
+        session.confirm.publish(exchange, routingKey, content, options, (err: unknown) => {
+          clearTimeout(timer);
+          if (err) reject(err instanceof Error ? err : new Error(String(err)));
+          else resolve();
+        });
+      } catch (err) {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

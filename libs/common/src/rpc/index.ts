@@ -1,0 +1,20 @@
+// Ferry's RPC: oslo.messaging's model (targets, versioned endpoints, call/cast/fanout) over AMQP or in-process.
+export { newRequestContext, type RequestContext } from './context';
+export { makeTarget, type ServerTarget, type Target, type TargetOverrides } from './target';
+export type { ArgsOf, EndpointTarget, MethodNames, ResultOf } from './endpoint';
+export type { Envelope, Reply } from './envelope';
+export {
+  MalformedMessage,
+  MessagingTimeout,
+  MessagingUnavailable,
+  NoSuchMethod,
+  RemoteError,
+  UnsupportedVersion,
+} from './errors';
+export type { IncomingMessage, ListenOptions, Listener, MessageHandler, Transport, TransportState } from './transport';
+export { createTransport, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_INPROC_URL, type TransportOptions } from './create-transport';
+export type { BackoffOptions } from './amqp/backoff';
+export { redactUrl } from './amqp/url';
+export { CallContext, DEFAULT_TIMEOUT_MS, RpcClient, type PrepareOptions, type RpcClientOptions } from './client';
+export { DEFAULT_CONCURRENCY, RpcServer, type RpcServerOptions } from './server';
+export { topologyNames, type TopologyNames } from './names';

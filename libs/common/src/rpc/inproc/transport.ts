@@ -1,0 +1,133 @@
+// The in-process transport: AMQP's delivery semantics (shared, per-server and fanout queues) without a broker.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../log';
+import type { Envelope, Reply } from '../envelope';
+import { MessagingUnavailable, callTimedOut } from '../errors';
+import { InFlight } from '../in-flight';
+import { topologyNames, type TopologyNames } from '../names';
+import { PendingReplies } from '../pending-replies';
+import { describeTarget, type ServerTarget, type Target } from '../target';
+import { started, type IncomingMessage, type ListenOptions, type Listener, type MessageHandler, type Transport, type TransportState } from '../transport';
+import { BusConsumer, BusQueue, acquireBus, releaseBus, type BusMessage, type InprocBus } from './bus';
+
+export class InprocTransport implements Transport {
+  private readonly bus: InprocBus;
+  private readonly names: TopologyNames;
+  private readonly address = `reply_${randomUUID()}`;
+  private readonly pending = new PendingReplies();
+  private readonly listeners = new Set<InprocListener>();
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    prefix: string,
+    private readonly log: Logger,
+  ) {
+    this.bus = acquireBus(url);
+    this.names = topologyNames(prefix);
+    this.bus.openReplyBox(this.address, (msgId, body) => {
+      if (!this.pending.settle(msgId, JSON.parse(body))) this.log.debug({ msg_id: msgId }, 'reply for a call nobody waits for');
+    });
+  }
+
+  get connected(): boolean {
+    return !this.closed;
+  }
+
+  async call(target: Target, envelope: Envelope, timeoutMs: number): Promise<unknown> {
+    this.checkOpen(envelope.method, target);
+    const msgId = randomUUID();
+    const body = JSON.stringify({ ...envelope, _msg_id: msgId, _reply_q: this.address });
+    this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: msgId }, 'RPC call sent');
+    this.bus.publish(this.names.queueFor(target), { body, expiresAt: Date.now() + timeoutMs, replyTo: this.address, msgId });
+    // Delivery and reply both happen on later turns, so waiting may begin after the publish.
+    return this.pending.wait(msgId, envelope.method, timeoutMs, () => callTimedOut(target, envelope.method, timeoutMs));
+  }
+
+  async cast(target: Target, envelope: Envelope, _timeoutMs: number): Promise<void> {
+    this.checkOpen(envelope.method, target);
+    const message: BusMessage = { body: JSON.stringify(envelope) };
+    this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
+    if (target.fanout) this.bus.publishFanout(this.names.fanoutExchange(target.topic), message);
+    else this.bus.publish(this.names.queueFor(target), message);
+  }
+
+  async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {
+    if (this.closed) throw new MessagingUnavailable('in-process transport is closed');
+    const listener = new InprocListener(this.bus, this.names, target, handler, opts, this.log, () => this.listeners.delete(listener));
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  onStateChange(_listener: (state: TransportState) => void): () => void {
+    // Always connected until closed; close() is the caller's own doing.
+    return () => undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending.failAll((method) => new MessagingUnavailable(`transport closed while waiting for a reply to ${method}`));
+    await Promise.all([...this.listeners].map((l) => l.stop()));
+    this.bus.closeReplyBox(this.address);
+    releaseBus(this.url, this.bus);
+  }
+
+  private checkOpen(method: string, target: Target): void {
+    if (this.closed) throw new MessagingUnavailable(`cannot send ${method} to ${describeTarget(target)}: in-process transport is closed`);
+  }
+}
+
+/** One server's consumer on its topic's shared queue, its own queue and its own fanout queue. */
+class InprocListener implements Listener {
+  private readonly consumer: BusConsumer;
+  private readonly queues: BusQueue[];
+  private readonly fanoutQueue: BusQueue;
+  private readonly fanoutExchange: string;
+  private readonly inFlight = new InFlight();
+  private stopped = false;
+
+  constructor(
+    private readonly bus: InprocBus,
+    names: TopologyNames,
+    target: ServerTarget,
+    handler: MessageHandler,
+    opts: ListenOptions,
+    log: Logger,
+    private readonly onStop: () => void,
+  ) {
+    this.consumer = new BusConsumer(opts.concurrency, (m) => {
+      this.inFlight.begin();
+      return started(handler, incoming(bus, m))
+        .catch((err: unknown) => log.error({ err }, 'RPC message handler crashed'))
+        .finally(() => this.inFlight.end());
+    });
+    const shared = bus.declareQueue(names.sharedQueue(target.topic));
+    const own = bus.declareQueue(names.serverQueue(target));
+    this.fanoutQueue = new BusQueue();
+    this.fanoutExchange = names.fanoutExchange(target.topic);
+    bus.bindFanout(this.fanoutExchange, this.fanoutQueue);
+    this.queues = [shared, own, this.fanoutQueue];
+    for (const q of this.queues) q.attach(this.consumer);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return this.inFlight.drain();
+    this.stopped = true;
+    for (const q of this.queues) q.detach(this.consumer);
+    this.bus.unbindFanout(this.fanoutExchange, this.fanoutQueue);
+    this.onStop();
+    await this.inFlight.drain();
+  }
+}
+
+function incoming(bus: InprocBus, m: BusMessage): IncomingMessage {
+  const { replyTo, msgId } = m;
+  return {
+    body: JSON.parse(m.body),
+    redelivered: false,
+    ...(replyTo !== undefined && msgId !== undefined
+      ? { reply: (reply: Reply) => bus.reply(replyTo, msgId, JSON.stringify(reply)) }
+      : {}),
+  };
+}

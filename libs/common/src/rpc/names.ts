@@ -1,0 +1,33 @@
+// The names of exchanges and queues a transport uses, all under one prefix so test runs and deployments can share a broker.
+import type { ServerTarget, Target } from './target';
+
+export interface TopologyNames {
+  /** Topic exchange every call and direct cast is published to. */
+  readonly exchange: string;
+  /** Direct exchange replies are published to, keyed by reply queue name. */
+  readonly replyExchange: string;
+  /** Queue shared by every server of topic (round-robin). */
+  sharedQueue(topic: string): string;
+  /** Queue of one server of topic. */
+  serverQueue(target: ServerTarget): string;
+  /** Fanout exchange reaching every server of topic. */
+  fanoutExchange(topic: string): string;
+  /** Routing key on `exchange` for a call or direct cast: `T` or `T.H`. */
+  routingKey(target: Target): string;
+  /** The queue a call or direct cast to target lands in. */
+  queueFor(target: Target): string;
+}
+
+export function topologyNames(prefix = ''): TopologyNames {
+  const routingKey = (t: Target): string => (t.server !== undefined ? `${t.topic}.${t.server}` : t.topic);
+  return {
+    exchange: `${prefix}ferry`,
+    replyExchange: `${prefix}ferry_reply`,
+    sharedQueue: (topic) => `${prefix}${topic}`,
+    serverQueue: (t) => `${prefix}${t.topic}.${t.server}`,
+    fanoutExchange: (topic) => `${prefix}${topic}_fanout`,
+    routingKey,
+    // Queues are bound under their own unprefixed name, so the queue is the prefixed routing key.
+    queueFor: (t) => `${prefix}${routingKey(t)}`,
+  };
+}

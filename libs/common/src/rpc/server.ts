@@ -1,0 +1,121 @@
+// RpcServer: consumes a topic's queues on one host and runs each message on its endpoints, in the request's log context.
+import { FerryError } from '../domain/errors/ferry-error';
+import { silentLogger, withLogContext, type Logger } from '../log';
+import { logBindings } from './context';
+import { Dispatcher } from './dispatcher';
+import { failureOf, parseEnvelope, type Envelope, type Reply } from './envelope';
+import { makeTarget, type ServerTarget } from './target';
+import type { IncomingMessage, Listener, Transport } from './transport';
+
+export const DEFAULT_CONCURRENCY = 16;
+
+export interface RpcServerOptions {
+  readonly log?: Logger;
+  /** How many messages run at once; default 16. */
+  readonly concurrency?: number;
+}
+
+export class RpcServer {
+  private readonly target: ServerTarget;
+  private readonly dispatcher: Dispatcher;
+  private readonly log: Logger;
+  private readonly concurrency: number;
+  private listener?: Listener;
+  private starting = false;
+
+  constructor(
+    private readonly transport: Transport,
+    target: ServerTarget,
+    endpoints: object[],
+    opts: RpcServerOptions = {},
+  ) {
+    const checked = makeTarget(target);
+    if (checked.server === undefined) throw new TypeError(`RPC server for ${checked.topic} needs a server name`);
+    this.target = { topic: checked.topic, server: checked.server };
+    this.dispatcher = new Dispatcher(endpoints);
+    this.concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new TypeError(`RPC server concurrency must be a positive integer, got ${opts.concurrency}`);
+    }
+    this.log = (opts.log ?? silentLogger()).child({ topic: this.target.topic, server: this.target.server });
+  }
+
+  async start(): Promise<void> {
+    if (this.listener || this.starting) throw new Error(`RPC server ${this.target.topic}.${this.target.server} is already started`);
+    this.starting = true;
+    try {
+      this.listener = await this.transport.listen(this.target, (m) => this.handle(m), { concurrency: this.concurrency });
+    } finally {
+      this.starting = false;
+    }
+    this.log.info({ concurrency: this.concurrency }, 'RPC server consuming');
+  }
+
+  /** Stops consuming and waits for the messages being handled. */
+  async stop(): Promise<void> {
+    const listener = this.listener;
+    this.listener = undefined;
+    if (!listener) return;
+    await listener.stop();
+    this.log.info('RPC server stopped');
+  }
+
+  private handle(message: IncomingMessage): Promise<void> {
+    let env: Envelope;
+    try {
+      env = parseEnvelope(message.body);
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'dropping malformed RPC message');
+      this.sendReply(message, { failure: failureOf(err) }, 'malformed');
+      return Promise.resolve();
+    }
+    return withLogContext(logBindings(env.context), () => this.run(env, message));
+  }
+
+  private async run(env: Envelope, message: IncomingMessage): Promise<void> {
+    const started = performance.now();
+    const debug = this.log.isLevelEnabled('debug');
+    const fields = { method: env.method, version: env.version, kind: message.reply ? 'call' : 'cast', msg_id: env._msg_id ?? env._unique_id };
+    if (debug) this.log.debug({ ...fields, redelivered: message.redelivered || undefined }, 'RPC message received');
+    let reply: Reply;
+    try {
+      reply = { result: await this.dispatcher.dispatch(env) };
+      if (debug) this.log.debug({ ...fields, duration_ms: elapsed(started) }, 'RPC message handled');
+    } catch (err) {
+      reply = { failure: failureOf(err) };
+      this.logFailure(fields, err, started);
+    }
+    this.sendReply(message, reply, env.method);
+  }
+
+  private logFailure(fields: Record<string, unknown>, err: unknown, started: number): void {
+    const line = { ...fields, duration_ms: elapsed(started) };
+    // A FerryError is an answer the caller expects to handle; anything else is a bug in the handler.
+    if (err instanceof FerryError) this.log.info({ ...line, error_code: err.code, err: err.message }, 'RPC handler failed');
+    else this.log.error({ ...line, err }, 'RPC handler crashed');
+  }
+
+  private sendReply(message: IncomingMessage, reply: Reply, method: string): void {
+    const send = message.reply;
+    if (!send) return;
+    try {
+      send(reply);
+    } catch (err) {
+      // Typically a result JSON cannot encode (a BigInt, a cycle): the caller still deserves an answer.
+      this.log.error({ method, err }, 'cannot send RPC reply');
+      try {
+        send({ failure: { type: 'ReplyNotSent', message: `cannot send reply of ${method}: ${errorText(err)}`, retryable: false } });
+      } catch (e) {
+        this.log.error({ method, err: e }, 'cannot send RPC failure reply');
+      }
+    }
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 1000) / 1000;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

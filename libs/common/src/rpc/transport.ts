@@ -1,0 +1,59 @@
+// The contract between RPC clients/servers and a message bus; AMQP and in-process implement it.
+import type { Envelope, Reply } from './envelope';
+import type { ServerTarget, Target } from './target';
+
+/** A message delivered to a server. */
+export interface IncomingMessage {
+  /** The decoded message body, not yet validated as an envelope. */
+  readonly body: unknown;
+  /** True when the bus delivered this message before (a previous consumer did not acknowledge it). */
+  readonly redelivered: boolean;
+  /** Sends the reply of a call; absent for casts. Throws when reply cannot be encoded. */
+  readonly reply?: (reply: Reply) => void;
+}
+
+/** Handles one message; the transport acknowledges it when the returned promise settles. */
+export type MessageHandler = (message: IncomingMessage) => Promise<void>;
+
+export interface ListenOptions {
+  /** How many messages may be handled at once (the AMQP prefetch). */
+  readonly concurrency: number;
+}
+
+export interface Listener {
+  /** Stops consuming, then waits for the messages being handled. */
+  stop(): Promise<void>;
+}
+
+export type TransportState = 'connected' | 'disconnected';
+
+export interface Transport {
+  /** False while the transport is reconnecting, and after close(). */
+  readonly connected: boolean;
+  /**
+   * Publishes a call and resolves with the reply body; may add `_msg_id` and `_reply_q` to envelope.
+   * Rejects with MessagingTimeout when no reply arrives within timeoutMs, and with MessagingUnavailable
+   * when the bus is unreachable for that long or the connection is lost while waiting.
+   */
+  call(target: Target, envelope: Envelope, timeoutMs: number): Promise<unknown>;
+  /** Publishes a cast; resolves when the bus has accepted it. Waits up to timeoutMs for a connection. */
+  cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void>;
+  /**
+   * Consumes topic's shared queue, the server's own queue and the topic's fanout, again after every reconnection.
+   * While disconnected it resolves at once and consuming starts on connecting.
+   */
+  listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener>;
+  /** Calls listener on every connection change; returns the unsubscribe function. */
+  onStateChange(listener: (state: TransportState) => void): () => void;
+  /** Stops reconnecting, fails waiting calls and closes the connection. */
+  close(): Promise<void>;
+}
+
+/** handler's promise for message, a synchronous throw turned into a rejection so every message gets finished. */
+export function started(handler: MessageHandler, message: IncomingMessage): Promise<void> {
+  try {
+    return handler(message);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}

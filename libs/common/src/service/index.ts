@@ -1,0 +1,5 @@
+export * from './service';
+export * from './heartbeat';
+export * from './info-endpoint';
+export * from './rpc-service';
+export * from './status';

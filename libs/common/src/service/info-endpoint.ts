@@ -1,0 +1,21 @@
+// An RPC endpoint every service exposes: who and what it is, to check reachability over the bus.
+import type { RequestContext } from '../rpc';
+
+export interface ServiceInfo {
+  binary: string;
+  host: string;
+  version: string;
+  pid: number;
+  uptime_s: number;
+}
+
+export class ServiceInfoEndpoint {
+  readonly target = { version: '1.0' };
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly identity: { binary: string; host: string; version: string }) {}
+
+  async ping(_ctx: RequestContext, _args: Record<string, never>): Promise<ServiceInfo> {
+    return { ...this.identity, pid: process.pid, uptime_s: Math.round((Date.now() - this.startedAt) / 1000) };
+  }
+}

@@ -1,0 +1,34 @@
+// The common shape of a bus-attached service: an RPC server on (topic, host) plus a heartbeat.
+import { RpcServer } from '../rpc';
+import { startHeartbeat } from './heartbeat';
+import { ServiceInfoEndpoint } from './info-endpoint';
+import { FERRY_VERSION, type RunningService, type ServiceDeps } from './service';
+
+export interface RpcServiceSpec {
+  binary: string;
+  topic: string;
+  host: string;
+  endpoints: object[];
+  /** Extra work to undo at stop, after the server stopped consuming. */
+  onStop?: () => Promise<void>;
+}
+
+export async function startRpcService(deps: ServiceDeps, spec: RpcServiceSpec): Promise<RunningService> {
+  const log = deps.log.child({ service: spec.binary, host: spec.host });
+  const identity = { binary: spec.binary, host: spec.host, version: FERRY_VERSION };
+  const server = new RpcServer(deps.transport, { topic: spec.topic, server: spec.host }, [...spec.endpoints, new ServiceInfoEndpoint(identity)], { log });
+  await server.start();
+  const heartbeat = await startHeartbeat({
+    dataSource: deps.db.dataSource, host: spec.host, binary: spec.binary, topic: spec.topic, version: FERRY_VERSION,
+    intervalMs: deps.config.heartbeatSeconds * 1000, log,
+  });
+  log.info({ topic: spec.topic }, 'service started');
+  return {
+    name: `${spec.binary}@${spec.host}`,
+    async stop() {
+      await heartbeat.stop();
+      await server.stop();
+      await spec.onStop?.();
+    },
+  };
+}

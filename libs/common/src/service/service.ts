@@ -1,0 +1,32 @@
+// What every Ferry service is given at start and hands back: shared dependencies in, a stop handle out.
+import type { FerryConfig } from '../config';
+import type { FerryDatabase } from '../db';
+import type { Logger } from '../log';
+import type { Transport } from '../rpc';
+
+export const FERRY_VERSION = '0.1.0';
+
+export interface ServiceDeps {
+  config: Readonly<FerryConfig>;
+  db: FerryDatabase;
+  transport: Transport;
+  log: Logger;
+}
+
+export interface RunningService {
+  /** e.g. "ferry-compute@compute-1" */
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+/** Stops services in reverse start order; one failing to stop does not keep the others running. */
+export async function stopAll(services: RunningService[], log: Logger): Promise<void> {
+  for (const svc of [...services].reverse()) {
+    try {
+      await svc.stop();
+      log.info({ service_name: svc.name }, 'stopped');
+    } catch (err) {
+      log.error({ service_name: svc.name, err: (err as Error).message }, 'failed to stop cleanly');
+    }
+  }
+}

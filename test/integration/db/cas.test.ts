@@ -1,0 +1,133 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Instance, Migration, advanceInstanceTask, advanceMigration, createMigration, migrate, openDatabase, patchMigration, type FerryDatabase,
+} from '@ferry/common/db';
+import { InvalidTransition } from '@ferry/common/domain';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { insertInstance, insertMigration } from './fixtures';
+
+const RACERS = 50;
+
+describe('compare-and-set status writes on Postgres', () => {
+  let tdb: TestDatabase;
+  let db: FerryDatabase;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url, stateDir: mkdtempSync(join(tmpdir(), 'ferry-cas-')), poolSize: 12 });
+    await migrate(db.dataSource);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  const reload = (id: number) => db.dataSource.getRepository(Migration).findOneByOrFail({ id });
+
+  it(`lets exactly one of ${RACERS} concurrent racers win a migration transition, and keeps the winner's patch`, async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'migrating' });
+    const results = await Promise.all(
+      Array.from({ length: RACERS }, (_, i) => advanceMigration(db.dataSource, mig.id, ['migrating'], 'post-migrating', { last_error: `racer-${i}`, disk_processed: i })),
+    );
+    const winners = results.flatMap((won, i) => (won ? [i] : []));
+    expect(winners).toHaveLength(1);
+    const row = await reload(mig.id);
+    expect(row.status).toBe('post-migrating');
+    expect(row.last_error).toBe(`racer-${winners[0]}`);
+    expect(row.disk_processed).toBe(winners[0]);
+    expect(row.updated_at.getTime()).toBeGreaterThanOrEqual(mig.updated_at.getTime());
+  });
+
+  it('accepts any of several from-statuses and reports a lost race as false', async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', status: 'preparing' });
+    expect(await advanceMigration(db.dataSource, mig.id, ['queued', 'preparing', 'running'], 'cancelled')).toBe(true);
+    expect(await advanceMigration(db.dataSource, mig.id, ['queued', 'preparing', 'running'], 'cancelled')).toBe(false);
+    expect((await reload(mig.id)).status).toBe('cancelled');
+  });
+
+  it('throws InvalidTransition for an illegal transition before touching the row', async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'confirmed', last_error: null });
+    const before = await reload(mig.id);
+    await expect(advanceMigration(db.dataSource, mig.id, ['confirmed'], 'migrating', { last_error: 'should not land' })).rejects.toBeInstanceOf(InvalidTransition);
+    await expect(advanceMigration(db.dataSource, mig.id, ['confirmed', 'pre-migrating'], 'migrating')).rejects.toBeInstanceOf(InvalidTransition);
+    await expect(advanceMigration(db.dataSource, mig.id, [], 'migrating')).rejects.toBeInstanceOf(InvalidTransition);
+    expect(await reload(mig.id)).toEqual(before);
+  });
+
+  it("refuses a step the row's own migration type does not allow", async () => {
+    const inst = await insertInstance(db.dataSource);
+    // pre-migrating → done is an evacuation step; a resize record in pre-migrating must not take it.
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize', status: 'pre-migrating' });
+    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'done')).toBe(false);
+    expect((await reload(mig.id)).status).toBe('pre-migrating');
+  });
+
+  it('rejects a patch that writes the status or an unknown column', async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
+    await expect(advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', { status: 'finished' })).rejects.toThrow(/status/);
+    await expect(advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', { nope: 1 } as never)).rejects.toThrow(/nope/);
+    expect((await reload(mig.id)).status).toBe('pre-migrating');
+  });
+
+  it('writes jsonb patches and progress only while the status still matches', async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
+    const timings = { copy_pass_1: { started_at: '2026-01-01T00:00:00Z' } };
+    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', { phase_timings: timings, disk_total: 2 ** 40 })).toBe(true);
+    expect(await patchMigration(db.dataSource, mig.id, ['migrating'], { disk_processed: 2 ** 39, disk_remaining: 2 ** 39 })).toBe(true);
+    expect(await patchMigration(db.dataSource, mig.id, ['post-migrating'], { disk_processed: 1 })).toBe(false);
+    const row = await reload(mig.id);
+    expect(row).toMatchObject({ status: 'migrating', phase_timings: timings, disk_total: 2 ** 40, disk_processed: 2 ** 39 });
+  });
+
+  it('creates records only in a status their type may start in', async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', source_compute: 'a', dest_compute: 'b' });
+    expect(mig).toMatchObject({ status: 'queued', migration_type: 'live-migration', hidden: false, phase_timings: {} });
+    expect(typeof mig.id).toBe('number');
+    await expect(createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize', status: 'finished' })).rejects.toBeInstanceOf(InvalidTransition);
+  });
+
+  describe('instance task_state', () => {
+    const reloadInstance = (uuid: string) => db.dataSource.getRepository(Instance).findOneByOrFail({ uuid });
+
+    it(`lets exactly one of ${RACERS} racers take an instance with no task (NULL from-state)`, async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: null });
+      const results = await Promise.all(
+        Array.from({ length: RACERS }, (_, i) => advanceInstanceTask(db.dataSource, inst.uuid, [null], 'resize_prep', { progress: i })),
+      );
+      const winners = results.flatMap((won, i) => (won ? [i] : []));
+      expect(winners).toHaveLength(1);
+      const row = await reloadInstance(inst.uuid);
+      expect(row.task_state).toBe('resize_prep');
+      expect(row.progress).toBe(winners[0]);
+    });
+
+    it('matches named states and NULL together, and clears the task back to NULL', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'resize_migrated' });
+      expect(await advanceInstanceTask(db.dataSource, inst.uuid, [null], 'resize_prep')).toBe(false);
+      expect(await advanceInstanceTask(db.dataSource, inst.uuid, [null, 'resize_migrated'], 'resize_finish', { host: 'compute-2' })).toBe(true);
+      expect(await advanceInstanceTask(db.dataSource, inst.uuid, ['resize_finish'], null, { vm_state: 'resized' })).toBe(true);
+      expect(await reloadInstance(inst.uuid)).toMatchObject({ task_state: null, vm_state: 'resized', host: 'compute-2' });
+    });
+
+    it('throws InvalidTransition for an unknown task state and leaves the row alone', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: null });
+      await expect(advanceInstanceTask(db.dataSource, inst.uuid, [null], 'teleporting')).rejects.toBeInstanceOf(InvalidTransition);
+      await expect(advanceInstanceTask(db.dataSource, inst.uuid, ['nope'], null)).rejects.toBeInstanceOf(InvalidTransition);
+      expect((await reloadInstance(inst.uuid)).task_state).toBeNull();
+    });
+
+    it('never advances a deleted instance', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: null });
+      await db.dataSource.getRepository(Instance).softDelete({ uuid: inst.uuid });
+      expect(await advanceInstanceTask(db.dataSource, inst.uuid, [null], 'deleting')).toBe(false);
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CIRROS_IMAGE_ID, CLASSIC_FLAVORS, Flavor, Image, listComputeNodes, listServices, migrate, openDatabase, recordHeartbeat, seed,
+  upsertComputeNode, type FerryDatabase,
+} from '@ferry/common/db';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+
+describe('services, compute nodes and seed data on Postgres', () => {
+  let tdb: TestDatabase;
+  let db: FerryDatabase;
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url, stateDir: mkdtempSync(join(tmpdir(), 'ferry-repos-')), poolSize: 4 });
+    await migrate(db.dataSource);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  it('records heartbeats as an upsert on (host, binary), on the database clock', async () => {
+    const beat = { host: 'h1', binary: 'ferry-compute', topic: 'compute', version: '0.1.0' };
+    await recordHeartbeat(db.dataSource, beat);
+    const [first] = await listServices(db.dataSource);
+    await recordHeartbeat(db.dataSource, { ...beat, version: '0.1.1' });
+    await recordHeartbeat(db.dataSource, { ...beat, host: 'h0', binary: 'ferry-scheduler', topic: 'scheduler' });
+    const [{ now }] = await db.dataSource.query('SELECT now() AS now');
+
+    const services = await listServices(db.dataSource);
+    expect(services.map((s) => [s.host, s.binary])).toEqual([['h0', 'ferry-scheduler'], ['h1', 'ferry-compute']]);
+    const h1 = services[1];
+    expect(h1).toMatchObject({ topic: 'compute', version: '0.1.1', report_count: 2, disabled: false, forced_down: false, disabled_reason: null });
+    expect(h1.id).toBe(first.id);
+    expect(h1.last_seen_up!.getTime()).toBeGreaterThanOrEqual(first.last_seen_up!.getTime());
+    expect(h1.last_seen_up!.getTime()).toBeLessThanOrEqual(new Date(now).getTime());
+  });
+
+  it('keeps one heartbeat row per service under concurrent beats', async () => {
+    const beat = { host: 'h2', binary: 'ferry-compute', topic: 'compute', version: '0.1.0' };
+    await Promise.all(Array.from({ length: 20 }, () => recordHeartbeat(db.dataSource, beat)));
+    const rows = (await listServices(db.dataSource)).filter((s) => s.host === 'h2');
+    expect(rows).toHaveLength(1);
+    expect(rows[0].report_count).toBe(20);
+  });
+
+  it('upserts a compute node per host, refreshing what the host reports and keeping usage', async () => {
+    const report = {
+      host: 'compute-1', hypervisor_hostname: 'compute-1.local', hypervisor_type: 'fake', vcpus: 8, memory_mb: 16384, local_gb: 200,
+      cpu_model: 'Haswell', capabilities: { supports_live_migrate_rescued: true }, storage_id: 'local-compute-1',
+    };
+    const created = await upsertComputeNode(db.dataSource, report);
+    expect(created).toMatchObject({ ...report, vcpus_used: 0, cpu_allocation_ratio: 16, ram_allocation_ratio: 1.5 });
+    await db.dataSource.query(`UPDATE compute_nodes SET vcpus_used = 3 WHERE host = 'compute-1'`);
+
+    const updated = await upsertComputeNode(db.dataSource, { ...report, vcpus: 16, capabilities: {}, host_ip: '10.0.0.1' });
+    expect(updated).toMatchObject({ id: created.id, uuid: created.uuid, vcpus: 16, vcpus_used: 3, capabilities: {}, host_ip: '10.0.0.1' });
+    await upsertComputeNode(db.dataSource, { ...report, host: 'compute-0', storage_id: 'shared' });
+    expect((await listComputeNodes(db.dataSource)).map((n) => n.host)).toEqual(['compute-0', 'compute-1']);
+  });
+
+  it('seeds the classic flavors and cirros once, however often it runs', async () => {
+    expect(await seed(db.dataSource)).toEqual({ flavors: 5, images: 1 });
+    expect(await seed(db.dataSource)).toEqual({ flavors: 0, images: 0 });
+    const flavors = await db.dataSource.getRepository(Flavor).find({ order: { flavorid: 'ASC' } });
+    expect(flavors.map((f) => [f.flavorid, f.name, f.vcpus, f.memory_mb, f.root_gb])).toEqual([
+      ['1', 'm1.tiny', 1, 512, 1], ['2', 'm1.small', 1, 2048, 20], ['3', 'm1.medium', 2, 4096, 40],
+      ['4', 'm1.large', 4, 8192, 80], ['5', 'm1.xlarge', 8, 16384, 160],
+    ]);
+    expect(flavors.every((f) => f.is_public && !f.disabled && f.swap === 0 && f.ephemeral_gb === 0 && f.rxtx_factor === 1)).toBe(true);
+    expect(CLASSIC_FLAVORS).toHaveLength(5);
+    const cirros = await db.dataSource.getRepository(Image).findOneByOrFail({ id: CIRROS_IMAGE_ID });
+    expect(cirros).toMatchObject({ name: 'cirros', disk_format: 'qcow2', container_format: 'bare', min_disk: 0, status: 'active', visibility: 'public' });
+    expect(cirros.size).toBeGreaterThan(10 * 2 ** 20);
+  });
+});

@@ -1,0 +1,55 @@
+// `ferry up`: every service in one process, on embedded defaults unless URLs say otherwise.
+import { migrate, seed } from '@ferry/common/db';
+import { redactUrl, type FerryConfig } from '@ferry/common/config';
+import { stopAll, type RunningService } from '@ferry/common/service';
+import { startApi } from '@ferry/api';
+import { startCompute } from '@ferry/compute';
+import { startScheduler } from '@ferry/scheduler';
+import { defaultHost, openBus, openDb, rootLogger, untilSignal } from '../runtime';
+
+export async function up(config: Readonly<FerryConfig>): Promise<void> {
+  const host = defaultHost(config);
+  const root = rootLogger(config);
+  const log = root.child({ service: 'ferry-up', host });
+  const db = await openDb(config, log);
+  await migrate(db.dataSource);
+  await seed(db.dataSource);
+  const transport = await openBus(config, log);
+  const deps = { config, db, transport, log: root };
+  const services: RunningService[] = [];
+  try {
+    services.push(await startScheduler(deps, { host }));
+    for (let i = 1; i <= config.upComputes; i++) services.push(await startCompute(deps, { host: `compute-${i}` }));
+    const api = await startApi(deps, { host });
+    services.push(api);
+    printBanner(config, api.url);
+  } catch (err) {
+    await stopAll(services, log);
+    await transport.close();
+    await db.close();
+    throw err;
+  }
+  await untilSignal(log);
+  await stopAll(services, log);
+  await transport.close();
+  await db.close();
+  log.info('all services stopped');
+}
+
+function printBanner(config: Readonly<FerryConfig>, url: string): void {
+  const computes = config.upComputes === 1 ? 'compute-1' : `compute-1..${config.upComputes}`;
+  process.stdout.write(
+    [
+      '',
+      'Ferry is running: api, scheduler and compute services in one process.',
+      `  API         ${url}  (compute: ${url}/compute/v2.1)`,
+      `  database    ${config.databaseUrl ? redactUrl(config.databaseUrl) : `embedded Postgres in ${config.stateDir}/db`}`,
+      `  bus         ${config.transportUrl ? redactUrl(config.transportUrl) : 'in-process'}`,
+      `  computes    ${computes} (driver ${config.driver})`,
+      '',
+      '  In another terminal:  npx ferry status',
+      '  Stop with Ctrl-C.',
+      '',
+    ].join('\n') + '\n',
+  );
+}

@@ -1,0 +1,1 @@
+export { collectStatus, formatStatus } from './commands/status';
