@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure the services the test suite talks to are running on this machine: PostgreSQL and RabbitMQ.
+# Makes sure what the test suite talks to is on this machine: PostgreSQL, RabbitMQ, the openstack and nova CLIs.
 # Starts them when installed but stopped; installs them from Debian packages when absent (root only).
 # Exits non-zero with a message saying what is missing when it cannot.
 set -uo pipefail
@@ -76,8 +76,9 @@ ensure_tools() { # command package ...
 export FERRY_TEST_DATABASE_URL=${FERRY_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}
 export FERRY_TEST_TRANSPORT_URL=${FERRY_TEST_TRANSPORT_URL:-amqp://guest:guest@127.0.0.1:5672}
 
-ensure_tools psql postgresql-client
+# psql for the login check; the stock OpenStack clients for the end-to-end API tests.
+ensure_tools psql postgresql-client openstack python3-openstackclient nova python3-novaclient
 ensure_postgres
 ensure_postgres_login
 ensure_rabbitmq
-say "PostgreSQL and RabbitMQ are up"
+say "PostgreSQL and RabbitMQ are up; openstack and nova clients present"

@@ -1,35 +1,49 @@
-// The HTTP application: routes and the error shape every response shares.
+// The HTTP application: identity, compute and image APIs behind shared auth, versioning and error handling.
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from '@ferry/common/log';
+import type { ApiDeps } from './api-deps';
+import { computeRoutes } from './compute';
+import { registerAuth } from './http/auth';
+import { registerErrorHandling } from './http/errors';
+import { COMPUTE_PREFIX, registerVersioning } from './http/versioning';
+import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX } from './identity';
+import { imageRoutes, IMAGE_PREFIX } from './image';
 import { computeVersion } from './versions';
 
-export interface AppOptions {
-  log: Logger;
-  /** Base URL clients reach the API at (used in links). */
-  publicUrl: () => string;
-}
+export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** OpenStack-style error body, e.g. {"itemNotFound": {"code": 404, "message": "..."}}. */
-export function errorBody(kind: string, code: number, message: string) {
-  return { [kind]: { code, message } };
-}
-
-export function buildApp(opts: AppOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: opts.log as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
-
-  app.get('/', async () => ({ versions: [{ id: 'compute', links: [{ rel: 'self', href: `${opts.publicUrl()}/compute/` }] }] }));
-  app.get('/compute/', async () => ({ versions: [computeVersion(opts.publicUrl())] }));
-  app.get('/compute/v2.1/', async () => ({ version: computeVersion(opts.publicUrl()) }));
-  app.get('/compute/v2.1', async () => ({ version: computeVersion(opts.publicUrl()) }));
-
-  app.setNotFoundHandler(async (req, reply) =>
-    reply.code(404).send(errorBody('itemNotFound', 404, `The resource could not be found: ${req.method} ${req.url}`)),
-  );
-  app.setErrorHandler(async (err: { statusCode?: number; message: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 500) req.log.error({ err }, 'request failed');
-    const kind = status === 500 ? 'computeFault' : 'badRequest';
-    return reply.code(status).send(errorBody(kind, status, status === 500 ? 'An unexpected error occurred.' : err.message));
+export function buildApp(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => `req-${randomUUID()}`,
+    requestIdHeader: false,
+    requestIdLogLabel: 'request_id',
+    // Nova's schemas reject what they do not know: never strip, coerce or default silently.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-openstack-request-id', req.id);
+    reply.header('x-compute-request-id', req.id);
+  });
+  registerErrorHandling(app);
+  registerVersioning(app);
+  registerAuth(app, new DbTokenValidator(deps.db.dataSource), ['/compute', IMAGE_PREFIX]);
+
+  app.get('/', async () => ({
+    versions: [
+      { id: 'compute', links: [{ rel: 'self', href: `${deps.publicUrl()}/compute/` }] },
+      { id: 'identity', links: [{ rel: 'self', href: `${deps.publicUrl()}${IDENTITY_PREFIX}/` }] },
+      { id: 'image', links: [{ rel: 'self', href: `${deps.publicUrl()}${IMAGE_PREFIX}/` }] },
+    ],
+  }));
+  app.get('/compute', async () => ({ versions: [computeVersion(deps.publicUrl())] }));
+  app.get('/compute/', async () => ({ versions: [computeVersion(deps.publicUrl())] }));
+  app.get(`${COMPUTE_PREFIX}/`, async () => ({ version: computeVersion(deps.publicUrl()) }));
+  app.get(COMPUTE_PREFIX, async () => ({ version: computeVersion(deps.publicUrl()) }));
+
+  void app.register(identityRoutes, { prefix: IDENTITY_PREFIX, deps });
+  void app.register(computeRoutes, { prefix: COMPUTE_PREFIX, deps });
+  void app.register(imageRoutes, { prefix: IMAGE_PREFIX, deps });
   return app;
 }

@@ -3,6 +3,7 @@ import { startHeartbeat, FERRY_VERSION, type RunningService, type ServiceDeps } 
 import { buildApp } from './app';
 
 export { buildApp } from './app';
+export type { ApiDeps } from './api-deps';
 export const API_BINARY = 'ferry-api';
 export const API_TOPIC = 'api';
 
@@ -14,7 +15,7 @@ export interface RunningApi extends RunningService {
 export async function startApi(deps: ServiceDeps, opts: { host: string }): Promise<RunningApi> {
   const log = deps.log.child({ service: API_BINARY, host: opts.host });
   let url = deps.config.publicUrl ?? '';
-  const app = buildApp({ log, publicUrl: () => url });
+  const app = buildApp({ ...deps, log, publicUrl: () => url });
   await app.listen({ host: deps.config.apiListen, port: deps.config.apiPort });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : deps.config.apiPort;

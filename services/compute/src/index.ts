@@ -1,19 +1,50 @@
-// ferry-compute: the per-host agent. Registers its host's resources and serves the compute topic.
-import { upsertComputeNode } from '@ferry/common/db';
+// ferry-compute: the per-host agent. Registers its host's resources, serves the compute topic, runs periodic tasks.
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { COMPUTE_BINARY } from './binary';
+import type { ComputeContext } from './compute-context';
 import { createDriver, type Driver } from './drivers';
+import { ComputeManager } from './manager';
+import { recoverInterruptedBuilds } from './periodic/interrupted-builds';
+import { PeriodicTask } from './periodic/periodic-task';
+import { syncPowerStates } from './periodic/power-sync';
+import { reportResources } from './periodic/resource-report';
+import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
 
-export { createDriver, FakeDriver, type Driver, type HostInfo } from './drivers';
-
-export const COMPUTE_BINARY = 'ferry-compute';
-export const COMPUTE_TOPIC = 'compute';
+export * from './rpcapi';
+export * from './drivers';
+export { COMPUTE_BINARY } from './binary';
+export { ComputeManager } from './manager';
+export type { ComputeContext, ComputeSettings } from './compute-context';
+export { BUILD_EVENT } from './build/build-instance';
+export { TERMINATE_EVENT } from './instance-ops/terminate';
+export { POWER_ACTIONS, type PowerAction, type PowerActionName } from './instance-ops/power-actions';
+export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncReport } from './periodic/power-sync';
+export { reportResources } from './periodic/resource-report';
+export { PeriodicTask } from './periodic/periodic-task';
 
 export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver }): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
   const driver = opts.driver ?? createDriver(deps.config, opts.host);
   await driver.init();
   const info = await driver.hostInfo();
-  await upsertComputeNode(deps.db.dataSource, { host: opts.host, ...info });
-  log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb }, 'compute node registered');
-  return startRpcService(deps, { binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [] });
+  const c: ComputeContext = {
+    ds: deps.db.dataSource, driver, host: opts.host, node: info.hypervisor_hostname, config: deps.config, log,
+    computeRpc: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
+  };
+  await reportResources(c);
+  log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
+  await recoverInterruptedBuilds(c);
+
+  const intervalMs = deps.config.powerSyncSeconds * 1000;
+  const tasks = [
+    new PeriodicTask('power_state_sync', intervalMs, async () => { await syncPowerStates(c); }, log),
+    new PeriodicTask('resource_report', intervalMs, () => reportResources(c), log),
+  ];
+  await tasks[0].runNow();
+  const service = await startRpcService(deps, {
+    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [new ComputeManager(c)],
+    onStop: async () => { await Promise.all(tasks.map((t) => t.stop())); },
+  });
+  for (const t of tasks) t.start();
+  return service;
 }

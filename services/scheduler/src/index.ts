@@ -1,9 +1,25 @@
 // ferry-scheduler: picks and claims destinations; serves the scheduler topic.
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { ComputeBuildClient } from './compute-client';
+import { SchedulerManager } from './manager';
+import { SCHEDULER_TOPIC } from './rpcapi';
+
+export * from './rpcapi';
+export { SchedulerManager, SCHEDULE_EVENT, type SchedulerDeps } from './manager';
+export { ComputeBuildClient, COMPUTE_BUILD_TARGET, type ComputeBuildEndpoint } from './compute-client';
+export { placeInstance, NOT_ENOUGH_HOSTS, type ClaimFn, type PlacementOptions } from './placement';
+export { buildHostStates, freeResources, type HostState } from './host-state';
+export { loadHostStates } from './load-hosts';
+export { DEFAULT_FILTERS, runFilters, type FilterRequest, type HostFilter } from './filters';
+export { weighHosts } from './weigher';
 
 export const SCHEDULER_BINARY = 'ferry-scheduler';
-export const SCHEDULER_TOPIC = 'scheduler';
 
 export async function startScheduler(deps: ServiceDeps, opts: { host: string }): Promise<RunningService> {
-  return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [] });
+  const log = deps.log.child({ service: SCHEDULER_BINARY, host: opts.host });
+  const manager = new SchedulerManager({
+    ds: deps.db.dataSource, config: deps.config, log,
+    compute: new ComputeBuildClient(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
+  });
+  return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [manager] });
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { EMBEDDED_MAX_CONNECTIONS, Instance, SOCKET_FILE_NAME, embeddedSocketDir, migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
+import { EMBEDDED_MAX_CONNECTIONS, Instance, MIGRATIONS, SOCKET_FILE_NAME, embeddedSocketDir, migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
 import { insertInstance } from './fixtures';
 
 // PGlite's first start runs initdb in WebAssembly: allow it time.
@@ -24,7 +24,7 @@ describe('embedded database (PGlite over a unix socket)', () => {
   it('serves a second, independent client and keeps its data across a restart', async () => {
     db = await openDatabase({ stateDir });
     expect(db.embedded).toBe(true);
-    expect((await migrate(db.dataSource)).applied).toHaveLength(1);
+    expect((await migrate(db.dataSource)).applied).toHaveLength(MIGRATIONS.length);
     await seed(db.dataSource);
     const inst = await insertInstance(db.dataSource, { display_name: 'persisted' });
 
@@ -119,7 +119,7 @@ describe('embedded database (PGlite over a unix socket)', () => {
     const attached = await openDatabase({ stateDir: fresh });
     try {
       const [a, b] = await Promise.all([migrate(db.dataSource), migrate(attached.dataSource)]);
-      expect([...a.applied, ...b.applied]).toHaveLength(1);
+      expect([...a.applied, ...b.applied]).toHaveLength(MIGRATIONS.length);
     } finally {
       await attached.close();
     }

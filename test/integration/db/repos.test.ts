@@ -62,8 +62,8 @@ describe('services, compute nodes and seed data on Postgres', () => {
   });
 
   it('seeds the classic flavors and cirros once, however often it runs', async () => {
-    expect(await seed(db.dataSource)).toEqual({ flavors: 5, images: 1 });
-    expect(await seed(db.dataSource)).toEqual({ flavors: 0, images: 0 });
+    expect(await seed(db.dataSource)).toEqual({ flavors: 5, images: 1, projects: 2, users: 2, roleAssignments: 2 });
+    expect(await seed(db.dataSource)).toEqual({ flavors: 0, images: 0, projects: 0, users: 0, roleAssignments: 0 });
     const flavors = await db.dataSource.getRepository(Flavor).find({ order: { flavorid: 'ASC' } });
     expect(flavors.map((f) => [f.flavorid, f.name, f.vcpus, f.memory_mb, f.root_gb])).toEqual([
       ['1', 'm1.tiny', 1, 512, 1], ['2', 'm1.small', 1, 2048, 20], ['3', 'm1.medium', 2, 4096, 40],

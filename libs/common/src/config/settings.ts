@@ -20,6 +20,13 @@ export const int = (min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> 
   return n;
 };
 
+export const num = (min: number, max = Number.MAX_VALUE): Parser<number> => (raw) => {
+  if (!/^\d+(\.\d+)?$/.test(raw.trim())) throw new Error(`expected a number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`expected a number between ${min} and ${max}, got ${n}`);
+  return n;
+};
+
 export const oneOf = <T extends string>(...values: T[]): Parser<T> => (raw) => {
   if (!(values as string[]).includes(raw)) throw new Error(`expected one of ${values.join(', ')}, got "${raw}"`);
   return raw as T;
@@ -121,6 +128,46 @@ export const SETTINGS = {
     env: 'FERRY_FAKE_DISK_GB', default: 1000, parse: int(1, 1 << 30),
     doc: 'Local disk (GiB) a fake compute host reports.',
   } as Setting<number>,
+  availabilityZone: {
+    env: 'FERRY_AVAILABILITY_ZONE', default: 'nova', parse: hostname,
+    doc: 'Availability zone of a compute service\'s host; each compute reports it into its compute_nodes row.',
+  } as Setting<string>,
+  cpuAllocationRatio: {
+    env: 'FERRY_CPU_ALLOCATION_RATIO', default: 4.0, parse: num(0.01, 1000),
+    doc: 'vCPUs the scheduler may place per physical CPU; each compute reports its own ratio into its compute_nodes row.',
+  } as Setting<number>,
+  ramAllocationRatio: {
+    env: 'FERRY_RAM_ALLOCATION_RATIO', default: 1.0, parse: num(0.01, 1000),
+    doc: 'RAM the scheduler may place per MiB; reported by each compute like the CPU ratio.',
+  } as Setting<number>,
+  diskAllocationRatio: {
+    env: 'FERRY_DISK_ALLOCATION_RATIO', default: 1.0, parse: num(0.01, 1000),
+    doc: 'Disk the scheduler may place per GiB; reported by each compute like the CPU ratio.',
+  } as Setting<number>,
+  schedulerMaxAttempts: {
+    env: 'FERRY_SCHEDULER_MAX_ATTEMPTS', default: 3, parse: int(1, 100),
+    doc: 'Hosts tried for one build or move before giving up (the first pick plus alternates).',
+  } as Setting<number>,
+  powerSyncSeconds: {
+    env: 'FERRY_POWER_SYNC_INTERVAL', default: 10, parse: int(1, 86400),
+    doc: 'Seconds between a compute service\'s sync of real power states (and resource report) into the database.',
+  } as Setting<number>,
+  adminPassword: {
+    env: 'FERRY_ADMIN_PASSWORD', default: 'ferry-admin', parse: text,
+    doc: 'Password of the seeded `admin` user (admin role in project `admin`); applied when the user is first created.',
+  } as Setting<string>,
+  demoPassword: {
+    env: 'FERRY_DEMO_PASSWORD', default: 'ferry-demo', parse: text,
+    doc: 'Password of the seeded `demo` user (member role in project `demo`); applied when the user is first created.',
+  } as Setting<string>,
+  tokenTtlSeconds: {
+    env: 'FERRY_TOKEN_TTL', default: 3600, parse: int(10, 7 * 86400),
+    doc: 'Lifetime of an identity token, in seconds.',
+  } as Setting<number>,
+  region: {
+    env: 'FERRY_REGION', default: 'RegionOne', parse: hostname,
+    doc: 'Region name published in the service catalog.',
+  } as Setting<string>,
   logLevel: {
     env: 'FERRY_LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     doc: 'Log level (pino). Output is JSON lines, or pretty when stdout is a terminal.',

@@ -5,3 +5,4 @@ export * from './migration-machines';
 export * from './migration-rules';
 export * from './instance-states';
 export * from './api-status';
+export * from './guest-name';

@@ -3,8 +3,11 @@ import type { FerryConfig } from '@ferry/common/config';
 import type { Driver } from './driver';
 import { FakeDriver } from './fake/fake-driver';
 
-export type { Driver, HostInfo } from './driver';
-export { FakeDriver } from './fake/fake-driver';
+export type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
+export { DriverError, VmInvalidState, VmNotFound } from './errors';
+export { FakeDriver, type FakeDriverOptions } from './fake/fake-driver';
+export { armFault, FAULT_POINTS, FAULTS_FILE, InjectedFault, type FaultPoint, type FaultSpec, type FaultsFile } from './fake/fault-points';
+export { DISK_FILE, STATE_FILE, FAKE_VM_STATES, type FakeVmRecord, type FakeVmState } from './fake/vm-files';
 
 export function createDriver(config: Readonly<FerryConfig>, host: string): Driver {
   switch (config.driver) {

@@ -8,7 +8,7 @@ export async function dbMigrate(config: Readonly<FerryConfig>): Promise<void> {
   const db = await openDb(config, log);
   try {
     const { applied } = await migrate(db.dataSource);
-    await seed(db.dataSource);
+    await seed(db.dataSource, { adminPassword: config.adminPassword, demoPassword: config.demoPassword });
     process.stdout.write(applied.length ? `applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'database schema is up to date\n');
   } finally {
     await db.close();

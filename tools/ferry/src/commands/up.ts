@@ -13,7 +13,7 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
   const log = root.child({ service: 'ferry-up', host });
   const db = await openDb(config, log);
   await migrate(db.dataSource);
-  await seed(db.dataSource);
+  await seed(db.dataSource, { adminPassword: config.adminPassword, demoPassword: config.demoPassword });
   const transport = await openBus(config, log);
   const deps = { config, db, transport, log: root };
   const services: RunningService[] = [];
@@ -46,6 +46,13 @@ function printBanner(config: Readonly<FerryConfig>, url: string): void {
       `  database    ${config.databaseUrl ? redactUrl(config.databaseUrl) : `embedded Postgres in ${config.stateDir}/db`}`,
       `  bus         ${config.transportUrl ? redactUrl(config.transportUrl) : 'in-process'}`,
       `  computes    ${computes} (driver ${config.driver})`,
+      '',
+      '  Point the openstack CLI at it (clouds.yaml in the repository root names both clouds):',
+      '    openstack --os-cloud ferry-demo server create --flavor m1.small --image cirros --wait vm1',
+      '    openstack --os-cloud ferry-admin hypervisor list',
+      `  or set OS_AUTH_URL=${url}/identity OS_USERNAME=demo OS_PROJECT_NAME=demo`,
+      '    OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_PASSWORD=<FERRY_DEMO_PASSWORD, default ferry-demo>',
+      ...(url.endsWith(':8774') ? [] : [`  (clouds.yaml expects port 8774; this API listens on ${url}: set auth_url accordingly)`]),
       '',
       '  In another terminal:  npx ferry status',
       '  Stop with Ctrl-C.',

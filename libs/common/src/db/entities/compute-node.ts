@@ -19,6 +19,10 @@ export class ComputeNode {
   @Column({ type: 'text', name: 'hypervisor_type' })
   hypervisor_type!: string;
 
+  /** Zone the host belongs to, as its compute service reports it (FERRY_AVAILABILITY_ZONE). */
+  @Column({ type: 'text', name: 'availability_zone', default: 'nova' })
+  availability_zone!: string;
+
   /** Address other hosts use to reach this one (disk copies, live-migration streams). */
   @Column({ type: 'text', name: 'host_ip', nullable: true })
   host_ip!: string | null;

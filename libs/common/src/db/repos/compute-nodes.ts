@@ -1,8 +1,8 @@
-// The compute_nodes table: each compute reports its host's capacity and capabilities at start.
+// The compute_nodes table: each compute reports its host's capacity, zone and usage; the scheduler reads them.
 import type { DataSource } from 'typeorm';
 import { ComputeNode } from '../entities';
 
-/** What a compute reports about its host; usage columns are the scheduler's and are left alone. */
+/** What a compute reports about its host. Usage columns are written by recordHostUsage only. */
 export interface ComputeNodeReport {
   host: string;
   hypervisor_hostname: string;
@@ -14,20 +14,26 @@ export interface ComputeNodeReport {
   capabilities: Record<string, boolean>;
   storage_id: string;
   host_ip?: string | null;
+  /** Left as stored when omitted (a new row gets the schema's default, 'nova'). */
+  availability_zone?: string;
+  cpu_allocation_ratio?: number;
+  ram_allocation_ratio?: number;
+  disk_allocation_ratio?: number;
 }
 
 const REPORTED = ['hypervisor_hostname', 'hypervisor_type', 'vcpus', 'memory_mb', 'local_gb', 'cpu_model', 'capabilities', 'storage_id'] as const;
+const OPTIONAL = ['host_ip', 'availability_zone', 'cpu_allocation_ratio', 'ram_allocation_ratio', 'disk_allocation_ratio'] as const;
 
 /** Inserts or refreshes the host's row (one node per host) and returns it. */
 export async function upsertComputeNode(ds: DataSource, report: ComputeNodeReport): Promise<ComputeNode> {
-  const row = { ...pick(report), host: report.host, ...(report.host_ip !== undefined ? { host_ip: report.host_ip } : {}) };
-  const overwrite = [...REPORTED, ...(report.host_ip !== undefined ? ['host_ip'] : []), 'updated_at'];
-  await ds.createQueryBuilder()
-    .insert()
-    .into(ComputeNode)
-    .values(row)
-    .orUpdate(overwrite, ['host'])
-    .execute();
+  const columns = [...REPORTED, ...OPTIONAL.filter((k) => report[k] !== undefined)];
+  const values = columns.map((k) => (k === 'capabilities' ? JSON.stringify(report.capabilities) : report[k]));
+  const placeholders = columns.map((k, i) => (k === 'capabilities' ? `$${i + 2}::jsonb` : `$${i + 2}`));
+  await ds.query(
+    `INSERT INTO compute_nodes (host, ${columns.join(', ')}) VALUES ($1, ${placeholders.join(', ')})
+     ON CONFLICT (host) DO UPDATE SET ${columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()`,
+    [report.host, ...values],
+  );
   return ds.getRepository(ComputeNode).findOneByOrFail({ host: report.host });
 }
 
@@ -35,6 +41,52 @@ export async function listComputeNodes(ds: DataSource): Promise<ComputeNode[]> {
   return ds.getRepository(ComputeNode).find({ order: { host: 'ASC' } });
 }
 
-function pick(report: ComputeNodeReport): Pick<ComputeNodeReport, (typeof REPORTED)[number]> {
-  return Object.fromEntries(REPORTED.map((k) => [k, report[k]])) as Pick<ComputeNodeReport, (typeof REPORTED)[number]>;
+/** A host's capacity as the scheduler weighs it: totals, reserves, ratios, zone, and what allocations hold now. */
+export interface HostCapacity {
+  host: string;
+  node: string;
+  availability_zone: string;
+  vcpus: number;
+  memory_mb: number;
+  local_gb: number;
+  reserved_vcpus: number;
+  reserved_memory_mb: number;
+  reserved_disk_gb: number;
+  cpu_allocation_ratio: number;
+  ram_allocation_ratio: number;
+  disk_allocation_ratio: number;
+  vcpus_used: number;
+  memory_mb_used: number;
+  disk_gb_used: number;
+}
+
+/** Every compute node with its current allocations summed (one statement, so the sums are one snapshot). */
+export async function listHostCapacities(ds: DataSource): Promise<HostCapacity[]> {
+  return ds.query(
+    `SELECT n.host, n.hypervisor_hostname AS node, n.availability_zone, n.vcpus, n.memory_mb, n.local_gb,
+            n.reserved_vcpus, n.reserved_memory_mb, n.reserved_disk_gb,
+            n.cpu_allocation_ratio::float8 AS cpu_allocation_ratio, n.ram_allocation_ratio::float8 AS ram_allocation_ratio,
+            n.disk_allocation_ratio::float8 AS disk_allocation_ratio,
+            coalesce(a.vcpus, 0)::int AS vcpus_used, coalesce(a.memory_mb, 0)::int AS memory_mb_used, coalesce(a.disk_gb, 0)::int AS disk_gb_used
+       FROM compute_nodes n
+       LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(memory_mb) AS memory_mb, sum(disk_gb) AS disk_gb FROM allocations GROUP BY host) a
+         ON a.host = n.host
+      ORDER BY n.host`,
+  );
+}
+
+/**
+ * Writes the host's usage columns from the allocations held on it (RAM and disk plus the host's reserve, as
+ * Nova's resource tracker counts them), and the number of VMs its driver runs.
+ */
+export async function recordHostUsage(ds: DataSource, host: string, runningVms: number): Promise<void> {
+  await ds.query(
+    `UPDATE compute_nodes n
+        SET vcpus_used = u.vcpus, memory_mb_used = u.memory_mb + n.reserved_memory_mb, local_gb_used = u.disk_gb + n.reserved_disk_gb,
+            running_vms = $2, updated_at = now()
+       FROM (SELECT coalesce(sum(vcpus), 0) AS vcpus, coalesce(sum(memory_mb), 0) AS memory_mb, coalesce(sum(disk_gb), 0) AS disk_gb
+               FROM allocations WHERE host = $1) u
+      WHERE n.host = $1`,
+    [host, runningVms],
+  );
 }

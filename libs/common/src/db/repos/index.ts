@@ -1,3 +1,11 @@
 // Small data-access functions, one module per table the services touch.
 export { listServices, recordHeartbeat, type HeartbeatReport } from './services';
-export { listComputeNodes, upsertComputeNode, type ComputeNodeReport } from './compute-nodes';
+export {
+  listComputeNodes, upsertComputeNode, listHostCapacities, recordHostUsage, type ComputeNodeReport, type HostCapacity,
+} from './compute-nodes';
+export { startAction, withActionEvent, finishAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
+export {
+  claimResources, flavorResources, listAllocations, releaseClaim, type ResourceClaim, type Resources,
+} from './allocations';
+export { getInstance, listInstancesOnHost, updateInstanceIf, type InstanceExpectation, type InstanceStatePatch } from './instances';
+export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';

@@ -1,23 +1,32 @@
 // What a fresh Ferry database starts with. Every step inserts only what is missing, so seeding twice is harmless.
 import type { DataSource } from 'typeorm';
 import { seedFlavors } from './flavors';
+import { seedIdentity, type IdentitySeedOptions } from './identity';
 import { seedImages } from './images';
 
 export { CLASSIC_FLAVORS, seedFlavors, type FlavorSeed } from './flavors';
 export { CIRROS_IMAGE, CIRROS_IMAGE_ID, seedImages } from './images';
+export {
+  DEFAULT_DOMAIN, SEED_PROJECTS, SEED_USERS, hashPassword, newIdentityId, seedIdentity, verifyPassword,
+  type IdentitySeedOptions, type IdentitySeedResult, type IdentitySeedUser,
+} from './identity';
 
 /** Rows each step inserted (0 everywhere on an already seeded database). */
 export interface SeedResult {
   flavors: number;
   images: number;
+  projects: number;
+  users: number;
+  roleAssignments: number;
 }
 
 /**
- * Seeds the catalog (flavors, images). Identity (projects admin/demo, users, role assignments) is a
- * separate step, seedIdentity, to be added beside these and called from here.
+ * Seeds the catalog (flavors, images) and identity (projects admin and demo, their users and roles).
+ * Passwords apply only to users created now; an existing user keeps the password it has.
  */
-export async function seed(ds: DataSource): Promise<SeedResult> {
+export async function seed(ds: DataSource, opts: IdentitySeedOptions = {}): Promise<SeedResult> {
   const flavors = await seedFlavors(ds);
   const images = await seedImages(ds);
-  return { flavors, images };
+  const identity = await seedIdentity(ds, opts);
+  return { flavors, images, ...identity };
 }

@@ -1,0 +1,64 @@
+// The per-server action log: the API opens an action per request, services record its events (steps).
+import type { DataSource } from 'typeorm';
+import { InstanceAction, InstanceActionEvent } from '../entities';
+
+/** Who asked: the fields of a request context the action log keeps. */
+export interface ActionRequester {
+  request_id: string;
+  user_id?: string | null;
+  project_id?: string | null;
+}
+
+/** Opens the action a request performs on an instance (e.g. "create", "stop", "resize"). */
+export async function startAction(ds: DataSource, ctx: ActionRequester, instanceUuid: string, action: string): Promise<InstanceAction> {
+  return ds.getRepository(InstanceAction).save({
+    action, instance_uuid: instanceUuid, request_id: ctx.request_id,
+    user_id: ctx.user_id ?? null, project_id: ctx.project_id ?? null, start_time: new Date(), finish_time: null, message: null,
+  });
+}
+
+async function findAction(ds: DataSource, requestId: string, instanceUuid: string): Promise<InstanceAction | null> {
+  return ds.getRepository(InstanceAction).findOne({ where: { request_id: requestId, instance_uuid: instanceUuid }, order: { id: 'DESC' } });
+}
+
+/**
+ * Runs fn as event `event` of the action the request opened, recording start, finish, result and, on
+ * failure, the error (and marking the action "Error", as Nova does). Rethrows fn's error. When the
+ * request opened no action (e.g. a periodic task), fn simply runs.
+ */
+export async function withActionEvent<T>(
+  ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, fn: () => Promise<T>,
+): Promise<T> {
+  const action = await findAction(ds, ctx.request_id, instanceUuid);
+  if (!action) return fn();
+  const events = ds.getRepository(InstanceActionEvent);
+  const row = await events.save({ action_id: action.id, event, host, start_time: new Date(), finish_time: null, result: null, traceback: null, details: null });
+  try {
+    const result = await fn();
+    await events.update({ id: row.id }, { finish_time: new Date(), result: 'Success' });
+    return result;
+  } catch (err) {
+    const e = err as Error;
+    await events.update({ id: row.id }, { finish_time: new Date(), result: 'Error', traceback: e.stack ?? e.message, details: e.message });
+    await ds.getRepository(InstanceAction).update({ id: action.id }, { message: 'Error' });
+    throw err;
+  }
+}
+
+/** Marks the action finished (the last step of a request's work is done). */
+export async function finishAction(ds: DataSource, ctx: ActionRequester, instanceUuid: string): Promise<void> {
+  await ds.getRepository(InstanceAction).update({ request_id: ctx.request_id, instance_uuid: instanceUuid }, { finish_time: new Date() });
+}
+
+export async function listActions(ds: DataSource, instanceUuid: string): Promise<InstanceAction[]> {
+  return ds.getRepository(InstanceAction).find({ where: { instance_uuid: instanceUuid }, order: { created_at: 'DESC', id: 'DESC' } });
+}
+
+export async function getActionWithEvents(
+  ds: DataSource, instanceUuid: string, requestId: string,
+): Promise<{ action: InstanceAction; events: InstanceActionEvent[] } | undefined> {
+  const action = await findAction(ds, requestId, instanceUuid);
+  if (!action) return undefined;
+  const events = await ds.getRepository(InstanceActionEvent).find({ where: { action_id: action.id }, order: { start_time: 'ASC', id: 'ASC' } });
+  return { action, events };
+}

@@ -1,0 +1,91 @@
+// The instances table as the scheduler and computes use it: reads, and state writes that are compare-and-sets.
+import { Brackets, IsNull, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { InvalidTransition, isPowerState, isTaskState, isVmState, type PowerState, type TaskState, type VmState } from '../../domain';
+import { Instance } from '../entities';
+
+/** What the row must look like for a state write to apply. */
+export interface InstanceExpectation {
+  /** task_state must be one of these (null matches no task). */
+  task_states: readonly (TaskState | null)[];
+  /** vm_state must be one of these (any when omitted). */
+  vm_states?: readonly VmState[];
+  /** host must be exactly this (null: no host), or one of a list; any when omitted. */
+  host?: string | null | readonly (string | null)[];
+  /** power_state must be this; any when omitted. */
+  power_state?: PowerState;
+}
+
+/** The state columns a service writes; timestamps are set on the database clock. */
+export interface InstanceStatePatch {
+  vm_state?: VmState;
+  task_state?: TaskState | null;
+  power_state?: PowerState;
+  host?: string | null;
+  node?: string | null;
+  /** Sets launched_at = now(). */
+  launched?: true;
+  /** Soft-deletes the row: deleted_at = now(). */
+  deleted?: true;
+}
+
+/** The instance, deleted or not; undefined when there is no such row. */
+export async function getInstance(ds: DataSource, uuid: string): Promise<Instance | undefined> {
+  return (await ds.getRepository(Instance).findOne({ where: { uuid }, withDeleted: true })) ?? undefined;
+}
+
+/** Live (not deleted) instances the database places on host. */
+export async function listInstancesOnHost(ds: DataSource, host: string): Promise<Instance[]> {
+  return ds.getRepository(Instance).find({ where: { host, deleted_at: IsNull() }, order: { created_at: 'ASC', uuid: 'ASC' } });
+}
+
+/**
+ * Applies patch to instance `uuid` if it is not deleted and matches `expected`, in one statement;
+ * returns true when this call made the change. Unknown state values throw InvalidTransition before the
+ * database is touched.
+ */
+export async function updateInstanceIf(ds: DataSource, uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): Promise<boolean> {
+  checkStates(uuid, expected, patch);
+  const { launched, deleted, ...columns } = patch;
+  const set: QueryDeepPartialEntity<Instance> = { ...columns, updated_at: () => 'now()' };
+  if (launched) set.launched_at = () => 'now()';
+  if (deleted) set.deleted_at = () => 'now()';
+
+  const named = expected.task_states.filter((s): s is TaskState => s !== null);
+  const qb = ds.createQueryBuilder()
+    .update(Instance)
+    .set(set)
+    .where('uuid = :uuid', { uuid })
+    .andWhere('deleted_at IS NULL')
+    .andWhere(new Brackets((or) => {
+      if (named.length > 0) or.orWhere('task_state IN (:...named)', { named });
+      if (expected.task_states.includes(null)) or.orWhere('task_state IS NULL');
+    }));
+  if (expected.vm_states) qb.andWhere('vm_state IN (:...vmStates)', { vmStates: [...expected.vm_states] });
+  if (expected.host !== undefined) {
+    const hosts = expected.host === null || typeof expected.host === 'string' ? [expected.host] : expected.host;
+    const namedHosts = hosts.filter((h): h is string => h !== null);
+    qb.andWhere(new Brackets((or) => {
+      if (namedHosts.length > 0) or.orWhere('host IN (:...hosts)', { hosts: namedHosts });
+      if (hosts.includes(null)) or.orWhere('host IS NULL');
+      if (hosts.length === 0) or.orWhere('false');
+    }));
+  }
+  if (expected.power_state !== undefined) qb.andWhere('power_state = :power', { power: expected.power_state });
+  const result = await qb.execute();
+  return result.affected === 1;
+}
+
+function checkStates(uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): void {
+  if (expected.task_states.length === 0) throw new InvalidTransition(`instance ${uuid}: a state write needs at least one expected task_state`, { instance_uuid: uuid });
+  if (expected.vm_states?.length === 0) throw new InvalidTransition(`instance ${uuid}: empty list of expected vm_states`, { instance_uuid: uuid });
+  const bad = (what: string, value: unknown) => new InvalidTransition(`instance ${uuid}: unknown ${what} ${JSON.stringify(value)}`, { instance_uuid: uuid, [what]: value });
+  for (const s of [...expected.task_states, ...(patch.task_state !== undefined ? [patch.task_state] : [])]) {
+    if (s !== null && !isTaskState(s)) throw bad('task_state', s);
+  }
+  for (const s of [...(expected.vm_states ?? []), ...(patch.vm_state !== undefined ? [patch.vm_state] : [])]) {
+    if (!isVmState(s)) throw bad('vm_state', s);
+  }
+  for (const p of [expected.power_state, patch.power_state]) {
+    if (p !== undefined && !isPowerState(p)) throw bad('power_state', p);
+  }
+}

@@ -1,0 +1,16 @@
+// The Compute API v2.1: one plugin per resource, all behind auth and microversion negotiation.
+import type { RoutesPlugin } from '../api-deps';
+import { availabilityZoneRoutes } from './availability-zones';
+import { flavorRoutes } from './flavors';
+import { hypervisorRoutes } from './hypervisors';
+import { instanceActionRoutes } from './instance-actions';
+import { limitRoutes } from './limits';
+import { migrationRoutes } from './migrations';
+import { serverRoutes } from './servers';
+import { serviceRoutes } from './services';
+
+export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes]) {
+    await app.register(plugin, { deps });
+  }
+};

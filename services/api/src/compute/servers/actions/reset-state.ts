@@ -1,0 +1,27 @@
+// os-resetState (admin): force vm_state to active or error and clear whatever task the instance was stuck in.
+import { Type } from '@sinclair/typebox';
+import { advanceInstanceTask, finishAction, startAction } from '@ferry/common/db';
+import { ALL_TASK_STATES, InstanceNotFound, VM_STATES } from '@ferry/common/domain';
+import { requireAdmin } from '../../../http/policy';
+import type { ServerAction } from './types';
+
+const ResetStateBody = Type.Object({
+  'os-resetState': Type.Object({ state: Type.Union([Type.Literal('active'), Type.Literal('error')]) }, { additionalProperties: false }),
+}, { additionalProperties: false });
+
+/** Every task_state, and none: a reset wins whatever the instance is doing. */
+const ANY_TASK: readonly (string | null)[] = Object.freeze([null, ...ALL_TASK_STATES]);
+
+export const resetState: ServerAction = {
+  name: 'os-resetState',
+  schema: ResetStateBody,
+  async run(env, instance, body) {
+    requireAdmin(env.req.ctx, 'os_compute_api:os-admin-actions:reset_state');
+    const ds = env.deps.db.dataSource;
+    const state = (body['os-resetState'] as { state: 'active' | 'error' }).state === 'active' ? VM_STATES.ACTIVE : VM_STATES.ERROR;
+    await startAction(ds, env.req.ctx, instance.uuid, 'resetState');
+    if (!(await advanceInstanceTask(ds, instance.uuid, ANY_TASK, null, { vm_state: state }))) throw InstanceNotFound.forId(instance.uuid);
+    await finishAction(ds, env.req.ctx, instance.uuid);
+    return { status: 202 };
+  },
+};

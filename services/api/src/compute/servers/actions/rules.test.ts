@@ -1,0 +1,32 @@
+import { apiStatus, isTaskState, isVmState } from '@ferry/common/domain';
+import { ALLOW_HARD_REBOOT_TASKS, TASK_RULES } from './rules';
+
+describe('power action rules', () => {
+  it("copy Nova's ALLOW_REBOOT for a hard reboot", () => {
+    expect([...ALLOW_HARD_REBOOT_TASKS].sort((a, b) => String(a).localeCompare(String(b)))).toEqual(
+      [null, 'pausing', 'reboot_pending', 'reboot_started', 'rebooting', 'rebooting_hard', 'resuming', 'suspending', 'unpausing'],
+    );
+  });
+
+  it('name only real states, and start every action from "no task" in a state the action leaves', () => {
+    for (const [name, rule] of Object.entries(TASK_RULES)) {
+      expect({ name, vm: rule.vmStates.every(isVmState), from: rule.fromTasks.every((t) => t === null || isTaskState(t)), to: isTaskState(rule.to) })
+        .toEqual({ name, vm: true, from: true, to: true });
+      expect(rule.fromTasks).toContain(null);
+    }
+  });
+
+  it('give the statuses clients wait on while the task runs', () => {
+    expect(apiStatus('active', TASK_RULES.softReboot.to)).toBe('REBOOT');
+    expect(apiStatus('stopped', TASK_RULES.hardReboot.to)).toBe('SHUTOFF');
+    expect(apiStatus('active', TASK_RULES.hardReboot.to)).toBe('HARD_REBOOT');
+    expect(apiStatus('active', TASK_RULES.stop.to)).toBe('ACTIVE');
+  });
+
+  it("allow Nova's vm_states per action", () => {
+    expect(Object.fromEntries(Object.entries(TASK_RULES).map(([k, r]) => [k, [...r.vmStates].sort()]))).toEqual({
+      stop: ['active', 'error'], start: ['stopped'], softReboot: ['active'], hardReboot: ['active', 'error', 'paused', 'stopped', 'suspended'],
+      pause: ['active'], unpause: ['paused'],
+    });
+  });
+});

@@ -1,0 +1,25 @@
+// The servers resource: create, list, show, update, delete, and the action endpoint.
+import type { FastifyRequest } from 'fastify';
+import type { RoutesPlugin } from '../../api-deps';
+import { runServerAction } from './actions';
+import { createServer } from './create';
+import { deleteServer } from './delete';
+import { listServers, showServer } from './read';
+import { serverRpc } from './rpc';
+import { updateServer } from './update';
+
+type ServerRequest = FastifyRequest<{ Params: { server_id: string } }>;
+
+export { SERVER_ACTIONS, type ServerAction, type ActionEnv, type ActionResult } from './actions';
+export { findVisibleInstance } from './lookup';
+
+export const serverRoutes: RoutesPlugin = async (app, { deps }) => {
+  const rpc = serverRpc(deps);
+  app.post('/servers', (req, reply) => createServer(deps, rpc, req, reply));
+  app.get('/servers', (req) => listServers(deps, req, false));
+  app.get('/servers/detail', (req) => listServers(deps, req, true));
+  app.get('/servers/:server_id', (req: ServerRequest) => showServer(deps, req));
+  app.put('/servers/:server_id', (req: ServerRequest) => updateServer(deps, req));
+  app.delete('/servers/:server_id', (req: ServerRequest, reply) => deleteServer(deps, rpc, req, reply));
+  app.post('/servers/:server_id/action', (req: ServerRequest, reply) => runServerAction({ deps, rpc, req }, req, reply));
+};

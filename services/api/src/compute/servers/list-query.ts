@@ -1,0 +1,105 @@
+// Runs a server listing: filters, sort keys and marker paging in one SQL statement (row_number over the sort,
+// so any mix of keys, directions and NULLs pages correctly).
+import type { DataSource } from 'typeorm';
+import type { Instance } from '@ferry/common/db';
+import { BadRequest } from '@ferry/common/domain';
+import { markerNotFound } from '../common/paging';
+import { ATTR_KEYS } from './attrs';
+import type { ListQuery } from './filters';
+import { isUuid } from './lookup';
+import { SORT_KEYS } from './sort-keys';
+
+class Sql {
+  readonly params: unknown[] = [];
+  readonly where: string[] = [];
+  p(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+}
+
+const meta = (key: string) => `coalesce(i.system_metadata->>'${key}', '')`;
+
+/** Filters matched as regular expressions (Postgres `~`), by parameter name. */
+const REGEX_COLUMNS: Record<string, string> = {
+  name: 'i.display_name', display_name: 'i.display_name', node: "coalesce(i.node, '')", locked_by: "coalesce(i.locked_by, '')",
+  reservation_id: meta(ATTR_KEYS.reservationId), key_name: meta(ATTR_KEYS.keyName), availability_zone: meta(ATTR_KEYS.requestedAz),
+  description: meta(ATTR_KEYS.description), display_description: meta(ATTR_KEYS.description), hostname: meta(ATTR_KEYS.hostname),
+  config_drive: meta(ATTR_KEYS.configDrive), access_ip_v4: meta(ATTR_KEYS.accessIpV4), access_ip_v6: meta(ATTR_KEYS.accessIpV6),
+  power_state: 'i.power_state::text', progress: 'i.progress::text',
+};
+/** Filters matched exactly. */
+const EXACT_COLUMNS: Record<string, string> = {
+  image: 'i.image_ref', image_ref: 'i.image_ref', user_id: 'i.user_id', project_id: 'i.project_id', tenant_id: 'i.project_id', host: 'i.host',
+  uuid: 'i.uuid::text', vm_state: 'i.vm_state', task_state: 'i.task_state', flavor: "(i.flavor->>'flavorid')", launch_index: meta(ATTR_KEYS.launchIndex),
+  locked: 'i.locked::text',
+};
+const TAGS = `coalesce((i.system_metadata->>'${ATTR_KEYS.tags}')::jsonb, '[]'::jsonb)`;
+
+function tagList(raw: string): string[] {
+  return raw.split(',').map((t) => t.trim()).filter(Boolean);
+}
+
+function addFilters(sql: Sql, q: ListQuery): void {
+  if (q.projectId !== null) sql.where.push(`i.project_id = ${sql.p(q.projectId)}`);
+  if (q.deleted === true) sql.where.push('i.deleted_at IS NOT NULL');
+  if (q.deleted === false) sql.where.push('i.deleted_at IS NULL');
+  if (q.changesSince) sql.where.push(`i.updated_at >= ${sql.p(q.changesSince)}`);
+  if (q.changesBefore) sql.where.push(`i.updated_at <= ${sql.p(q.changesBefore)}`);
+  if (q.status) {
+    sql.where.push(`i.vm_state = ANY(${sql.p(q.status.vmStates)})`);
+    if (q.status.taskStates) sql.where.push(`i.task_state = ANY(${sql.p(q.status.taskStates)})`);
+  }
+  for (const [name, value] of q.filters) {
+    if (REGEX_COLUMNS[name]) sql.where.push(`${REGEX_COLUMNS[name]} ~ ${sql.p(value)}`);
+    else if (EXACT_COLUMNS[name]) sql.where.push(`${EXACT_COLUMNS[name]} = ${sql.p(value)}`);
+    else if (name === 'ip' || name === 'ip6') sql.where.push('FALSE'); // Ferry assigns no addresses
+    else if (name === 'tags') sql.where.push(`${TAGS} @> ${sql.p(JSON.stringify(tagList(value)))}::jsonb`);
+    else if (name === 'not-tags') sql.where.push(`NOT (${TAGS} @> ${sql.p(JSON.stringify(tagList(value)))}::jsonb)`);
+    else if (name === 'tags-any') sql.where.push(`${TAGS} ?| ${sql.p(tagList(value))}::text[]`);
+    else if (name === 'not-tags-any') sql.where.push(`NOT (${TAGS} ?| ${sql.p(tagList(value))}::text[])`);
+  }
+}
+
+function orderBy(q: ListQuery): string {
+  return q.sort.map((s) => `${SORT_KEYS[s.key]} ${s.dir.toUpperCase()}`).join(', ');
+}
+
+function invalidRegex(err: unknown): BadRequest | undefined {
+  const e = err as { code?: string; driverError?: { code?: string } };
+  const code = e.code ?? e.driverError?.code;
+  return code === '2201B' ? new BadRequest('Invalid input for query parameters: invalid regular expression') : undefined;
+}
+
+/** The page of instances q asks for (instances as stored; the caller builds the views). */
+export async function listInstances(ds: DataSource, q: ListQuery): Promise<Instance[]> {
+  if (q.empty || q.page.limit === 0) return [];
+  const sql = new Sql();
+  if (q.page.marker !== undefined) {
+    const scope = q.projectId === null ? [] : [q.projectId];
+    const found = isUuid(q.page.marker)
+      ? await ds.query(`SELECT 1 FROM instances WHERE uuid = $1 ${scope.length ? 'AND project_id = $2' : ''}`, [q.page.marker, ...scope])
+      : [];
+    if (found.length === 0) throw markerNotFound(q.page.marker);
+  }
+  addFilters(sql, q);
+  const filter = sql.where.length ? sql.where.join(' AND ') : 'TRUE';
+  const marker = q.page.marker !== undefined ? sql.p(q.page.marker) : undefined;
+  const limit = sql.p(q.page.limit);
+  const text = `
+    WITH ordered AS (
+      SELECT i.*, row_number() OVER (ORDER BY ${orderBy(q)}) AS _rn, (${filter}) AS _match
+        FROM instances i
+       WHERE (${filter})${marker ? ` OR i.uuid = ${marker}::uuid` : ''}
+    )
+    SELECT * FROM ordered
+     WHERE _match${marker ? ` AND _rn > (SELECT _rn FROM ordered WHERE uuid = ${marker}::uuid)` : ''}
+     ORDER BY _rn
+     LIMIT ${limit}`;
+  try {
+    const rows: (Instance & { _rn: unknown; _match: unknown })[] = await ds.query(text, sql.params);
+    return rows.map(({ _rn: _r, _match: _m, ...instance }) => instance as Instance);
+  } catch (err) {
+    throw invalidRegex(err) ?? err;
+  }
+}

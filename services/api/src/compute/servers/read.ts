@@ -1,0 +1,33 @@
+// GET /servers, /servers/detail and /servers/{id}.
+import type { FastifyRequest } from 'fastify';
+import type { ApiDeps } from '../../api-deps';
+import { COMPUTE_PREFIX } from '../../http/versioning';
+import { nextLinks } from '../common/paging';
+import { parseListQuery, type Query } from './filters';
+import { listInstances } from './list-query';
+import { findVisibleInstance } from './lookup';
+import { loadViewContext } from './view-context';
+import { serverSummary, serverView } from './views';
+
+export async function listServers(deps: ApiDeps, req: FastifyRequest, detail: boolean) {
+  const query = (req.query ?? {}) as Query;
+  const q = parseListQuery(query, req.ctx, req.apiVersion, detail);
+  const instances = await listInstances(deps.db.dataSource, q);
+  const baseUrl = deps.publicUrl();
+  let servers: Record<string, unknown>[];
+  if (detail) {
+    const vc = await loadViewContext(deps, req, instances);
+    servers = instances.map((i) => serverView(vc, i));
+  } else {
+    servers = instances.map((i) => serverSummary(baseUrl, i));
+  }
+  const path = `${COMPUTE_PREFIX}/servers${detail ? '/detail' : ''}`;
+  const links = nextLinks(baseUrl, path, query, q.page, instances.map((i) => ({ id: i.uuid })));
+  return { servers, ...(links ? { servers_links: links } : {}) };
+}
+
+export async function showServer(deps: ApiDeps, req: FastifyRequest<{ Params: { server_id: string } }>) {
+  const instance = await findVisibleInstance(deps.db.dataSource, req.ctx, req.params.server_id);
+  const vc = await loadViewContext(deps, req, [instance]);
+  return { server: serverView(vc, instance, { serverGroups: true }) };
+}

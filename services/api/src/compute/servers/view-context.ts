@@ -1,0 +1,49 @@
+// Loads what server views need besides the rows themselves: latest faults and compute service states.
+import type { FastifyRequest } from 'fastify';
+import { InstanceFault, type Instance } from '@ferry/common/db';
+import type { ApiDeps } from '../../api-deps';
+import { versionIn } from '../../http/microversion';
+import { computeServiceStates, type ComputeServiceState } from './host-status';
+import { serverStatus, type ViewContext } from './views';
+
+async function latestFaults(deps: ApiDeps, instances: readonly Instance[]): Promise<Map<string, InstanceFault>> {
+  const uuids = instances.filter((i) => ['ERROR', 'DELETED'].includes(serverStatus(i))).map((i) => i.uuid);
+  const out = new Map<string, InstanceFault>();
+  if (uuids.length === 0) return out;
+  const rows = await deps.db.dataSource.getRepository(InstanceFault)
+    .createQueryBuilder('f')
+    .distinctOn(['f.instance_uuid'])
+    .where('f.instance_uuid IN (:...uuids)', { uuids })
+    .orderBy('f.instance_uuid')
+    .addOrderBy('f.created_at', 'DESC')
+    .addOrderBy('f.id', 'DESC')
+    .getMany();
+  for (const f of rows) out.set(f.instance_uuid, f);
+  return out;
+}
+
+async function hostZones(deps: ApiDeps, instances: readonly Instance[]): Promise<Map<string, string>> {
+  const hosts = [...new Set(instances.map((i) => i.host).filter((h): h is string => !!h))];
+  if (hosts.length === 0) return new Map();
+  const rows: { host: string; availability_zone: string }[] = await deps.db.dataSource.query(
+    'SELECT host, availability_zone FROM compute_nodes WHERE host = ANY($1)', [hosts],
+  );
+  return new Map(rows.map((r) => [r.host, r.availability_zone]));
+}
+
+export async function loadViewContext(deps: ApiDeps, req: FastifyRequest, instances: readonly Instance[]): Promise<ViewContext> {
+  const isAdmin = req.ctx.is_admin;
+  let hostStates = new Map<string, ComputeServiceState>();
+  if (isAdmin && versionIn(req.apiVersion, '2.16')) {
+    const hosts = instances.map((i) => i.host).filter((h): h is string => !!h);
+    hostStates = await computeServiceStates(deps.db.dataSource, hosts, deps.config.serviceDownSeconds);
+  }
+  return {
+    baseUrl: deps.publicUrl(),
+    version: req.apiVersion,
+    isAdmin,
+    hostZones: await hostZones(deps, instances),
+    faults: await latestFaults(deps, instances),
+    hostStates,
+  };
+}

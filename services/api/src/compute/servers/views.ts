@@ -1,0 +1,165 @@
+// Server representations exactly as Nova builds them, per microversion and per caller (admin-only fields).
+import type { Instance, InstanceFault } from '@ferry/common/db';
+import { apiStatus, guestName } from '@ferry/common/domain';
+import { versionIn, type ApiVersion } from '../../http/microversion';
+import { resourceLinks } from '../common/links';
+import { serverAttrs, type ServerAttrs } from './attrs';
+import { hostId, isoTime, naiveTime } from './format';
+import { hostStatusOf, type ComputeServiceState } from './host-status';
+
+/** What a view needs beyond the instance row. */
+export interface ViewContext {
+  baseUrl: string;
+  version: ApiVersion;
+  isAdmin: boolean;
+  /** The availability zone of each host (placed instances are in their host's). */
+  hostZones: Map<string, string>;
+  /** The latest fault per instance uuid (only consulted for ERROR and DELETED servers). */
+  faults: Map<string, InstanceFault>;
+  hostStates: Map<string, ComputeServiceState>;
+}
+
+export interface ShowOptions {
+  /** Only the core fields: the PUT response before 2.75. */
+  core?: boolean;
+  /** server_groups: show and PUT from 2.71, never the detail list. */
+  serverGroups?: boolean;
+}
+
+type Json = Record<string, unknown>;
+
+/** Statuses that carry `progress`, and those that carry `fault` (Nova's view builder lists). */
+const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
+const FAULT_STATUSES = new Set(['ERROR', 'DELETED']);
+
+/** Fields that appear from a microversion on, in every full view (show, detail, PUT). */
+const VERSIONED_FIELDS: readonly { since: string; key: string; value: (i: Instance, a: ServerAttrs) => unknown }[] = [
+  { since: '2.9', key: 'locked', value: (i) => i.locked },
+  { since: '2.19', key: 'description', value: (_, a) => a.description },
+  { since: '2.26', key: 'tags', value: (_, a) => a.tags },
+  { since: '2.63', key: 'trusted_image_certificates', value: (_, a) => a.trustedCerts },
+  { since: '2.73', key: 'locked_reason', value: (i) => i.locked_reason },
+];
+
+export function serverStatus(instance: Instance): string {
+  return instance.deleted_at ? 'DELETED' : apiStatus(instance.vm_state, instance.task_state);
+}
+
+function bookmark(baseUrl: string, collection: string, id: string) {
+  return [{ rel: 'bookmark', href: `${baseUrl}/compute/${collection}/${id}` }];
+}
+
+function imageView(vc: ViewContext, instance: Instance) {
+  return instance.image_ref ? { id: instance.image_ref, links: bookmark(vc.baseUrl, 'images', instance.image_ref) } : '';
+}
+
+function flavorView(vc: ViewContext, instance: Instance) {
+  const f = instance.flavor;
+  if (!f) return {};
+  if (versionIn(vc.version, '2.47')) {
+    return { vcpus: f.vcpus, ram: f.memory_mb, disk: f.root_gb, ephemeral: f.ephemeral_gb, swap: f.swap, original_name: f.name, extra_specs: f.extra_specs ?? {} };
+  }
+  return { id: String(f.flavorid), links: bookmark(vc.baseUrl, 'flavors', String(f.flavorid)) };
+}
+
+function faultView(vc: ViewContext, instance: Instance) {
+  const fault = vc.faults.get(instance.uuid);
+  if (!fault) return undefined;
+  const out: Json = { code: fault.code, created: isoTime(fault.created_at), message: fault.message };
+  if (fault.details && (vc.isAdmin || fault.code !== 500)) out.details = fault.details;
+  return out;
+}
+
+/** The zone a server is in: its host's once placed, else the zone it asked for. */
+function zoneOf(vc: ViewContext, instance: Instance, attrs: ServerAttrs): string {
+  if (instance.host) return vc.hostZones.get(instance.host) ?? attrs.requestedAz ?? '';
+  return attrs.requestedAz ?? '';
+}
+
+function extendedAttrs(vc: ViewContext, instance: Instance, attrs: ServerAttrs): Json {
+  const out: Json = {
+    'OS-EXT-SRV-ATTR:host': instance.host,
+    'OS-EXT-SRV-ATTR:instance_name': guestName(instance.uuid),
+    'OS-EXT-SRV-ATTR:hypervisor_hostname': instance.node,
+  };
+  if (versionIn(vc.version, '2.3')) {
+    Object.assign(out, {
+      'OS-EXT-SRV-ATTR:hostname': attrs.hostname,
+      'OS-EXT-SRV-ATTR:kernel_id': '',
+      'OS-EXT-SRV-ATTR:launch_index': attrs.launchIndex,
+      'OS-EXT-SRV-ATTR:ramdisk_id': '',
+      'OS-EXT-SRV-ATTR:reservation_id': attrs.reservationId,
+      'OS-EXT-SRV-ATTR:root_device_name': instance.host ? '/dev/vda' : null,
+      'OS-EXT-SRV-ATTR:user_data': attrs.userData,
+    });
+  }
+  return out;
+}
+
+/** The full view of one server (GET /servers/{id}, each entry of /servers/detail, PUT's answer). */
+export function serverView(vc: ViewContext, instance: Instance, opts: ShowOptions = {}): Json {
+  const attrs = serverAttrs(instance);
+  const status = serverStatus(instance);
+  const server: Json = {
+    id: instance.uuid,
+    name: instance.display_name,
+    status,
+    tenant_id: instance.project_id ?? '',
+    user_id: instance.user_id ?? '',
+    metadata: instance.metadata ?? {},
+    hostId: hostId(instance.host, instance.project_id),
+    image: imageView(vc, instance),
+    flavor: flavorView(vc, instance),
+    created: isoTime(instance.created_at),
+    updated: isoTime(instance.updated_at),
+    addresses: {},
+    accessIPv4: attrs.accessIpV4 ?? '',
+    accessIPv6: attrs.accessIpV6 ?? '',
+    links: resourceLinks(vc.baseUrl, 'servers', instance.uuid),
+    'OS-DCF:diskConfig': attrs.autoDiskConfig ? 'AUTO' : 'MANUAL',
+  };
+  if (FAULT_STATUSES.has(status)) {
+    const fault = faultView(vc, instance);
+    if (fault) server.fault = fault;
+  }
+  if (PROGRESS_STATUSES.has(status)) server.progress = instance.progress ?? 0;
+  if (!opts.core) {
+    Object.assign(server, {
+      'OS-EXT-AZ:availability_zone': zoneOf(vc, instance, attrs),
+      config_drive: attrs.configDrive,
+      key_name: attrs.keyName,
+      'OS-SRV-USG:launched_at': naiveTime(instance.launched_at),
+      'OS-SRV-USG:terminated_at': naiveTime(instance.deleted_at),
+      security_groups: attrs.securityGroups.map((name) => ({ name })),
+    });
+    if (vc.isAdmin) Object.assign(server, extendedAttrs(vc, instance, attrs));
+    Object.assign(server, {
+      'OS-EXT-STS:task_state': instance.task_state,
+      'OS-EXT-STS:vm_state': instance.vm_state,
+      'OS-EXT-STS:power_state': instance.power_state,
+      'os-extended-volumes:volumes_attached': [],
+    });
+  }
+  for (const field of VERSIONED_FIELDS) {
+    if (versionIn(vc.version, field.since)) server[field.key] = field.value(instance, attrs);
+  }
+  if (!opts.core && vc.isAdmin && versionIn(vc.version, '2.16')) server.host_status = hostStatusOf(vc.hostStates, instance.host);
+  if (opts.serverGroups && versionIn(vc.version, '2.71')) server.server_groups = [];
+  return server;
+}
+
+/** An entry of GET /servers. */
+export function serverSummary(baseUrl: string, instance: Instance): Json {
+  return { id: instance.uuid, name: instance.display_name, links: resourceLinks(baseUrl, 'servers', instance.uuid) };
+}
+
+/** The 202 answer to POST /servers. */
+export function createdServerView(baseUrl: string, instance: Instance, adminPass: string, securityGroups: string[]): Json {
+  return {
+    id: instance.uuid,
+    links: resourceLinks(baseUrl, 'servers', instance.uuid),
+    'OS-DCF:diskConfig': serverAttrs(instance).autoDiskConfig ? 'AUTO' : 'MANUAL',
+    security_groups: securityGroups.map((name) => ({ name })),
+    adminPass,
+  };
+}

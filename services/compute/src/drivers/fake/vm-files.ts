@@ -1,0 +1,73 @@
+// Where a fake VM lives on disk, and the atomic file writes that let it outlive a crashed compute.
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The states a fake VM can be in, as written in its state file (an operator or test may edit it). */
+export const FAKE_VM_STATES = ['running', 'paused', 'shutdown', 'crashed'] as const;
+export type FakeVmState = (typeof FAKE_VM_STATES)[number];
+
+/** The content of `<instance dir>/state.json`. */
+export interface FakeVmRecord {
+  uuid: string;
+  name: string;
+  state: FakeVmState;
+  vcpus: number;
+  memory_mb: number;
+  root_gb: number;
+  image_ref: string;
+  /** How many times the guest has booted (spawn, power on, reboot). */
+  boots: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export const STATE_FILE = 'state.json';
+export const DISK_FILE = 'disk';
+export const GIB = 1024 ** 3;
+
+/**
+ * Writes `data` to `path` via a temporary file and a rename, so a reader (or a compute restarted after a
+ * crash) sees the old content or the new one, never half of either. No fsync: the files must survive the
+ * compute process dying, not the machine.
+ */
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeVmRecord(dir: string, record: FakeVmRecord): Promise<void> {
+  await writeFileAtomic(join(dir, STATE_FILE), `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** The VM's record, or undefined when the directory holds none (never defined, or a spawn cut short). */
+export async function readVmRecord(dir: string): Promise<FakeVmRecord | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, STATE_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  const record = JSON.parse(text) as FakeVmRecord;
+  if (!(FAKE_VM_STATES as readonly string[]).includes(record.state)) {
+    throw new Error(`${join(dir, STATE_FILE)}: unknown state ${JSON.stringify(record.state)} (expected ${FAKE_VM_STATES.join(', ')})`);
+  }
+  return record;
+}
+
+/** Creates the root disk as a sparse file of `sizeGb` GiB: it takes (almost) no blocks until written. */
+export async function createSparseDisk(path: string, sizeGb: number): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.truncate(sizeGb * GIB);
+  } finally {
+    await handle.close();
+  }
+}

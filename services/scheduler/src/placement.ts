@@ -1,0 +1,50 @@
+// Placing one instance: filter, weigh, then claim best-first until a claim wins; the winner plus alternates is the Selection.
+import { flavorResources, type ResourceClaim } from '@ferry/common/db';
+import { NoValidHost } from '@ferry/common/domain';
+import { runFilters, type HostFilter } from './filters';
+import { consume, type HostState } from './host-state';
+import type { RequestSpec, Selection } from './rpcapi';
+import { weighHosts } from './weigher';
+
+/** Atomically claims resources on a host; false when the host had no room left (another claim won the race). */
+export type ClaimFn = (claim: ResourceClaim) => Promise<boolean>;
+
+export interface PlacementOptions {
+  claim: ClaimFn;
+  /** Hosts a build may try in all: the selection plus up to maxAttempts - 1 alternates. */
+  maxAttempts: number;
+  filters?: readonly HostFilter[];
+  /** A host the instance already holds a claim on (a repeated request): it is the selection, unfiltered. */
+  heldHost?: string;
+}
+
+export const NOT_ENOUGH_HOSTS = 'There are not enough hosts available.';
+
+/**
+ * Claims a host for the instance among `hosts` (updated in place with what it claims, so the next instance
+ * of the same request sees it). Throws NoValidHost when no host passes the filters or every claim loses.
+ */
+export async function placeInstance(hosts: HostState[], instanceUuid: string, spec: RequestSpec, opts: PlacementOptions): Promise<Selection> {
+  const resources = flavorResources(spec.flavor);
+  const { passed, rejected } = runFilters(hosts, { spec, resources }, opts.filters);
+  const candidates = weighHosts(passed);
+  if (opts.heldHost !== undefined) {
+    const held = opts.heldHost;
+    const alternates = candidates.filter((h) => h.host !== held).slice(0, opts.maxAttempts - 1).map((h) => h.host);
+    return { instance_uuid: instanceUuid, host: held, node: hosts.find((h) => h.host === held)?.node ?? held, alternates };
+  }
+  const lostRaces: string[] = [];
+  for (const [i, host] of candidates.entries()) {
+    if (await opts.claim({ consumer_uuid: instanceUuid, host: host.host, ...resources })) {
+      consume(host, resources);
+      const alternates = candidates.slice(i + 1, i + opts.maxAttempts).map((h) => h.host);
+      return { instance_uuid: instanceUuid, host: host.host, node: host.node, alternates };
+    }
+    // Another scheduler filled it since we read it: count it full for the rest of this pass.
+    host.used = { ...host.capacity };
+    lostRaces.push(host.host);
+  }
+  throw new NoValidHost(`No valid host was found. ${NOT_ENOUGH_HOSTS}`, {
+    reason: NOT_ENOUGH_HOSTS, hosts: hosts.length, rejected_by: rejected, lost_claim_races: lostRaces,
+  });
+}

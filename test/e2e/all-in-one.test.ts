@@ -1,0 +1,4 @@
+import { openstackCliScenario } from './openstack-cli-scenario';
+
+jest.setTimeout(180_000);
+openstackCliScenario('all-in-one');

@@ -1,0 +1,111 @@
+// The assembled API answers every kind of bad request with an OpenStack fault body and a 4xx, never a 5xx.
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '@ferry/api';
+import { loadConfig } from '@ferry/common/config';
+import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
+import { silentLogger } from '@ferry/common/log';
+import { createTransport, type Transport } from '@ferry/common/rpc';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { tempStateDir } from '../../support/ferry-process';
+
+describe('API HTTP hygiene (the assembled app)', () => {
+  const state = tempStateDir();
+  let testDb: TestDatabase;
+  let db: FerryDatabase;
+  let transport: Transport;
+  let app: FastifyInstance;
+  let url: string;
+  let token: string;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = await openDatabase({ url: testDb.url, stateDir: state.dir, log: silentLogger() });
+    await migrate(db.dataSource);
+    await seed(db.dataSource, { demoPassword: 'hygiene-demo' });
+    transport = await createTransport({ url: `inproc://hygiene-${process.pid}` });
+    app = buildApp({ config: loadConfig({}), db, transport, log: silentLogger(), publicUrl: () => url });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const res = await fetch(`${url}/identity/v3/auth/tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ auth: {
+        identity: { methods: ['password'], password: { user: { name: 'demo', domain: { name: 'Default' }, password: 'hygiene-demo' } } },
+        scope: { project: { name: 'demo', domain: { name: 'Default' } } },
+      } }),
+    });
+    expect(res.status).toBe(201);
+    token = res.headers.get('x-subject-token')!;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await transport?.close();
+    await db?.close();
+    await testDb?.drop();
+    state.remove();
+  });
+
+  const call = async (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) => {
+    const res = await fetch(`${url}${path}`, { ...init, headers: { 'x-auth-token': token, ...init.headers } });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
+  it('serves the version document without a token, with the microversion range', async () => {
+    const res = await fetch(`${url}/compute/v2.1/`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ version: { id: 'v2.1', min_version: '2.1', version: '2.80' } });
+  });
+
+  it('answers a missing or bad token with 401', async () => {
+    expect((await fetch(`${url}/compute/v2.1/servers`)).status).toBe(401);
+    const bad = await call('/compute/v2.1/servers', { headers: { 'x-auth-token': 'not-a-token' } });
+    expect(bad.status).toBe(401);
+    expect(bad.body).toEqual({ unauthorized: { code: 401, message: expect.any(String) } });
+  });
+
+  it('echoes the negotiated microversion with Vary', async () => {
+    const res = await call('/compute/v2.1/servers', { headers: { 'openstack-api-version': 'compute 2.47' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('openstack-api-version')).toBe('compute 2.47');
+    expect(res.headers.get('vary')).toMatch(/OpenStack-API-Version/);
+    expect(res.headers.get('x-openstack-request-id')).toMatch(/^req-[0-9a-f-]{36}$/);
+  });
+
+  it.each([
+    ['an out-of-range microversion', 'compute 2.81', 406],
+    ['a malformed microversion', 'compute 2.x', 400],
+  ])('answers %s (%s) with %i', async (_name, header, status) => {
+    const res = await call('/compute/v2.1/servers', { headers: { 'openstack-api-version': header } });
+    expect(res.status).toBe(status);
+    expect(Object.values(res.body as object)[0]).toMatchObject({ code: status });
+  });
+
+  it('answers an unknown route with 404 itemNotFound', async () => {
+    const res = await call('/compute/v2.1/no-such-thing');
+    expect(res).toMatchObject({ status: 404, body: { itemNotFound: { code: 404 } } });
+  });
+
+  it('answers malformed JSON with 400 badRequest', async () => {
+    const res = await call('/compute/v2.1/servers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"server": ' });
+    expect(res).toMatchObject({ status: 400, body: { badRequest: { code: 400, message: expect.stringMatching(/Malformed request body/) } } });
+  });
+
+  it('answers an unknown body key with 400 naming it, and changes nothing', async () => {
+    const res = await call('/compute/v2.1/servers', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server: { name: 'x', flavorRef: '1', imageRef: 'cirros', colour: 'blue' } }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.badRequest.message).toMatch(/colour/);
+    const [{ n }] = await db.dataSource.query('SELECT count(*)::int AS n FROM instances');
+    expect(n).toBe(0);
+  });
+
+  it('answers an oversized body with 413', async () => {
+    const res = await call('/compute/v2.1/servers', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server: { name: 'x'.repeat(2 * 1024 * 1024) } }),
+    });
+    expect(res).toMatchObject({ status: 413, body: { overLimit: { code: 413 } } });
+  });
+});

@@ -1,0 +1,119 @@
+// DELETE /servers/{id}: terminate through the host's compute when it is up, delete locally when no compute will.
+import { Allocation, InstanceAction, type Instance } from '@ferry/common/db';
+import { createTransport } from '@ferry/common/rpc';
+import { ApiHarness } from './support';
+
+describe('DELETE /servers/{id}', () => {
+  let h: ApiHarness;
+
+  beforeAll(async () => {
+    h = await ApiHarness.start();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const del = (who: 'alice' | 'bob' | 'admin', instance: Instance) => h.request(who, 'DELETE', `/servers/${instance.uuid}`);
+  const actionsOf = (uuid: string) => h.ds.getRepository(InstanceAction).find({ where: { instance_uuid: uuid } });
+  const claim = (instance: Instance, host: string) => h.ds.getRepository(Allocation).save({ consumer_uuid: instance.uuid, host, vcpus: 1, memory_mb: 512, disk_gb: 1 });
+  const claimsOf = (uuid: string) => h.ds.getRepository(Allocation).find({ where: { consumer_uuid: uuid } });
+  const terminateCasts = async (uuid: string, wait = true) =>
+    (wait ? await h.castsOf('terminate_instance', 1) : h.casts).filter((c) => c.method === 'terminate_instance' && c.args.instance_uuid === uuid);
+
+  it('casts terminate_instance to the host when its compute service is up, leaving the rest to it', async () => {
+    const vm = await h.insertInstance({ host: 'compute-2', node: 'compute-2.local' });
+    await claim(vm, 'compute-2');
+    const res = await del('alice', vm);
+    expect(res.status).toBe(204);
+    expect(res.body).toBeUndefined();
+    expect(await h.instance(vm.uuid)).toMatchObject({ task_state: 'deleting', vm_state: 'active', deleted_at: null });
+    const casts = await terminateCasts(vm.uuid);
+    expect(casts).toEqual([expect.objectContaining({ topic: 'compute', server: 'compute-2', args: { instance_uuid: vm.uuid } })]);
+    const actions = await actionsOf(vm.uuid);
+    expect(actions).toEqual([expect.objectContaining({ action: 'delete', finish_time: null, request_id: casts[0]!.ctx.request_id })]);
+    expect(await claimsOf(vm.uuid)).toHaveLength(1);
+  });
+
+  it('deletes a never-scheduled server locally: no cast, claims freed, row soft-deleted, action finished', async () => {
+    const vm = await h.insertInstance({ host: null, node: null, vm_state: 'building', task_state: 'scheduling', launched_at: null, power_state: 0 });
+    await claim(vm, 'compute-1');
+    expect((await del('alice', vm)).status).toBe(204);
+    expect(await h.instance(vm.uuid)).toMatchObject({ vm_state: 'deleted', task_state: null, power_state: 0, deleted_at: expect.any(Date) });
+    expect(await claimsOf(vm.uuid)).toEqual([]);
+    expect(await actionsOf(vm.uuid)).toEqual([expect.objectContaining({ action: 'delete', finish_time: expect.any(Date) })]);
+    expect(await terminateCasts(vm.uuid, false)).toEqual([]);
+    expect((await h.request('alice', 'GET', `/servers/${vm.uuid}`)).status).toBe(404);
+    const deleted = await h.request('admin', 'GET', `/servers/detail?all_tenants=1&deleted=true&uuid=${vm.uuid}`);
+    expect(deleted.body.servers).toEqual([expect.objectContaining({ id: vm.uuid, status: 'DELETED', 'OS-SRV-USG:terminated_at': expect.any(String) })]);
+  });
+
+  it('deletes locally when the host compute service is down, or the host has none', async () => {
+    await h.setServiceDown('compute-1', true);
+    try {
+      const vm = await h.insertInstance({ host: 'compute-1' });
+      await claim(vm, 'compute-1');
+      expect((await del('alice', vm)).status).toBe(204);
+      expect(await h.instance(vm.uuid)).toMatchObject({ vm_state: 'deleted', deleted_at: expect.any(Date) });
+      expect(await claimsOf(vm.uuid)).toEqual([]);
+      expect(await terminateCasts(vm.uuid, false)).toEqual([]);
+    } finally {
+      await h.setServiceDown('compute-1', false);
+    }
+    const orphan = await h.insertInstance({ host: 'retired-host' });
+    expect((await del('alice', orphan)).status).toBe(204);
+    expect((await h.instance(orphan.uuid))!.deleted_at).not.toBeNull();
+  });
+
+  it('deletes a server in ERROR through its host', async () => {
+    const vm = await h.insertInstance({ vm_state: 'error' });
+    expect((await del('alice', vm)).status).toBe(204);
+    expect(await terminateCasts(vm.uuid)).toHaveLength(1);
+  });
+
+  it('accepts a repeated delete (resuming it), and 404s one of a server already gone', async () => {
+    const vm = await h.insertInstance({ host: 'compute-2' });
+    expect((await del('alice', vm)).status).toBe(204);
+    expect((await del('alice', vm)).status).toBe(204);
+    expect(await terminateCasts(vm.uuid)).toHaveLength(2);
+    const gone = await h.insertInstance({ vm_state: 'deleted', deleted_at: new Date() });
+    expect((await del('alice', gone)).status).toBe(404);
+  });
+
+  it('refuses a locked server (unless admin), one in the middle of a task, and other projects', async () => {
+    const locked = await h.insertInstance({ locked: true, locked_by: 'admin' });
+    expect(await del('alice', locked)).toMatchObject({ status: 409, body: { conflictingRequest: { message: `Instance ${locked.uuid} is locked` } } });
+    const busy = await h.insertInstance({ task_state: 'resize_migrating' });
+    expect(await del('alice', busy)).toMatchObject({
+      status: 409, body: { conflictingRequest: { message: `Cannot 'delete' instance ${busy.uuid} while it is in task_state resize_migrating` } },
+    });
+    const foreign = await h.insertInstance({ owner: 'bob' });
+    expect((await del('alice', foreign)).status).toBe(404);
+    for (const vm of [locked, busy, foreign]) {
+      const row = (await h.instance(vm.uuid))!;
+      expect({ task: row.task_state, deleted: row.deleted_at }).toEqual({ task: vm.task_state, deleted: null });
+      expect(await actionsOf(vm.uuid)).toEqual([]);
+    }
+    expect((await del('admin', locked)).status).toBe(204);
+  });
+
+  it('lets exactly one of a delete and a stop sent together win', async () => {
+    const vm = await h.insertInstance();
+    const [d, s] = await Promise.all([del('alice', vm), h.request('alice', 'POST', `/servers/${vm.uuid}/action`, { body: { 'os-stop': null } })]);
+    expect([d.status, s.status].sort()).toEqual(d.status === 204 ? [204, 409] : [202, 409]);
+    expect(await actionsOf(vm.uuid)).toHaveLength(1);
+  });
+
+  it('puts a settled server back when the bus refuses the terminate cast (503)', async () => {
+    const vm = await h.insertInstance();
+    const broken = await createTransport({ url: 'inproc://delete-broken' });
+    await broken.close();
+    const original = h.transport.cast.bind(h.transport);
+    h.transport.cast = (...args) => broken.cast(...args);
+    try {
+      expect((await del('alice', vm)).status).toBe(503);
+    } finally {
+      h.transport.cast = original;
+    }
+    expect(await h.instance(vm.uuid)).toMatchObject({ task_state: null, deleted_at: null });
+  });
+});

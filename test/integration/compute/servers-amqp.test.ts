@@ -1,0 +1,4 @@
+// Servers end to end over RabbitMQ.
+import { serverLifecycle } from './server-lifecycle';
+
+serverLifecycle('amqp');

@@ -1,0 +1,4 @@
+// Servers end to end over the in-process bus (what `ferry up` runs on).
+import { serverLifecycle } from './server-lifecycle';
+
+serverLifecycle('inproc');

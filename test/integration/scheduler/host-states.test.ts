@@ -1,0 +1,60 @@
+// What the scheduler reads from Postgres: capacity with ratios, current allocations, zones and compute service health.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimResources, migrate, openDatabase, seed, type FerryDatabase, type InstanceFlavor } from '@ferry/common/db';
+import { NoValidHost } from '@ferry/common/domain';
+import { silentLogger } from '@ferry/common/log';
+import { newRequestContext } from '@ferry/common/rpc';
+import { loadHostStates, SchedulerManager } from '@ferry/scheduler';
+import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { addComputeHost, instanceFlavor, requestSpecFor } from './fixtures';
+
+describe('scheduler host states on Postgres', () => {
+  let tdb: TestDatabase;
+  let db: FerryDatabase;
+  let small: InstanceFlavor;
+  const ds = () => db.dataSource;
+  const select = (spec: ReturnType<typeof requestSpecFor>) => new SchedulerManager({
+    ds: ds(), config: { schedulerMaxAttempts: 3, serviceDownSeconds: 30 }, log: silentLogger(), compute: { buildAndRunInstance: async () => undefined },
+  }).select_destinations(newRequestContext(), { instance_uuids: [randomUUID()], request_spec: spec });
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    db = await openDatabase({ url: tdb.url, stateDir: mkdtempSync(join(tmpdir(), 'ferry-hosts-')), poolSize: 4 });
+    await migrate(ds());
+    await seed(ds());
+    small = await instanceFlavor(ds(), 'm1.small');
+    await addComputeHost(ds(), { host: 'up', memory_mb: 8192, cpu_allocation_ratio: 4, ram_allocation_ratio: 1.5, availability_zone: 'az1' });
+    for (const host of ['stale', 'disabled', 'forced-down']) await addComputeHost(ds(), { host, memory_mb: 65536 });
+    await addComputeHost(ds(), { host: 'other-zone', memory_mb: 4096, availability_zone: 'az2' });
+    await ds().query(`UPDATE services SET last_seen_up = now() - interval '5 minutes' WHERE host = 'stale'`);
+    await ds().query(`UPDATE services SET disabled = true, disabled_reason = 'maintenance' WHERE host = 'disabled'`);
+    await ds().query(`UPDATE services SET forced_down = true WHERE host = 'forced-down'`);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await tdb?.drop();
+  });
+
+  it('reads capacity × ratio, the allocations held, the zone and the service state of every host', async () => {
+    await claimResources(ds(), { consumer_uuid: randomUUID(), host: 'up', vcpus: 2, memory_mb: 1024, disk_gb: 10 });
+    const hosts = new Map((await loadHostStates(ds(), 30)).map((h) => [h.host, h]));
+    expect(hosts.get('up')).toMatchObject({
+      availability_zone: 'az1', capacity: { vcpus: 64, memory_mb: 12288, disk_gb: 1000 }, used: { vcpus: 2, memory_mb: 1024, disk_gb: 10 },
+      service: { state: 'up', disabled: false },
+    });
+    expect(hosts.get('stale')!.service!.state).toBe('down');
+    expect(hosts.get('disabled')!.service).toMatchObject({ state: 'up', disabled: true });
+    expect(hosts.get('forced-down')!.service!.state).toBe('down');
+  });
+
+  it('places only on hosts whose compute is up and enabled, in the requested zone', async () => {
+    // The down and disabled hosts have the most free RAM: only the filters keep the scheduler off them.
+    expect((await select(requestSpecFor(small)))[0].host).toBe('up');
+    expect((await select(requestSpecFor(small, { availability_zone: 'az2' })))[0].host).toBe('other-zone');
+    await expect(select(requestSpecFor(small, { availability_zone: 'az2', ignore_hosts: ['other-zone'] }))).rejects.toBeInstanceOf(NoValidHost);
+    await expect(select(requestSpecFor(small, { force_hosts: ['stale', 'disabled', 'forced-down'] }))).rejects.toBeInstanceOf(NoValidHost);
+  });
+});

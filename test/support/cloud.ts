@@ -1,0 +1,141 @@
+// A running Ferry for end-to-end tests, in either deployment mode, driven by the stock OpenStack clients.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase } from './db';
+import { runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
+
+const execFileAsync = promisify(execFile);
+
+export type DeploymentMode = 'all-in-one' | 'separate processes';
+export type CloudName = 'ferry-admin' | 'ferry-demo';
+
+export const COMPUTE_HOSTS = { 'all-in-one': ['compute-1', 'compute-2', 'compute-3'], 'separate processes': ['cmp-a', 'cmp-b'] };
+
+const PASSWORDS = { admin: 'e2e-admin-secret', demo: 'e2e-demo-secret' };
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Cloud {
+  readonly mode: DeploymentMode;
+  readonly url: string;
+  /** Runs `openstack --os-cloud <cloud> …`; never throws for a non-zero exit. */
+  openstack(cloud: CloudName, args: string[]): Promise<CliResult>;
+  /** Runs `openstack … -f json` and parses the output; throws with stderr on failure. */
+  openstackJson<T = unknown>(cloud: CloudName, args: string[]): Promise<T>;
+  /** Runs `nova …` authenticated as the cloud's user (novaclient reads OS_* variables). */
+  nova(cloud: CloudName, args: string[]): Promise<CliResult>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A clouds.yaml naming clouds ferry-admin and ferry-demo at url (as the repository's own, on another port). */
+export function cloudsYaml(url: string, passwords: { admin: string; demo: string } = PASSWORDS): string {
+  const cloud = (user: 'admin' | 'demo') => `  ferry-${user}:
+    auth:
+      auth_url: ${url}/identity
+      username: ${user}
+      password: ${passwords[user]}
+      project_name: ${user}
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+    interface: public
+`;
+  return `clouds:\n${cloud('admin')}${cloud('demo')}`;
+}
+
+export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
+  const state = tempStateDir();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const configFile = join(state.dir, 'clouds.yaml');
+  writeFileSync(configFile, cloudsYaml(url));
+  const env: NodeJS.ProcessEnv = {
+    FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(port), FERRY_HEARTBEAT_INTERVAL: '2', FERRY_POWER_SYNC_INTERVAL: '2',
+    FERRY_ADMIN_PASSWORD: PASSWORDS.admin, FERRY_DEMO_PASSWORD: PASSWORDS.demo,
+    FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '',
+  };
+  const procs: FerryProcess[] = [];
+  let dropDb: (() => Promise<void>) | undefined;
+  try {
+    if (mode === 'all-in-one') {
+      const up = startFerry(['up'], env);
+      procs.push(up);
+      await up.waitFor(/Ctrl-C/, 90_000);
+    } else {
+      const db = await createTestDatabase();
+      dropDb = db.drop;
+      Object.assign(env, {
+        FERRY_DATABASE_URL: db.url,
+        FERRY_TRANSPORT_URL: process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+        FERRY_BUS_PREFIX: `e2e_${randomBytes(4).toString('hex')}_`,
+      });
+      const migrated = await runFerry(['db', 'migrate'], env, 90_000);
+      if (migrated.code !== 0) throw new Error(`ferry db migrate failed: ${migrated.stderr}`);
+      procs.push(startFerry(['scheduler', '--host', 'sched-1'], env));
+      for (const host of COMPUTE_HOSTS[mode]) procs.push(startFerry(['compute', '--host', host], env));
+      procs.push(startFerry(['api', '--host', 'api-1'], env));
+      await Promise.all(procs.map((p) => p.waitFor(/service started|API listening/, 90_000)));
+    }
+  } catch (err) {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await dropDb?.();
+    state.remove();
+    throw err;
+  }
+
+  const clientEnv = (extra: NodeJS.ProcessEnv = {}) => ({
+    PATH: process.env.PATH, HOME: state.dir, LANG: 'C.UTF-8', OS_CLIENT_CONFIG_FILE: configFile, ...extra,
+  });
+  const run = async (cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> => {
+    try {
+      const { stdout, stderr } = await execFileAsync(cmd, args, { env, cwd: state.dir, timeout: 120_000, maxBuffer: 16 << 20 });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+    }
+  };
+  const openstack = (cloud: CloudName, args: string[]) => run('openstack', ['--os-cloud', cloud, ...args], clientEnv());
+  return {
+    mode,
+    url,
+    openstack,
+    async openstackJson<T>(cloud: CloudName, args: string[]): Promise<T> {
+      const res = await openstack(cloud, [...args, '-f', 'json']);
+      if (res.code !== 0) throw new Error(`openstack ${args.join(' ')} exited ${res.code}: ${res.stderr}`);
+      return JSON.parse(res.stdout) as T;
+    },
+    nova(cloud: CloudName, args: string[]) {
+      const user = cloud === 'ferry-admin' ? 'admin' : 'demo';
+      return run('nova', args, clientEnv({
+        OS_AUTH_URL: `${url}/identity`, OS_USERNAME: user, OS_PASSWORD: PASSWORDS[user], OS_PROJECT_NAME: user,
+        OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default', OS_REGION_NAME: 'RegionOne',
+      }));
+    },
+    async stop() {
+      await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+      await dropDb?.();
+      state.remove();
+    },
+  };
+}
