@@ -72,15 +72,19 @@ async function main(): Promise<void> {
   const state = tempStateDir();
   const ferryPort = await freePort();
   const basePort = await freePort();
-  const ferry = startFerry(['api', '--host', 'bench-api'], {
-    FERRY_DATABASE_URL: db.url, FERRY_TRANSPORT_URL: process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-    FERRY_BUS_PREFIX: `bench_api_${process.pid}_`, FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(ferryPort), FERRY_LOG_LEVEL: 'warn',
-  });
   let baseline: ChildProcess | undefined;
+  let ferry: ReturnType<typeof startFerry> | undefined;
   try {
     const uuids = await insertServers(db.url, state.dir);
+    ferry = startFerry(['api', '--host', 'bench-api'], {
+      FERRY_DATABASE_URL: db.url, FERRY_TRANSPORT_URL: process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+      FERRY_BUS_PREFIX: `bench_api_${process.pid}_`, FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(ferryPort), FERRY_LOG_LEVEL: 'warn',
+    });
     const ferryUrl = `http://127.0.0.1:${ferryPort}`;
-    await eventually(() => fetch(`${ferryUrl}/compute/`).then((r) => r.ok, () => false), 60_000);
+    const api = ferry;
+    await eventually(() => fetch(`${ferryUrl}/compute/`).then((r) => r.ok, () => false), 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}: the Ferry API did not come up; its output:\n${api.output()}`);
+    });
     baseline = startBaseline(db.url, basePort);
     await once(baseline.stdout!, 'data');
     const baseUrl = `http://127.0.0.1:${basePort}`;
@@ -116,7 +120,7 @@ async function main(): Promise<void> {
     }
   } finally {
     baseline?.kill('SIGTERM');
-    await ferry.stop('SIGTERM');
+    await ferry?.stop('SIGTERM');
     await db.drop();
     state.remove();
   }

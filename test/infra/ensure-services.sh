@@ -76,9 +76,11 @@ ensure_tools() { # command package ...
 export FERRY_TEST_DATABASE_URL=${FERRY_TEST_DATABASE_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}
 export FERRY_TEST_TRANSPORT_URL=${FERRY_TEST_TRANSPORT_URL:-amqp://guest:guest@127.0.0.1:5672}
 
-# psql for the login check; the stock OpenStack clients for the end-to-end API tests.
-ensure_tools psql postgresql-client openstack python3-openstackclient nova python3-novaclient
+# psql for the login check; the stock OpenStack clients for the end-to-end API tests; OpenSSH's sshd
+# (and scp, the transfer benchmark's baseline) for the disk-transfer tests.
+ensure_tools psql postgresql-client openstack python3-openstackclient nova python3-novaclient \
+  sshd openssh-server scp openssh-client
 ensure_postgres
 ensure_postgres_login
 ensure_rabbitmq
-say "PostgreSQL and RabbitMQ are up; openstack and nova clients present"
+say "PostgreSQL and RabbitMQ are up; openstack, nova and OpenSSH present"

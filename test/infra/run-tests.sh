@@ -11,6 +11,15 @@ bash test/infra/ensure-services.sh
 # Process-level tests start the built `ferry` command, so the build must be current.
 npx tsc -b
 
-args=(--maxWorkers=2)
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+args=(--maxWorkers=2 --json --outputFile="$results")
 if [ "${CI:-}" = "true" ]; then args+=(--ci); fi
-exec npx jest "${args[@]}" "$@"
+status=0
+npx jest "${args[@]}" "$@" || status=$?
+# One plain closing line: how many tests passed and failed.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+' "$results" 2>/dev/null || echo "jest: no results written (exit $status)"
+exit "$status"

@@ -3,9 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const FERRY_MAIN = resolve(__dirname, '../../tools/ferry/dist/main.js');
+/** The built `ferry` command (found through the workspace link, so it works from sources and from dist). */
+export const FERRY_MAIN = join(dirname(require.resolve('@ferry/cli/package.json')), 'dist/main.js');
 
 export interface FerryProcess {
   readonly child: ChildProcess;
