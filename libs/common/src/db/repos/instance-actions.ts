@@ -11,10 +11,19 @@ export interface ActionRequester {
 
 /** Opens the action a request performs on an instance (e.g. "create", "stop", "resize"). */
 export async function startAction(ds: DataSource, ctx: ActionRequester, instanceUuid: string, action: string): Promise<InstanceAction> {
-  return ds.getRepository(InstanceAction).save({
-    action, instance_uuid: instanceUuid, request_id: ctx.request_id,
-    user_id: ctx.user_id ?? null, project_id: ctx.project_id ?? null, start_time: new Date(), finish_time: null, message: null,
-  });
+  // One INSERT … RETURNING: this runs on every accepted request, and save() would add a transaction around it.
+  const [row] = await ds
+    .createQueryBuilder()
+    .insert()
+    .into(InstanceAction)
+    .values({
+      action, instance_uuid: instanceUuid, request_id: ctx.request_id,
+      user_id: ctx.user_id ?? null, project_id: ctx.project_id ?? null, start_time: new Date(), finish_time: null, message: null,
+    })
+    .returning('*')
+    .execute()
+    .then((r) => r.raw as Record<string, unknown>[]);
+  return ds.getRepository(InstanceAction).create(row as Partial<InstanceAction>);
 }
 
 async function findAction(ds: DataSource, requestId: string, instanceUuid: string): Promise<InstanceAction | null> {
@@ -32,7 +41,8 @@ export async function withActionEvent<T>(
   const action = await findAction(ds, ctx.request_id, instanceUuid);
   if (!action) return fn();
   const events = ds.getRepository(InstanceActionEvent);
-  const row = await events.save({ action_id: action.id, event, host, start_time: new Date(), finish_time: null, result: null, traceback: null, details: null });
+  const inserted = await events.insert({ action_id: action.id, event, host, start_time: new Date(), finish_time: null, result: null, traceback: null, details: null });
+  const row = { id: inserted.identifiers[0]!.id as number };
   try {
     const result = await fn();
     await events.update({ id: row.id }, { finish_time: new Date(), result: 'Success' });
