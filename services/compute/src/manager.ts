@@ -1,5 +1,4 @@
 // The compute's RPC endpoint: each method hands over to the flow that implements it.
-import type { ComputeBuildEndpoint } from '@ferry/scheduler';
 import type { RequestContext } from '@ferry/common/rpc';
 import { buildAndRunInstance, type BuildRequest } from './build/build-instance';
 import type { ComputeContext } from './compute-context';
@@ -11,8 +10,7 @@ interface InstanceArgs {
   instance_uuid: string;
 }
 
-/** Implements ComputeBuildEndpoint as well: the scheduler's own declaration of build_and_run_instance must match. */
-export class ComputeManager implements ComputeEndpoint, ComputeBuildEndpoint {
+export class ComputeManager implements ComputeEndpoint {
   readonly target = { version: COMPUTE_RPC_VERSION };
 
   constructor(private readonly c: ComputeContext) {}

@@ -4,7 +4,7 @@
 //   1.0  build_and_run_instance, stop_instance, start_instance, reboot_instance, pause_instance,
 //        unpause_instance, terminate_instance (all casts)
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
-import type { RequestSpec } from '@ferry/scheduler';
+import type { RequestSpec } from '@ferry/common/domain';
 
 export const COMPUTE_TOPIC = 'compute';
 export const COMPUTE_RPC_VERSION = '1.0';

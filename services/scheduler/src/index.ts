@@ -1,12 +1,11 @@
 // ferry-scheduler: picks and claims destinations; serves the scheduler topic.
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
-import { ComputeBuildClient } from './compute-client';
+import { ComputeRpcApi } from '@ferry/compute';
 import { SchedulerManager } from './manager';
 import { SCHEDULER_TOPIC } from './rpcapi';
 
 export * from './rpcapi';
 export { SchedulerManager, SCHEDULE_EVENT, type SchedulerDeps } from './manager';
-export { ComputeBuildClient, COMPUTE_BUILD_TARGET, type ComputeBuildEndpoint } from './compute-client';
 export { placeInstance, NOT_ENOUGH_HOSTS, type ClaimFn, type PlacementOptions } from './placement';
 export { buildHostStates, freeResources, type HostState } from './host-state';
 export { loadHostStates } from './load-hosts';
@@ -19,7 +18,7 @@ export async function startScheduler(deps: ServiceDeps, opts: { host: string }):
   const log = deps.log.child({ service: SCHEDULER_BINARY, host: opts.host });
   const manager = new SchedulerManager({
     ds: deps.db.dataSource, config: deps.config, log,
-    compute: new ComputeBuildClient(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
+    compute: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
   });
   return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [manager] });
 }

@@ -7,7 +7,7 @@ import { FerryError, NoValidHost, VM_STATES } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
-import type { ComputeBuildClient } from './compute-client';
+import type { ComputeRpcApi } from '@ferry/compute';
 import type { HostState } from './host-state';
 import { loadHostStates } from './load-hosts';
 import { placeInstance } from './placement';
@@ -19,8 +19,8 @@ export interface SchedulerDeps {
   ds: DataSource;
   config: Readonly<Pick<FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds'>>;
   log: Logger;
-  /** Where builds are cast (a ComputeBuildClient on the bus). */
-  compute: Pick<ComputeBuildClient, 'buildAndRunInstance'>;
+  /** Where builds are cast. */
+  compute: Pick<ComputeRpcApi, 'buildAndRunInstance'>;
 }
 
 /** A building instance still waiting for a host: what schedule_and_build_instances acts on. */

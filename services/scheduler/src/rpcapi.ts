@@ -2,35 +2,13 @@
 //
 // Version history:
 //   1.0  schedule_and_build_instances (cast), select_destinations (call)
-import type { InstanceFlavor } from '@ferry/common/db';
+import type { RequestSpec, Selection } from '@ferry/common/domain';
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 
 export const SCHEDULER_TOPIC = 'scheduler';
 export const SCHEDULER_RPC_VERSION = '1.0';
 
-/** What is to be placed, and under which constraints. */
-export interface RequestSpec {
-  flavor: InstanceFlavor;
-  image_ref: string;
-  project_id: string;
-  /** Only hosts in this zone (null/undefined: any). */
-  availability_zone?: string | null;
-  /** Place only on these hosts (admin's forced host, or a move's target). */
-  force_hosts?: string[];
-  /** Never place on these hosts (a move's source, hosts that already failed this build). */
-  ignore_hosts?: string[];
-  /** Hosts tried so far for this instance (1 on the first try). */
-  num_attempts?: number;
-}
-
-/** One claimed host for one instance, plus the hosts to try next if it fails. */
-export interface Selection {
-  instance_uuid: string;
-  host: string;
-  node: string;
-  /** Other hosts that passed the filters, best first (not claimed). */
-  alternates: string[];
-}
+export type { RequestSpec, Selection } from '@ferry/common/domain';
 
 /** The scheduler's RPC endpoint, as seen by callers (the scheduler manager implements it). */
 export interface SchedulerEndpoint {

@@ -6,3 +6,4 @@ export * from './migration-rules';
 export * from './instance-states';
 export * from './api-status';
 export * from './guest-name';
+export * from './request-spec';

@@ -2,7 +2,7 @@
 import { getInstance, releaseClaim, updateInstanceIf, withActionEvent, type Instance } from '@ferry/common/db';
 import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import type { RequestSpec } from '@ferry/scheduler';
+import type { RequestSpec } from '@ferry/common/domain';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import { rescheduleOrFail } from './reschedule';
 

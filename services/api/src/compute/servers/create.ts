@@ -4,7 +4,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { advanceInstanceTask, Instance, startAction, type Flavor, type Image } from '@ferry/common/db';
 import { POWER_STATES, TASK_STATES, VM_STATES } from '@ferry/common/domain';
-import type { RequestSpec } from '@ferry/scheduler';
+import type { RequestSpec } from '@ferry/common/domain';
 import type { ApiDeps } from '../../api-deps';
 import { versionIn } from '../../http/microversion';
 import { instancesThatFit, projectUsage } from '../limits/quotas';

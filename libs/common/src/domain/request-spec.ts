@@ -1,0 +1,26 @@
+// What the scheduler is asked to place and what it answers: shared by the API, scheduler and compute.
+import type { InstanceFlavor } from '../db/entities/instance';
+
+/** What is to be placed, and under which constraints. */
+export interface RequestSpec {
+  flavor: InstanceFlavor;
+  image_ref: string;
+  project_id: string;
+  /** Only hosts in this zone (null/undefined: any). */
+  availability_zone?: string | null;
+  /** Place only on these hosts (admin's forced host, or a move's target). */
+  force_hosts?: string[];
+  /** Never place on these hosts (a move's source, hosts that already failed this build). */
+  ignore_hosts?: string[];
+  /** Hosts tried so far for this instance (1 on the first try). */
+  num_attempts?: number;
+}
+
+/** One claimed host for one instance, plus the hosts to try next if it fails. */
+export interface Selection {
+  instance_uuid: string;
+  host: string;
+  node: string;
+  /** Other hosts that passed the filters, best first (not claimed). */
+  alternates: string[];
+}
