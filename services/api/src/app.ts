@@ -1,6 +1,6 @@
 // The HTTP application: identity, compute and image APIs behind shared auth, versioning and error handling.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
 import { registerAuth } from './http/auth';
@@ -18,7 +18,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
-    requestIdLogLabel: 'request_id',
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
     // Nova's schemas reject what they do not know: never strip, coerce or default silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
