@@ -48,3 +48,4 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
   for (const t of tasks) t.start();
   return service;
 }
+export * from './transfer';
