@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { migrate, openDatabase, seed } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
+import { deleteRpcTopology } from '../support/amqp';
 import { createTestDatabase } from '../support/db';
 import { freePort } from '../support/cloud';
 import { eventually, startFerry, tempStateDir } from '../support/ferry-process';
@@ -72,13 +73,14 @@ async function main(): Promise<void> {
   const state = tempStateDir();
   const ferryPort = await freePort();
   const basePort = await freePort();
+  const transportUrl = process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+  const busPrefix = `bench_api_${process.pid}_`;
   let baseline: ChildProcess | undefined;
   let ferry: ReturnType<typeof startFerry> | undefined;
   try {
     const uuids = await insertServers(db.url, state.dir);
     ferry = startFerry(['api', '--host', 'bench-api'], {
-      FERRY_DATABASE_URL: db.url, FERRY_TRANSPORT_URL: process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
-      FERRY_BUS_PREFIX: `bench_api_${process.pid}_`, FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(ferryPort), FERRY_LOG_LEVEL: 'warn',
+      FERRY_DATABASE_URL: db.url, FERRY_TRANSPORT_URL: transportUrl, FERRY_BUS_PREFIX: busPrefix, FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(ferryPort), FERRY_LOG_LEVEL: 'warn',
     });
     const ferryUrl = `http://127.0.0.1:${ferryPort}`;
     const api = ferry;
@@ -121,6 +123,7 @@ async function main(): Promise<void> {
   } finally {
     baseline?.kill('SIGTERM');
     await ferry?.stop('SIGTERM');
+    await deleteRpcTopology(transportUrl, { prefix: busPrefix, topics: [], servers: [] });
     await db.drop();
     state.remove();
   }

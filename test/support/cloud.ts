@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { deleteRpcTopology } from './amqp';
 import { createTestDatabase } from './db';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
 
@@ -76,6 +77,13 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
   };
   const procs: FerryProcess[] = [];
   let dropDb: (() => Promise<void>) | undefined;
+  /** Deletes the queues and exchanges the separate-process services declared on the shared broker. */
+  const dropBus = async () => {
+    if (!env.FERRY_BUS_PREFIX) return;
+    await deleteRpcTopology(env.FERRY_TRANSPORT_URL!, {
+      prefix: env.FERRY_BUS_PREFIX, topics: ['compute', 'scheduler'], servers: [...COMPUTE_HOSTS['separate processes'], 'sched-1'],
+    });
+  };
   try {
     if (mode === 'all-in-one') {
       const up = startFerry(['up'], env);
@@ -98,6 +106,7 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
     }
   } catch (err) {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await dropBus();
     await dropDb?.();
     state.remove();
     throw err;
@@ -134,6 +143,7 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
     },
     async stop() {
       await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+      await dropBus();
       await dropDb?.();
       state.remove();
     },

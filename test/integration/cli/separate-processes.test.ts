@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { createTransport, newRequestContext, RpcClient, type Transport } from '@ferry/common/rpc';
 import type { ServiceInfoEndpoint } from '@ferry/common/service';
+import { deleteRpcTopology } from '../../support/amqp';
 import { createTestDatabase } from '../../support/db';
 import { eventually, runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
 
@@ -31,6 +32,7 @@ describe('services in separate processes over RabbitMQ and Postgres', () => {
   afterAll(async () => {
     await Promise.all(Object.values(procs).map((p) => p.stop('SIGKILL')));
     await bus?.close();
+    await deleteRpcTopology(transportUrl, { prefix, topics: ['compute', 'scheduler'], servers: ['cmp-a', 'cmp-b', 'sched-1'] });
     await db?.drop();
     state.remove();
   });
