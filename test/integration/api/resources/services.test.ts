@@ -17,6 +17,15 @@ const byHost = (services: Json[], host: string, binary = 'ferry-compute'): Json 
 const serviceRow = async (host: string) => (await h.ds.query(`SELECT * FROM services WHERE host = $1 AND "binary" = 'ferry-compute'`, [host]))[0];
 
 describe('GET /os-services', () => {
+  it("reports a compute service in its node's availability zone", async () => {
+    await h.ds.query(`UPDATE compute_nodes SET availability_zone = 'rack-b' WHERE host = 'compute-4'`);
+    try {
+      expect(byHost((await list()).body.services, 'compute-4')).toMatchObject({ zone: 'rack-b' });
+    } finally {
+      await h.ds.query(`UPDATE compute_nodes SET availability_zone = 'nova' WHERE host = 'compute-4'`);
+    }
+  });
+
   it('lists every service as it is, with zone, status and heartbeat state (2.1 shape)', async () => {
     const r = await list();
     expect(r.status).toBe(200);

@@ -40,11 +40,11 @@ interface RawService {
   db_now: Date;
 }
 
-// to_jsonb(row) ->> 'col' reads a column that a later schema migration may add (services.uuid,
-// compute_nodes.availability_zone) without failing on a schema that does not have it yet.
+// to_jsonb(s) ->> 'uuid' reads services.uuid, which a later schema migration may add, without failing on a
+// schema that does not have it yet (until then the id is a stable derived uuid).
 const SELECT_SERVICES = `
   SELECT s.id, to_jsonb(s) ->> 'uuid' AS uuid, s.host, s."binary", s.topic, s.disabled, s.disabled_reason,
-         s.forced_down, s.last_seen_up, s.updated_at, to_jsonb(cn) ->> 'availability_zone' AS node_zone, now() AS db_now
+         s.forced_down, s.last_seen_up, s.updated_at, cn.availability_zone AS node_zone, now() AS db_now
     FROM services s
     LEFT JOIN compute_nodes cn ON cn.host = s.host AND s."binary" = '${COMPUTE_BINARY}'`;
 
