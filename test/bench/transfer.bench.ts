@@ -5,7 +5,6 @@
 // Run after a build: node test/dist/bench/transfer.bench.js (FERRY_BENCH_TRANSFER_MIB sets the size, _ROUNDS the rounds).
 import { execFile } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { promisify } from 'node:util';
 import { Client } from 'ssh2';
 import { SshTransfer, knownHostsFileFor } from '@ferry/compute';
 import { SCP, startSshd, type Sshd } from '../support/sshd';
+import { sha256File } from './support/sha256-file';
 
 const MIB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.FERRY_BENCH_TRANSFER_MIB ?? 1024);
@@ -40,11 +40,6 @@ async function writeRandomFile(path: string, size: number): Promise<string> {
   return hash.digest('hex');
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 function scpArgs(sshd: Sshd, extra: string[], source: string, dest: string): string[] {
   return [

@@ -127,6 +127,181 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       expect(await raw.json()).toEqual({ computeFault: { code: 406, message: expect.stringMatching(/Minimum is 2\.1 and maximum is 2\.80/) } });
     });
 
+    describe('cold moves', () => {
+      let moverId: string;
+      const hostOf = async (id: string) => (await cloud.openstackJson<ServerJson>('ferry-admin', ['server', 'show', id]))['OS-EXT-SRV-ATTR:host'] as string;
+      const flavorOf = async (id: string) => {
+        const flavor = (await cloud.openstackJson<ServerJson>('ferry-demo', ['--os-compute-api-version', '2.47', 'server', 'show', id])).flavor as { original_name: string };
+        return flavor.original_name;
+      };
+      const ok = (res: { code: number; stderr: string }) => expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+
+      it('resizes a server and reverts: back on its host with its old flavor', async () => {
+        moverId = (await cloud.openstackJson<ServerJson>('ferry-demo', ['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', '--wait', 'mover'])).id;
+        const home = await hostOf(moverId);
+        ok(await cloud.openstack('ferry-demo', ['server', 'resize', '--flavor', 'e2e.small', '--wait', moverId]));
+        expect(await status('ferry-demo', moverId)).toBe('VERIFY_RESIZE');
+        expect(await flavorOf(moverId)).toBe('e2e.small');
+        expect(await hostOf(moverId)).not.toBe(home);
+        ok(await cloud.openstack('ferry-demo', ['server', 'resize', 'revert', moverId]));
+        await waitForStatus('ferry-demo', moverId, 'ACTIVE');
+        expect(await hostOf(moverId)).toBe(home);
+        expect(await flavorOf(moverId)).toBe('m1.tiny');
+      });
+
+      it('resizes a server and confirms: it keeps the new flavor on the new host', async () => {
+        const home = await hostOf(moverId);
+        ok(await cloud.openstack('ferry-demo', ['server', 'resize', '--flavor', 'e2e.small', '--wait', moverId]));
+        ok(await cloud.openstack('ferry-demo', ['server', 'resize', 'confirm', moverId]));
+        await waitForStatus('ferry-demo', moverId, 'ACTIVE');
+        expect(await flavorOf(moverId)).toBe('e2e.small');
+        expect(await hostOf(moverId)).not.toBe(home);
+      });
+
+      it('migrates a server (admin), then migrates it to a named host', async () => {
+        const home = await hostOf(moverId);
+        ok(await cloud.openstack('ferry-admin', ['server', 'migrate', '--wait', moverId]));
+        expect(await status('ferry-admin', moverId)).toBe('VERIFY_RESIZE');
+        ok(await cloud.openstack('ferry-admin', ['server', 'resize', 'confirm', moverId]));
+        await waitForStatus('ferry-admin', moverId, 'ACTIVE');
+        const second = await hostOf(moverId);
+        expect(second).not.toBe(home);
+
+        const target = COMPUTE_HOSTS[mode].find((h) => h !== second)!;
+        ok(await cloud.openstack('ferry-admin', ['--os-compute-api-version', '2.56', 'server', 'migrate', '--host', target, '--wait', moverId]));
+        ok(await cloud.openstack('ferry-admin', ['server', 'resize', 'confirm', moverId]));
+        await waitForStatus('ferry-admin', moverId, 'ACTIVE');
+        expect(await hostOf(moverId)).toBe(target);
+      });
+
+      it('lists the server\'s migrations with their types and final statuses', async () => {
+        const rows = await cloud.openstackJson<{ Type: string; Status: string; 'Source Compute': string; 'Dest Compute': string }[]>(
+          'ferry-admin', ['--os-compute-api-version', '2.23', 'server', 'migration', 'list', '--server', moverId],
+        );
+        // Before 2.59 Nova lists them in the order they were made.
+        expect(rows.map((r) => [r.Type, r.Status])).toEqual([
+          ['resize', 'reverted'], ['resize', 'confirmed'], ['migration', 'confirmed'], ['migration', 'confirmed'],
+        ]);
+        for (const r of rows) expect(r['Source Compute']).not.toBe(r['Dest Compute']);
+      });
+
+      it('refuses bad moves with the right 4xx', async () => {
+        const same = await cloud.openstack('ferry-demo', ['server', 'resize', '--flavor', 'e2e.small', moverId]);
+        expect(same.stderr).toMatch(/When resizing, instances must change flavor!.*HTTP 400/s);
+        const smaller = await cloud.openstack('ferry-demo', ['server', 'resize', '--flavor', 'm1.tiny', moverId]);
+        expect(smaller.stderr).toMatch(/smaller disk.*HTTP 400/s);
+        const unknownHost = await cloud.openstack('ferry-admin', ['--os-compute-api-version', '2.56', 'server', 'migrate', '--host', 'no-such-host', moverId]);
+        expect(unknownHost.stderr).toMatch(/Compute host no-such-host could not be found.*HTTP 400/s);
+        // Nova checks the vm_state before looking for the migration: an ACTIVE server is a 409.
+        const notResized = await cloud.openstack('ferry-demo', ['server', 'resize', 'confirm', moverId]);
+        expect(notResized.stderr).toMatch(/Cannot 'confirmResize' instance .* while it is in vm_state active.*HTTP 409/s);
+        const memberMigrate = await cloud.openstack('ferry-demo', ['server', 'migrate', moverId]);
+        expect(memberMigrate.stderr).toMatch(/Policy doesn't allow .*migrate.*HTTP 403/s);
+        const adminServer = await cloud.openstackJson<{ ID: string }[]>('ferry-admin', ['server', 'list', '--name', 'admin-vm']);
+        const foreign = await cloud.openstack('ferry-demo', ['server', 'resize', 'revert', adminServer[0]!.ID]);
+        expect(foreign.code).not.toBe(0);
+        expect(foreign.stderr).toMatch(/No server with a name or ID|could not be found/i);
+        expect(await status('ferry-demo', moverId)).toBe('ACTIVE');
+      });
+
+      afterAll(async () => {
+        if (moverId) await cloud.openstack('ferry-demo', ['server', 'delete', '--wait', moverId]);
+      });
+    });
+
+    describe('live migration', () => {
+      const ids: string[] = [];
+      const hostOf = async (id: string) => (await cloud.openstackJson<ServerJson>('ferry-admin', ['server', 'show', id]))['OS-EXT-SRV-ATTR:host'] as string;
+      const ok = (res: { code: number; stderr: string }) => expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
+      const admin = (args: string[]) => cloud.openstack('ferry-admin', ['--os-compute-api-version', '2.65', ...args]);
+      const create = async (name: string, extra: string[] = []) => {
+        const id = (await cloud.openstackJson<ServerJson>('ferry-admin', ['server', 'create', '--flavor', 'm1.tiny', '--image', 'cirros', ...extra, '--wait', name])).id;
+        ids.push(id);
+        return id;
+      };
+      type MigrationRow = { Id: number; Status: string; 'Source Compute': string; 'Dest Compute': string };
+      const migrations = (id: string) => cloud.openstackJson<MigrationRow[]>('ferry-admin', ['--os-compute-api-version', '2.65', 'server', 'migration', 'list', '--server', id]);
+
+      it('live-migrates an active server and a paused one (block migration chosen automatically), and to a named host', async () => {
+        const active = await create('live-1');
+        const home = await hostOf(active);
+        ok(await admin(['server', 'migrate', '--live-migration', '--wait', active]));
+        await waitForStatus('ferry-admin', active, 'ACTIVE');
+        expect(await hostOf(active)).not.toBe(home);
+
+        const paused = await create('live-2');
+        ok(await cloud.openstack('ferry-admin', ['server', 'pause', paused]));
+        await waitForStatus('ferry-admin', paused, 'PAUSED');
+        const pausedHome = await hostOf(paused);
+        const target = COMPUTE_HOSTS[mode].find((h) => h !== pausedHome)!;
+        ok(await admin(['server', 'migrate', '--live-migration', '--host', target, '--block-migration', paused]));
+        await eventually(async () => ((await hostOf(paused)) === target ? true : undefined), 60_000, 500);
+        await eventually(async () => ((await migrations(paused)).find((m) => m.Status === 'completed') ? true : undefined), 60_000, 500);
+        expect(await status('ferry-admin', paused)).toBe('PAUSED');
+      });
+
+      it('live-migrates a rescued server, which unrescues on its new host', async () => {
+        const id = await create('live-rescued');
+        const home = await hostOf(id);
+        ok(await cloud.openstack('ferry-admin', ['server', 'rescue', id]));
+        await waitForStatus('ferry-admin', id, 'RESCUE');
+        ok(await admin(['server', 'migrate', '--live-migration', id]));
+        await eventually(async () => ((await migrations(id)).find((m) => m.Status === 'completed') ? true : undefined), 60_000, 500);
+        expect(await status('ferry-admin', id)).toBe('RESCUE');
+        expect(await hostOf(id)).not.toBe(home);
+        ok(await cloud.openstack('ferry-admin', ['server', 'unrescue', id]));
+        await waitForStatus('ferry-admin', id, 'ACTIVE');
+      });
+
+      it('shows a migration that does not converge, then aborts it: the server stays where it was', async () => {
+        const busy = await create('live-busy', ['--property', 'ferry:dirty_rate_mib_s=4096']);
+        const home = await hostOf(busy);
+        ok(await admin(['server', 'migrate', '--live-migration', busy]));
+        const running = await eventually(async () => (await migrations(busy)).find((m) => m.Status === 'running'), 60_000, 300);
+        const shown = await cloud.openstackJson<Record<string, unknown>>('ferry-admin', ['--os-compute-api-version', '2.65', 'server', 'migration', 'show', busy, String(running!.Id)]);
+        expect(shown).toMatchObject({ Status: 'running', 'Source Compute': home });
+        ok(await admin(['server', 'migration', 'abort', busy, String(running!.Id)]));
+        await eventually(async () => ((await migrations(busy)).find((m) => m.Id === running!.Id && m.Status === 'cancelled') ? true : undefined), 60_000, 500);
+        await waitForStatus('ferry-admin', busy, 'ACTIVE');
+        expect(await hostOf(busy)).toBe(home);
+      });
+
+      it('force-completes a migration that does not converge', async () => {
+        const busy = ids[ids.length - 1]!;
+        const home = await hostOf(busy);
+        ok(await admin(['server', 'migrate', '--live-migration', busy]));
+        const running = await eventually(async () => (await migrations(busy)).find((m) => m.Status === 'running'), 60_000, 300);
+        ok(await admin(['server', 'migration', 'force', 'complete', busy, String(running!.Id)]));
+        await eventually(async () => ((await hostOf(busy)) !== home ? true : undefined), 60_000, 500);
+        await waitForStatus('ferry-admin', busy, 'ACTIVE');
+      });
+
+      it('refuses what it must: another project, an unknown host, a stopped server', async () => {
+        const id = ids[0]!;
+        // Another project's server does not exist for a member.
+        const memberMove = await fetchAs('ferry-demo', 'POST', `/servers/${id}/action`, { 'os-migrateLive': { host: null, block_migration: 'auto' } });
+        expect(memberMove.status).toBe(404);
+        const unknown = await admin(['server', 'migrate', '--live-migration', '--host', 'no-such-host', id]);
+        expect(unknown.stderr).toMatch(/Compute host no-such-host could not be found.*HTTP 400/s);
+        ok(await cloud.openstack('ferry-admin', ['server', 'stop', id]));
+        await waitForStatus('ferry-admin', id, 'SHUTOFF');
+        const stopped = await admin(['server', 'migrate', '--live-migration', id]);
+        expect(stopped.stderr).toMatch(/Cannot 'os-migrateLive' instance .* while it is in vm_state stopped.*HTTP 409/s);
+      });
+
+      /** A raw Compute API request with the cloud user's token (the CLI cannot send some bodies). */
+      async function fetchAs(c: CloudName, method: string, path: string, body: unknown) {
+        const token = (await cloud.openstack(c, ['token', 'issue', '-f', 'value', '-c', 'id'])).stdout.trim();
+        return fetch(`${cloud.url}/compute/v2.1${path}`, {
+          method, headers: { 'x-auth-token': token, 'content-type': 'application/json', 'openstack-api-version': 'compute 2.65' }, body: JSON.stringify(body),
+        });
+      }
+
+      afterAll(async () => {
+        for (const id of ids) await cloud.openstack('ferry-admin', ['server', 'delete', '--wait', id]);
+      });
+    });
+
     it('deletes the server', async () => {
       const res = await cloud.openstack('ferry-demo', ['server', 'delete', '--wait', serverId]);
       expect(res.code).toBe(0);

@@ -23,15 +23,16 @@ export interface RpcTopology {
 }
 
 /**
- * Deletes the durable exchanges and queues RPC transports declare under prefix. Reply and fanout queues are
- * auto-delete and go with their connections; deleting them here too covers a transport that was never closed.
+ * Deletes the durable exchanges and queues RPC transports declare under prefix, the notifications exchange
+ * included. Reply, fanout and notification tap queues are auto-delete and go with their connections; deleting
+ * the named ones here too covers a transport that was never closed.
  */
 export async function deleteRpcTopology(url: string, topology: RpcTopology): Promise<void> {
   const { prefix } = topology;
   const topics = [...topology.topics];
   const servers = [...topology.servers];
   const queues = topics.flatMap((t) => [`${prefix}${t}`, ...servers.map((s) => `${prefix}${t}.${s}`)]);
-  const exchanges = [`${prefix}ferry`, `${prefix}ferry_reply`, ...topics.map((t) => `${prefix}${t}_fanout`)];
+  const exchanges = [`${prefix}ferry`, `${prefix}ferry_reply`, `${prefix}ferry_notifications`, ...topics.map((t) => `${prefix}${t}_fanout`)];
   await withChannel(url, async (use) => {
     for (const q of queues) await use((ch) => ch.deleteQueue(q));
     for (const x of exchanges) await use((ch) => ch.deleteExchange(x));
@@ -45,6 +46,22 @@ export async function queueExists(url: string, queue: string): Promise<boolean> 
     exists = (await use(async (ch) => (await ch.checkQueue(queue)).queue === queue)) === true;
   });
   return exists;
+}
+
+/** Whether an exchange exists on the broker (a passive declare, on a throwaway channel). */
+export async function exchangeExists(url: string, exchange: string): Promise<boolean> {
+  let exists = false;
+  await withChannel(url, async (use) => {
+    exists = (await use(async (ch) => (await ch.checkExchange(exchange), true))) === true;
+  });
+  return exists;
+}
+
+/** Deletes an exchange, if it exists: what an operator or a broker losing its definitions would do. */
+export async function deleteExchange(url: string, exchange: string): Promise<void> {
+  await withChannel(url, async (use) => {
+    await use((ch) => ch.deleteExchange(exchange));
+  });
 }
 
 type UseChannel = <T>(op: (ch: Channel) => Promise<T>) => Promise<T | undefined>;

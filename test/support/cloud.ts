@@ -1,13 +1,15 @@
 // A running Ferry for end-to-end tests, in either deployment mode, driven by the stock OpenStack clients.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { deleteRpcTopology } from './amqp';
 import { createTestDatabase } from './db';
+import { knownHostsFileFor } from '@ferry/compute';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
+import { startSshd, type Sshd } from './sshd';
 
 const execFileAsync = promisify(execFile);
 
@@ -77,6 +79,7 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
   };
   const procs: FerryProcess[] = [];
   let dropDb: (() => Promise<void>) | undefined;
+  let sshd: Sshd | undefined;
   /** Deletes the queues and exchanges the separate-process services declared on the shared broker. */
   const dropBus = async () => {
     if (!env.FERRY_BUS_PREFIX) return;
@@ -97,6 +100,9 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
         FERRY_TRANSPORT_URL: process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
         FERRY_BUS_PREFIX: `e2e_${randomBytes(4).toString('hex')}_`,
       });
+      // Disks move between the compute processes over SSH, to a real sshd whose host key each compute has pinned.
+      sshd = await startSshd();
+      Object.assign(env, sshTransferEnv(sshd, state.dir, COMPUTE_HOSTS[mode]));
       const migrated = await runFerry(['db', 'migrate'], env, 90_000);
       if (migrated.code !== 0) throw new Error(`ferry db migrate failed: ${migrated.stderr}`);
       procs.push(startFerry(['scheduler', '--host', 'sched-1'], env));
@@ -108,6 +114,7 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
     await Promise.all(procs.map((p) => p.stop('SIGKILL')));
     await dropBus();
     await dropDb?.();
+    await sshd?.stop();
     state.remove();
     throw err;
   }
@@ -145,7 +152,21 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
       await Promise.all(procs.map((p) => p.stop('SIGTERM')));
       await dropBus();
       await dropDb?.();
+      await sshd?.stop();
       state.remove();
     },
+  };
+}
+
+/** Settings that send every compute's disk copies over SSH to sshd (all hosts are this machine), host keys pinned. */
+function sshTransferEnv(sshd: Sshd, stateDir: string, hosts: readonly string[]): NodeJS.ProcessEnv {
+  for (const host of hosts) {
+    const file = knownHostsFileFor(stateDir, host);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${sshd.knownHostsLine()}\n`);
+  }
+  return {
+    FERRY_TRANSFER: 'ssh', FERRY_SSH_USER: sshd.username, FERRY_SSH_KEY_FILE: sshd.clientKeyFile,
+    FERRY_SSH_ENDPOINTS: hosts.map((h) => `${h}=${sshd.address}:${sshd.port}`).join(','),
   };
 }

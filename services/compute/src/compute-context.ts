@@ -4,12 +4,17 @@ import type { Instance } from '@ferry/common/db';
 import { guestName } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import type { DataSource } from 'typeorm';
-import type { Driver, VmSpec } from './drivers';
+import type { Notifier } from '@ferry/common/notify';
+import type { Driver, LiveMigrationJob, VmSpec } from './drivers';
+import type { Slots } from './live-migration/slots';
 import type { ComputeRpcApi } from './rpcapi';
+import type { Transfer } from './transfer';
 
 export type ComputeSettings = Pick<
   FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds' | 'powerSyncSeconds' | 'availabilityZone'
-  | 'cpuAllocationRatio' | 'ramAllocationRatio' | 'diskAllocationRatio'
+  | 'cpuAllocationRatio' | 'ramAllocationRatio' | 'diskAllocationRatio' | 'resizeConfirmWindowSeconds'
+  | 'maxConcurrentLiveMigrations' | 'liveMigrationDowntimeMs' | 'liveMigrationDowntimeSteps' | 'liveMigrationDowntimeDelay'
+  | 'liveMigrationCompletionTimeout' | 'liveMigrationTimeoutAction' | 'livePermitPostCopy' | 'livePermitAutoConverge' | 'liveMigrationMonitorMs'
 >;
 
 export interface ComputeContext {
@@ -22,9 +27,25 @@ export interface ComputeContext {
   config: Readonly<ComputeSettings>;
   log: Logger;
   computeRpc: ComputeRpcApi;
+  /** Moves this host's disks to other hosts. */
+  transfer: Transfer;
+  /** Versioned notifications (instance.resize.start …), published as `ferry-compute:<host>`. */
+  notifier: Notifier;
+  /** Migration steps running in this process now, by migration id: a repeated message or recovery pass leaves them alone. */
+  activeMoves: Set<number>;
+  /** Live migrations this host runs as the source now, by migration id (abort and force-complete reach them here). */
+  liveJobs: Map<number, LiveMigrationJob>;
+  /** Abort or force-complete asked for while Perform was still starting the job (applied as soon as it exists). */
+  pendingSteering: Map<number, 'abort' | 'force_complete'>;
+  /** Live migrations running beside the message consumer; stopping the service waits for them. */
+  liveRuns: Set<Promise<void>>;
+  /** max_concurrent_live_migrations: a live migration holds a slot from Begin to Confirm. */
+  liveSlots: Slots;
+  /** Fires when the service stops: long steps (disk copies) end there, leaving their record for recovery to resume. */
+  stopping: AbortSignal;
 }
 
 /** What the driver needs to create the instance's VM; the VM is named as the API's instance_name shows it. */
-export function vmSpecOf(instance: Instance): VmSpec {
-  return { uuid: instance.uuid, name: guestName(instance.uuid), flavor: instance.flavor, image_ref: instance.image_ref };
+export function vmSpecOf(instance: Instance, flavor = instance.flavor): VmSpec {
+  return { uuid: instance.uuid, name: guestName(instance.uuid), flavor, image_ref: instance.image_ref, rescue_image_ref: instance.rescue_image_ref };
 }

@@ -9,6 +9,10 @@ import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
 import { reportResources } from './periodic/resource-report';
 import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
+import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
+import { recoverLiveMoves, Slots } from './live-migration';
+import { createTransfer, type Transfer } from './transfer';
+import { Notifier } from '@ferry/common/notify';
 
 export * from './rpcapi';
 export * from './drivers';
@@ -22,14 +26,29 @@ export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncRepo
 export { reportResources } from './periodic/resource-report';
 export { PeriodicTask } from './periodic/periodic-task';
 
-export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver }): Promise<RunningService> {
+export * from './cold-migration';
+export * from './live-migration';
+
+/** A move record untouched this long is resumed by the periodic pass (a lost message, or a peer that restarted). */
+const STALE_MOVE_SECONDS = 120;
+
+export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
   const driver = opts.driver ?? createDriver(deps.config, opts.host);
   await driver.init();
   const info = await driver.hostInfo();
+  const stopping = new AbortController();
   const c: ComputeContext = {
     ds: deps.db.dataSource, driver, host: opts.host, node: info.hypervisor_hostname, config: deps.config, log,
     computeRpc: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
+    transfer: opts.transfer ?? createTransfer(deps.config, opts.host),
+    notifier: new Notifier(deps.transport, `${COMPUTE_BINARY}:${opts.host}`, log),
+    activeMoves: new Set(),
+    liveJobs: new Map(),
+    pendingSteering: new Map(),
+    liveRuns: new Set(),
+    liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
+    stopping: stopping.signal,
   };
   await reportResources(c);
   log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
@@ -39,13 +58,25 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
   const tasks = [
     new PeriodicTask('power_state_sync', intervalMs, async () => { await syncPowerStates(c); }, log),
     new PeriodicTask('resource_report', intervalMs, () => reportResources(c), log),
+    new PeriodicTask('unconfirmed_resizes', intervalMs, async () => { await autoConfirmResizes(c); }, log),
+    new PeriodicTask('stale_moves', STALE_MOVE_SECONDS * 1000, async () => { await recoverColdMoves(c, { staleSeconds: STALE_MOVE_SECONDS }); }, log),
   ];
   await tasks[0].runNow();
+  let recovery: Promise<unknown> = Promise.resolve();
   const service = await startRpcService(deps, {
     binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [new ComputeManager(c)],
-    onStop: async () => { await Promise.all(tasks.map((t) => t.stop())); },
+    onStopping: () => {
+      stopping.abort();
+      // As a crash would: the jobs end, their records stay for the recovery at the next start.
+      for (const job of c.liveJobs.values()) job.abort();
+    },
+    onStop: async () => {
+      await Promise.all([...tasks.map((t) => t.stop()), recovery, ...c.liveRuns]);
+    },
   });
   for (const t of tasks) t.start();
+  // Moves this host took part in resume in the background: a disk copy must not hold up the service's start.
+  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c)]).catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'));
   return service;
 }
 export * from './transfer';

@@ -1,13 +1,26 @@
 // The compute's RPC endpoint: each method hands over to the flow that implements it.
 import type { RequestContext } from '@ferry/common/rpc';
 import { buildAndRunInstance, type BuildRequest } from './build/build-instance';
+import {
+  cleanupIncoming, confirmResize, finishResize, finishRevertResize, prepResize, resizeInstance, revertResize,
+} from './cold-migration';
+import {
+  checkCanLiveMigrateDestination, checkCanLiveMigrateSource, liveMigrationAbort, liveMigrationForceComplete,
+  postLiveMigrationAtDestination, preLiveMigration, rollbackLiveMigrationAtDestination, startLiveMigration,
+} from './live-migration';
+import type { MigrationCookie } from './drivers';
 import type { ComputeContext } from './compute-context';
 import { runPowerAction } from './instance-ops/power-actions';
+import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
 import { terminateInstance } from './instance-ops/terminate';
-import { COMPUTE_RPC_VERSION, type ComputeEndpoint, type RebootType } from './rpcapi';
+import { COMPUTE_RPC_VERSION, type ComputeEndpoint, type PrepResizeRequest, type RebootType } from './rpcapi';
 
 interface InstanceArgs {
   instance_uuid: string;
+}
+
+interface MigrationArgs {
+  migration_id: number;
 }
 
 export class ComputeManager implements ComputeEndpoint {
@@ -41,5 +54,74 @@ export class ComputeManager implements ComputeEndpoint {
 
   terminate_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
     return terminateInstance(this.c, ctx, args.instance_uuid);
+  }
+
+  prep_resize(ctx: RequestContext, args: PrepResizeRequest): Promise<void> {
+    return prepResize(this.c, ctx, args);
+  }
+
+  resize_instance(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return resizeInstance(this.c, ctx, args.migration_id);
+  }
+
+  finish_resize(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return finishResize(this.c, ctx, args.migration_id);
+  }
+
+  confirm_resize(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return confirmResize(this.c, ctx, args.migration_id);
+  }
+
+  revert_resize(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return revertResize(this.c, ctx, args.migration_id);
+  }
+
+  finish_revert_resize(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return finishRevertResize(this.c, ctx, args.migration_id);
+  }
+
+  cleanup_incoming(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return cleanupIncoming(this.c, ctx, args.migration_id);
+  }
+
+  check_can_live_migrate_destination(ctx: RequestContext, args: MigrationArgs & { alternates: string[]; num_attempts: number }): Promise<void> {
+    return checkCanLiveMigrateDestination(this.c, ctx, args);
+  }
+
+  check_can_live_migrate_source(_ctx: RequestContext, args: MigrationArgs): Promise<{ ok: true }> {
+    return checkCanLiveMigrateSource(this.c, args.migration_id);
+  }
+
+  live_migration(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    startLiveMigration(this.c, ctx, args.migration_id);
+    return Promise.resolve();
+  }
+
+  pre_live_migration(ctx: RequestContext, args: MigrationArgs & { cookie: MigrationCookie }): Promise<MigrationCookie> {
+    return preLiveMigration(this.c, ctx, args.migration_id, args.cookie);
+  }
+
+  post_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs & { cookie: MigrationCookie }): Promise<MigrationCookie> {
+    return postLiveMigrationAtDestination(this.c, ctx, args.migration_id, args.cookie);
+  }
+
+  rollback_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return rollbackLiveMigrationAtDestination(this.c, ctx, args.migration_id);
+  }
+
+  live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return liveMigrationAbort(this.c, ctx, args.migration_id);
+  }
+
+  live_migration_force_complete(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return liveMigrationForceComplete(this.c, ctx, args.migration_id);
+  }
+
+  rescue_instance(ctx: RequestContext, args: InstanceArgs & { rescue_image_ref: string }): Promise<void> {
+    return rescueInstance(this.c, ctx, args.instance_uuid, args.rescue_image_ref);
+  }
+
+  unrescue_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
+    return unrescueInstance(this.c, ctx, args.instance_uuid);
   }
 }

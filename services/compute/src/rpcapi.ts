@@ -3,16 +3,41 @@
 // Version history:
 //   1.0  build_and_run_instance, stop_instance, start_instance, reboot_instance, pause_instance,
 //        unpause_instance, terminate_instance (all casts)
+//   1.1  cold migration and resize: prep_resize, resize_instance, finish_resize, confirm_resize, revert_resize,
+//        finish_revert_resize, cleanup_incoming (all casts)
+//   1.2  live migration: check_can_live_migrate_destination (cast), check_can_live_migrate_source (call),
+//        live_migration (cast), pre_live_migration (call), post_live_migration_at_destination (call),
+//        rollback_live_migration_at_destination (call), live_migration_abort, live_migration_force_complete (casts)
+//   1.3  rescue_instance, unrescue_instance (casts)
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
+import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
+import type { MigrationCookie } from './drivers/live-migration';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.0';
+export const COMPUTE_RPC_VERSION = '1.3';
 
 export type RebootType = 'SOFT' | 'HARD';
 
 interface InstanceArgs {
   instance_uuid: string;
+}
+
+interface MigrationArgs {
+  migration_id: number;
+}
+
+export type ColdMigrationType = 'migration' | 'resize';
+
+/** What the scheduler hands the claimed destination of a cold move (and a failed destination its alternate). */
+export interface PrepResizeRequest {
+  instance_uuid: string;
+  migration_type: ColdMigrationType;
+  /** The flavor the instance has after the move (its current one for a plain migration). */
+  new_flavor: InstanceFlavor;
+  request_spec: RequestSpec;
+  /** Hosts to try next if this one cannot take the instance (not claimed). */
+  alternates: string[];
 }
 
 /** The compute manager's RPC endpoint, as seen by callers. */
@@ -26,6 +51,45 @@ export interface ComputeEndpoint {
   unpause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
   /** Destroy the VM and its disks, free the claim, mark the instance deleted. */
   terminate_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
+
+  // Cold migration and resize (see DESIGN.md): D = destination, S = source.
+  /** On D, claimed by the scheduler: check, create the migration record, proxy to S; else reschedule. */
+  prep_resize(ctx: RequestContext, args: PrepResizeRequest): Promise<void>;
+  /** On S: copy the disk while the guest runs, power off, copy what changed, hand the instance to D. */
+  resize_instance(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On D: define the guest from the DB on the copied disk, start it (unless it was stopped): VERIFY_RESIZE. */
+  finish_resize(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On S: destroy the source copy and free the source claim. */
+  confirm_resize(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On D: destroy the destination copy, free the destination claim, pass the revert to S. */
+  revert_resize(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On S: back to the old flavor and host; power the source copy on if it ran before. */
+  finish_revert_resize(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On D: drop what a move that failed before finishing left here (disk copied in, claim). */
+  cleanup_incoming(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+
+  // Live migration (see DESIGN.md): the scheduler claimed D; D checks, then the source S drives the five phases.
+  /** On D: destination checks (CPU model, storage, capacity), ask S, then queue the migration on S; else the next alternate. */
+  check_can_live_migrate_destination(ctx: RequestContext, args: MigrationArgs & { alternates: string[]; num_attempts: number }): Promise<void>;
+  /** On S (call): the instance can leave (state, capabilities); throws a typed error when it cannot. */
+  check_can_live_migrate_source(ctx: RequestContext, args: MigrationArgs): Promise<{ ok: true }>;
+  /** On S: wait for a slot (max_concurrent_live_migrations), then Begin, Prepare on D, Perform, monitor, Finish, Confirm. */
+  live_migration(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On D (call), Prepare: start the incoming VM paused; returns D's cookie. */
+  pre_live_migration(ctx: RequestContext, args: MigrationArgs & { cookie: MigrationCookie }): Promise<MigrationCookie>;
+  /** On D (call), Finish with success: the VM takes over here and the database names D. */
+  post_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs & { cookie: MigrationCookie }): Promise<MigrationCookie>;
+  /** On D (call), Finish with failure: kill the incoming VM, free D's claim. */
+  rollback_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On S: cancel the running job (or a queued/preparing one). */
+  live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On S: complete the running job now (post-copy if permitted, else pause the guest). */
+  live_migration_force_complete(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+
+  /** Boot the instance from a rescue image, its disk attached (task rescuing → vm rescued). */
+  rescue_instance(ctx: RequestContext, args: InstanceArgs & { rescue_image_ref: string }): Promise<void>;
+  /** Rebuild the instance's definition from the database and boot it (task unrescuing → vm active). */
+  unrescue_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
 }
 
 export class ComputeRpcApi {
@@ -65,5 +129,73 @@ export class ComputeRpcApi {
 
   terminateInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
     return this.on(host).cast(ctx, 'terminate_instance', { instance_uuid: instanceUuid });
+  }
+
+  prepResize(ctx: RequestContext, host: string, req: PrepResizeRequest): Promise<void> {
+    return this.on(host).cast(ctx, 'prep_resize', req);
+  }
+
+  resizeInstance(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'resize_instance', { migration_id: migrationId });
+  }
+
+  finishResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'finish_resize', { migration_id: migrationId });
+  }
+
+  confirmResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'confirm_resize', { migration_id: migrationId });
+  }
+
+  revertResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'revert_resize', { migration_id: migrationId });
+  }
+
+  finishRevertResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'finish_revert_resize', { migration_id: migrationId });
+  }
+
+  cleanupIncoming(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'cleanup_incoming', { migration_id: migrationId });
+  }
+
+  checkCanLiveMigrateDestination(ctx: RequestContext, host: string, migrationId: number, alternates: string[], numAttempts: number): Promise<void> {
+    return this.on(host).cast(ctx, 'check_can_live_migrate_destination', { migration_id: migrationId, alternates, num_attempts: numAttempts });
+  }
+
+  checkCanLiveMigrateSource(ctx: RequestContext, host: string, migrationId: number): Promise<{ ok: true }> {
+    return this.on(host).call(ctx, 'check_can_live_migrate_source', { migration_id: migrationId });
+  }
+
+  liveMigration(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'live_migration', { migration_id: migrationId });
+  }
+
+  preLiveMigration(ctx: RequestContext, host: string, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
+    return this.on(host).call(ctx, 'pre_live_migration', { migration_id: migrationId, cookie });
+  }
+
+  postLiveMigrationAtDestination(ctx: RequestContext, host: string, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
+    return this.on(host).call(ctx, 'post_live_migration_at_destination', { migration_id: migrationId, cookie });
+  }
+
+  rollbackLiveMigrationAtDestination(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).call(ctx, 'rollback_live_migration_at_destination', { migration_id: migrationId });
+  }
+
+  liveMigrationAbort(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'live_migration_abort', { migration_id: migrationId });
+  }
+
+  liveMigrationForceComplete(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'live_migration_force_complete', { migration_id: migrationId });
+  }
+
+  rescueInstance(ctx: RequestContext, host: string, instanceUuid: string, rescueImageRef: string): Promise<void> {
+    return this.on(host).cast(ctx, 'rescue_instance', { instance_uuid: instanceUuid, rescue_image_ref: rescueImageRef });
+  }
+
+  unrescueInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
+    return this.on(host).cast(ctx, 'unrescue_instance', { instance_uuid: instanceUuid });
   }
 }

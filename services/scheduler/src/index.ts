@@ -1,5 +1,6 @@
 // ferry-scheduler: picks and claims destinations; serves the scheduler topic.
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { Notifier } from '@ferry/common/notify';
 import { ComputeRpcApi } from '@ferry/compute';
 import { SchedulerManager } from './manager';
 import { SCHEDULER_TOPIC } from './rpcapi';
@@ -19,6 +20,9 @@ export async function startScheduler(deps: ServiceDeps, opts: { host: string }):
   const manager = new SchedulerManager({
     ds: deps.db.dataSource, config: deps.config, log,
     compute: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
+    notifier: new Notifier(deps.transport, `${SCHEDULER_BINARY}:${opts.host}`, log),
   });
   return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [manager] });
 }
+export { migrateServer, moveRequestSpec, MIGRATE_SERVER_EVENT } from './moves';
+export { liveMigrateServer, LIVE_MIGRATE_EVENT } from './live-moves';

@@ -5,13 +5,16 @@ import {
 } from '@ferry/common/db';
 import { FerryError, NoValidHost, VM_STATES } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
+import type { Notifier } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
 import type { ComputeRpcApi } from '@ferry/compute';
 import type { HostState } from './host-state';
 import { loadHostStates } from './load-hosts';
 import { placeInstance } from './placement';
-import { SCHEDULER_RPC_VERSION, type RequestSpec, type SchedulerEndpoint, type Selection } from './rpcapi';
+import { liveMigrateServer } from './live-moves';
+import { migrateServer } from './moves';
+import { SCHEDULER_RPC_VERSION, type MigrateServerRequest, type RequestSpec, type SchedulerEndpoint, type Selection } from './rpcapi';
 
 export const SCHEDULE_EVENT = 'schedule_instances';
 
@@ -19,8 +22,9 @@ export interface SchedulerDeps {
   ds: DataSource;
   config: Readonly<Pick<FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds'>>;
   log: Logger;
-  /** Where builds are cast. */
-  compute: Pick<ComputeRpcApi, 'buildAndRunInstance'>;
+  /** Where builds and moves are cast. */
+  compute: Pick<ComputeRpcApi, 'buildAndRunInstance' | 'prepResize' | 'checkCanLiveMigrateDestination'>;
+  notifier?: Notifier;
 }
 
 /** A building instance still waiting for a host: what schedule_and_build_instances acts on. */
@@ -52,6 +56,14 @@ export class SchedulerManager implements SchedulerEndpoint {
       return;
     }
     for (const selection of selections) await this.startBuild(ctx, selection, args.request_spec);
+  }
+
+  migrate_server(ctx: RequestContext, args: MigrateServerRequest): Promise<void> {
+    return migrateServer(this.deps, ctx, args);
+  }
+
+  live_migrate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void> {
+    return liveMigrateServer(this.deps, ctx, args.migration_id);
   }
 
   /** All or nothing: a claim for every instance, or none (claims already made are released) and NoValidHost. */

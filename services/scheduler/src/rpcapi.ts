@@ -2,11 +2,14 @@
 //
 // Version history:
 //   1.0  schedule_and_build_instances (cast), select_destinations (call)
+//   1.1  migrate_server (cast)
+//   1.2  live_migrate_server (cast)
+import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec, Selection } from '@ferry/common/domain';
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 
 export const SCHEDULER_TOPIC = 'scheduler';
-export const SCHEDULER_RPC_VERSION = '1.0';
+export const SCHEDULER_RPC_VERSION = '1.2';
 
 export type { RequestSpec, Selection } from '@ferry/common/domain';
 
@@ -16,6 +19,23 @@ export interface SchedulerEndpoint {
   schedule_and_build_instances(ctx: RequestContext, args: { instance_uuids: string[]; request_spec: RequestSpec }): Promise<void>;
   /** Select and atomically claim a host for each instance; NoValidHost if any cannot be placed. */
   select_destinations(ctx: RequestContext, args: { instance_uuids: string[]; request_spec: RequestSpec }): Promise<Selection[]>;
+  /** Claim a destination for a cold move and cast prep_resize to it; on NoValidHost the instance goes back to no task with a fault. */
+  migrate_server(ctx: RequestContext, args: MigrateServerRequest): Promise<void>;
+  /**
+   * Claim a destination for the live migration the API recorded (status accepted; the requested host, if any, in
+   * its migrate_data) and cast check_can_live_migrate_destination to it; on NoValidHost the record goes to error.
+   */
+  live_migrate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void>;
+}
+
+/** A cold migration or resize the API accepted (the instance is in task resize_prep on its source host). */
+export interface MigrateServerRequest {
+  instance_uuid: string;
+  migration_type: 'migration' | 'resize';
+  /** The flavor after the move (the current one for a plain migration). */
+  new_flavor: InstanceFlavor;
+  /** The destination an admin asked for (migrate {host}); any suitable host when absent. */
+  host?: string;
 }
 
 export class SchedulerRpcApi {
@@ -31,5 +51,13 @@ export class SchedulerRpcApi {
 
   selectDestinations(ctx: RequestContext, instanceUuids: string[], requestSpec: RequestSpec): Promise<Selection[]> {
     return this.client.call(ctx, 'select_destinations', { instance_uuids: instanceUuids, request_spec: requestSpec });
+  }
+
+  migrateServer(ctx: RequestContext, req: MigrateServerRequest): Promise<void> {
+    return this.client.cast(ctx, 'migrate_server', req);
+  }
+
+  liveMigrateServer(ctx: RequestContext, migrationId: number): Promise<void> {
+    return this.client.cast(ctx, 'live_migrate_server', { migration_id: migrationId });
   }
 }

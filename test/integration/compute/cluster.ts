@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type FerryConfig } from '@ferry/common/config';
-import { advanceInstanceTask, getInstance, migrate, openDatabase, seed, startAction, type FerryDatabase, type Instance } from '@ferry/common/db';
-import type { TaskState } from '@ferry/common/domain';
+import {
+  advanceInstanceTask, createMigration, getInstance, migrate, openDatabase, seed, startAction, type FerryDatabase, type Instance, type InstanceFlavor,
+  type Migration,
+} from '@ferry/common/db';
+import type { LiveMigrationRequestData, TaskState } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { createTransport, newRequestContext, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
-import { ComputeRpcApi, FakeDriver, STATE_FILE, startCompute, type FakeVmRecord } from '@ferry/compute';
+import { ComputeRpcApi, FakeDriver, STATE_FILE, startCompute, type FakeVmRecord, type Transfer } from '@ferry/compute';
 import { SchedulerRpcApi, startScheduler, type RequestSpec } from '@ferry/scheduler';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -70,11 +73,16 @@ export class Cluster {
 
   /** The fake driver's view of a host (same state dir as its compute service). */
   driver(host: string): FakeDriver {
-    return new FakeDriver({ host, stateDir: this.config.stateDir, vcpus: this.config.fakeVcpus, memoryMb: HOST_MEMORY_MB[host], diskGb: this.config.fakeDiskGb });
+    return new FakeDriver({
+      host, stateDir: this.config.stateDir, vcpus: this.config.fakeVcpus, memoryMb: HOST_MEMORY_MB[host], diskGb: this.config.fakeDiskGb,
+      guestWriteRate: this.config.fakeGuestWriteRate,
+      liveMigrationTimeScale: this.config.fakeLiveTimeScale, liveMigrationBandwidth: this.config.fakeMigrationBandwidth,
+    });
   }
 
-  async startCompute(host: string): Promise<void> {
-    const service = await startCompute({ config: this.config, db: this.db, transport: this.transport, log: silentLogger() }, { host, driver: this.driver(host) });
+  /** Starts host's compute service; `transfer` replaces the one its settings would give it. */
+  async startCompute(host: string, opts: { transfer?: Transfer } = {}): Promise<void> {
+    const service = await startCompute({ config: this.config, db: this.db, transport: this.transport, log: silentLogger() }, { host, driver: this.driver(host), ...opts });
     this.computes.set(host, service);
   }
 
@@ -107,6 +115,38 @@ export class Cluster {
     return ctx;
   }
 
+  /** What the API does for resize and migrate: win resize_prep (recording both flavors), open the action, cast to the scheduler. */
+  async requestMove(uuid: string, opts: { newFlavor?: InstanceFlavor; host?: string } = {}): Promise<RequestContext> {
+    const instance = await this.instance(uuid);
+    const type = opts.newFlavor ? 'resize' : 'migration';
+    const newFlavor = opts.newFlavor ?? instance.flavor;
+    if (!(await advanceInstanceTask(this.ds, uuid, [null], 'resize_prep', { old_flavor: instance.flavor, new_flavor: newFlavor }))) {
+      throw new Error(`instance ${uuid} is busy (${instance.task_state})`);
+    }
+    const ctx = newRequestContext({ user_id: 'demo', project_id: 'demo' });
+    await startAction(this.ds, ctx, uuid, type === 'resize' ? 'resize' : 'migrate');
+    await this.scheduler.migrateServer(ctx, { instance_uuid: uuid, migration_type: type, new_flavor: newFlavor, ...(opts.host ? { host: opts.host } : {}) });
+    return ctx;
+  }
+
+  /** What the API does for os-migrateLive: win task `migrating`, record the request (accepted), open the action, cast. */
+  async requestLiveMigration(uuid: string, opts: { host?: string; blockMigration?: boolean | 'auto'; force?: boolean } = {}): Promise<Migration> {
+    const instance = await this.instance(uuid);
+    if (!(await advanceInstanceTask(this.ds, uuid, [null], 'migrating'))) throw new Error(`instance ${uuid} is busy (${instance.task_state})`);
+    const ctx = newRequestContext({ user_id: 'admin', project_id: 'admin', roles: ['admin'] });
+    const data: LiveMigrationRequestData = {
+      requested_host: opts.host ?? null, block_migration: opts.blockMigration ?? 'auto', force: opts.force ?? false,
+      old_vm_state: instance.vm_state, request_context: ctx,
+    };
+    const m = await createMigration(this.ds, {
+      instance_uuid: uuid, migration_type: 'live-migration', status: 'accepted', source_compute: instance.host, source_node: instance.node,
+      dest_compute: opts.host ?? null, user_id: 'admin', project_id: 'admin', migrate_data: data as unknown as Record<string, unknown>,
+    });
+    await startAction(this.ds, ctx, uuid, 'live-migration');
+    await this.scheduler.liveMigrateServer(ctx, m.id);
+    return m;
+  }
+
   async instance(uuid: string): Promise<Instance> {
     const found = await getInstance(this.ds, uuid);
     if (!found) throw new Error(`no instance ${uuid}`);
@@ -122,6 +162,15 @@ export class Cluster {
       if (Date.now() > deadline) {
         throw new Error(`instance ${uuid} did not reach the expected state: vm_state ${i.vm_state}, task_state ${i.task_state}, power_state ${i.power_state}, host ${i.host}`);
       }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Polls check until it holds; fails after timeoutMs. */
+  async waitUntil(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }

@@ -1,13 +1,19 @@
 // The behaviour every hypervisor driver must show, as one suite each driver runs (fake now, qemu later).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { open, stat, writeFile } from 'node:fs/promises';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
-import { VmInvalidState, VmNotFound, type Driver, type VmSpec } from '@ferry/compute';
+import { VmInvalidState, VmNotFound, type Driver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute';
 
 export interface DriverHarness {
   driver: Driver;
   /** A new driver over the same host (what a restarted compute gets). */
   reopen(): Promise<Driver>;
+  /**
+   * The driver of a second host that `driver` can live-migrate to (its host name is `peerHost`); cleaned up by
+   * cleanup(). Absent: the live-migration cases are skipped.
+   */
+  peer?: { host: string; open(): Promise<Driver> };
   cleanup(): Promise<void>;
 }
 
@@ -17,6 +23,23 @@ export const CONFORMANCE_FLAVOR: InstanceFlavor = {
 
 export function vmSpec(flavor: InstanceFlavor = CONFORMANCE_FLAVOR): VmSpec {
   return { uuid: randomUUID(), name: 'conformance', flavor, image_ref: 'cirros' };
+}
+
+/** sha256 of the first `length` bytes of the file at path. */
+async function headSha256(path: string, length: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buf, 0, length, 0);
+    return createHash('sha256').update(buf.subarray(0, bytesRead)).digest('hex');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Whether ranges are in the normalized form: sorted, neither overlapping nor touching, none empty. */
+function isNormalized(ranges: readonly { offset: number; length: number }[]): boolean {
+  return ranges.every((r, i) => r.length > 0 && r.offset >= 0 && (i === 0 || r.offset > ranges[i - 1].offset + ranges[i - 1].length));
 }
 
 export function driverConformance(name: string, makeHarness: () => Promise<DriverHarness>, opts: { timeoutMs?: number } = {}): void {
@@ -114,5 +137,136 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
       driver = await h.reopen();
       expect(seen(await driver.listVms())).toEqual(expected);
     }, opts.timeoutMs);
+
+    describe('cold migration', () => {
+      /** Stands in for the source host: a disk of `size` random bytes copied to where prepareIncoming says. */
+      const copyIn = async (uuid: string, size = 1024 * 1024) => {
+        const bytes = randomBytes(size);
+        await writeFile(await driver.prepareIncoming(uuid), bytes);
+        return createHash('sha256').update(bytes).digest('hex');
+      };
+
+      it('prepares idempotently a path where finishIncoming finds the disk and boots the VM', async () => {
+        const spec = vmSpec();
+        const path = await driver.prepareIncoming(spec.uuid);
+        expect(await driver.prepareIncoming(spec.uuid)).toBe(path);
+        expect(await driver.getVm(spec.uuid)).toBeUndefined();
+        await writeFile(path, randomBytes(64 * 1024));
+        expect(await driver.getVm(spec.uuid)).toBeUndefined();
+        await driver.finishIncoming(spec, { powerOn: true });
+        expect(await driver.getVm(spec.uuid)).toMatchObject({ uuid: spec.uuid, power_state: POWER_STATES.RUNNING, vcpus: 1, memory_mb: 512, root_gb: 1 });
+        expect((await driver.listVms()).map((v) => v.uuid)).toContain(spec.uuid);
+      }, opts.timeoutMs);
+
+      it('grows the disk to root_gb and keeps the bytes copied in', async () => {
+        const spec = vmSpec();
+        const size = 1024 * 1024;
+        const sha = await copyIn(spec.uuid, size);
+        await driver.finishIncoming(spec, { powerOn: true });
+        expect((await stat(driver.diskPath(spec.uuid))).size).toBeGreaterThanOrEqual(CONFORMANCE_FLAVOR.root_gb * 1024 ** 3);
+        expect(await headSha256(driver.diskPath(spec.uuid), size)).toBe(sha);
+      }, opts.timeoutMs);
+
+      it('leaves the VM shut off without powerOn; finishing again changes nothing, or only boots it', async () => {
+        const spec = vmSpec();
+        await copyIn(spec.uuid);
+        await driver.finishIncoming(spec, { powerOn: false });
+        const defined = await driver.getVm(spec.uuid);
+        expect(defined?.power_state).toBe(POWER_STATES.SHUTDOWN);
+        await driver.finishIncoming(spec, { powerOn: false });
+        expect(await driver.getVm(spec.uuid)).toEqual(defined);
+        expect((await driver.listVms()).filter((v) => v.uuid === spec.uuid)).toHaveLength(1);
+        await driver.finishIncoming(spec, { powerOn: true });
+        await driver.finishIncoming(spec, { powerOn: true });
+        expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+      }, opts.timeoutMs);
+
+      it('refuses to finish without a disk copied in', async () => {
+        const [never, empty] = [vmSpec(), vmSpec()];
+        await expect(driver.finishIncoming(never, { powerOn: true })).rejects.toBeInstanceOf(VmNotFound);
+        await driver.prepareIncoming(empty.uuid);
+        await expect(driver.finishIncoming(empty, { powerOn: true })).rejects.toBeInstanceOf(VmNotFound);
+        expect(await driver.getVm(empty.uuid)).toBeUndefined();
+      }, opts.timeoutMs);
+
+      it('destroys a disk copied in but never defined', async () => {
+        const spec = vmSpec();
+        await copyIn(spec.uuid);
+        await driver.destroy(spec.uuid);
+        await expect(stat(driver.diskPath(spec.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
+      }, opts.timeoutMs);
+
+      it('tracks dirty regions of a VM it has: normalized, complete once the VM is off', async () => {
+        const spec = vmSpec();
+        await driver.spawn(spec);
+        await expect(driver.trackDirtyRegions(randomUUID())).rejects.toBeInstanceOf(VmNotFound);
+        const tracker = await driver.trackDirtyRegions(spec.uuid);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await driver.powerOff(spec.uuid);
+        const ranges = tracker.ranges();
+        expect(isNormalized(ranges)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(tracker.ranges()).toEqual(ranges);
+        tracker.stop();
+        tracker.stop();
+      }, opts.timeoutMs);
+    });
+
+    describe('live migration', () => {
+      let peer: Driver;
+      let peerHost: string;
+      const migration = (o: Partial<LiveMigrationOptions> = {}): LiveMigrationOptions => ({
+        destHost: peerHost, blockMigration: false, maxDowntimeMs: 500, autoConverge: false, postCopyAllowed: false, ...o,
+      });
+
+      beforeEach(async () => {
+        if (!h.peer) return;
+        peerHost = h.peer.host;
+        peer = await h.peer.open();
+        await peer.init();
+      }, opts.timeoutMs);
+
+      /** Begin, Prepare, Perform: the running job. */
+      const start = async (spec: VmSpec, o: LiveMigrationOptions) => {
+        const begun = await driver.liveMigrationBegin(spec.uuid, o);
+        const prepared = await peer.liveMigrationPrepare(spec, begun, { blockMigration: o.blockMigration });
+        expect(await peer.getVm(spec.uuid)).toMatchObject({ uuid: spec.uuid, power_state: POWER_STATES.PAUSED });
+        return driver.liveMigrationPerform(spec.uuid, prepared, o);
+      };
+
+      it('moves a running VM through the five phases: it then runs on the peer only', async () => {
+        if (!h.peer) return;
+        const spec = vmSpec();
+        await driver.spawn(spec);
+        const job = await start(spec, migration());
+        const cookie = await job.done;
+        expect(job.stats()).toMatchObject({ phase: 'completed', memory_total: CONFORMANCE_FLAVOR.memory_mb * 1024 * 1024, memory_remaining: 0 });
+        expect(job.stats().memory_processed).toBeGreaterThan(0);
+        const finished = await peer.liveMigrationFinish(spec.uuid, cookie, { success: true, paused: false });
+        await peer.liveMigrationFinish(spec.uuid, cookie, { success: true, paused: false });
+        await driver.liveMigrationConfirm(spec.uuid, finished, { success: true, paused: false });
+        await driver.liveMigrationConfirm(spec.uuid, finished, { success: true, paused: false });
+        expect(await driver.getVm(spec.uuid)).toBeUndefined();
+        expect(await peer.getVm(spec.uuid)).toMatchObject({ uuid: spec.uuid, power_state: POWER_STATES.RUNNING, memory_mb: CONFORMANCE_FLAVOR.memory_mb });
+      }, opts.timeoutMs);
+
+      it('an aborted transfer leaves the VM running on the source; Finish(failure) drops the incoming VM', async () => {
+        if (!h.peer) return;
+        const spec = vmSpec();
+        await driver.spawn(spec);
+        // No downtime allowed and a guest dirtying RAM faster than any link: the transfer cannot complete on its own.
+        const job = await start(spec, migration({ maxDowntimeMs: 0, dirtyRateBytesPerSec: 1024 ** 4 }));
+        expect(job.stats().phase).toBe('running');
+        job.abort();
+        await expect(job.done).rejects.toMatchObject({ code: 'LiveMigrationCancelled' });
+        expect(job.stats().phase).toBe('cancelled');
+        expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+        await peer.liveMigrationFinish(spec.uuid, {}, { success: false, paused: false });
+        await peer.liveMigrationFinish(spec.uuid, {}, { success: false, paused: false });
+        expect(await peer.getVm(spec.uuid)).toBeUndefined();
+        await driver.liveMigrationConfirm(spec.uuid, {}, { success: false, paused: false });
+        expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+      }, opts.timeoutMs);
+    });
   });
 }

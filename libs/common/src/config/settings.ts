@@ -58,6 +58,13 @@ export const prefix: Parser<string> = (raw) => {
 
 const optional = <T>(p: Parser<T>): Parser<T | undefined> => p;
 
+export const bool: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new Error(`expected true or false, got "${raw}"`);
+};
+
 export const SETTINGS = {
   databaseUrl: {
     env: 'FERRY_DATABASE_URL', default: undefined, parse: optional(url('postgres', 'postgresql')),
@@ -148,6 +155,82 @@ export const SETTINGS = {
     env: 'FERRY_SCHEDULER_MAX_ATTEMPTS', default: 3, parse: int(1, 100),
     doc: 'Hosts tried for one build or move before giving up (the first pick plus alternates).',
   } as Setting<number>,
+  resizeConfirmWindowSeconds: {
+    env: 'FERRY_RESIZE_CONFIRM_WINDOW', default: 0, parse: int(0, 30 * 86400),
+    doc: 'Seconds after which a resize or cold migration waiting in VERIFY_RESIZE is confirmed automatically (0: never).',
+  } as Setting<number>,
+  maxConcurrentLiveMigrations: {
+    env: 'FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS', default: 1, parse: int(1, 128),
+    doc: 'Live migrations a source host runs at once; further ones wait in `queued` (Nova\'s max_concurrent_live_migrations).',
+  } as Setting<number>,
+  liveMigrationDowntimeMs: {
+    env: 'FERRY_LIVE_MIGRATION_DOWNTIME', default: 500, parse: int(100, 600_000),
+    doc: 'Maximum downtime (ms) a live migration may finally allow; the allowed downtime ramps up to it in _STEPS steps.',
+  } as Setting<number>,
+  liveMigrationDowntimeSteps: {
+    env: 'FERRY_LIVE_MIGRATION_DOWNTIME_STEPS', default: 10, parse: int(3, 1000),
+    doc: 'Steps of the downtime ramp.',
+  } as Setting<number>,
+  liveMigrationDowntimeDelay: {
+    env: 'FERRY_LIVE_MIGRATION_DOWNTIME_DELAY', default: 75, parse: int(3, 86400),
+    doc: 'Seconds per GiB of guest RAM between two steps of the downtime ramp (counted on the migration job\'s clock).',
+  } as Setting<number>,
+  liveMigrationCompletionTimeout: {
+    env: 'FERRY_LIVE_MIGRATION_COMPLETION_TIMEOUT', default: 800, parse: int(0, 86400),
+    doc: 'Seconds per GiB of guest RAM after which a live migration that has not completed takes the timeout action (0: never).',
+  } as Setting<number>,
+  liveMigrationTimeoutAction: {
+    env: 'FERRY_LIVE_MIGRATION_TIMEOUT_ACTION', default: 'abort', parse: oneOf('abort', 'force_complete'),
+    doc: 'What a live migration past its completion timeout does: `abort` it, or `force_complete` it.',
+  } as Setting<'abort' | 'force_complete'>,
+  livePermitPostCopy: {
+    env: 'FERRY_LIVE_MIGRATION_PERMIT_POST_COPY', default: false, parse: bool,
+    doc: 'Force-complete switches to post-copy (the guest runs on the destination while its remaining RAM follows) instead of pausing it.',
+  } as Setting<boolean>,
+  livePermitAutoConverge: {
+    env: 'FERRY_LIVE_MIGRATION_PERMIT_AUTO_CONVERGE', default: false, parse: bool,
+    doc: 'Let the hypervisor throttle a guest whose RAM changes faster than it can be sent.',
+  } as Setting<boolean>,
+  liveMigrationMonitorMs: {
+    env: 'FERRY_LIVE_MIGRATION_MONITOR_INTERVAL', default: 500, parse: int(10, 60_000),
+    doc: 'Milliseconds between two looks of a source compute at its running live migrations (progress into the record, downtime ramp, timeout).',
+  } as Setting<number>,
+  fakeLiveTimeScale: {
+    env: 'FERRY_FAKE_LIVE_TIME_SCALE', default: 1, parse: num(0.0001, 1000),
+    doc: 'Wall-clock seconds per simulated second of a fake live migration (0.01: a 10 s migration takes 0.1 s).',
+  } as Setting<number>,
+  fakeMigrationBandwidth: {
+    env: 'FERRY_FAKE_MIGRATION_BANDWIDTH', default: 1024 * 1024 * 1024, parse: int(1024, Number.MAX_SAFE_INTEGER),
+    doc: 'Bytes per second a fake live migration moves RAM at.',
+  } as Setting<number>,
+  fakeGuestWriteRate: {
+    env: 'FERRY_FAKE_GUEST_WRITE_RATE', default: 4 * 1024 * 1024, parse: int(0, 1 << 30),
+    doc: 'Bytes per second a fake guest writes to its disk while its disk is being copied away (0: the guest stays idle).',
+  } as Setting<number>,
+  transfer: {
+    env: 'FERRY_TRANSFER', default: 'local', parse: oneOf('local', 'ssh'),
+    doc: 'How disks move between hosts: `local` (all hosts on this machine) or `ssh` (SFTP to the destination host\'s sshd).',
+  } as Setting<'local' | 'ssh'>,
+  sshUser: {
+    env: 'FERRY_SSH_USER', default: undefined, parse: optional(text),
+    doc: 'User the SSH transfer logs in as on destination hosts (default: the user running the compute).',
+  } as Setting<string | undefined>,
+  sshKeyFile: {
+    env: 'FERRY_SSH_KEY_FILE', default: undefined, parse: optional(text),
+    doc: 'Private key file of the SSH transfer (default: ~/.ssh/id_ed25519, then ~/.ssh/id_rsa).',
+  } as Setting<string | undefined>,
+  sshPort: {
+    env: 'FERRY_SSH_PORT', default: 22, parse: int(1, 65535),
+    doc: 'Port of the destination hosts\' sshd.',
+  } as Setting<number>,
+  sshEndpoints: {
+    env: 'FERRY_SSH_ENDPOINTS', default: undefined, parse: optional(text),
+    doc: 'Per-host sshd addresses as `host=address[:port],…` for hosts whose name does not resolve or whose sshd listens elsewhere.',
+  } as Setting<string | undefined>,
+  sshTrustOnFirstUse: {
+    env: 'FERRY_SSH_TRUST_ON_FIRST_USE', default: false, parse: bool,
+    doc: 'Pin a destination\'s host key the first time it is seen. Off: unknown keys are refused with the line to add to `<state dir>/hosts/<host>/known_hosts`.',
+  } as Setting<boolean>,
   powerSyncSeconds: {
     env: 'FERRY_POWER_SYNC_INTERVAL', default: 10, parse: int(1, 86400),
     doc: 'Seconds between a compute service\'s sync of real power states (and resource report) into the database.',

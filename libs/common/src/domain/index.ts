@@ -7,3 +7,4 @@ export * from './instance-states';
 export * from './api-status';
 export * from './guest-name';
 export * from './request-spec';
+export * from './live-migration-data';

@@ -24,3 +24,6 @@ export interface Selection {
   /** Other hosts that passed the filters, best first (not claimed). */
   alternates: string[];
 }
+
+/** system_metadata key holding the zone a server asked for at create time; a move keeps it in that zone. */
+export const REQUESTED_AZ_KEY = 'requested_availability_zone';

@@ -28,6 +28,8 @@ function recordingTransport(reply: unknown = { result: { accepted: true } }) {
     listen: async () => ({ stop: async () => undefined }),
     onStateChange: () => () => undefined,
     close: async () => undefined,
+    notify: async () => undefined,
+    listenNotifications: async () => ({ stop: async () => undefined }),
   };
   return { transport, sent };
 }

@@ -1,5 +1,5 @@
 // Ferry's RPC: oslo.messaging's model (targets, versioned endpoints, call/cast/fanout) over AMQP or in-process.
-export { newRequestContext, type RequestContext } from './context';
+export { contextFromWire, newRequestContext, type RequestContext } from './context';
 export { makeTarget, type ServerTarget, type Target, type TargetOverrides } from './target';
 export type { ArgsOf, EndpointTarget, MethodNames, ResultOf } from './endpoint';
 export type { Envelope, Reply } from './envelope';
@@ -12,9 +12,11 @@ export {
   UnsupportedVersion,
 } from './errors';
 export type { IncomingMessage, ListenOptions, Listener, MessageHandler, Transport, TransportState } from './transport';
+export { NOTIFY_TIMEOUT_MS } from './transport';
+export type { NotificationHandler, NotificationMessage, NotificationPriority, NovaObject } from './transport';
 export { createTransport, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_INPROC_URL, type TransportOptions } from './create-transport';
 export type { BackoffOptions } from './amqp/backoff';
 export { redactUrl } from './amqp/url';
 export { CallContext, DEFAULT_TIMEOUT_MS, RpcClient, type PrepareOptions, type RpcClientOptions } from './client';
 export { DEFAULT_CONCURRENCY, RpcServer, type RpcServerOptions } from './server';
-export { topologyNames, type TopologyNames } from './names';
+export { NOTIFICATION_TOPIC, topologyNames, type TopologyNames } from './names';

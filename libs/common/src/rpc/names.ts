@@ -16,7 +16,14 @@ export interface TopologyNames {
   routingKey(target: Target): string;
   /** The queue a call or direct cast to target lands in. */
   queueFor(target: Target): string;
+  /** Topic exchange versioned notifications are published to. */
+  readonly notificationsExchange: string;
+  /** Routing key of a notification on `notificationsExchange`: `versioned_notifications.<priority>`. */
+  notificationRoutingKey(priority: string): string;
 }
+
+/** oslo.messaging's topic for versioned notifications; the priority, lowercased, follows it in the routing key. */
+export const NOTIFICATION_TOPIC = 'versioned_notifications';
 
 export function topologyNames(prefix = ''): TopologyNames {
   const routingKey = (t: Target): string => (t.server !== undefined ? `${t.topic}.${t.server}` : t.topic);
@@ -29,5 +36,8 @@ export function topologyNames(prefix = ''): TopologyNames {
     routingKey,
     // Queues are bound under their own unprefixed name, so the queue is the prefixed routing key.
     queueFor: (t) => `${prefix}${routingKey(t)}`,
+    notificationsExchange: `${prefix}ferry_notifications`,
+    // Unprefixed, like RPC routing keys: the prefixed exchange already keeps deployments apart.
+    notificationRoutingKey: (priority) => `${NOTIFICATION_TOPIC}.${priority.toLowerCase()}`,
   };
 }

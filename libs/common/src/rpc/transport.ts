@@ -27,6 +27,36 @@ export interface Listener {
 
 export type TransportState = 'connected' | 'disconnected';
 
+/** oslo's notification priorities that Ferry emits: INFO for .start/.end, ERROR for .error. */
+export type NotificationPriority = 'INFO' | 'ERROR';
+
+/** A versioned object as Nova serialises it (oslo.versionedobjects' primitive form). */
+export interface NovaObject {
+  readonly 'nova_object.name': string;
+  readonly 'nova_object.namespace': string;
+  readonly 'nova_object.version': string;
+  readonly 'nova_object.data': Record<string, unknown>;
+}
+
+/** One versioned notification, shaped as oslo.messaging's notifier sends it with Nova's payload. */
+export interface NotificationMessage {
+  readonly message_id: string;
+  /** `<service>:<host>`, e.g. ferry-compute:compute-1. */
+  readonly publisher_id: string;
+  /** e.g. instance.resize.start. */
+  readonly event_type: string;
+  readonly priority: NotificationPriority;
+  /** ISO 8601, UTC. */
+  readonly timestamp: string;
+  readonly payload: NovaObject;
+}
+
+/** Receives one notification; a throw or rejection is logged and the next notification still arrives. */
+export type NotificationHandler = (message: NotificationMessage) => Promise<void> | void;
+
+/** How long notify waits for a connection and the broker's confirm: a notification must not hold up the work it reports. */
+export const NOTIFY_TIMEOUT_MS = 2_000;
+
 export interface Transport {
   /** False while the transport is reconnecting, and after close(). */
   readonly connected: boolean;
@@ -43,6 +73,16 @@ export interface Transport {
    * While disconnected it resolves at once and consuming starts on connecting.
    */
   listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener>;
+  /**
+   * Publishes a notification; resolves when the bus has accepted it. Rejects with MessagingUnavailable when
+   * there is no connection within NOTIFY_TIMEOUT_MS or the broker does not confirm it by then.
+   */
+  notify(message: NotificationMessage): Promise<void>;
+  /**
+   * Taps every notification published from now on, whatever its publisher, event type or priority, again after
+   * every reconnection (what is published while disconnected is missed). Handled one at a time, in order.
+   */
+  listenNotifications(handler: NotificationHandler): Promise<Listener>;
   /** Calls listener on every connection change; returns the unsubscribe function. */
   onStateChange(listener: (state: TransportState) => void): () => void;
   /** Stops reconnecting, fails waiting calls and closes the connection. */

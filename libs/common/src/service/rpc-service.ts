@@ -9,6 +9,8 @@ export interface RpcServiceSpec {
   topic: string;
   host: string;
   endpoints: object[];
+  /** Called first at stop, before waiting for the messages being handled: tells long handlers to wind down. */
+  onStopping?: () => void;
   /** Extra work to undo at stop, after the server stopped consuming. */
   onStop?: () => Promise<void>;
 }
@@ -26,6 +28,7 @@ export async function startRpcService(deps: ServiceDeps, spec: RpcServiceSpec): 
   return {
     name: `${spec.binary}@${spec.host}`,
     async stop() {
+      spec.onStopping?.();
       await heartbeat.stop();
       await server.stop();
       await spec.onStop?.();

@@ -6,11 +6,12 @@ import { hypervisorRoutes } from './hypervisors';
 import { instanceActionRoutes } from './instance-actions';
 import { limitRoutes } from './limits';
 import { migrationRoutes } from './migrations';
+import { serverMigrationRoutes } from './server-migrations';
 import { serverRoutes } from './servers';
 import { serviceRoutes } from './services';
 
 export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
-  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes]) {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes]) {
     await app.register(plugin, { deps });
   }
 };

@@ -1,6 +1,8 @@
 // The hypervisor driver contract a compute service runs instances through (grows with each flow it supports).
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { PowerState } from '@ferry/common/domain';
+import type { ByteRange } from '../transfer/byte-ranges';
+import type { LiveMigrationDriver } from './live-migration';
 
 /** What a host offers, as reported into its compute_nodes row. */
 export interface HostInfo {
@@ -22,6 +24,8 @@ export interface VmSpec {
   name: string;
   flavor: InstanceFlavor;
   image_ref: string;
+  /** Set while the instance is rescued: the image its rescue environment boots. */
+  rescue_image_ref?: string | null;
 }
 
 export type RebootKind = 'SOFT' | 'HARD';
@@ -37,11 +41,22 @@ export interface VmInfo {
   root_gb: number;
 }
 
+/** Records which regions of a VM's disk the guest writes, from the moment it was started. */
+export interface DirtyTracker {
+  /**
+   * Every region written since tracking started, normalized (sorted, merged). Complete once the guest has
+   * stopped (powerOff resolves only after the guest's writes in flight have landed and been recorded).
+   */
+  ranges(): ByteRange[];
+  /** Stops recording (and, for the fake driver, stops the simulated guest's writes). Idempotent. */
+  stop(): void;
+}
+
 /**
  * Every operation is idempotent where Nova's are: spawning a VM that already exists, destroying one that is
  * gone, powering off a VM that is off all succeed. Operations on a VM the host does not have throw VmNotFound.
  */
-export interface Driver {
+export interface Driver extends LiveMigrationDriver {
   readonly type: string;
   /** Prepares host-local state (directories, leftovers of a previous run). */
   init(): Promise<void>;
@@ -55,8 +70,33 @@ export interface Driver {
   reboot(uuid: string, kind: RebootKind): Promise<void>;
   pause(uuid: string): Promise<void>;
   unpause(uuid: string): Promise<void>;
+  /**
+   * Boots the VM into a rescue environment from rescueImageRef, its own disk attached. Only what the database holds is
+   * used, so a rescued VM can move to another host and be unrescued there. Idempotent.
+   */
+  rescue(spec: VmSpec, rescueImageRef: string): Promise<void>;
+  /** Rebuilds the VM's normal definition from spec (the database) and boots it, as a hard reboot does. Idempotent. */
+  unrescue(spec: VmSpec): Promise<void>;
   /** Every VM on the host with its real state. */
   listVms(): Promise<VmInfo[]>;
   /** One VM, or undefined when the host does not have it. */
   getVm(uuid: string): Promise<VmInfo | undefined>;
+
+  // Cold migration and resize: the source copies diskPath() to the path prepareIncoming() gave on the destination.
+
+  /** Path of the instance's root disk on this host (whether or not it exists). */
+  diskPath(uuid: string): string;
+  /** Starts recording the regions the guest writes to the disk of VM uuid (which must exist). */
+  trackDirtyRegions(uuid: string): Promise<DirtyTracker>;
+  /**
+   * Makes room on this host for the disk of instance uuid arriving from another host and returns the path it
+   * must be copied to. Idempotent. Throws when this host cannot take it.
+   */
+  prepareIncoming(uuid: string): Promise<string>;
+  /**
+   * Defines the VM of spec on the disk copied in at prepareIncoming()'s path, growing the disk to
+   * spec.flavor.root_gb when it is smaller, and boots it when powerOn (else leaves it shut off). Idempotent:
+   * a VM already defined is left as it is (powered on if powerOn). Throws VmNotFound when no disk was copied in.
+   */
+  finishIncoming(spec: VmSpec, opts: { powerOn: boolean }): Promise<void>;
 }

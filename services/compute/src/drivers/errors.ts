@@ -20,3 +20,8 @@ export class VmInvalidState extends DriverError {
   override readonly code = 'VmInvalidState';
   override readonly httpStatus = 409;
 }
+
+/** A live migration's transfer was cancelled (abort, or the completion timeout's abort): the guest stays on the source. */
+export class LiveMigrationCancelled extends DriverError {
+  override readonly code = 'LiveMigrationCancelled';
+}

@@ -3,17 +3,24 @@ import type { FerryConfig } from '@ferry/common/config';
 import type { Driver } from './driver';
 import { FakeDriver } from './fake/fake-driver';
 
-export type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
-export { DriverError, VmInvalidState, VmNotFound } from './errors';
+export type { DirtyTracker, Driver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
+export { DriverError, LiveMigrationCancelled, VmInvalidState, VmNotFound } from './errors';
 export { FakeDriver, type FakeDriverOptions } from './fake/fake-driver';
+export { FakeDirtyTracker } from './fake/simulated-guest';
 export { armFault, FAULT_POINTS, FAULTS_FILE, InjectedFault, type FaultPoint, type FaultSpec, type FaultsFile } from './fake/fault-points';
 export { DISK_FILE, STATE_FILE, FAKE_VM_STATES, type FakeVmRecord, type FakeVmState } from './fake/vm-files';
 
 export function createDriver(config: Readonly<FerryConfig>, host: string): Driver {
   switch (config.driver) {
     case 'fake':
-      return new FakeDriver({ host, stateDir: config.stateDir, vcpus: config.fakeVcpus, memoryMb: config.fakeMemoryMb, diskGb: config.fakeDiskGb });
+      return new FakeDriver({
+        host, stateDir: config.stateDir, vcpus: config.fakeVcpus, memoryMb: config.fakeMemoryMb, diskGb: config.fakeDiskGb,
+        guestWriteRate: config.fakeGuestWriteRate,
+        liveMigrationTimeScale: config.fakeLiveTimeScale, liveMigrationBandwidth: config.fakeMigrationBandwidth,
+      });
     case 'qemu':
       throw new Error('FERRY_DRIVER=qemu is not available in this release; use fake');
   }
 }
+export type { LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
+export { FakeLiveMigrationJob } from './fake/live-job';

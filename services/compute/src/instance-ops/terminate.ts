@@ -1,5 +1,7 @@
 // terminate_instance: destroy the VM and its disks, free every claim, soft-delete the instance (vm_state deleted).
-import { getInstance, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import {
+  advanceMigration, getInstance, openMigrationOf, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent,
+} from '@ferry/common/db';
 import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
@@ -23,7 +25,20 @@ export async function terminateInstance(c: ComputeContext, ctx: RequestContext, 
       throw err;
     }
     await releaseClaim(c.ds, uuid);
+    await confirmPendingMove(c, ctx, uuid);
     const deleted = await updateInstanceIf(c.ds, uuid, expected, { vm_state: VM_STATES.DELETED, task_state: null, power_state: POWER_STATES.NOSTATE, deleted: true });
     c.log.info({ instance_uuid: uuid }, deleted ? 'instance terminated' : 'VM destroyed, but the instance changed meanwhile');
   });
+}
+
+/**
+ * A server deleted in VERIFY_RESIZE still has its old copy on the source: confirm the move (as Nova does on delete) so
+ * the source destroys that copy too.
+ */
+async function confirmPendingMove(c: ComputeContext, ctx: RequestContext, uuid: string): Promise<void> {
+  const open = await openMigrationOf(c.ds, uuid);
+  if (!open || open.dest_compute !== c.host || open.status !== 'finished' || !open.source_compute) return;
+  if (!(await advanceMigration(c.ds, open.id, ['finished'], 'confirming'))) return;
+  await c.computeRpc.confirmResize(ctx, open.source_compute, open.id).catch((err: unknown) =>
+    c.log.error({ migration_id: open.id, err: (err as Error).message }, 'cannot ask the source to drop its copy; its recovery will'));
 }

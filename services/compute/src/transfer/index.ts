@@ -12,3 +12,4 @@ export {
 } from './ssh/ssh-transfer-options';
 export { fingerprintOf, hostKeyFromBlob, type PublicHostKey } from './ssh/host-key';
 export { endpointName, KnownHostsFile, knownHostsLine, parseKnownHosts, type KnownHost } from './ssh/known-hosts';
+export { createTransfer, parseSshEndpoints, type TransferSettings } from './create-transfer';

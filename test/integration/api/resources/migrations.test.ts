@@ -13,7 +13,8 @@ beforeAll(async () => {
   i2 = (await insertInstance(h.ds, { host: 'compute-2', project_id: 'other-project', user_id: 'other-user' })).uuid;
   const at = (day: number, hour = 0) => new Date(Date.UTC(2024, 0, day, hour));
   const rows: [string, Partial<Migration> & { instance_uuid: string }][] = [
-    ['resize', { instance_uuid: i1, migration_type: 'resize', status: 'finished', source_compute: 'compute-1', dest_compute: 'compute-2', created_at: at(1), updated_at: at(1, 1) }],
+    // A finished resize and a running live migration cannot both be open on one instance (one move at a time): the resize ended.
+    ['resize', { instance_uuid: i1, migration_type: 'resize', status: 'reverted', source_compute: 'compute-1', dest_compute: 'compute-2', created_at: at(1), updated_at: at(1, 1) }],
     ['live', { instance_uuid: i1, migration_type: 'live-migration', status: 'running', source_compute: 'compute-2', dest_compute: 'compute-3', created_at: at(2), updated_at: at(2, 1) }],
     ['cold', { instance_uuid: i1, migration_type: 'migration', status: 'confirmed', source_compute: 'compute-3', dest_compute: 'compute-1', created_at: at(3), updated_at: at(3, 1) }],
     ['evacuation', { instance_uuid: i2, migration_type: 'evacuation', status: 'completed', source_compute: 'compute-1', dest_compute: 'compute-3', user_id: 'other-user', project_id: 'other-project', created_at: at(4), updated_at: at(4, 1) }],
@@ -38,7 +39,7 @@ describe('os-migrations shapes per microversion', () => {
     expect(ids(r.body)).toEqual(named('resize', 'live', 'cold', 'evacuation', 'liveDone', 'twinA', 'twinB'));
     expect(r.body.migrations[0]).toEqual({
       id: m.resize!.id, instance_uuid: i1, source_compute: 'compute-1', dest_compute: 'compute-2', source_node: 'compute-1', dest_node: 'compute-2',
-      dest_host: '10.0.0.2', old_instance_type_id: 1, new_instance_type_id: 2, status: 'finished',
+      dest_host: '10.0.0.2', old_instance_type_id: 1, new_instance_type_id: 2, status: 'reverted',
       created_at: '2024-01-01T00:00:00.000000', updated_at: '2024-01-01T01:00:00.000000',
     });
     expect(r.body.migrations_links).toBeUndefined();

@@ -1,4 +1,4 @@
-// A Compute API with the servers, instance-actions and limits plugins on a real Postgres and an in-process bus,
+// A Compute API with the servers, instance-actions, limits and os-migrations plugins on a real Postgres and an in-process bus,
 // with RPC servers standing in for the scheduler and two computes that record every cast they receive.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -8,13 +8,17 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '@ferry/common/config';
 import {
-  CIRROS_IMAGE_ID, Instance, migrate, openDatabase, recordHeartbeat, seed, upsertComputeNode, type FerryDatabase,
+  CIRROS_IMAGE_ID, Instance, InstanceAction, migrate, Migration, openDatabase, recordHeartbeat, seed, upsertComputeNode, type FerryDatabase,
 } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { createTransport, RpcServer, type RequestContext, type Transport } from '@ferry/common/rpc';
+import { COMPUTE_RPC_VERSION } from '@ferry/compute';
+import { SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import type { ApiDeps } from '../../../../services/api/src/api-deps';
 import { instanceActionRoutes } from '../../../../services/api/src/compute/instance-actions';
 import { limitRoutes } from '../../../../services/api/src/compute/limits';
+import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
+import { serverMigrationRoutes } from '../../../../services/api/src/compute/server-migrations';
 import { serverRoutes } from '../../../../services/api/src/compute/servers';
 import { registerAuth, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
 import { registerErrorHandling } from '../../../../services/api/src/http/errors';
@@ -60,15 +64,17 @@ export interface RequestOptions {
   version?: string;
 }
 
-/** Records every method called on it; the methods are whatever the callers cast. */
+/** Records every method called on it; the methods are whatever the callers cast, at the version they cast. */
 function recorder(topic: string, server: string, casts: Cast[]): object {
   const record = (method: string) => async (ctx: RequestContext, args: Record<string, unknown>) => {
     casts.push({ topic, server, method, ctx, args });
   };
   const methods = topic === 'scheduler'
-    ? ['schedule_and_build_instances']
-    : ['build_and_run_instance', 'stop_instance', 'start_instance', 'reboot_instance', 'pause_instance', 'unpause_instance', 'terminate_instance'];
-  return Object.fromEntries(methods.map((m) => [m, record(m)]));
+    ? ['schedule_and_build_instances', 'migrate_server', 'live_migrate_server']
+    : ['build_and_run_instance', 'stop_instance', 'start_instance', 'reboot_instance', 'pause_instance', 'unpause_instance', 'terminate_instance',
+      'confirm_resize', 'revert_resize', 'live_migration_abort', 'live_migration_force_complete', 'rescue_instance', 'unrescue_instance'];
+  const version = topic === 'scheduler' ? SCHEDULER_RPC_VERSION : COMPUTE_RPC_VERSION;
+  return { target: { version }, ...Object.fromEntries(methods.map((m) => [m, record(m)])) };
 }
 
 export class ApiHarness {
@@ -102,7 +108,7 @@ export class ApiHarness {
     registerVersioning(app);
     registerAuth(app, new FixedTokens(), ['/compute']);
     await app.register(async (scope) => {
-      for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes]) await scope.register(plugin, { deps });
+      for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, migrationRoutes, serverMigrationRoutes]) await scope.register(plugin, { deps });
     }, { prefix: COMPUTE_PREFIX });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const h = new ApiHarness(app, db, transport, tdb);
@@ -163,8 +169,39 @@ export class ApiHarness {
     }));
   }
 
+  /** Inserts a migration record as some flow left it (any status, unlike createMigration). */
+  async insertMigration(fields: Partial<Migration> & { instance_uuid: string }): Promise<Migration> {
+    const repo = this.ds.getRepository(Migration);
+    return repo.save(repo.create({
+      uuid: randomUUID(), migration_type: 'resize', status: 'finished', source_compute: 'compute-1', dest_compute: 'compute-2',
+      source_node: 'compute-1.local', dest_node: 'compute-2.local', old_instance_type_id: 1, new_instance_type_id: 2, ...fields,
+    }));
+  }
+
+  async migration(id: number): Promise<Migration | null> {
+    return this.ds.getRepository(Migration).findOne({ where: { id }, withDeleted: true });
+  }
+
   async instance(uuid: string): Promise<Instance | null> {
     return this.ds.getRepository(Instance).findOne({ where: { uuid }, withDeleted: true });
+  }
+
+  /** The server's instance actions, oldest first. */
+  async actionsOf(uuid: string): Promise<InstanceAction[]> {
+    return this.ds.getRepository(InstanceAction).find({ where: { instance_uuid: uuid }, order: { id: 'ASC' } });
+  }
+
+  /** Runs fn with every cast the API sends going into a closed transport: the bus refuses them (the API answers 503). */
+  async withBrokenBus<T>(fn: () => Promise<T>): Promise<T> {
+    const broken = await createTransport({ url: `inproc://api-broken-${randomBytes(6).toString('hex')}` });
+    await broken.close();
+    const original = this.transport.cast.bind(this.transport);
+    this.transport.cast = (...args) => broken.cast(...args);
+    try {
+      return await fn();
+    } finally {
+      this.transport.cast = original;
+    }
   }
 
   /** The casts of method received so far, waiting (briefly) until there are at least n. */
@@ -184,6 +221,13 @@ export class ApiHarness {
     await this.db.close();
     await this.tdb.drop();
   }
+}
+
+/** Asserts Nova's error body: {"<kind>": {"code": status, "message": …}}. */
+export function expectFault(res: Reply, status: number, kind: string, message: string | RegExp): void {
+  expect({ status: res.status, body: res.body }).toEqual({
+    status, body: { [kind]: { code: status, message: typeof message === 'string' ? message : expect.stringMatching(message) } },
+  });
 }
 
 /** A valid create body at a microversion, with overrides merged into `server`. */

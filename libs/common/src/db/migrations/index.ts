@@ -1,5 +1,6 @@
 // Ferry's schema migrations, oldest first. Add a new class for every change; never edit one that has shipped.
 import { InitialSchema1767225600000 } from './1767225600000-initial-schema';
 import { ComputeNodeAvailabilityZone1767830400000 } from './1767830400000-compute-node-availability-zone';
+import { OneMovePerInstance1768435200000 } from './1768435200000-one-move-per-instance';
 
-export const MIGRATIONS = [InitialSchema1767225600000, ComputeNodeAvailabilityZone1767830400000] as const;
+export const MIGRATIONS = [InitialSchema1767225600000, ComputeNodeAvailabilityZone1767830400000, OneMovePerInstance1768435200000] as const;

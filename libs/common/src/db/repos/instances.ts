@@ -1,7 +1,7 @@
 // The instances table as the scheduler and computes use it: reads, and state writes that are compare-and-sets.
 import { Brackets, IsNull, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
 import { InvalidTransition, isPowerState, isTaskState, isVmState, type PowerState, type TaskState, type VmState } from '../../domain';
-import { Instance } from '../entities';
+import { Instance, type InstanceFlavor } from '../entities';
 
 /** What the row must look like for a state write to apply. */
 export interface InstanceExpectation {
@@ -26,6 +26,15 @@ export interface InstanceStatePatch {
   launched?: true;
   /** Soft-deletes the row: deleted_at = now(). */
   deleted?: true;
+  /** The flavor the instance runs with, and during a move the flavors before and after it. */
+  flavor?: InstanceFlavor;
+  old_flavor?: InstanceFlavor | null;
+  new_flavor?: InstanceFlavor | null;
+  progress?: number;
+  /** While rescued: the image the rescue boots, and the vm_state unrescue returns to. */
+  rescue_image_ref?: string | null;
+  pre_rescue_vm_state?: string | null;
+  rescued_at?: Date | null;
 }
 
 /** The instance, deleted or not; undefined when there is no such row. */

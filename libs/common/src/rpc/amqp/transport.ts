@@ -1,4 +1,4 @@
-// The AMQP transport: topic exchange for calls and casts, one reply queue per process, confirms for casts.
+// The AMQP transport: topic exchange for calls and casts, one reply queue per process, confirms for casts and notifications.
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from '../../log';
@@ -7,9 +7,20 @@ import { MalformedMessage, MessagingUnavailable, callTimedOut } from '../errors'
 import type { TopologyNames } from '../names';
 import { PendingReplies } from '../pending-replies';
 import { describeTarget, type ServerTarget, type Target } from '../target';
-import type { ListenOptions, Listener, MessageHandler, Transport, TransportState } from '../transport';
+import {
+  NOTIFY_TIMEOUT_MS,
+  type ListenOptions,
+  type Listener,
+  type MessageHandler,
+  type NotificationHandler,
+  type NotificationMessage,
+  type Transport,
+  type TransportState,
+} from '../transport';
 import type { AmqpConnection, AmqpSession } from './connection';
 import { AmqpListener } from './listener';
+import { AmqpNotificationListener } from './notification-listener';
+import { encodeNotification } from './oslo-notification';
 
 /** An unused reply queue disappears after this long, should auto-delete never kick in. */
 const REPLY_QUEUE_EXPIRES_MS = 60_000;
@@ -26,7 +37,7 @@ interface OutgoingCall {
 
 export class AmqpTransport implements Transport {
   private readonly pending = new PendingReplies();
-  private readonly listeners = new Set<AmqpListener>();
+  private readonly listeners = new Set<AmqpListener | AmqpNotificationListener>();
   private readonly replyQueue: string;
   /** Fanout exchanges declared on the session of that id: a publish to a missing exchange would kill the channel. */
   private fanoutDeclared = { session: 0, exchanges: new Set<string>() };
@@ -53,6 +64,8 @@ export class AmqpTransport implements Transport {
     const ch = session.channel;
     await ch.assertExchange(this.names.exchange, 'topic', { durable: true });
     await ch.assertExchange(this.names.replyExchange, 'direct', { durable: true });
+    // Declared on every session, not on first use: a publish to a missing exchange would kill the channel, and taps bind to it.
+    await ch.assertExchange(this.names.notificationsExchange, 'topic', { durable: true });
     await ch.assertQueue(this.replyQueue, { durable: false, autoDelete: true, arguments: { 'x-expires': REPLY_QUEUE_EXPIRES_MS } });
     await ch.bindQueue(this.replyQueue, this.names.replyExchange, this.replyQueue);
     await ch.consume(this.replyQueue, (m) => this.onReply(m), { noAck: true });
@@ -118,7 +131,7 @@ export class AmqpTransport implements Transport {
       const session = await this.sessionFor(deadline, target, envelope.method, timeoutMs);
       try {
         if (target.fanout) await this.declareFanout(session, exchange);
-        await this.confirmed(session, exchange, routingKey, content, options, deadline, envelope.method, target);
+        await this.confirmed(session, exchange, routingKey, content, options, deadline, `${envelope.method} to ${describeTarget(target)}`);
         if (this.log.isLevelEnabled('debug')) {
           this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
         }
@@ -134,9 +147,44 @@ export class AmqpTransport implements Transport {
     }
   }
 
+  async notify(message: NotificationMessage): Promise<void> {
+    const what = `notification ${message.event_type}`;
+    const deadline = Date.now() + NOTIFY_TIMEOUT_MS;
+    const content = encodeNotification(message);
+    const routingKey = this.names.notificationRoutingKey(message.priority);
+    // Taps are transient queues, so persisting the message would buy nothing.
+    const options: Options.Publish = { contentType: JSON_TYPE, messageId: message.message_id, timestamp: Math.floor(Date.now() / 1000) };
+    for (;;) {
+      if (this.closed) throw new MessagingUnavailable(`cannot send ${what}: AMQP transport is closed`);
+      const session = await this.conn.waitForSession(deadline);
+      if (!session) {
+        if (this.closed) throw new MessagingUnavailable(`cannot send ${what}: AMQP transport is closed`);
+        throw new MessagingUnavailable(`cannot send ${what}: no connection to the message broker at ${this.conn.brokerUrl} within ${NOTIFY_TIMEOUT_MS} ms`);
+      }
+      try {
+        await this.confirmed(session, this.names.notificationsExchange, routingKey, content, options, deadline, what);
+        if (this.log.isLevelEnabled('debug')) this.log.debug({ event_type: message.event_type, message_id: message.message_id }, 'notification sent');
+        return;
+      } catch (err) {
+        if (err instanceof MessagingUnavailable) throw err;
+        if (session.alive && !this.closed) throw new MessagingUnavailable(`the message broker refused ${what}: ${errorText(err)}`);
+        // Not confirmed before the session died: publish again on the next while time is left.
+      }
+    }
+  }
+
+  async listenNotifications(handler: NotificationHandler): Promise<Listener> {
+    if (this.closed) throw new MessagingUnavailable('AMQP transport is closed');
+    return this.track(new AmqpNotificationListener(this.conn, this.names, handler, this.log));
+  }
+
   async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {
     if (this.closed) throw new MessagingUnavailable('AMQP transport is closed');
-    const listener = new AmqpListener(this.conn, this.names, target, handler, opts, this.sendReply, this.log);
+    return this.track(new AmqpListener(this.conn, this.names, target, handler, opts, this.sendReply, this.log));
+  }
+
+  /** Starts a listener and keeps it until stopped, so close() can stop whatever is still listening. */
+  private async track(listener: AmqpListener | AmqpNotificationListener): Promise<Listener> {
     await listener.start();
     this.listeners.add(listener);
     return {
@@ -221,12 +269,11 @@ export class AmqpTransport implements Transport {
     content: Buffer,
     options: Options.Publish,
     deadline: number,
-    method: string,
-    target: Target,
+    what: string,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new MessagingUnavailable(`the message broker did not confirm ${method} to ${describeTarget(target)} in time`)),
+        () => reject(new MessagingUnavailable(`the message broker did not confirm ${what} in time`)),
         Math.max(1, deadline - Date.now()),
       );
       try {

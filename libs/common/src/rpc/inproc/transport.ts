@@ -1,4 +1,4 @@
-// The in-process transport: AMQP's delivery semantics (shared, per-server and fanout queues) without a broker.
+// The in-process transport: AMQP's delivery semantics (shared, per-server and fanout queues, notification taps) without a broker.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log';
 import type { Envelope, Reply } from '../envelope';
@@ -7,7 +7,17 @@ import { InFlight } from '../in-flight';
 import { topologyNames, type TopologyNames } from '../names';
 import { PendingReplies } from '../pending-replies';
 import { describeTarget, type ServerTarget, type Target } from '../target';
-import { started, type IncomingMessage, type ListenOptions, type Listener, type MessageHandler, type Transport, type TransportState } from '../transport';
+import {
+  started,
+  type IncomingMessage,
+  type ListenOptions,
+  type Listener,
+  type MessageHandler,
+  type NotificationHandler,
+  type NotificationMessage,
+  type Transport,
+  type TransportState,
+} from '../transport';
 import { BusConsumer, BusQueue, acquireBus, releaseBus, type BusMessage, type InprocBus } from './bus';
 
 export class InprocTransport implements Transport {
@@ -15,7 +25,7 @@ export class InprocTransport implements Transport {
   private readonly names: TopologyNames;
   private readonly address = `reply_${randomUUID()}`;
   private readonly pending = new PendingReplies();
-  private readonly listeners = new Set<InprocListener>();
+  private readonly listeners = new Set<Listener>();
   private closed = false;
 
   constructor(
@@ -55,6 +65,20 @@ export class InprocTransport implements Transport {
   async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {
     if (this.closed) throw new MessagingUnavailable('in-process transport is closed');
     const listener = new InprocListener(this.bus, this.names, target, handler, opts, this.log, () => this.listeners.delete(listener));
+    this.listeners.add(listener);
+    return listener;
+  }
+
+  async notify(message: NotificationMessage): Promise<void> {
+    if (this.closed) throw new MessagingUnavailable(`cannot send notification ${message.event_type}: in-process transport is closed`);
+    this.log.debug({ event_type: message.event_type, message_id: message.message_id }, 'notification sent');
+    // A fanout of the exchange's name stands for the topic exchange every tap binds to with '#'.
+    this.bus.publishFanout(this.names.notificationsExchange, { body: JSON.stringify(message) });
+  }
+
+  async listenNotifications(handler: NotificationHandler): Promise<Listener> {
+    if (this.closed) throw new MessagingUnavailable('in-process transport is closed');
+    const listener = new InprocNotificationListener(this.bus, this.names.notificationsExchange, handler, this.log, () => this.listeners.delete(listener));
     this.listeners.add(listener);
     return listener;
   }
@@ -130,4 +154,43 @@ function incoming(bus: InprocBus, m: BusMessage): IncomingMessage {
       ? { reply: (reply: Reply) => bus.reply(replyTo, msgId, JSON.stringify(reply)) }
       : {}),
   };
+}
+
+/** A notification tap: its own queue on the notifications exchange, handled one message at a time so order holds. */
+class InprocNotificationListener implements Listener {
+  private readonly consumer: BusConsumer;
+  private readonly queue = new BusQueue();
+  private readonly inFlight = new InFlight();
+  private stopped = false;
+
+  constructor(
+    private readonly bus: InprocBus,
+    private readonly exchange: string,
+    handler: NotificationHandler,
+    log: Logger,
+    private readonly onStop: () => void,
+  ) {
+    this.consumer = new BusConsumer(1, async (m) => {
+      if (this.stopped) return;
+      this.inFlight.begin();
+      try {
+        await handler(JSON.parse(m.body) as NotificationMessage);
+      } catch (err) {
+        log.error({ err }, 'notification handler crashed');
+      } finally {
+        this.inFlight.end();
+      }
+    });
+    bus.bindFanout(exchange, this.queue);
+    this.queue.attach(this.consumer);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return this.inFlight.drain();
+    this.stopped = true;
+    this.queue.detach(this.consumer);
+    this.bus.unbindFanout(this.exchange, this.queue);
+    this.onStop();
+    await this.inFlight.drain();
+  }
 }

@@ -1,11 +1,12 @@
 // Server attributes the instances table has no column for, kept in system_metadata under fixed keys.
 import type { Instance } from '@ferry/common/db';
+import { REQUESTED_AZ_KEY } from '@ferry/common/domain';
 
 /** system_metadata keys the Compute API owns; anyone patching system_metadata must merge, never replace. */
 export const ATTR_KEYS = Object.freeze({
   description: 'display_description',
   keyName: 'key_name',
-  requestedAz: 'requested_availability_zone',
+  requestedAz: REQUESTED_AZ_KEY,
   reservationId: 'reservation_id',
   launchIndex: 'launch_index',
   hostname: 'hostname',

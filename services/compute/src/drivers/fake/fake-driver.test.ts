@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { VmSpec } from '../driver';
+import { VmNotFound } from '../errors';
 import { FakeDriver } from './fake-driver';
 import { armFault, FAULTS_FILE, InjectedFault } from './fault-points';
 import { DISK_FILE, GIB, STATE_FILE, type FakeVmRecord } from './vm-files';
@@ -91,5 +92,91 @@ describe('fake driver', () => {
     await armFault(driver.hostDir, 'spawn', { times: 3 });
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => driver.spawn(spec())));
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(3);
+  });
+
+  describe('cold migration, destination side', () => {
+    const readRecord = async (uuid: string) => JSON.parse(await readFile(join(driver.vmDir(uuid), STATE_FILE), 'utf8')) as FakeVmRecord;
+    const copyIn = async (uuid: string, size: number) => {
+      const path = await driver.prepareIncoming(uuid);
+      await writeFile(path, Buffer.alloc(size, 7));
+      return path;
+    };
+
+    it('prepares <vm dir>/disk without a state file, so the arriving disk is no VM yet', async () => {
+      const s = spec();
+      const path = await driver.prepareIncoming(s.uuid);
+      expect(path).toBe(join(driver.vmDir(s.uuid), DISK_FILE));
+      expect(driver.diskPath(s.uuid)).toBe(path);
+      expect(await driver.prepareIncoming(s.uuid)).toBe(path);
+      await writeFile(path, 'disk');
+      expect(await readdir(driver.vmDir(s.uuid))).toEqual([DISK_FILE]);
+      expect(await driver.getVm(s.uuid)).toBeUndefined();
+      expect(await driver.listVms()).toEqual([]);
+    });
+
+    it('defines the VM on the copied disk, grown sparsely to root_gb, shut off or booted once', async () => {
+      const [off, on] = [spec(), spec()];
+      for (const s of [off, on]) await copyIn(s.uuid, 1024 * 1024);
+      await driver.finishIncoming(off, { powerOn: false });
+      await driver.finishIncoming(on, { powerOn: true });
+      expect(await readRecord(off.uuid)).toMatchObject({ uuid: off.uuid, name: 'vm', state: 'shutdown', boots: 0, vcpus: 1, memory_mb: 2048, root_gb: 20, image_ref: 'cirros' });
+      expect(await readRecord(on.uuid)).toMatchObject({ state: 'running', boots: 1 });
+      const disk = await stat(driver.diskPath(off.uuid));
+      expect(disk.size).toBe(20 * GIB);
+      expect(disk.blocks * 512).toBeLessThan(4 * 1024 * 1024);
+    });
+
+    it('never shrinks a disk larger than the flavor', async () => {
+      const s = { ...spec(), flavor: { ...SMALL, root_gb: 0 } };
+      await copyIn(s.uuid, 3 * 1024 * 1024);
+      await driver.finishIncoming(s, { powerOn: true });
+      expect((await stat(driver.diskPath(s.uuid))).size).toBe(3 * 1024 * 1024);
+    });
+
+    it('leaves a VM already defined as it is, only booting a shut-down one when asked', async () => {
+      const s = spec();
+      await copyIn(s.uuid, 4096);
+      await driver.finishIncoming(s, { powerOn: false });
+      const first = await readRecord(s.uuid);
+      await truncate(driver.diskPath(s.uuid), 4096);
+      await driver.finishIncoming({ ...s, flavor: { ...SMALL, vcpus: 8 } }, { powerOn: false });
+      expect(await readRecord(s.uuid)).toEqual(first);
+      expect((await stat(driver.diskPath(s.uuid))).size).toBe(4096);
+      await driver.finishIncoming(s, { powerOn: true });
+      await driver.finishIncoming(s, { powerOn: true });
+      expect(await readRecord(s.uuid)).toMatchObject({ state: 'running', boots: 1, vcpus: 1 });
+    });
+
+    it('refuses to define a VM without a disk, naming the host and instance', async () => {
+      const s = spec();
+      await expect(driver.finishIncoming(s, { powerOn: true })).rejects.toThrow(VmNotFound);
+      await driver.prepareIncoming(s.uuid);
+      const err = await driver.finishIncoming(s, { powerOn: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(VmNotFound);
+      expect(err).toMatchObject({ details: { instance_uuid: s.uuid, host: 'fake-1' } });
+      expect((err as Error).message).toContain(s.uuid);
+      expect((err as Error).message).toContain('fake-1');
+      expect(await readdir(driver.vmDir(s.uuid))).toEqual([]);
+    });
+
+    it('fails at the fault points `prepare_incoming` and `finish_incoming` before doing anything', async () => {
+      const s = spec();
+      await armFault(driver.hostDir, 'prepare_incoming');
+      await expect(driver.prepareIncoming(s.uuid)).rejects.toMatchObject({ code: 'InjectedFault', details: { fault_point: 'prepare_incoming' } });
+      await expect(stat(driver.vmDir(s.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
+      await copyIn(s.uuid, 4096);
+      await armFault(driver.hostDir, 'finish_incoming');
+      await expect(driver.finishIncoming(s, { powerOn: true })).rejects.toThrow(InjectedFault);
+      expect(await driver.getVm(s.uuid)).toBeUndefined();
+      await driver.finishIncoming(s, { powerOn: true });
+      expect((await driver.getVm(s.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+    });
+
+    it('destroys a disk that arrived but was never defined', async () => {
+      const s = spec();
+      await copyIn(s.uuid, 4096);
+      await driver.destroy(s.uuid);
+      await expect(stat(driver.vmDir(s.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
+    });
   });
 });

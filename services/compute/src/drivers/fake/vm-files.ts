@@ -4,7 +4,8 @@ import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The states a fake VM can be in, as written in its state file (an operator or test may edit it). */
-export const FAKE_VM_STATES = ['running', 'paused', 'shutdown', 'crashed'] as const;
+/** `incoming`: a live migration's destination VM, paused, waiting for the guest's state. */
+export const FAKE_VM_STATES = ['running', 'paused', 'shutdown', 'crashed', 'incoming'] as const;
 export type FakeVmState = (typeof FAKE_VM_STATES)[number];
 
 /** The content of `<instance dir>/state.json`. */
@@ -16,7 +17,11 @@ export interface FakeVmRecord {
   memory_mb: number;
   root_gb: number;
   image_ref: string;
-  /** How many times the guest has booted (spawn, power on, reboot). */
+  /** The rescue image the guest booted from, while rescued. */
+  rescue_image_ref?: string | null;
+  /** While the VM is `incoming`: the host its guest arrives from by live migration. */
+  incoming_from?: string | null;
+  /** How many times the guest has booted (spawn, power on, reboot); a live-migrated guest keeps its count. */
   boots: number;
   created_at: string;
   updated_at: string;
@@ -67,6 +72,20 @@ export async function createSparseDisk(path: string, sizeGb: number): Promise<vo
   const handle = await open(path, 'w');
   try {
     await handle.truncate(sizeGb * GIB);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Grows the disk at `path` to `sizeGb` GiB when it is smaller, sparsely; never shrinks it (the bytes past a
+ * smaller flavor's size are the guest's data). Rejects with ENOENT when there is no disk.
+ */
+export async function growDisk(path: string, sizeGb: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const { size } = await handle.stat();
+    if (size < sizeGb * GIB) await handle.truncate(sizeGb * GIB);
   } finally {
     await handle.close();
   }

@@ -7,7 +7,7 @@ import type { RequestContext } from '@ferry/common/rpc';
 import type { ApiContext } from '../../../http/api-context';
 import { reloadInstance } from '../lookup';
 import { rpcContext } from '../rpc';
-import type { TaskRule } from './rules';
+import type { StateRule, TaskRule } from './rules';
 
 export function instanceLocked(uuid: string): Conflict {
   return new Conflict(`Instance ${uuid} is locked`, { instance_id: uuid });
@@ -18,7 +18,7 @@ function notReady(uuid: string): Conflict {
 }
 
 /** Throws the 409 Nova answers when the instance cannot take this action now. */
-export function checkPreconditions(ctx: ApiContext, instance: Instance, rule: TaskRule): void {
+export function checkPreconditions(ctx: ApiContext, instance: Instance, rule: StateRule): void {
   if (instance.locked && !ctx.is_admin) throw instanceLocked(instance.uuid);
   if (rule.hostFirst && !instance.host) throw notReady(instance.uuid);
   if (!(rule.vmStates as readonly string[]).includes(instance.vm_state)) {
@@ -37,25 +37,32 @@ export async function lostRace(ds: DataSource, uuid: string, action: string): Pr
   return InstanceInvalidState.forAction(uuid, action, 'task_state', now.task_state);
 }
 
-async function markActionFailed(ds: DataSource, ctx: ApiContext, uuid: string): Promise<void> {
+/** Marks the action a request opened as failed (its work never started: a refused cast). */
+export async function markActionFailed(ds: DataSource, ctx: ApiContext, uuid: string): Promise<void> {
   await ds.getRepository(InstanceAction).update({ request_id: ctx.request_id, instance_uuid: uuid }, { message: 'Error', finish_time: new Date() });
 }
 
+/** Columns an accepted task writes in the same CAS as its task_state, and what they go back to if the cast fails. */
+export interface TaskPatch {
+  set: Partial<Instance>;
+  undo: Partial<Instance>;
+}
+
 /**
- * Runs rule on instance: preconditions, CAS, instance action, then `cast` to the instance's host.
- * If opening the action or the cast fails, the task_state goes back to what it was and the error propagates.
+ * Runs rule on instance: preconditions, CAS (with `patch.set`), instance action, then `cast` to the instance's host.
+ * If opening the action or the cast fails, the task_state (and `patch.undo`) goes back and the error propagates.
  */
 export async function acceptTask(
   ds: DataSource, ctx: ApiContext, instance: Instance, rule: TaskRule,
-  cast: (rpcCtx: RequestContext, host: string) => Promise<void>,
+  cast: (rpcCtx: RequestContext, host: string) => Promise<void>, patch?: TaskPatch,
 ): Promise<void> {
   checkPreconditions(ctx, instance, rule);
-  if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to))) throw await lostRace(ds, instance.uuid, rule.action);
+  if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to, patch?.set))) throw await lostRace(ds, instance.uuid, rule.action);
   try {
     await startAction(ds, ctx, instance.uuid, rule.instanceAction);
     await cast(rpcContext(ctx), instance.host!);
   } catch (err) {
-    await advanceInstanceTask(ds, instance.uuid, [rule.to], instance.task_state);
+    await advanceInstanceTask(ds, instance.uuid, [rule.to], instance.task_state, patch?.undo);
     await markActionFailed(ds, ctx, instance.uuid).catch(() => undefined);
     throw err;
   }

@@ -4,14 +4,20 @@ import { BadRequest, NotFound } from '@ferry/common/domain';
 import { versionIn } from '../../../http/microversion';
 import { findVisibleInstance } from '../lookup';
 import { validateBody } from '../validate';
+import { LIVE_MIGRATE_ACTIONS } from './live-migrate';
+import { MOVE_ACTIONS } from './moves';
 import { POWER_ACTIONS } from './power';
+import { RESCUE_ACTIONS } from './rescue';
 import { resetState } from './reset-state';
+import { RESIZE_END_ACTIONS } from './resize-confirm';
 import type { ActionEnv, ServerAction } from './types';
 
 export type { ActionEnv, ActionResult, ServerAction } from './types';
 
-/** Every action Ferry serves, by body key. Further actions (moves, rescue …) join this table. */
-export const SERVER_ACTIONS: ReadonlyMap<string, ServerAction> = new Map([...POWER_ACTIONS, resetState].map((a) => [a.name, a]));
+/** Every action Ferry serves, by body key. Further actions (live migration, rescue …) join this table. */
+export const SERVER_ACTIONS: ReadonlyMap<string, ServerAction> = new Map(
+  [...POWER_ACTIONS, resetState, ...MOVE_ACTIONS, ...RESIZE_END_ACTIONS, ...LIVE_MIGRATE_ACTIONS, ...RESCUE_ACTIONS].map((a) => [a.name, a]),
+);
 
 /** The action a body asks for, or Nova's 400s for a body that names none, several or an unknown one. */
 function actionOf(body: unknown, actions: ReadonlyMap<string, ServerAction>): ServerAction {

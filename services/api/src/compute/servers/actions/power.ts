@@ -5,17 +5,15 @@ import type { RequestContext } from '@ferry/common/rpc';
 import type { RebootType } from '@ferry/compute';
 import { acceptTask } from './accept';
 import { TASK_RULES, type TaskRule } from './rules';
+import { bareAction } from './schemas';
 import type { ActionEnv, ServerAction } from './types';
-
-/** {"<name>": anything}: Nova accepts any value for these (null by convention). */
-const bare = (name: string) => Type.Object({ [name]: Type.Unknown() }, { additionalProperties: false });
 
 type Cast = (env: ActionEnv, ctx: RequestContext, host: string, uuid: string) => Promise<void>;
 
 function powerAction(name: string, rule: TaskRule, cast: Cast): ServerAction {
   return {
     name,
-    schema: bare(name),
+    schema: bareAction(name),
     async run(env: ActionEnv, instance: Instance) {
       await acceptTask(env.deps.db.dataSource, env.req.ctx, instance, rule, (ctx, host) => cast(env, ctx, host, instance.uuid));
       return { status: 202 };

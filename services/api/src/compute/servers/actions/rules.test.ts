@@ -1,5 +1,5 @@
 import { apiStatus, isTaskState, isVmState } from '@ferry/common/domain';
-import { ALLOW_HARD_REBOOT_TASKS, TASK_RULES } from './rules';
+import { ALLOW_HARD_REBOOT_TASKS, CONFIRM_RESIZE_RULE, MOVE_RULES, TASK_RULES } from './rules';
 
 describe('power action rules', () => {
   it("copy Nova's ALLOW_REBOOT for a hard reboot", () => {
@@ -28,5 +28,24 @@ describe('power action rules', () => {
       stop: ['active', 'error'], start: ['stopped'], softReboot: ['active'], hardReboot: ['active', 'error', 'paused', 'stopped', 'suspended'],
       pause: ['active'], unpause: ['paused'],
     });
+  });
+});
+
+describe('cold move rules', () => {
+  it("start from Nova's states with no task, and name their actions as Nova's 409s and event list do", () => {
+    const rows = Object.entries({ ...MOVE_RULES, confirmResize: CONFIRM_RESIZE_RULE }).map(([k, r]) => [k, r.action, r.instanceAction, [...r.vmStates].sort(), r.fromTasks]);
+    expect(rows).toEqual([
+      ['resize', 'resize', 'resize', ['active', 'stopped'], [null]],
+      ['migrate', 'migrate', 'migrate', ['active', 'stopped'], [null]],
+      ['revertResize', 'revertResize', 'revertResize', ['resized'], [null]],
+      ['confirmResize', 'confirmResize', 'confirmResize', ['resized'], [null]],
+    ]);
+  });
+
+  it('give the statuses clients wait on while the task runs', () => {
+    expect(apiStatus('active', MOVE_RULES.resize.to)).toBe('RESIZE');
+    expect(apiStatus('stopped', MOVE_RULES.migrate.to)).toBe('RESIZE');
+    expect(apiStatus('resized', MOVE_RULES.revertResize.to)).toBe('REVERT_RESIZE');
+    expect(apiStatus('resized', null)).toBe('VERIFY_RESIZE');
   });
 });

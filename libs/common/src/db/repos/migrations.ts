@@ -1,0 +1,57 @@
+// The migrations table as the computes read it: one record, the open move of an instance, the moves a host takes part in.
+import { In, IsNull, type DataSource } from 'typeorm';
+import { allNonTerminalStatuses } from '../../domain';
+import { Migration } from '../entities';
+
+export async function getMigration(ds: DataSource, id: number): Promise<Migration | undefined> {
+  return (await ds.getRepository(Migration).findOne({ where: { id } })) ?? undefined;
+}
+
+/** The instance's unfinished move, if any (the database allows at most one). */
+export async function openMigrationOf(ds: DataSource, instanceUuid: string): Promise<Migration | undefined> {
+  const found = await ds.getRepository(Migration).findOne({
+    where: { instance_uuid: instanceUuid, status: In(allNonTerminalStatuses()), deleted_at: IsNull() },
+    order: { id: 'DESC' },
+  });
+  return found ?? undefined;
+}
+
+/** The instance's most recent move of the given types, finished or not. */
+export async function latestMigrationOf(ds: DataSource, instanceUuid: string, types: readonly string[]): Promise<Migration | undefined> {
+  const found = await ds.getRepository(Migration).findOne({
+    where: { instance_uuid: instanceUuid, migration_type: In([...types]), deleted_at: IsNull() }, order: { id: 'DESC' },
+  });
+  return found ?? undefined;
+}
+
+/** Cold moves waiting in `finished` on destination host for longer than olderThanSeconds (auto-confirm candidates). */
+export async function finishedMovesOlderThan(ds: DataSource, destHost: string, olderThanSeconds: number): Promise<Migration[]> {
+  return ds.getRepository(Migration).createQueryBuilder('m')
+    .where('m.dest_compute = :destHost', { destHost })
+    .andWhere('m.status = :status', { status: 'finished' })
+    .andWhere('m.migration_type IN (:...types)', { types: ['migration', 'resize'] })
+    .andWhere('m.deleted_at IS NULL')
+    .andWhere("m.updated_at < now() - make_interval(secs => :secs)", { secs: olderThanSeconds })
+    .orderBy('m.id', 'ASC')
+    .getMany();
+}
+
+/** Unfinished moves of the given types in which host is the source or the destination, oldest first. */
+export async function openMigrationsOnHost(ds: DataSource, host: string, types: readonly string[]): Promise<Migration[]> {
+  const statuses = allNonTerminalStatuses();
+  return ds.getRepository(Migration).find({
+    where: [
+      { source_compute: host, migration_type: In([...types]), status: In(statuses), deleted_at: IsNull() },
+      { dest_compute: host, migration_type: In([...types]), status: In(statuses), deleted_at: IsNull() },
+    ],
+    order: { id: 'ASC' },
+  });
+}
+
+/** True when err is the database refusing a second open move for one instance (migrations_one_open_move_idx). */
+export function isOpenMoveConflict(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; driverError?: { code?: string; constraint?: string } };
+  const code = e.driverError?.code ?? e.code;
+  const constraint = e.driverError?.constraint ?? e.constraint;
+  return code === '23505' && constraint === 'migrations_one_open_move_idx';
+}

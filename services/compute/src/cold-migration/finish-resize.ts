@@ -1,0 +1,87 @@
+// finish_resize on the destination: define the guest from the database on the copied disk (grown to the new flavor),
+// start it unless it was stopped, and wait in VERIFY_RESIZE. If that fails the move rolls back to the source copy.
+import { advanceMigration, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type Instance } from '@ferry/common/db';
+import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
+import type { RequestContext } from '@ferry/common/rpc';
+import { vmSpecOf, type ComputeContext } from '../compute-context';
+import { instanceNotification } from '../notifications';
+import { runExclusive } from './exclusive';
+import { loadMove, nowIso, shouldRun, withPhase, type MoveState } from './move-record';
+
+export const FINISH_RESIZE_EVENT = 'compute_finish_resize';
+
+export async function finishResize(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+  await runExclusive(c, migrationId, async () => {
+    const move = await loadMove(c.ds, migrationId);
+    if (!move || move.migration.dest_compute !== c.host || !move.instance) {
+      c.log.info({ migration_id: migrationId }, 'no cold move finishing on this host; finish_resize ignored');
+      return;
+    }
+    const { migration, instance } = move;
+    const onHere = { host: c.host } as const;
+    if (migration.status === 'post-migrating') {
+      // resize_migrated: first delivery; resize_finish: this host restarted in the middle of finishing.
+      const taken = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_migrated', 'resize_finish'], ...onHere }, { task_state: 'resize_finish' });
+      if (!taken) {
+        c.log.info({ migration_id: migrationId, task_state: instance.task_state }, 'instance is not waiting to be finished here; ignored');
+        return;
+      }
+      await finish(c, ctx, move);
+    } else if (migration.status === 'finished') {
+      // The record went first and this host stopped before the instance followed.
+      await settleInstance(c, move);
+    }
+  });
+}
+
+async function finish(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<void> {
+  const { migration, data } = move;
+  const instance = move.instance!;
+  const flavor = instance.new_flavor ?? instance.flavor;
+  try {
+    await withActionEvent(c.ds, ctx, instance.uuid, FINISH_RESIZE_EVENT, c.host, () =>
+      instanceNotification(c, 'instance.resize_finish', instance, async () => {
+        await c.driver.finishIncoming(vmSpecOf(instance, flavor), { powerOn: shouldRun(data) });
+        const timings = withPhase(migration.phase_timings, 'guest_started', { at: nowIso(), running: shouldRun(data) });
+        if (!(await advanceMigration(c.ds, migration.id, ['post-migrating'], 'finished', { phase_timings: timings }))) {
+          throw new Error(`migration ${migration.id} changed while finishing`);
+        }
+      }));
+  } catch (err) {
+    await rollBackFromDestination(c, ctx, move, err as Error);
+    return;
+  }
+  await settleInstance(c, move);
+}
+
+/** VERIFY_RESIZE: the instance runs here with its new flavor; both claims stay until confirm or revert. */
+async function settleInstance(c: ComputeContext, move: MoveState): Promise<void> {
+  const instance = move.instance!;
+  const running = shouldRun(move.data);
+  const settled = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_finish'], host: c.host }, {
+    vm_state: VM_STATES.RESIZED, task_state: null, flavor: instance.new_flavor ?? instance.flavor,
+    power_state: running ? POWER_STATES.RUNNING : POWER_STATES.SHUTDOWN, progress: 100,
+  });
+  if (settled) c.log.info({ migration_id: move.migration.id, instance_uuid: instance.uuid }, 'move finished; instance awaits confirm or revert (VERIFY_RESIZE)');
+}
+
+/**
+ * The guest would not start here. The source still has its copy (powered off, untouched since pass 2): drop this
+ * one, give the instance back to the source with its old flavor, and let the source power it on.
+ */
+async function rollBackFromDestination(c: ComputeContext, ctx: RequestContext, move: MoveState, err: Error): Promise<void> {
+  const { migration } = move;
+  const instance: Instance = move.instance!;
+  c.log.warn({ migration_id: migration.id, instance_uuid: instance.uuid, err: err.message }, 'cannot finish the move here; rolling back to the source copy');
+  await c.driver.destroy(instance.uuid).catch((e: unknown) => c.log.error({ instance_uuid: instance.uuid, err: (e as Error).message }, 'cannot remove the failed destination copy'));
+  await advanceMigration(c.ds, migration.id, ['post-migrating'], 'error', { last_error: err.message.slice(0, 2000) });
+  await recordInstanceFault(c.ds, { instance_uuid: instance.uuid, code: 500, message: `Move to ${c.host} failed: ${err.message}`, details: err.stack ?? null, host: c.host });
+  const handedBack = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_finish', 'resize_migrated'], host: c.host }, {
+    task_state: 'resize_reverting', host: migration.source_compute, node: migration.source_node, flavor: instance.old_flavor ?? instance.flavor,
+    power_state: POWER_STATES.SHUTDOWN,
+  });
+  if (!handedBack) return;
+  await releaseClaim(c.ds, instance.uuid, c.host);
+  await c.computeRpc.finishRevertResize(ctx, migration.source_compute!, migration.id).catch((castErr: unknown) =>
+    c.log.error({ migration_id: migration.id, err: (castErr as Error).message }, 'cannot ask the source to resume; its recovery will'));
+}

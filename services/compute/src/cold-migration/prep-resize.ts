@@ -1,0 +1,94 @@
+// prep_resize on the destination: make room for the disk, create the migration record (pre-migrating), proxy to the source.
+// If this host cannot take the instance, its claim is freed and the move goes to an alternate, or is given up.
+import {
+  abandonMovePrep, createMigration, getInstance, isOpenMoveConflict, openMigrationOf, releaseClaim, withActionEvent, type Instance,
+} from '@ferry/common/db';
+import { exceptionPayload, novaObject, resizePrepPayload } from '@ferry/common/notify';
+import type { RequestContext } from '@ferry/common/rpc';
+import { claimAlternate } from '../build/alternates';
+import type { ComputeContext } from '../compute-context';
+import type { PrepResizeRequest } from '../rpcapi';
+import { instanceNotification } from '../notifications';
+import type { ColdMoveData } from './move-record';
+
+export const PREP_RESIZE_EVENT = 'compute_prep_resize';
+
+export async function prepResize(c: ComputeContext, ctx: RequestContext, req: PrepResizeRequest): Promise<void> {
+  const uuid = req.instance_uuid;
+  const instance = await getInstance(c.ds, uuid);
+  const open = await openMigrationOf(c.ds, uuid);
+  if (open) {
+    // A repeated message: the record exists. Nudge the source again in case the first cast was lost; its CAS decides.
+    if (open.dest_compute === c.host && open.status === 'pre-migrating' && open.source_compute) {
+      await c.computeRpc.resizeInstance(ctx, open.source_compute, open.id);
+    }
+    c.log.info({ instance_uuid: uuid, migration_id: open.id, status: open.status }, 'move already prepared; prep_resize ignored');
+    return;
+  }
+  if (!instance || instance.deleted_at || instance.task_state !== 'resize_prep' || !instance.host) {
+    // Deleted, or the move was given up meanwhile: the claim made here for it is nobody's.
+    if (!instance || instance.deleted_at || instance.host !== c.host) await releaseClaim(c.ds, uuid, c.host);
+    c.log.info({ instance_uuid: uuid, task_state: instance?.task_state }, 'instance no longer awaits this move; prep_resize ignored');
+    return;
+  }
+  let destDiskPath: string;
+  try {
+    destDiskPath = await withActionEvent(c.ds, ctx, uuid, PREP_RESIZE_EVENT, c.host, () =>
+      instanceNotification(c, 'instance.resize_prep', instance, () => c.driver.prepareIncoming(uuid), () => resizePrepPayload(instance, req.new_flavor)));
+  } catch (err) {
+    await rescheduleOrGiveUp(c, ctx, instance, req, err as Error);
+    return;
+  }
+  const data: ColdMoveData = { old_vm_state: instance.vm_state, dest_disk_path: destDiskPath, request_context: ctx };
+  let migrationId: number;
+  try {
+    const m = await createMigration(c.ds, {
+      instance_uuid: uuid, migration_type: req.migration_type, status: 'pre-migrating',
+      source_compute: instance.host, source_node: instance.node, dest_compute: c.host, dest_node: c.node, dest_host: c.host,
+      old_instance_type_id: instance.flavor.id, new_instance_type_id: req.new_flavor.id,
+      user_id: ctx.user_id ?? instance.user_id, project_id: ctx.project_id ?? instance.project_id,
+      migrate_data: data as unknown as Record<string, unknown>,
+    });
+    migrationId = m.id;
+  } catch (err) {
+    if (!isOpenMoveConflict(err)) throw err;
+    c.log.info({ instance_uuid: uuid }, 'another delivery created the record first; prep_resize ignored');
+    return;
+  }
+  c.log.info({ instance_uuid: uuid, migration_id: migrationId, source: instance.host, dest: c.host, migration_type: req.migration_type }, 'move prepared; handing over to the source');
+  try {
+    await c.computeRpc.resizeInstance(ctx, instance.host, migrationId);
+  } catch (err) {
+    // The record is the work queue: recovery on this host nudges the source again.
+    c.log.error({ migration_id: migrationId, source: instance.host, err: (err as Error).message }, 'cannot cast resize_instance to the source; recovery will retry');
+  }
+}
+
+/** This host cannot take the move: free its claim and leftovers, then try the next alternate while attempts remain. */
+async function rescheduleOrGiveUp(c: ComputeContext, ctx: RequestContext, instance: Instance, req: PrepResizeRequest, err: Error): Promise<void> {
+  const uuid = instance.uuid;
+  c.log.warn({ instance_uuid: uuid, err: err.message }, 'cannot prepare this host for the move');
+  await c.driver.destroy(uuid).catch((e: unknown) => c.log.error({ instance_uuid: uuid, err: (e as Error).message }, 'cannot remove what the failed prep left'));
+  await releaseClaim(c.ds, uuid, c.host);
+  const attempts = req.request_spec.num_attempts ?? 1;
+  if (attempts < c.config.schedulerMaxAttempts) {
+    const next = await claimAlternate(c.ds, uuid, req.new_flavor, req.alternates.filter((h) => h !== c.host && h !== instance.host), c.config.serviceDownSeconds);
+    if (next) {
+      const spec = { ...req.request_spec, num_attempts: attempts + 1, ignore_hosts: [...(req.request_spec.ignore_hosts ?? []), c.host] };
+      try {
+        await c.computeRpc.prepResize(ctx, next.host, { ...req, request_spec: spec, alternates: next.remaining });
+        c.log.info({ instance_uuid: uuid, host: next.host, attempt: attempts + 1 }, 'move rescheduled to an alternate host');
+        return;
+      } catch (castErr) {
+        await releaseClaim(c.ds, uuid, next.host);
+        c.log.error({ instance_uuid: uuid, host: next.host, err: (castErr as Error).message }, 'cannot cast prep_resize to the alternate host');
+      }
+    }
+  }
+  const message = `Move failed: ${err.message}`;
+  if (await abandonMovePrep(c.ds, uuid, { message, details: err.stack ?? null, host: c.host })) {
+    c.log.warn({ instance_uuid: uuid, attempts }, 'no host could take the move; the instance stays on its source');
+    await c.notifier.error('compute_task.migrate_server.error', () =>
+      novaObject('ComputeTaskPayload', '1.0', { instance_uuid: uuid, reason: exceptionPayload(err), state: instance.vm_state }));
+  }
+}

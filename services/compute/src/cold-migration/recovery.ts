@@ -1,0 +1,80 @@
+// Resuming cold moves from the database after this compute restarted (and periodically, for lost messages): every
+// unfinished record this host takes part in is moved on by the step its status and this host's role call for.
+import { latestMigrationOf, listInstancesOnHost, openMigrationsOnHost, updateInstanceIf, type Migration } from '@ferry/common/db';
+import type { RequestContext } from '@ferry/common/rpc';
+import type { ComputeContext } from '../compute-context';
+import { confirmResize } from './confirm-resize';
+import { finishResize } from './finish-resize';
+import { loadMove } from './move-record';
+import { castFinish, resizeInstance } from './resize-instance';
+import { finishRevertResize, revertResize } from './revert-resize';
+
+const COLD_TYPES = ['migration', 'resize'] as const;
+
+type Role = 'source' | 'dest';
+type Step = (c: ComputeContext, ctx: RequestContext, m: Migration) => Promise<void>;
+
+/** What a host does for a record in each status, by its role in the move. Statuses not listed wait for another host or the API. */
+const RESUME: Readonly<Record<Role, Partial<Record<string, Step>>>> = {
+  source: {
+    'pre-migrating': (c, ctx, m) => resizeInstance(c, ctx, m.id),
+    migrating: (c, ctx, m) => resizeInstance(c, ctx, m.id),
+    'post-migrating': (c, ctx, m) => handOverAgain(c, ctx, m),
+    confirming: (c, ctx, m) => confirmResize(c, ctx, m.id),
+    reverting: (c, ctx, m) => finishRevertResize(c, ctx, m.id),
+  },
+  dest: {
+    'pre-migrating': (c, ctx, m) => c.computeRpc.resizeInstance(ctx, m.source_compute!, m.id),
+    'post-migrating': (c, ctx, m) => finishResize(c, ctx, m.id),
+    finished: (c, ctx, m) => finishResize(c, ctx, m.id),
+    reverting: (c, ctx, m) => revertResize(c, ctx, m.id),
+  },
+};
+
+export interface RecoveryOptions {
+  /** Only records untouched for this long (a periodic pass must not race a step another host is running). */
+  staleSeconds?: number;
+}
+
+export async function recoverColdMoves(c: ComputeContext, opts: RecoveryOptions = {}): Promise<number> {
+  const cutoff = opts.staleSeconds === undefined ? Infinity : Date.now() - opts.staleSeconds * 1000;
+  let resumed = 0;
+  for (const m of await openMigrationsOnHost(c.ds, c.host, COLD_TYPES)) {
+    if (c.activeMoves.has(m.id) || m.updated_at.getTime() > cutoff) continue;
+    const roles: Role[] = [...(m.source_compute === c.host ? ['source' as const] : []), ...(m.dest_compute === c.host ? ['dest' as const] : [])];
+    for (const role of roles) {
+      const step = RESUME[role][m.status];
+      if (!step) continue;
+      const move = await loadMove(c.ds, m.id);
+      if (!move) continue;
+      c.log.info({ migration_id: m.id, status: m.status, role, instance_uuid: m.instance_uuid }, 'resuming an unfinished move');
+      await step(c, move.data.request_context, m).catch((err: unknown) =>
+        c.log.error({ migration_id: m.id, status: m.status, err: (err as Error).message }, 'cannot resume the move; next pass retries'));
+      resumed++;
+    }
+  }
+  resumed += await resumeHandedBack(c);
+  return resumed;
+}
+
+/** Instances the destination gave back to this host (revert, or a failed finish) whose source-side step never ran. */
+async function resumeHandedBack(c: ComputeContext): Promise<number> {
+  let resumed = 0;
+  for (const instance of await listInstancesOnHost(c.ds, c.host)) {
+    if (instance.task_state !== 'resize_reverting') continue;
+    const m = await latestMigrationOf(c.ds, instance.uuid, COLD_TYPES);
+    if (!m || m.source_compute !== c.host || c.activeMoves.has(m.id) || m.status === 'reverting') continue;
+    const move = await loadMove(c.ds, m.id);
+    await finishRevertResize(c, move!.data.request_context, m.id);
+    resumed++;
+  }
+  return resumed;
+}
+
+/** post-migrating on the source: the record moved but the instance or the finish_resize cast may not have. */
+async function handOverAgain(c: ComputeContext, ctx: RequestContext, m: Migration): Promise<void> {
+  await updateInstanceIf(c.ds, m.instance_uuid, { task_states: ['resize_migrating'], host: c.host }, {
+    task_state: 'resize_migrated', host: m.dest_compute, node: m.dest_node ?? m.dest_compute, progress: 100,
+  });
+  await castFinish(c, ctx, m.id, m.dest_compute!);
+}

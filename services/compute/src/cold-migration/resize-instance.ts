@@ -1,0 +1,135 @@
+// resize_instance on the source: copy the disk while the guest runs (pass 1), power off, copy what changed (pass 2),
+// then hand the instance to the destination. A failure before the hand-over leaves the instance running here.
+import { advanceMigration, patchMigration, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import { POWER_STATES } from '@ferry/common/domain';
+import type { RequestContext } from '@ferry/common/rpc';
+import type { ComputeContext } from '../compute-context';
+import type { DirtyTracker } from '../drivers';
+import { instanceNotification } from '../notifications';
+import { totalLength, type ByteRange } from '../transfer';
+import { DiskProgressWriter } from './disk-progress';
+import { runExclusive } from './exclusive';
+import { loadMove, nowIso, withPhase, type ColdMoveData, type MoveState } from './move-record';
+import { rollBackToSource } from './rollback';
+
+export const RESIZE_INSTANCE_EVENT = 'compute_resize_instance';
+
+/** Starts the move (pre-migrating) or, after a restart of this host, resumes its copy (migrating). */
+export async function resizeInstance(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+  await runExclusive(c, migrationId, async () => {
+    const move = await loadMove(c.ds, migrationId);
+    if (!move || move.migration.source_compute !== c.host) {
+      c.log.info({ migration_id: migrationId }, 'no cold move with this host as source; resize_instance ignored');
+      return;
+    }
+    const { migration, instance } = move;
+    if (!instance) {
+      await advanceMigration(c.ds, migration.id, [migration.status], 'error', { last_error: 'instance deleted during the move' }).catch(() => false);
+      return;
+    }
+    if (migration.status === 'pre-migrating') {
+      const started = await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', {
+        phase_timings: withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() }),
+      });
+      if (!started) return;
+      await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_prep'], host: c.host }, { task_state: 'resize_migrating', progress: 0 });
+    } else if (migration.status === 'migrating') {
+      c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'resuming an interrupted disk copy');
+    } else {
+      c.log.info({ migration_id: migration.id, status: migration.status }, 'move is past the copy; resize_instance ignored');
+      return;
+    }
+    const reloaded = (await loadMove(c.ds, migrationId))!;
+    await copyAndHandOver(c, ctx, reloaded);
+  });
+}
+
+async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<void> {
+  const { migration } = move;
+  const instance = move.instance!;
+  let data = move.data;
+  const dest = migration.dest_compute!;
+  const progress = new DiskProgressWriter(c, migration.id, instance.uuid);
+  let timings = migration.phase_timings;
+  const savePhase = async (phase: string, fields: Record<string, unknown>, extra: Partial<ColdMoveData> = {}) => {
+    timings = withPhase(timings, phase, fields);
+    data = { ...data, ...extra };
+    await patchMigration(c.ds, migration.id, ['migrating'], { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
+  };
+
+  try {
+    await withActionEvent(c.ds, ctx, instance.uuid, RESIZE_INSTANCE_EVENT, c.host, () =>
+      instanceNotification(c, 'instance.resize', instance, async () => {
+        const source = c.driver.diskPath(instance.uuid);
+        const target = { host: dest, path: data.dest_disk_path };
+        const vm = await c.driver.getVm(instance.uuid);
+        if (!vm) throw new Error(`instance ${instance.uuid} has no VM on source host ${c.host}`);
+        let ranges: ByteRange[] | undefined;
+        let pass1 = { total: 0, processed: 0 };
+        if (vm.power_state === POWER_STATES.RUNNING || vm.power_state === POWER_STATES.PAUSED) {
+          // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
+          const tracker: DirtyTracker = await c.driver.trackDirtyRegions(instance.uuid);
+          try {
+            await savePhase('copy_pass_1', { started_at: nowIso() });
+            const r = await c.transfer.copy({ source, dest: target, signal: c.stopping, onProgress: progress.listener({ total: 0, processed: 0 }) });
+            await savePhase('copy_pass_1', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
+            pass1 = { total: r.total, processed: r.total };
+            await c.driver.powerOff(instance.uuid);
+            ranges = tracker.ranges();
+          } finally {
+            tracker.stop();
+          }
+          await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges });
+        } else {
+          // Already off: stopped before the move, or this host restarted after powering it off.
+          await c.driver.powerOff(instance.uuid);
+          if (!timings.guest_stopped?.at) await savePhase('guest_stopped', { at: nowIso() });
+          if (data.pass1_done && data.pass2_ranges) ranges = data.pass2_ranges;
+        }
+        if (ranges?.length === 0) {
+          // The guest wrote nothing during pass 1: the destination already has every byte.
+          await savePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
+        } else if (ranges) {
+          await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, bytes_planned: totalLength(ranges) });
+          const r = await c.transfer.copy({ source, dest: target, ranges, signal: c.stopping, onProgress: progress.listener(pass1) });
+          await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
+        } else {
+          // No trustworthy record of what changed: copy the whole disk while the guest is off.
+          await savePhase('copy_while_off', { started_at: nowIso() });
+          const r = await c.transfer.copy({ source, dest: target, signal: c.stopping, onProgress: progress.listener({ total: 0, processed: 0 }) });
+          await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
+        }
+        await progress.settled();
+      }));
+  } catch (err) {
+    await progress.settled();
+    if (c.stopping.aborted) {
+      // Not a failure of the move: this service is stopping. The record stays `migrating`; recovery resumes it.
+      c.log.warn({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy interrupted by shutdown; it resumes when this compute starts again');
+      return;
+    }
+    await rollBackToSource(c, ctx, migration.id, err as Error);
+    return;
+  }
+  await handOver(c, ctx, migration.id, instance.uuid, dest, migration.dest_node);
+}
+
+/** The disk is on the destination: post-migrating, the instance now names the destination, which finishes the move. */
+async function handOver(c: ComputeContext, ctx: RequestContext, migrationId: number, uuid: string, dest: string, destNode: string | null): Promise<void> {
+  const moved = await advanceMigration(c.ds, migrationId, ['migrating'], 'post-migrating');
+  if (!moved) {
+    c.log.warn({ migration_id: migrationId }, 'migration changed during the copy; not handing over');
+    return;
+  }
+  await updateInstanceIf(c.ds, uuid, { task_states: ['resize_migrating'], host: c.host }, { task_state: 'resize_migrated', host: dest, node: destNode ?? dest, progress: 100 });
+  c.log.info({ migration_id: migrationId, instance_uuid: uuid, dest }, 'disk copied and guest stopped; destination finishes the move');
+  await castFinish(c, ctx, migrationId, dest);
+}
+
+export async function castFinish(c: ComputeContext, ctx: RequestContext, migrationId: number, dest: string): Promise<void> {
+  try {
+    await c.computeRpc.finishResize(ctx, dest, migrationId);
+  } catch (err) {
+    c.log.error({ migration_id: migrationId, dest, err: (err as Error).message }, 'cannot cast finish_resize; recovery will retry');
+  }
+}

@@ -1,0 +1,54 @@
+// The destination's phases, each a call from the source: Prepare (an incoming VM, paused), Finish with success (the VM
+// takes over and the database names this host) or with failure (the incoming VM is killed and the claim freed).
+import { releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import { POWER_STATES } from '@ferry/common/domain';
+import { instanceActionPayload } from '@ferry/common/notify';
+import type { RequestContext } from '@ferry/common/rpc';
+import type { ComputeContext } from '../compute-context';
+import type { MigrationCookie } from '../drivers';
+import { instanceNotification } from '../notifications';
+import { arrivesPaused, liveVmSpec, loadLiveMove, type LiveMove } from './live-record';
+
+export const PRE_LIVE_MIGRATION_EVENT = 'compute_pre_live_migration';
+export const POST_LIVE_MIGRATION_DEST_EVENT = 'compute_post_live_migration_at_destination';
+export const ROLLBACK_LIVE_MIGRATION_DEST_EVENT = 'compute_rollback_live_migration_at_destination';
+
+async function moveHere(c: ComputeContext, migrationId: number): Promise<LiveMove & { instance: NonNullable<LiveMove['instance']> }> {
+  const move = await loadLiveMove(c.ds, migrationId);
+  if (!move?.instance || move.migration.dest_compute !== c.host) throw new Error(`live migration ${migrationId} does not come to host ${c.host}`);
+  return move as LiveMove & { instance: NonNullable<LiveMove['instance']> };
+}
+
+export async function preLiveMigration(c: ComputeContext, ctx: RequestContext, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
+  const move = await moveHere(c, migrationId);
+  if (move.migration.status !== 'preparing') throw new Error(`live migration ${migrationId} is ${move.migration.status}, not preparing`);
+  return withActionEvent(c.ds, ctx, move.instance.uuid, PRE_LIVE_MIGRATION_EVENT, c.host, () =>
+    instanceNotification(c, 'instance.live_migration_pre', move.instance, () =>
+      c.driver.liveMigrationPrepare(liveVmSpec(move.instance), cookie, { blockMigration: move.data.block_migration_resolved ?? false })));
+}
+
+export async function postLiveMigrationAtDestination(c: ComputeContext, ctx: RequestContext, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
+  const move = await moveHere(c, migrationId);
+  const { migration, instance } = move;
+  const paused = arrivesPaused(move.data);
+  return withActionEvent(c.ds, ctx, instance.uuid, POST_LIVE_MIGRATION_DEST_EVENT, c.host, () =>
+    instanceNotification(c, 'instance.live_migration_post_dest', instance, async () => {
+      const out = await c.driver.liveMigrationFinish(instance.uuid, cookie, { success: true, paused });
+      // The database names this host from here on: the source's Confirm destroys the copy it still holds (paused).
+      await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: [migration.source_compute, c.host] }, {
+        host: c.host, node: c.node, power_state: paused ? POWER_STATES.PAUSED : POWER_STATES.RUNNING,
+      });
+      return out;
+    }, () => instanceActionPayload(instance)));
+}
+
+export async function rollbackLiveMigrationAtDestination(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+  const move = await moveHere(c, migrationId);
+  const { instance } = move;
+  if (instance.host === c.host) throw new Error(`instance ${instance.uuid} already runs on ${c.host}; refusing to kill it`);
+  await withActionEvent(c.ds, ctx, instance.uuid, ROLLBACK_LIVE_MIGRATION_DEST_EVENT, c.host, () =>
+    instanceNotification(c, 'instance.live_migration_rollback_dest', instance, async () => {
+      await c.driver.liveMigrationFinish(instance.uuid, {}, { success: false, paused: false });
+      await releaseClaim(c.ds, instance.uuid, c.host);
+    }));
+}

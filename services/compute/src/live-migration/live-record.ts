@@ -1,0 +1,45 @@
+// A live migration as each step reads it: the record, its instance, and the request data the API stored.
+import { getInstance, getMigration, type Instance, type Migration } from '@ferry/common/db';
+import { VM_STATES, type LiveMigrationData } from '@ferry/common/domain';
+import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
+import type { DataSource } from 'typeorm';
+import { vmSpecOf, type ComputeContext } from '../compute-context';
+import type { LiveMigrationOptions, VmSpec } from '../drivers';
+import { DIRTY_RATE_METADATA_KEY } from '@ferry/common/domain';
+
+export interface LiveMove {
+  migration: Migration;
+  instance: Instance | undefined;
+  data: LiveMigrationData;
+  ctx: RequestContext;
+}
+
+export async function loadLiveMove(ds: DataSource, migrationId: number): Promise<LiveMove | undefined> {
+  const migration = await getMigration(ds, migrationId);
+  if (!migration || migration.migration_type !== 'live-migration') return undefined;
+  const instance = await getInstance(ds, migration.instance_uuid);
+  const data = migration.migrate_data as unknown as LiveMigrationData;
+  return { migration, instance: instance && !instance.deleted_at ? instance : undefined, data, ctx: contextFromWire(data.request_context) };
+}
+
+/** A paused guest arrives paused; every other one runs. */
+export function arrivesPaused(data: LiveMigrationData): boolean {
+  return data.old_vm_state === VM_STATES.PAUSED;
+}
+
+/** The driver options of this move, from settings, the record and the instance (its dirty rate, for the fake driver). */
+export function liveOptions(c: ComputeContext, move: LiveMove, maxDowntimeMs: number): LiveMigrationOptions {
+  const mib = Number(move.instance?.metadata?.[DIRTY_RATE_METADATA_KEY]);
+  return {
+    destHost: move.migration.dest_compute!,
+    blockMigration: move.data.block_migration_resolved ?? false,
+    maxDowntimeMs,
+    autoConverge: c.config.livePermitAutoConverge,
+    postCopyAllowed: c.config.livePermitPostCopy,
+    ...(Number.isFinite(mib) && mib >= 0 ? { dirtyRateBytesPerSec: mib * 1024 * 1024 } : {}),
+  };
+}
+
+export function liveVmSpec(instance: Instance): VmSpec {
+  return vmSpecOf(instance);
+}

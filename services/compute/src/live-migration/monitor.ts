@@ -1,0 +1,57 @@
+// Watching a running live-migration job from the source: progress into the record every tick, the downtime ramp,
+// and the completion timeout's action. Resolves with the job's cookie, or rejects as the job does.
+import { patchMigration } from '@ferry/common/db';
+import type { ComputeContext } from '../compute-context';
+import type { LiveMigrationJob, LiveMigrationJobStats, MigrationCookie } from '../drivers';
+import { completionTimeoutSeconds, downtimeAt, downtimeSteps } from './downtime-ramp';
+
+export interface MonitorTarget {
+  migrationId: number;
+  ramBytes: number;
+  /** Called once when the completion timeout passes, with the action taken. */
+  onTimeout?: (action: 'abort' | 'force_complete') => void;
+}
+
+export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: MonitorTarget): Promise<MigrationCookie> {
+  const steps = downtimeSteps({
+    maxDowntimeMs: c.config.liveMigrationDowntimeMs, steps: c.config.liveMigrationDowntimeSteps, delaySecondsPerGib: c.config.liveMigrationDowntimeDelay,
+  }, t.ramBytes);
+  const timeout = completionTimeoutSeconds(c.config.liveMigrationCompletionTimeout, t.ramBytes);
+  let settled = false;
+  const done = job.done.finally(() => { settled = true; });
+  const quiet = done.then(() => undefined, () => undefined);
+  let timedOut = false;
+  let allowed = -1;
+  const tick = async () => {
+    const s = job.stats();
+    await record(c, t.migrationId, s);
+    const elapsed = s.elapsed_ms / 1000;
+    const downtime = downtimeAt(steps, elapsed);
+    if (downtime !== allowed && s.phase === 'running') {
+      allowed = downtime;
+      job.setMaxDowntime(downtime);
+    }
+    if (timeout > 0 && elapsed > timeout && !timedOut && s.phase === 'running') {
+      timedOut = true;
+      const action = c.config.liveMigrationTimeoutAction;
+      c.log.warn({ migration_id: t.migrationId, elapsed_s: Math.round(elapsed), timeout_s: Math.round(timeout), action }, 'live migration past its completion timeout');
+      t.onTimeout?.(action);
+      if (action === 'abort') job.abort();
+      else job.forceComplete();
+    }
+  };
+  await tick();
+  while (!settled) {
+    await Promise.race([quiet, new Promise((r) => setTimeout(r, c.config.liveMigrationMonitorMs).unref())]);
+    if (!settled) await tick();
+  }
+  await record(c, t.migrationId, job.stats());
+  return done;
+}
+
+async function record(c: ComputeContext, migrationId: number, s: LiveMigrationJobStats): Promise<void> {
+  await patchMigration(c.ds, migrationId, ['running'], {
+    memory_total: s.memory_total, memory_processed: s.memory_processed, memory_remaining: s.memory_remaining,
+    disk_total: s.disk_total, disk_processed: s.disk_processed, disk_remaining: s.disk_remaining,
+  }).catch((err: unknown) => c.log.warn({ migration_id: migrationId, err: (err as Error).message }, 'cannot record live migration progress'));
+}

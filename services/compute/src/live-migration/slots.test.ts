@@ -1,0 +1,22 @@
+import { Slots } from './slots';
+
+it('lets N holders in, queues the rest in order, and hands a released slot to the next waiter', async () => {
+  const slots = new Slots(2);
+  const order: number[] = [];
+  await slots.acquire();
+  await slots.acquire();
+  const third = slots.acquire().then(() => order.push(3));
+  const fourth = slots.acquire().then(() => order.push(4));
+  await Promise.resolve();
+  expect(order).toEqual([]);
+  slots.release();
+  await third;
+  expect(order).toEqual([3]);
+  slots.release();
+  await fourth;
+  expect(order).toEqual([3, 4]);
+  expect(slots.inUse).toBe(2);
+  slots.release();
+  slots.release();
+  expect(slots.inUse).toBe(0);
+});

@@ -1,0 +1,178 @@
+// live_migration on the source, which drives libvirt's five phases: Begin here, Prepare on the destination, Perform
+// here (monitored), Finish on the destination, Confirm here. A failure before Finish leaves the guest running here;
+// the guest is never running on both hosts, and never left paused on both.
+import { advanceMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import { POWER_STATES } from '@ferry/common/domain';
+import type { RequestContext } from '@ferry/common/rpc';
+import type { ComputeContext } from '../compute-context';
+import type { LiveMigrationJobStats, MigrationCookie } from '../drivers';
+import { instanceNotification } from '../notifications';
+import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-record';
+import { monitorJob } from './monitor';
+import { nowIso, withPhase } from '../cold-migration/move-record';
+
+export const LIVE_MIGRATION_EVENT = 'compute_live_migration';
+const MIB = 1024 * 1024;
+
+/** The job ended because someone asked it to (abort), not because it failed. */
+function isCancellation(err: unknown): boolean {
+  return (err as { code?: string }).code === 'LiveMigrationCancelled';
+}
+
+/** Runs the migration beside the message consumer (the phases outlast any message), tracked so a stop waits for it. */
+export function startLiveMigration(c: ComputeContext, ctx: RequestContext, migrationId: number): void {
+  const run = liveMigration(c, ctx, migrationId).catch((err: unknown) =>
+    c.log.error({ migration_id: migrationId, err: (err as Error).message }, 'live migration failed unexpectedly'));
+  c.liveRuns.add(run);
+  void run.finally(() => c.liveRuns.delete(run));
+}
+
+export async function liveMigration(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+  if (c.activeMoves.has(migrationId)) return;
+  c.activeMoves.add(migrationId);
+  try {
+    const first = await loadLiveMove(c.ds, migrationId);
+    if (!first || first.migration.source_compute !== c.host || first.migration.status !== 'queued') {
+      // Cancelled before this message arrived: the instance and the destination's claim are still the move's.
+      if (first?.migration.source_compute === c.host && first.migration.status === 'cancelled') await endBeforeStart(c, first);
+      else c.log.info({ migration_id: migrationId, status: first?.migration.status }, 'no queued live migration from this host; ignored');
+      return;
+    }
+    await c.liveSlots.acquire();
+    try {
+      const move = await loadLiveMove(c.ds, migrationId);
+      if (!move?.instance || move.migration.status !== 'queued') {
+        if (move) await endBeforeStart(c, move);
+        return;
+      }
+      const timings = withPhase(move.migration.phase_timings, 'preparing', { started_at: nowIso() });
+      if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', { phase_timings: timings }))) {
+        await endBeforeStart(c, move);
+        return;
+      }
+      // Later writes build on these timings: keep them, or completing would drop when preparing started.
+      move.migration.phase_timings = timings;
+      await withActionEvent(c.ds, ctx, move.instance.uuid, LIVE_MIGRATION_EVENT, c.host, () => runPhases(c, ctx, move));
+    } finally {
+      c.liveSlots.release();
+    }
+  } finally {
+    c.activeMoves.delete(migrationId);
+    c.pendingSteering.delete(migrationId);
+  }
+}
+
+/** Cancelled while queued (or gone): free the destination and give the instance back its freedom. */
+async function endBeforeStart(c: ComputeContext, move: LiveMove): Promise<void> {
+  const { migration } = move;
+  // A later move of the same instance owns its task and claims now; this one has nothing left to undo.
+  if (await openMigrationOf(c.ds, migration.instance_uuid)) return;
+  if (migration.dest_compute) await releaseClaim(c.ds, migration.instance_uuid, migration.dest_compute);
+  await updateInstanceIf(c.ds, migration.instance_uuid, { task_states: ['migrating'], host: c.host }, { task_state: null });
+  c.log.info({ migration_id: migration.id, status: migration.status }, 'live migration ended before it started');
+}
+
+async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove): Promise<void> {
+  const { migration } = move;
+  const instance = move.instance!;
+  const dest = migration.dest_compute!;
+  const ramBytes = instance.flavor.memory_mb * MIB;
+  let lastStats: LiveMigrationJobStats | undefined;
+  let finishCookie: MigrationCookie;
+  try {
+    const opts = liveOptions(c, move, c.config.liveMigrationDowntimeMs);
+    const begun = await c.driver.liveMigrationBegin(instance.uuid, opts);
+    const prepared = await c.computeRpc.preLiveMigration(ctx, dest, migration.id, begun);
+    if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running'))) throw cancelled('aborted while preparing');
+    const job = await c.driver.liveMigrationPerform(instance.uuid, prepared, opts);
+    c.liveJobs.set(migration.id, job);
+    // A stop, abort or force-complete that came while Perform was starting found no job: apply it now.
+    const pending = c.pendingSteering.get(migration.id);
+    c.pendingSteering.delete(migration.id);
+    if (c.stopping.aborted || pending === 'abort') job.abort();
+    else if (pending === 'force_complete') job.forceComplete();
+    try {
+      finishCookie = await monitorJob(c, job, { migrationId: migration.id, ramBytes });
+    } finally {
+      lastStats = job.stats();
+      c.liveJobs.delete(migration.id);
+    }
+  } catch (err) {
+    if (c.stopping.aborted) {
+      c.log.warn({ migration_id: migration.id }, 'live migration interrupted by shutdown; recovery rolls it back at start');
+      return;
+    }
+    await rollBack(c, ctx, move, err as Error, isCancellation(err) ? 'cancelled' : 'failed', lastStats);
+    return;
+  }
+  await complete(c, ctx, move, finishCookie, lastStats);
+}
+
+function cancelled(message: string): Error {
+  return Object.assign(new Error(message), { code: 'LiveMigrationCancelled' });
+}
+
+function perform(stats: LiveMigrationJobStats | undefined): Record<string, unknown> {
+  if (!stats) return {};
+  return { iterations: stats.iterations, expected_downtime_ms: stats.expected_downtime_ms, max_downtime_ms: stats.max_downtime_ms, postcopy: stats.postcopy, paused: stats.paused, elapsed_ms: stats.elapsed_ms };
+}
+
+/** Finish on the destination, then Confirm here; a Finish that fails resumes the guest here instead. */
+export async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, cookie: MigrationCookie, stats?: LiveMigrationJobStats): Promise<void> {
+  const { migration } = move;
+  const instance = move.instance!;
+  const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
+  await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', { phase_timings: timings });
+  let confirmCookie: MigrationCookie;
+  try {
+    confirmCookie = await c.computeRpc.postLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id, cookie);
+  } catch (err) {
+    await rollBack(c, ctx, move, err as Error, 'failed');
+    return;
+  }
+  await instanceNotification(c, 'instance.live_migration_post', instance, async () => {
+    await confirmUntilDone(c, instance.uuid, confirmCookie, { success: true, paused: arrivesPaused(move.data) });
+    await releaseClaim(c.ds, instance.uuid, c.host);
+    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed');
+    await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.dest_compute }, { task_state: null });
+  });
+  c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, dest: migration.dest_compute, ...perform(stats) }, 'live migration completed');
+}
+
+/** Confirm must happen (the source copy is paused, the destination's runs): retried until it does or the service stops. */
+async function confirmUntilDone(c: ComputeContext, uuid: string, cookie: MigrationCookie, opts: { success: boolean; paused: boolean }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await c.driver.liveMigrationConfirm(uuid, cookie, opts);
+      return;
+    } catch (err) {
+      if (c.stopping.aborted) throw err;
+      c.log.error({ instance_uuid: uuid, attempt, err: (err as Error).message }, 'live migration confirm failed; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5000)));
+    }
+  }
+}
+
+/** The destination drops its incoming VM and claim; the guest resumes here; the record says why. */
+export async function rollBack(
+  c: ComputeContext, ctx: RequestContext, move: LiveMove, err: Error, status: 'failed' | 'cancelled', stats?: LiveMigrationJobStats,
+): Promise<void> {
+  const { migration } = move;
+  const instance = move.instance!;
+  const paused = arrivesPaused(move.data);
+  c.log.warn({ migration_id: migration.id, instance_uuid: instance.uuid, status, err: err.message }, 'live migration rolled back; the guest stays on the source');
+  await instanceNotification(c, 'instance.live_migration_rollback', instance, async () => {
+    try {
+      await c.computeRpc.rollbackLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id);
+    } catch (destErr) {
+      c.log.error({ migration_id: migration.id, err: (destErr as Error).message }, 'destination could not drop its incoming VM; its recovery will');
+    }
+    await confirmUntilDone(c, instance.uuid, {}, { success: false, paused });
+    const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
+    await advanceMigration(c.ds, migration.id, ['preparing', 'running', 'post-migrating'], status, { last_error: err.message.slice(0, 2000), phase_timings: timings });
+    await releaseClaim(c.ds, instance.uuid, migration.dest_compute!);
+    await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: [c.host, migration.dest_compute] }, {
+      task_state: null, host: c.host, node: migration.source_node ?? c.node, power_state: paused ? POWER_STATES.PAUSED : POWER_STATES.RUNNING,
+    });
+  });
+}

@@ -1,0 +1,290 @@
+// Control-plane throughput of cold migration: 500 concurrent moves of empty-disk servers across 20 fake hosts over
+// RabbitMQ and Postgres, against a floor of raw broker round trips and Postgres commits measured in the same run.
+/*
+ * Method. A fresh Postgres database and a random bus prefix (both deleted at the end); the real scheduler and 20
+ * fake-driver compute services run in this process, each on its own broker connection, sharing one Postgres pool
+ * (FERRY_BENCH_MOVES_POOL, default 20); the requester (the API's role) has its own pool of 10. Periodic power sync
+ * and resource reports are off (interval 3600 s) and heartbeats slowed to 30 s, so the database sees the moves only.
+ * 500 servers (+3 probes) of a zero-disk flavor are built through the scheduler in batches of 50. Each move is
+ * requested as the API does it (CAS to resize_prep with both flavors, instance action, migrate_server cast to the
+ * scheduler); all 500 at once. Latency per move = guest_started.at (written by the same statement that sets the
+ * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
+ * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
+ * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
+ * 4 casts × RTT + 26 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
+ * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
+ * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size).
+ */
+import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import type { InstanceFlavor } from '@ferry/common/db';
+import { BenchCluster } from './support/bench-cluster';
+import { CpuMeter } from './support/cpu';
+import { pipelined, sequential, startRawRpc } from './support/raw-rpc';
+import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
+import { fixed, mean, percentile, sleep } from './support/stats';
+
+const MOVES = Number(process.env.FERRY_BENCH_MOVES_COUNT ?? 500);
+const PROBES = 3;
+const HOST_COUNT = 20;
+const POOL = Number(process.env.FERRY_BENCH_MOVES_POOL ?? 20);
+const POLL_MS = 20;
+const RUN_TIMEOUT_MS = 120_000;
+
+/** The casts one move sends before its record is `finished`. */
+const CASTS = ['migrate_server', 'prep_resize', 'resize_instance', 'finish_resize'];
+
+/**
+ * The writes (each its own commit) from the request to the record's `finished`, read off the code, in order.
+ * Not counted: the action event's finish and the instance's VERIFY_RESIZE write that follow `finished`.
+ */
+const WRITES_TO_FINISHED: readonly (readonly [string, number])[] = [
+  ['API: instance CAS to resize_prep (advanceInstanceTask), INSERT instance action', 2],
+  ['scheduler migrate_server: event INSERT, claim transaction (claimResources), event UPDATE', 3],
+  ['dest prep_resize: event INSERT, event UPDATE, INSERT migration (createMigration, one transaction)', 3],
+  ['source resize_instance: record → migrating, instance → resize_migrating, event INSERT', 3],
+  ['  phase_timings: copy_pass_1 start/end, guest_stopped, copy_pass_2 start/end (patchMigration)', 5],
+  ['  copy progress: 2 reports × (record + instance progress) (DiskProgressWriter)', 4],
+  ['  event UPDATE, record → post-migrating, instance → resize_migrated', 3],
+  ['dest finish_resize: instance → resize_finish, event INSERT, record → finished', 3],
+];
+const WRITES = WRITES_TO_FINISHED.reduce((n, [, k]) => n + k, 0);
+/** Writes on the path after `finished`: the action event's finish, the instance into VERIFY_RESIZE. */
+const WRITES_AFTER_FINISHED = 2;
+
+const hostNames = Array.from({ length: HOST_COUNT }, (_, i) => `host-${String(i + 1).padStart(2, '0')}`);
+const ms = (n: number, width = 8) => `${fixed(n, 2, width)} ms`;
+
+interface Floor {
+  rttP50: number;
+  rttMean: number;
+  castP50: number;
+  rpcPerSecond: number;
+  commitMean: number;
+  commitP50: number;
+  commitsPerSecond: number;
+}
+
+async function newClient(url: string, counter: SqlCounter): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  counter.ignore(client);
+  await client.connect();
+  return client;
+}
+
+/** Raw broker round trips and Postgres commits, on the cluster's broker and database, while it is idle. */
+async function measureFloor(cluster: BenchCluster, dbUrl: string, counter: SqlCounter): Promise<Floor> {
+  const raw = await startRawRpc(cluster.transportUrl, cluster.prefix);
+  let rtt: number[];
+  let cast: number[];
+  let rpcPerSecond: number;
+  try {
+    await sequential(1000, raw.call);
+    rtt = await sequential(1000, raw.call);
+    await sequential(100, raw.cast);
+    cast = await sequential(300, raw.cast);
+    rpcPerSecond = await pipelined(64, 1500, raw.call);
+  } finally {
+    await raw.close();
+  }
+
+  const clients = await Promise.all(Array.from({ length: 16 }, () => newClient(dbUrl, counter)));
+  try {
+    const [first] = clients;
+    await first.query('CREATE TABLE bench_commit (id integer PRIMARY KEY, n bigint NOT NULL)');
+    await first.query('INSERT INTO bench_commit SELECT g, 0 FROM generate_series(1, 16) g');
+    const update = (c: pg.Client, id: number) => c.query('UPDATE bench_commit SET n = n + 1 WHERE id = $1', [id]).then(() => undefined);
+    await sequential(100, () => update(first, 1));
+    const commits = await sequential(500, () => update(first, 1));
+    // Throughput: 16 connections, each updating its own row (no lock waits), for 1.5 s.
+    let done = 0;
+    const started = performance.now();
+    await Promise.all(clients.map(async (c, i) => {
+      while (performance.now() - started < 1500) {
+        await update(c, i + 1);
+        done++;
+      }
+    }));
+    const commitsPerSecond = done / ((performance.now() - started) / 1000);
+    await first.query('DROP TABLE bench_commit');
+    return {
+      rttP50: percentile(rtt, 0.5), rttMean: mean(rtt), castP50: percentile(cast, 0.5), rpcPerSecond,
+      commitMean: mean(commits), commitP50: percentile(commits, 0.5), commitsPerSecond,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
+interface Finished {
+  uuid: string;
+  at: number;
+}
+
+/** Polls every POLL_MS with one query until `count` records are finished; returns when each was (guest_started.at). */
+async function pollFinished(poller: pg.Client, uuids: readonly string[], timeoutMs: number): Promise<{ finished: Finished[]; errors: string[] }> {
+  const wanted = new Set(uuids);
+  const finished = new Map<string, number>();
+  const errors: string[] = [];
+  const seen = new Set<string>();
+  const deadline = Date.now() + timeoutMs;
+  while (finished.size + errors.length < wanted.size) {
+    if (Date.now() > deadline) break;
+    await sleep(POLL_MS);
+    const { rows } = await poller.query<{ instance_uuid: string; status: string; at: string | null; last_error: string | null }>(
+      `SELECT instance_uuid, status, phase_timings->'guest_started'->>'at' AS at, last_error
+         FROM migrations WHERE status IN ('finished', 'error') AND NOT (instance_uuid = ANY($1::uuid[]))`,
+      [[...seen]],
+    );
+    for (const r of rows) {
+      if (!wanted.has(r.instance_uuid)) continue;
+      seen.add(r.instance_uuid);
+      if (r.status === 'finished' && r.at) finished.set(r.instance_uuid, Date.parse(r.at));
+      else errors.push(`${r.instance_uuid}: ${r.status} ${r.last_error ?? ''}`);
+    }
+  }
+  return { finished: [...finished].map(([uuid, at]) => ({ uuid, at })), errors };
+}
+
+function countLine(c: SqlCounts, per: number): string {
+  const f = (n: number) => (n / per).toFixed(1);
+  return `${f(c.inserts + c.updates + c.deletes)} writes (${f(c.inserts)} INSERT, ${f(c.updates)} UPDATE, ${f(c.deletes)} DELETE) in ` +
+    `${f(c.writeCommits)} commits, ${f(c.transactions)} explicit transactions, ${f(c.selects)} SELECTs, ${f(c.other)} other`;
+}
+
+async function main(): Promise<void> {
+  console.log(`Ferry cold-migration control-plane throughput: ${MOVES} concurrent migrations of empty-disk servers across ${HOST_COUNT} fake hosts`);
+  console.log('  scheduler + 20 compute services in this process, RabbitMQ (one connection per service) and a fresh Postgres database');
+  console.log(`  (services share a pool of ${POOL}, requester pool of 10); periodic power sync/resource report off, heartbeats every 30 s.`);
+  console.log('  latency = request start (CAS) → record `finished` (its guest_started.at); throughput = moves / (last finished − first request).');
+  console.log(`  floor per move = ${CASTS.length} casts (${CASTS.join(', ')}) × raw RTT + ${WRITES} commits × Postgres commit latency.`);
+  console.log('');
+
+  const counter = new SqlCounter();
+  counter.install();
+  const cluster = await BenchCluster.start({
+    bus: 'amqp', database: 'postgres', hosts: hostNames,
+    driver: { vcpus: 1024, memoryMb: 1 << 20, diskGb: 1000, guestWriteRate: 0 },
+    config: { powerSyncSeconds: 3600, heartbeatSeconds: 30, serviceDownSeconds: 300 },
+    poolSize: POOL, apiPoolSize: 10, transportPerService: true,
+  });
+  let poller: pg.Client | undefined;
+  try {
+    const dbUrl = cluster.dbUrl!;
+    poller = await newClient(dbUrl, counter);
+    const flavor: InstanceFlavor = await cluster.createFlavor({ name: 'bench.zero-disk', vcpus: 1, memory_mb: 64, root_gb: 0 });
+
+    let t = performance.now();
+    const uuids = await cluster.requestBuilds(flavor, MOVES + PROBES, 50);
+    const built = await cluster.awaitActive(uuids, 120_000);
+    console.log(`built ${built.length} servers (root_gb 0) through the scheduler in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const floor = await measureFloor(cluster, dbUrl, counter);
+    console.log('');
+    console.log('floor, measured on the idle broker and database:');
+    console.log(`  raw amqplib request/reply RTT             p50 ${ms(floor.rttP50)}   mean ${ms(floor.rttMean)}   (1000 sequential)`);
+    console.log(`  raw request/reply, 64 in flight            ${fixed(floor.rpcPerSecond, 0, 8)} round trips/s`);
+    console.log(`  raw persistent confirmed publish→consume   p50 ${ms(floor.castP50)}   (what a Ferry cast waits for; not in the floor)`);
+    console.log(`  Postgres single-row autocommit UPDATE      p50 ${ms(floor.commitP50)}   mean ${ms(floor.commitMean)}   (500 sequential)`);
+    console.log(`  Postgres UPDATEs, 16 connections           ${fixed(floor.commitsPerSecond, 0, 8)} commits/s`);
+
+    // Probes: one move at a time on the otherwise idle cluster, counting what each sends.
+    const byUuid = new Map(built.map((i) => [i.uuid, i]));
+    const probeLatency: number[] = [];
+    const probeSql: SqlCounts[] = [];
+    const probeCasts: Map<string, number>[] = [];
+    const probeNotifications: number[] = [];
+    for (const uuid of uuids.slice(MOVES)) {
+      const sqlBefore = counter.snapshot();
+      const tallyBefore = cluster.tally.snapshot();
+      const requested = Date.now();
+      await cluster.requestMove(byUuid.get(uuid)!);
+      const { finished, errors } = await pollFinished(poller, [uuid], 30_000);
+      if (errors.length > 0 || finished.length === 0) throw new Error(`probe move failed: ${errors.join('; ') || 'timeout'}`);
+      probeLatency.push(finished[0].at - requested);
+      // Let the steps after `finished` land too: the count below is the whole move.
+      await sleep(200);
+      probeSql.push(diff(counter.snapshot(), sqlBefore));
+      const tally = cluster.tally.snapshot();
+      probeCasts.push(new Map([...tally.casts].map(([m, n]) => [m, n - (tallyBefore.casts.get(m) ?? 0)])));
+      const notes = (s: typeof tally) => [...s.notifications.values()].reduce((a, b) => a + b, 0);
+      probeNotifications.push(notes(tally) - notes(tallyBefore));
+    }
+    console.log('');
+    console.log(`${PROBES} probe moves, one at a time: request → finished ${probeLatency.map((l) => `${l} ms`).join(', ')}`);
+    console.log(`  casts per move: ${[...probeCasts[0]].filter(([, n]) => n > 0).map(([m, n]) => `${m} ${n}`).join(', ')}; notifications per move: ${probeNotifications.join(', ')}`);
+    console.log(`  SQL per whole move (measured): ${countLine(probeSql[0], 1)}`);
+    console.log(`  writes counted from the code: ${WRITES} to \`finished\` + ${WRITES_AFTER_FINISHED} after = ${WRITES + WRITES_AFTER_FINISHED}:`);
+    for (const [what, n] of WRITES_TO_FINISHED) console.log(`    ${String(n).padStart(2)}  ${what}`);
+
+    // The run: every move requested at once.
+    const moves = uuids.slice(0, MOVES).map((u) => byUuid.get(u)!);
+    const sqlBefore = counter.snapshot();
+    const tallyBefore = cluster.tally.snapshot();
+    const requestedAt = new Map<string, number>();
+    const acceptedAt = new Map<string, number>();
+    const firstRequest = Date.now();
+    const cpu = new CpuMeter();
+    const cpuStart = process.cpuUsage();
+    t = performance.now();
+    const requests = Promise.all(moves.map(async (i) => {
+      requestedAt.set(i.uuid, Date.now());
+      await cluster.requestMove(i);
+      acceptedAt.set(i.uuid, Date.now());
+    })).then(() => performance.now() - t);
+    const [{ finished, errors }, requestsAccepted] = await Promise.all([pollFinished(poller, moves.map((i) => i.uuid), RUN_TIMEOUT_MS), requests]);
+    const cpuLine = cpu.report();
+    const cpuSelf = process.cpuUsage(cpuStart);
+    const sql = diff(counter.snapshot(), sqlBefore);
+    const tally = cluster.tally.snapshot();
+    const lastFinished = Math.max(...finished.map((f) => f.at));
+    const latencies = finished.map((f) => f.at - requestedAt.get(f.uuid)!);
+    const seconds = (lastFinished - firstRequest) / 1000;
+    const rate = finished.length / seconds;
+    const { rows: dests } = await poller.query<{ dest_compute: string; n: string }>(
+      `SELECT dest_compute, count(*) AS n FROM migrations WHERE status = 'finished' GROUP BY dest_compute ORDER BY count(*) DESC`,
+    );
+    const destCounts = dests.map((d) => Number(d.n));
+
+    console.log('');
+    console.log(`${MOVES} moves requested at once (all ${MOVES} requests accepted after ${(requestsAccepted / 1000).toFixed(2)} s):`);
+    console.log(`  finished ${finished.length}, failed ${errors.length}${errors.length ? ` (${errors.slice(0, 3).join('; ')})` : ''}, last after ${seconds.toFixed(2)} s`);
+    console.log(`  latency request → finished   p50 ${ms(percentile(latencies, 0.5))}   p99 ${ms(percentile(latencies, 0.99))}   max ${ms(Math.max(...latencies))}`);
+    const accepted = finished.map((f) => acceptedAt.get(f.uuid)! - requestedAt.get(f.uuid)!);
+    const afterAccepted = finished.map((f) => f.at - acceptedAt.get(f.uuid)!);
+    console.log(`    of which request accepted   p50 ${ms(percentile(accepted, 0.5))}   p99 ${ms(percentile(accepted, 0.99))}   (CAS + action + migrate_server cast confirmed)`);
+    console.log(`    accepted → finished         p50 ${ms(percentile(afterAccepted, 0.5))}   p99 ${ms(percentile(afterAccepted, 0.99))}`);
+    console.log(`  throughput                   ${fixed(rate, 1, 8)} migrations/s`);
+    console.log(`  CPU during the run: ${cpuLine}`);
+    console.log(`  this process's CPU per move: ${fixed((cpuSelf.user + cpuSelf.system) / 1000 / finished.length, 1)} ms (all 21 services and the requester share its one event loop)`);
+    console.log(`  destinations: ${dests.length} hosts, ${Math.min(...destCounts)}–${Math.max(...destCounts)} moves each`);
+    console.log(`  per move during the run: ${countLine(sql, MOVES)}`);
+    console.log(`  casts per move: ${[...tally.casts].map(([m, n]) => [m, n - (tallyBefore.casts.get(m) ?? 0)] as const).filter(([, n]) => n > 0).map(([m, n]) => `${m} ${(n / MOVES).toFixed(2)}`).join(', ')}`);
+
+    const floorMs = CASTS.length * floor.rttP50 + WRITES * floor.commitMean;
+    const floorRate = 1 / (CASTS.length / floor.rpcPerSecond + WRITES / floor.commitsPerSecond);
+    const p50 = percentile(latencies, 0.5);
+    console.log('');
+    console.log(
+      `floor latency per move = ${CASTS.length} casts × RTT p50 ${floor.rttP50.toFixed(3)} ms + ${WRITES} writes × commit mean ${floor.commitMean.toFixed(3)} ms ` +
+        `= ${floorMs.toFixed(2)} ms`,
+    );
+    console.log(`p50 / floor = ${(p50 / floorMs).toFixed(1)}   (unloaded probe median / floor = ${(percentile(probeLatency, 0.5) / floorMs).toFixed(1)})`);
+    console.log(
+      `floor throughput bound = 1 / (${CASTS.length} / ${floor.rpcPerSecond.toFixed(0)} RTT/s + ${WRITES} / ${floor.commitsPerSecond.toFixed(0)} commits/s) = ` +
+        `${floorRate.toFixed(1)} migrations/s (each capacity measured saturating this machine's ${availableParallelism()} cores; the two share them, so their costs add)`,
+    );
+    console.log(`migrations/s / floor bound = ${(rate / floorRate).toFixed(3)}`);
+    if (finished.length < MOVES) process.exitCode = 1;
+  } finally {
+    await poller?.end().catch(() => undefined);
+    await cluster.close();
+    counter.uninstall();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('moves benchmark failed:', err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,349 @@
+// Cold migration and resize through the scheduler and fake-driver computes: the happy paths, confirm and revert,
+// a stopped instance, failures at each side, restarts mid-copy and after power-off, auto-confirm, repeated messages.
+import { createHash, randomBytes } from 'node:crypto';
+import { open, stat } from 'node:fs/promises';
+import {
+  advanceMigration, getActionWithEvents, latestInstanceFault, listAllocations, listComputeNodes, Migration, type Instance, type InstanceFlavor,
+} from '@ferry/common/db';
+import { POWER_STATES } from '@ferry/common/domain';
+import { newRequestContext } from '@ferry/common/rpc';
+import { armFault, LocalTransfer, type CopyRequest, type CopyResult, type Transfer } from '@ferry/compute';
+import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { Cluster, type BusKind, type DatabaseKind } from './cluster';
+
+const MIB = 1024 * 1024;
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
+
+/** sha256 of the first `length` bytes of a file (a grown disk is compared over the original size). */
+async function sha256(path: string, length: number): Promise<string> {
+  const hash = createHash('sha256');
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(8 * MIB);
+    for (let at = 0; at < length; at += buf.length) {
+      const n = Math.min(buf.length, length - at);
+      const { bytesRead } = await handle.read(buf, 0, n, at);
+      hash.update(buf.subarray(0, bytesRead));
+      if (bytesRead < n) hash.update(Buffer.alloc(n - bytesRead));
+    }
+  } finally {
+    await handle.close();
+  }
+  return hash.digest('hex');
+}
+
+/** Writes `count` random 1 MiB blocks at spread offsets: a disk with data on it, not only holes. */
+async function fillDisk(path: string, count: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    const size = (await handle.stat()).size;
+    for (let i = 0; i < count; i++) await handle.write(randomBytes(MIB), 0, MIB, Math.floor((size / count) * i / MIB) * MIB);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A real LocalTransfer that holds chosen copies at a gate until the test opens it (or the copy is cancelled). */
+class GatedTransfer implements Transfer {
+  readonly kind = 'gated-local';
+  private readonly inner = new LocalTransfer();
+  private release: (() => void) | undefined;
+  private readonly gate = new Promise<void>((resolve) => { this.release = resolve; });
+  /** Resolves when a copy reached the gate. */
+  readonly reached: Promise<CopyRequest>;
+  private arrived!: (req: CopyRequest) => void;
+
+  constructor(private readonly holds: (req: CopyRequest) => boolean) {
+    this.reached = new Promise((resolve) => { this.arrived = resolve; });
+  }
+
+  async copy(req: CopyRequest): Promise<CopyResult> {
+    if (this.holds(req)) {
+      this.arrived(req);
+      await new Promise<void>((resolve, reject) => {
+        void this.gate.then(resolve);
+        req.signal?.addEventListener('abort', () => reject(new Error('copy cancelled at the gate')), { once: true });
+      });
+    }
+    return this.inner.copy(req);
+  }
+
+  open(): void {
+    this.release?.();
+  }
+}
+
+export function coldMigration(bus: BusKind, database: DatabaseKind = 'postgres'): void {
+  describe(`cold migration and resize (${bus} bus, ${database} database)`, () => {
+    let cluster: Cluster;
+    let tiny: InstanceFlavor;
+    let small: InstanceFlavor;
+
+    beforeAll(async () => {
+      // The guest writes 8 MiB/s while its disk is copied away: pass 2 has real work.
+      cluster = await Cluster.start(bus, database, { fakeGuestWriteRate: 8 * MIB });
+      tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
+      small = await instanceFlavor(cluster.ds, 'm1.small');
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    async function buildServer(flavor = tiny): Promise<Instance> {
+      const row = await insertBuildingInstance(cluster.ds, flavor);
+      await cluster.requestBuild([row], requestSpecFor(flavor));
+      const instance = await cluster.settled(row.uuid);
+      await fillDisk(cluster.driver(instance.host!).diskPath(instance.uuid), 16);
+      return instance;
+    }
+
+    const migrationOf = (uuid: string) => cluster.ds.getRepository(Migration).findOneOrFail({ where: { instance_uuid: uuid }, order: { id: 'DESC' } });
+    const claims = async (uuid: string) => (await listAllocations(cluster.ds, { consumer_uuid: uuid })).map((a) => [a.host, a.memory_mb, a.disk_gb]).sort();
+    const awaitResized = (uuid: string) => cluster.waitFor(uuid, (i) => i.vm_state === 'resized' && i.task_state === null, 30_000);
+    const vmOn = (host: string, uuid: string) => cluster.driver(host).getVm(uuid);
+
+    /** What the API does for confirmResize and revertResize. */
+    async function confirm(uuid: string): Promise<void> {
+      const m = await migrationOf(uuid);
+      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'confirming')).toBe(true);
+      await cluster.compute.confirmResize(newRequestContext(), m.source_compute!, m.id);
+    }
+    async function revert(uuid: string): Promise<void> {
+      const m = await migrationOf(uuid);
+      await cluster.requestAction(uuid, 'revertResize', 'resize_reverting', async () => undefined);
+      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'reverting')).toBe(true);
+      await cluster.compute.revertResize(newRequestContext(), m.dest_compute!, m.id);
+    }
+
+    it('migrates a running instance: two-pass copy, checksums equal, VERIFY_RESIZE with claims on both hosts, then confirm', async () => {
+      const vm = await buildServer();
+      const source = vm.host!;
+      const ctx = await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      const m = await migrationOf(vm.uuid);
+      expect(moved.host).not.toBe(source);
+      expect(m).toMatchObject({ status: 'finished', migration_type: 'migration', source_compute: source, dest_compute: moved.host });
+      expect(m.disk_total).toBeGreaterThanOrEqual(1024 * MIB);
+      expect(m.disk_remaining).toBe(0);
+      expect(m.phase_timings).toEqual(expect.objectContaining({ copy_pass_1: expect.anything(), copy_pass_2: expect.anything(), guest_stopped: expect.anything(), guest_started: expect.anything() }));
+      // The guest wrote during pass 1; pass 2 copied exactly that, so the copies are byte-identical.
+      expect((m.phase_timings.copy_pass_2 as { ranges: number }).ranges).toBeGreaterThan(0);
+      const src = cluster.driver(source).diskPath(vm.uuid);
+      const dst = cluster.driver(moved.host!).diskPath(vm.uuid);
+      expect(await sha256(dst, GIB)).toBe(await sha256(src, GIB));
+      expect((await vmOn(moved.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect((await vmOn(source, vm.uuid))?.power_state).toBe(POWER_STATES.SHUTDOWN);
+      expect(await claims(vm.uuid)).toEqual([[moved.host, 512, 1], [source, 512, 1]].sort());
+      const action = await getActionWithEvents(cluster.ds, vm.uuid, ctx.request_id);
+      expect(action!.events.map((e) => [e.event, e.result])).toEqual(expect.arrayContaining([
+        ['conductor_migrate_server', 'Success'], ['compute_prep_resize', 'Success'], ['compute_resize_instance', 'Success'], ['compute_finish_resize', 'Success'],
+      ]));
+
+      await confirm(vm.uuid);
+      const done = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active', 10_000);
+      expect(done).toMatchObject({ host: moved.host, task_state: null, old_flavor: null, new_flavor: null, power_state: POWER_STATES.RUNNING });
+      expect(await vmOn(source, vm.uuid)).toBeUndefined();
+      expect((await migrationOf(vm.uuid)).status).toBe('confirmed');
+      expect(await claims(vm.uuid)).toEqual([[moved.host, 512, 1]]);
+    }, 60_000);
+
+    it('resizes to a bigger flavor and reverts: old flavor, source host, source copy running, destination copy and claim gone', async () => {
+      const vm = await buildServer();
+      const source = vm.host!;
+      await cluster.requestMove(vm.uuid, { newFlavor: small });
+      const resized = await awaitResized(vm.uuid);
+      expect(resized.flavor.name).toBe('m1.small');
+      expect(resized.old_flavor?.name).toBe('m1.tiny');
+      expect((await stat(cluster.driver(resized.host!).diskPath(vm.uuid))).size).toBe(20 * GIB);
+      expect((await vmOn(resized.host!, vm.uuid))).toMatchObject({ memory_mb: 2048, root_gb: 20 });
+      expect(await claims(vm.uuid)).toEqual([[resized.host, 2048, 20], [source, 512, 1]].sort());
+
+      await revert(vm.uuid);
+      const back = await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'active', 10_000);
+      expect(back).toMatchObject({ host: source, power_state: POWER_STATES.RUNNING, old_flavor: null, new_flavor: null });
+      expect(back.flavor.name).toBe('m1.tiny');
+      expect((await vmOn(source, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(resized.host!, vm.uuid)).toBeUndefined();
+      expect((await migrationOf(vm.uuid)).status).toBe('reverted');
+      expect(await claims(vm.uuid)).toEqual([[source, 512, 1]]);
+    }, 60_000);
+
+    it('keeps a stopped instance stopped through the move, the revert and the confirm', async () => {
+      const vm = await buildServer();
+      await cluster.requestAction(vm.uuid, 'stop', 'powering-off', (ctx, host) => cluster.compute.stopInstance(ctx, host, vm.uuid));
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'stopped' && i.task_state === null);
+      await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      expect(moved.power_state).toBe(POWER_STATES.SHUTDOWN);
+      expect((await vmOn(moved.host!, vm.uuid))?.power_state).toBe(POWER_STATES.SHUTDOWN);
+      // Stopped before the move: nothing ran during the copy, so one copy while off and no second pass.
+      expect(Object.keys((await migrationOf(vm.uuid)).phase_timings)).toContain('copy_while_off');
+      await revert(vm.uuid);
+      const back = await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'stopped', 10_000);
+      expect(back).toMatchObject({ host: vm.host, power_state: POWER_STATES.SHUTDOWN });
+
+      await cluster.requestMove(vm.uuid);
+      await awaitResized(vm.uuid);
+      await confirm(vm.uuid);
+      const confirmed = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'stopped' && i.old_flavor === null, 10_000);
+      expect(confirmed.power_state).toBe(POWER_STATES.SHUTDOWN);
+    }, 60_000);
+
+    it('migrates to the host an admin names', async () => {
+      const vm = await buildServer();
+      const target = ['compute-1', 'compute-2', 'compute-3'].filter((h) => h !== vm.host).pop()!;
+      await cluster.requestMove(vm.uuid, { host: target });
+      expect((await awaitResized(vm.uuid)).host).toBe(target);
+      await confirm(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active');
+    }, 60_000);
+
+    it('gives up without touching the instance when no host fits (NoValidHost): no record, a fault, no task', async () => {
+      const vm = await buildServer();
+      await cluster.requestMove(vm.uuid, { host: vm.host! });
+      const after = await cluster.waitFor(vm.uuid, (i) => i.task_state === null);
+      expect(after).toMatchObject({ vm_state: 'active', host: vm.host, new_flavor: null });
+      expect((await latestInstanceFault(cluster.ds, vm.uuid))?.message).toMatch(/No valid host/);
+      expect(await cluster.ds.getRepository(Migration).countBy({ instance_uuid: vm.uuid })).toBe(0);
+      expect(await claims(vm.uuid)).toEqual([[vm.host, 512, 1]]);
+    });
+
+    it('reschedules to an alternate when the destination cannot prepare, leaving nothing on the first choice', async () => {
+      const vm = await buildServer();
+      const firstChoice = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      await armFault(cluster.driver(firstChoice).hostDir, 'prepare_incoming');
+      await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      expect([vm.host, firstChoice]).not.toContain(moved.host);
+      expect(await claims(vm.uuid)).toEqual([[moved.host, 512, 1], [vm.host, 512, 1]].sort());
+      await confirm(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active');
+    }, 60_000);
+
+    it('rolls back to the source when the source cannot power off: running there, record in error, destination claim and copy gone', async () => {
+      const vm = await buildServer();
+      await armFault(cluster.driver(vm.host!).hostDir, 'power_off');
+      await cluster.requestMove(vm.uuid);
+      const after = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 30_000);
+      const m = await migrationOf(vm.uuid);
+      expect(after).toMatchObject({ vm_state: 'active', host: vm.host, power_state: POWER_STATES.RUNNING, new_flavor: null });
+      expect(m.status).toBe('error');
+      expect(m.last_error).toMatch(/injected fault at power_off/);
+      expect((await latestInstanceFault(cluster.ds, vm.uuid))?.message).toMatch(/power_off/);
+      expect(await claims(vm.uuid)).toEqual([[vm.host, 512, 1]]);
+      // The destination drops the partial copy when the cleanup cast reaches it.
+      await cluster.waitUntil(async () => !(await exists(cluster.driver(m.dest_compute!).vmDir(vm.uuid))));
+    }, 60_000);
+
+    it('rolls back to the source copy when the destination cannot start the guest', async () => {
+      const vm = await buildServer();
+      const firstChoice = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      await armFault(cluster.driver(firstChoice).hostDir, 'finish_incoming');
+      await cluster.requestMove(vm.uuid, { host: firstChoice });
+      const after = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 30_000);
+      expect(after).toMatchObject({ vm_state: 'active', host: vm.host, power_state: POWER_STATES.RUNNING, old_flavor: null });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(firstChoice, vm.uuid)).toBeUndefined();
+      expect((await migrationOf(vm.uuid)).status).toBe('error');
+      expect(await claims(vm.uuid)).toEqual([[vm.host, 512, 1]]);
+    }, 60_000);
+
+    it.each([
+      ['during pass 1 (guest still running)', (req: CopyRequest) => req.ranges === undefined],
+      ['after power-off, before pass 2', (req: CopyRequest) => req.ranges !== undefined],
+    ])('resumes a copy when the source compute restarts %s; the copies still match', async (_label, holds) => {
+      const vm = await buildServer();
+      const source = vm.host!;
+      await cluster.stopCompute(source);
+      const gated = new GatedTransfer(holds);
+      await cluster.startCompute(source, { transfer: gated });
+      await cluster.requestMove(vm.uuid);
+      await gated.reached;
+      await cluster.stopCompute(source);
+      expect((await migrationOf(vm.uuid)).status).toBe('migrating');
+      await cluster.startCompute(source);
+      const moved = await awaitResized(vm.uuid);
+      const m = await migrationOf(vm.uuid);
+      expect(m.status).toBe('finished');
+      expect(await sha256(cluster.driver(moved.host!).diskPath(vm.uuid), GIB)).toBe(await sha256(cluster.driver(source).diskPath(vm.uuid), GIB));
+      expect(await claims(vm.uuid)).toEqual([[moved.host, 512, 1], [source, 512, 1]].sort());
+      await confirm(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active');
+    }, 60_000);
+
+    it('treats repeated messages for finished steps as no-ops', async () => {
+      const vm = await buildServer();
+      await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      const m = await migrationOf(vm.uuid);
+      const ctx = newRequestContext();
+      await cluster.compute.prepResize(ctx, moved.host!, { instance_uuid: vm.uuid, migration_type: 'migration', new_flavor: tiny, request_spec: requestSpecFor(tiny), alternates: [] });
+      await cluster.compute.resizeInstance(ctx, vm.host!, m.id);
+      await cluster.compute.finishResize(ctx, moved.host!, m.id);
+      await cluster.compute.confirmResize(ctx, vm.host!, m.id);
+      await cluster.compute.revertResize(ctx, moved.host!, m.id);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ vm_state: 'resized', host: moved.host, task_state: null });
+      expect(await cluster.ds.getRepository(Migration).countBy({ instance_uuid: vm.uuid })).toBe(1);
+      expect((await migrationOf(vm.uuid)).status).toBe('finished');
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.SHUTDOWN);
+      await confirm(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active');
+    }, 60_000);
+
+    it('deleting a server in VERIFY_RESIZE confirms the move, so neither copy nor claim is left behind', async () => {
+      const vm = await buildServer();
+      await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      await cluster.requestAction(vm.uuid, 'delete', 'deleting', (ctx, host) => cluster.compute.terminateInstance(ctx, host, vm.uuid));
+      await cluster.waitUntil(async () => (await migrationOf(vm.uuid)).status === 'confirmed');
+      await cluster.waitUntil(async () => (await vmOn(vm.host!, vm.uuid)) === undefined);
+      expect(await vmOn(moved.host!, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([]);
+      expect((await cluster.instance(vm.uuid)).deleted_at).not.toBeNull();
+    }, 60_000);
+
+    it('reports usage on each host that matches the claims after confirm and after revert', async () => {
+      const usage = async () => new Map((await listComputeNodes(cluster.ds)).map((n) => [n.host, n.memory_mb_used]));
+      const allocated = async () => {
+        const byHost = new Map<string, number>();
+        for (const a of await listAllocations(cluster.ds)) byHost.set(a.host, (byHost.get(a.host) ?? 0) + a.memory_mb);
+        return byHost;
+      };
+      // The resource report runs every second in this cluster.
+      await new Promise((r) => setTimeout(r, 1500));
+      const used = await usage();
+      for (const [host, mb] of await allocated()) expect(used.get(host)).toBe(mb);
+    });
+  });
+}
+
+const GIB = 1024 * MIB;
+
+/** A cluster whose destination confirms moves itself after resize_confirm_window. */
+export function autoConfirm(bus: BusKind): void {
+  describe(`resize_confirm_window (${bus} bus)`, () => {
+    let cluster: Cluster;
+    beforeAll(async () => {
+      cluster = await Cluster.start(bus, 'postgres', { resizeConfirmWindowSeconds: 1 });
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    it('confirms a move left in VERIFY_RESIZE past the window, as its own action', async () => {
+      const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
+      const row = await insertBuildingInstance(cluster.ds, tiny);
+      await cluster.requestBuild([row], requestSpecFor(tiny));
+      const vm = await cluster.settled(row.uuid);
+      await cluster.requestMove(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'resized', 30_000);
+      const done = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active' && i.old_flavor === null, 15_000);
+      expect(done.host).not.toBe(vm.host);
+      const m = await cluster.ds.getRepository(Migration).findOneByOrFail({ instance_uuid: vm.uuid });
+      expect(m.status).toBe('confirmed');
+      expect(await listAllocations(cluster.ds, { consumer_uuid: vm.uuid })).toHaveLength(1);
+    }, 60_000);
+  });
+}

@@ -1,0 +1,252 @@
+// Live migration through the scheduler and fake-driver computes: the five phases, a paused guest, queueing behind
+// max_concurrent_live_migrations, abort, force-complete, the completion timeout, and failures at each phase.
+import { getActionWithEvents, listAllocations, Migration, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
+import { newRequestContext } from '@ferry/common/rpc';
+import { armFault } from '@ferry/compute';
+import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { Cluster, type BusKind, type DatabaseKind } from './cluster';
+
+// The downtime ramp tops out at 100 ms, below what 512 MiB takes at 1 GiB/s (500 ms): a guest that dirties faster than
+// the link never fits the allowed downtime, however long it runs.
+const FAST = { fakeLiveTimeScale: 0.01, liveMigrationMonitorMs: 20, liveMigrationDowntimeDelay: 3, liveMigrationDowntimeMs: 100, powerSyncSeconds: 1 };
+
+export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postgres'): void {
+  describe(`live migration (${bus} bus, ${database} database)`, () => {
+    let cluster: Cluster;
+    let tiny: InstanceFlavor;
+
+    beforeAll(async () => {
+      // Completion timeout off here: a guest that never converges keeps going until it is aborted or forced.
+      cluster = await Cluster.start(bus, database, { ...FAST, liveMigrationCompletionTimeout: 0 });
+      tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    async function buildServer(metadata: Record<string, string> = {}): Promise<Instance> {
+      const row = await insertBuildingInstance(cluster.ds, tiny, { metadata });
+      await cluster.requestBuild([row], requestSpecFor(tiny));
+      return cluster.settled(row.uuid);
+    }
+    /** A guest dirtying its RAM twice as fast as the fake link moves it: it never converges on its own. */
+    const neverConverges = () => buildServer({ [DIRTY_RATE_METADATA_KEY]: String(2 * 1024) });
+    const record = (id: number) => cluster.ds.getRepository(Migration).findOneByOrFail({ id });
+    const waitStatus = async (id: number, statuses: string[], timeoutMs = 20_000) => {
+      await cluster.waitUntil(async () => statuses.includes((await record(id)).status), timeoutMs);
+      return record(id);
+    };
+    const claims = async (uuid: string) => (await listAllocations(cluster.ds, { consumer_uuid: uuid })).map((a) => a.host).sort();
+    const vmOn = (host: string, uuid: string) => cluster.driver(host).getVm(uuid);
+    const settledIdle = (uuid: string) => cluster.waitFor(uuid, (i) => i.task_state === null, 20_000);
+
+    it('moves a running guest through the five phases: completed, the database names the destination, only it runs the guest', async () => {
+      const vm = await buildServer();
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      const done = await waitStatus(m.id, ['completed', 'failed', 'error']);
+      expect(done.status).toBe('completed');
+      const after = await settledIdle(vm.uuid);
+      expect(after).toMatchObject({ vm_state: 'active', host: done.dest_compute, power_state: POWER_STATES.RUNNING });
+      expect(after.host).not.toBe(vm.host);
+      expect((await vmOn(after.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(vm.host!, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([after.host]);
+      expect(done).toMatchObject({ memory_total: 512 * 1024 * 1024, memory_remaining: 0 });
+      expect(done.memory_processed).toBeGreaterThanOrEqual(512 * 1024 * 1024);
+      // Fake hosts do not share storage: `auto` chose block migration.
+      expect((done.migrate_data as { block_migration_resolved: boolean }).block_migration_resolved).toBe(true);
+      expect(done.disk_total).toBeGreaterThan(0);
+      expect(Object.keys(done.phase_timings)).toEqual(expect.arrayContaining(['preparing', 'perform']));
+      const ctx = (done.migrate_data as { request_context: { request_id: string } }).request_context;
+      const action = await getActionWithEvents(cluster.ds, vm.uuid, ctx.request_id);
+      expect(action!.events.map((e) => [e.event, e.result])).toEqual(expect.arrayContaining([
+        ['conductor_live_migrate_instance', 'Success'], ['compute_check_can_live_migrate_destination', 'Success'], ['compute_live_migration', 'Success'],
+        ['compute_pre_live_migration', 'Success'], ['compute_post_live_migration_at_destination', 'Success'],
+      ]));
+    });
+
+    it('a paused guest arrives paused', async () => {
+      const vm = await buildServer();
+      await cluster.requestAction(vm.uuid, 'pause', 'pausing', (ctx, host) => cluster.compute.pauseInstance(ctx, host, vm.uuid));
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'paused' && i.task_state === null);
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      expect((await waitStatus(m.id, ['completed', 'failed', 'error'])).status).toBe('completed');
+      const after = await settledIdle(vm.uuid);
+      expect(after).toMatchObject({ vm_state: 'paused', power_state: POWER_STATES.PAUSED });
+      expect((await vmOn(after.host!, vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    });
+
+    it('queues a second migration from the same source behind max_concurrent_live_migrations (1), then force-completes the first', async () => {
+      const first = await neverConverges();
+      const second = await buildServer();
+      // The spreading weigher puts both on the host with the most free RAM.
+      expect(second.host).toBe(first.host);
+      const m1 = await cluster.requestLiveMigration(first.uuid);
+      await waitStatus(m1.id, ['running']);
+      const m2 = await cluster.requestLiveMigration(second.uuid);
+      await waitStatus(m2.id, ['queued']);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await record(m2.id)).status).toBe('queued');
+      expect((await record(m1.id)).status).toBe('running');
+
+      await cluster.compute.liveMigrationForceComplete(newRequestContext(), first.host!, m1.id);
+      const done1 = await waitStatus(m1.id, ['completed', 'failed', 'cancelled']);
+      expect(done1.status).toBe('completed');
+      // Post-copy is not permitted here, so forcing paused the guest for the switch-over; it runs again on arrival.
+      expect(done1.phase_timings.perform).toMatchObject({ paused: true, postcopy: false });
+      expect((await settledIdle(first.uuid)).power_state).toBe(POWER_STATES.RUNNING);
+      expect((await waitStatus(m2.id, ['completed', 'failed', 'error'])).status).toBe('completed');
+    });
+
+    it('aborts a queued migration: cancelled before it starts, destination claim freed, the guest never left', async () => {
+      const first = await neverConverges();
+      const second = await buildServer();
+      expect(second.host).toBe(first.host);
+      const m1 = await cluster.requestLiveMigration(first.uuid);
+      await waitStatus(m1.id, ['running']);
+      const m2 = await cluster.requestLiveMigration(second.uuid);
+      const queued = await waitStatus(m2.id, ['queued']);
+      await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m2.id);
+      expect((await waitStatus(m2.id, ['cancelled', 'completed', 'failed'])).status).toBe('cancelled');
+      await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m1.id);
+      await waitStatus(m1.id, ['cancelled']);
+      expect(await settledIdle(second.uuid)).toMatchObject({ host: second.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect(await claims(second.uuid)).toEqual([second.host]);
+      expect(await vmOn(queued.dest_compute!, second.uuid)).toBeUndefined();
+    });
+
+    it('a job that fails mid-transfer rolls back; a Confirm that fails is retried until the move completes', async () => {
+      const vm = await buildServer();
+      await armFault(cluster.driver(vm.host!).hostDir, 'live_migration_job');
+      const failed = await cluster.requestLiveMigration(vm.uuid);
+      const f = await waitStatus(failed.id, ['failed', 'completed', 'error']);
+      expect(f.status).toBe('failed');
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect(await vmOn(f.dest_compute!, vm.uuid)).toBeUndefined();
+
+      await armFault(cluster.driver(vm.host!).hostDir, 'live_migration_confirm', { times: 2 });
+      const retried = await cluster.requestLiveMigration(vm.uuid);
+      expect((await waitStatus(retried.id, ['completed', 'failed', 'error'])).status).toBe('completed');
+      const after = await settledIdle(vm.uuid);
+      expect(await vmOn(vm.host!, vm.uuid)).toBeUndefined();
+      expect((await vmOn(after.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await claims(vm.uuid)).toEqual([after.host]);
+    });
+
+    it('aborts a running migration: cancelled, the guest keeps running on the source, the destination drops its incoming VM and claim', async () => {
+      const vm = await neverConverges();
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      const running = await waitStatus(m.id, ['running']);
+      await cluster.compute.liveMigrationAbort(newRequestContext(), vm.host!, m.id);
+      expect((await waitStatus(m.id, ['cancelled', 'failed', 'completed'])).status).toBe('cancelled');
+      const after = await settledIdle(vm.uuid);
+      expect(after).toMatchObject({ host: vm.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(running.dest_compute!, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+
+    it('a failed Prepare changes nothing on the source', async () => {
+      const vm = await buildServer();
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      await armFault(cluster.driver(dest).hostDir, 'live_migration_prepare');
+      const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+      const done = await waitStatus(m.id, ['failed', 'error', 'completed']);
+      expect(done.status).toBe('failed');
+      expect(done.last_error).toMatch(/live_migration_prepare/);
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(dest, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+
+    it('a failed Finish resumes the guest on the source: never running on both, never paused on both', async () => {
+      const vm = await buildServer();
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      await armFault(cluster.driver(dest).hostDir, 'live_migration_finish');
+      const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+      expect((await waitStatus(m.id, ['failed', 'error', 'completed'])).status).toBe('failed');
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(dest, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+
+    it('fails the destination checks asynchronously (shared-storage migration between hosts that share nothing): error, server untouched', async () => {
+      const vm = await buildServer();
+      const m = await cluster.requestLiveMigration(vm.uuid, { blockMigration: false });
+      const done = await waitStatus(m.id, ['error', 'failed', 'completed']);
+      expect(done.status).toBe('error');
+      expect(done.last_error).toMatch(/do not share instance storage/);
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, vm_state: 'active' });
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+
+    it('moves a rescued instance live, and the destination unrescues it from the database alone', async () => {
+      const vm = await buildServer();
+      await cluster.requestAction(vm.uuid, 'rescue', 'rescuing', (ctx, host) => cluster.compute.rescueInstance(ctx, host, vm.uuid, 'cirros-rescue'));
+      const rescued = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'rescued' && i.task_state === null);
+      expect(rescued).toMatchObject({ rescue_image_ref: 'cirros-rescue', pre_rescue_vm_state: 'active' });
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      expect((await waitStatus(m.id, ['completed', 'failed', 'error'])).status).toBe('completed');
+      const moved = await settledIdle(vm.uuid);
+      expect(moved).toMatchObject({ vm_state: 'rescued', power_state: POWER_STATES.RUNNING });
+      expect(moved.host).not.toBe(vm.host);
+      expect(await vmOn(vm.host!, vm.uuid)).toBeUndefined();
+      await cluster.requestAction(vm.uuid, 'unrescue', 'unrescuing', (ctx, host) => cluster.compute.unrescueInstance(ctx, host, vm.uuid));
+      const back = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active' && i.task_state === null);
+      expect(back).toMatchObject({ host: moved.host, rescue_image_ref: null, pre_rescue_vm_state: null });
+      expect((await vmOn(moved.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+    });
+
+    it('rolls back a migration whose source compute restarted mid-transfer: the guest runs on the source', async () => {
+      const vm = await neverConverges();
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      const running = await waitStatus(m.id, ['running']);
+      await cluster.stopCompute(vm.host!);
+      await cluster.startCompute(vm.host!);
+      expect((await waitStatus(m.id, ['failed', 'completed', 'cancelled'])).status).toBe('failed');
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await vmOn(running.dest_compute!, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+  });
+}
+
+/** The completion timeout's two actions, each on its own cluster. */
+export function liveMigrationTimeouts(bus: BusKind): void {
+  describe.each([
+    ['abort', {}, 'cancelled'],
+    ['force_complete (pause)', { liveMigrationTimeoutAction: 'force_complete' as const }, 'completed'],
+    ['force_complete (post-copy)', { liveMigrationTimeoutAction: 'force_complete' as const, livePermitPostCopy: true }, 'completed'],
+  ])('live migration completion timeout → %s (%s bus)', (_label, overrides, outcome) => {
+    let cluster: Cluster;
+    beforeAll(async () => {
+      cluster = await Cluster.start(bus, 'postgres', { ...FAST, liveMigrationCompletionTimeout: 2, ...overrides });
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    it(`a guest that never converges ends ${outcome}`, async () => {
+      const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
+      const row = await insertBuildingInstance(cluster.ds, tiny, { metadata: { [DIRTY_RATE_METADATA_KEY]: String(2 * 1024) } });
+      await cluster.requestBuild([row], requestSpecFor(tiny));
+      const vm = await cluster.settled(row.uuid);
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      await cluster.waitUntil(async () => ['completed', 'cancelled', 'failed', 'error'].includes((await cluster.ds.getRepository(Migration).findOneByOrFail({ id: m.id })).status), 20_000);
+      const done = await cluster.ds.getRepository(Migration).findOneByOrFail({ id: m.id });
+      expect(done.status).toBe(outcome);
+      const after = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+      expect(after.power_state).toBe(POWER_STATES.RUNNING);
+      if (outcome === 'completed') {
+        expect(after.host).toBe(done.dest_compute);
+        expect(done.phase_timings.perform).toMatchObject('livePermitPostCopy' in overrides ? { postcopy: true } : { paused: true });
+      } else {
+        expect(after.host).toBe(vm.host);
+      }
+    });
+  });
+}
