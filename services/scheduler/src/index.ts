@@ -24,5 +24,6 @@ export async function startScheduler(deps: ServiceDeps, opts: { host: string }):
   });
   return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [manager] });
 }
-export { migrateServer, moveRequestSpec, MIGRATE_SERVER_EVENT } from './moves';
+export { migrateServer, MIGRATE_SERVER_EVENT } from './moves';
+export { moveRequestSpec } from './move-destination';
 export { liveMigrateServer, LIVE_MIGRATE_EVENT } from './live-moves';

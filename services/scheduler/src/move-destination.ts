@@ -1,0 +1,69 @@
+// What every move (cold or live) asks of the scheduler: where the instance may go, a claimed destination with
+// alternates recorded as an instance action event, and, when no host takes it, the same fault and notification.
+import type { FerryConfig } from '@ferry/common/config';
+import { claimResources, flavorResources, listAllocations, withActionEvent, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { NoValidHost, REQUESTED_AZ_KEY, type RequestSpec, type Selection } from '@ferry/common/domain';
+import type { Logger } from '@ferry/common/log';
+import { exceptionPayload, novaObject, type Notifier } from '@ferry/common/notify';
+import type { RequestContext } from '@ferry/common/rpc';
+import type { DataSource } from 'typeorm';
+import { loadHostStates } from './load-hosts';
+import { placeInstance } from './placement';
+
+export interface MoveDestinationDeps {
+  ds: DataSource;
+  config: Readonly<Pick<FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds'>>;
+  log: Logger;
+  /** compute_task.migrate_server.error when no host takes the move. */
+  notifier?: Notifier;
+}
+
+/** Where a move may go: room for `flavor`, never the source, only the requested host if one was named, same zone as asked at create. */
+export function moveRequestSpec(instance: Instance, flavor: InstanceFlavor, requestedHost: string | null | undefined): RequestSpec {
+  return {
+    flavor,
+    image_ref: instance.image_ref,
+    project_id: instance.project_id,
+    availability_zone: instance.system_metadata?.[REQUESTED_AZ_KEY] ?? null,
+    ...(requestedHost ? { force_hosts: [requestedHost] } : {}),
+    ignore_hosts: instance.host ? [instance.host] : [],
+    num_attempts: 1,
+  };
+}
+
+/**
+ * Claims a destination (and alternates) under the instance action event `event`. A repeated request reuses the
+ * destination the first delivery claimed. `forced` (live migration's 2.30–2.67 `force`) claims the requested host
+ * without the filters; the claim itself still refuses a host without room.
+ */
+export async function claimMoveDestination(
+  deps: MoveDestinationDeps, ctx: RequestContext, instance: Instance, spec: RequestSpec, event: string, forced = false,
+): Promise<Selection> {
+  const { ds } = deps;
+  return withActionEvent(ds, ctx, instance.uuid, event, null, async () => {
+    const held = (await listAllocations(ds, { consumer_uuid: instance.uuid })).find((a) => a.host !== instance.host)?.host;
+    const named = spec.force_hosts?.[0];
+    if (forced && named && !held) return claimForced(ds, instance.uuid, named, spec);
+    const hosts = await loadHostStates(ds, deps.config.serviceDownSeconds);
+    return placeInstance(hosts, instance.uuid, spec, { claim: (c) => claimResources(ds, c), maxAttempts: deps.config.schedulerMaxAttempts, heldHost: held });
+  });
+}
+
+async function claimForced(ds: DataSource, uuid: string, host: string, spec: RequestSpec): Promise<Selection> {
+  if (await claimResources(ds, { consumer_uuid: uuid, host, ...flavorResources(spec.flavor) })) return { instance_uuid: uuid, host, node: host, alternates: [] };
+  throw new NoValidHost(`No valid host was found. Host ${host} has no room for the instance.`, { host });
+}
+
+/** The instance fault for a move no host took: NoValidHost as Nova words it; anything else with its stack. */
+export function noDestinationFault(err: unknown): { message: string; details: string | null } {
+  const e = err as Error;
+  if (err instanceof NoValidHost) return { message: e.message, details: null };
+  return { message: `Cannot schedule the move: ${e.message}`, details: e.stack ?? null };
+}
+
+/** Logs and announces (compute_task.migrate_server.error) a move that stays where it is. */
+export async function reportNoDestination(deps: MoveDestinationDeps, instance: Instance, err: unknown, fields: Record<string, unknown>): Promise<void> {
+  deps.log.warn({ instance_uuid: instance.uuid, ...fields, err: (err as Error).message }, 'no destination for the move; the instance stays where it runs');
+  await deps.notifier?.error('compute_task.migrate_server.error', () =>
+    novaObject('ComputeTaskPayload', '1.0', { instance_uuid: instance.uuid, reason: exceptionPayload(err), state: instance.vm_state }));
+}
