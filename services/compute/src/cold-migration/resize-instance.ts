@@ -28,19 +28,19 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
       return;
     }
     if (migration.status === 'pre-migrating') {
-      const started = await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', {
-        phase_timings: withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() }),
-      });
-      if (!started) return;
+      const phaseTimings = withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() });
+      if (!(await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', { phase_timings: phaseTimings }))) return;
       await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_prep'], host: c.host }, { task_state: 'resize_migrating', progress: 0 });
+      // What the two writes above made of the record, without reading it back.
+      Object.assign(migration, { status: 'migrating', phase_timings: phaseTimings });
+      Object.assign(instance, { task_state: 'resize_migrating', progress: 0 });
     } else if (migration.status === 'migrating') {
       c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'resuming an interrupted disk copy');
     } else {
       c.log.info({ migration_id: migration.id, status: migration.status }, 'move is past the copy; resize_instance ignored');
       return;
     }
-    const reloaded = (await loadMove(c.ds, migrationId))!;
-    await copyAndHandOver(c, ctx, reloaded);
+    await copyAndHandOver(c, ctx, move);
   });
 }
 

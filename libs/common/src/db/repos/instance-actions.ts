@@ -38,11 +38,16 @@ async function findAction(ds: DataSource, requestId: string, instanceUuid: strin
 export async function withActionEvent<T>(
   ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, fn: () => Promise<T>,
 ): Promise<T> {
-  const action = await findAction(ds, ctx.request_id, instanceUuid);
-  if (!action) return fn();
+  // Finding the request's action and opening the event is one statement: this runs at every step of every move.
+  const opened: { id: number; action_id: number }[] = await ds.query(
+    `INSERT INTO instance_action_events (action_id, event, host, start_time)
+       SELECT id, $3, $4, $5 FROM instance_actions WHERE request_id = $1 AND instance_uuid = $2 ORDER BY id DESC LIMIT 1
+     RETURNING id, action_id`,
+    [ctx.request_id, instanceUuid, event, host, new Date()],
+  );
+  const row = opened[0];
+  if (!row) return fn();
   const events = ds.getRepository(InstanceActionEvent);
-  const inserted = await events.insert({ action_id: action.id, event, host, start_time: new Date(), finish_time: null, result: null, traceback: null, details: null });
-  const row = { id: inserted.identifiers[0]!.id as number };
   try {
     const result = await fn();
     await events.update({ id: row.id }, { finish_time: new Date(), result: 'Success' });
@@ -50,7 +55,7 @@ export async function withActionEvent<T>(
   } catch (err) {
     const e = err as Error;
     await events.update({ id: row.id }, { finish_time: new Date(), result: 'Error', traceback: e.stack ?? e.message, details: e.message });
-    await ds.getRepository(InstanceAction).update({ id: action.id }, { message: 'Error' });
+    await ds.getRepository(InstanceAction).update({ id: row.action_id }, { message: 'Error' });
     throw err;
   }
 }
