@@ -304,18 +304,50 @@ export function coldMigration(bus: BusKind, database: DatabaseKind = 'postgres')
       expect((await cluster.instance(vm.uuid)).deleted_at).not.toBeNull();
     }, 60_000);
 
-    it('reports usage on each host that matches the claims after confirm and after revert', async () => {
-      const usage = async () => new Map((await listComputeNodes(cluster.ds)).map((n) => [n.host, n.memory_mb_used]));
-      const allocated = async () => {
-        const byHost = new Map<string, number>();
-        for (const a of await listAllocations(cluster.ds)) byHost.set(a.host, (byHost.get(a.host) ?? 0) + a.memory_mb);
-        return byHost;
-      };
-      // The resource report runs every second in this cluster.
+    it('reports usage that follows the instance: a confirm leaves only the new flavor on the destination, a revert only the kept one', async () => {
+      type Usage = { vcpus: number; memory_mb: number; disk_gb: number; vms: number };
+      const usage = async () => new Map<string, Usage>((await listComputeNodes(cluster.ds)).map((n) => [n.host, {
+        vcpus: n.vcpus_used, memory_mb: n.memory_mb_used, disk_gb: n.local_gb_used, vms: n.running_vms,
+      }]));
+      const plus = (f: InstanceFlavor, sign: 1 | -1, vms: number): Usage => ({ vcpus: sign * f.vcpus, memory_mb: sign * f.memory_mb, disk_gb: sign * f.root_gb, vms });
+      const zero: Usage = { vcpus: 0, memory_mb: 0, disk_gb: 0, vms: 0 };
+      /** Waits for the resource report (every second here) to show `want` as differences from `base`, host by host. */
+      async function expectUsage(base: Map<string, Usage>, want: Record<string, Usage>): Promise<void> {
+        const delta = async () => Object.fromEntries([...(await usage())].map(([host, u]) => {
+          const b = base.get(host)!;
+          return [host, { vcpus: u.vcpus - b.vcpus, memory_mb: u.memory_mb - b.memory_mb, disk_gb: u.disk_gb - b.disk_gb, vms: u.vms - b.vms }];
+        }));
+        const expected = Object.fromEntries([...base.keys()].map((h) => [h, want[h] ?? zero]));
+        const same = async () => JSON.stringify(await delta()) === JSON.stringify(expected);
+        await cluster.waitUntil(same, 10_000).catch(() => undefined);
+        expect(await delta()).toEqual(expected);
+      }
+      // Each size differs from tiny in every resource; disks stay small so the copies stay quick.
+      const medium: InstanceFlavor = { ...tiny, name: 'usage.2', vcpus: 2, memory_mb: 1024, root_gb: 2 };
+      const large: InstanceFlavor = { ...tiny, name: 'usage.3', vcpus: 3, memory_mb: 1536, root_gb: 3 };
+      const vm = await buildServer();
+      const source = vm.host!;
+      await cluster.waitUntil(async () => (await listAllocations(cluster.ds, { consumer_uuid: vm.uuid })).length === 1);
       await new Promise((r) => setTimeout(r, 1500));
-      const used = await usage();
-      for (const [host, mb] of await allocated()) expect(used.get(host)).toBe(mb);
-    });
+      const base = await usage();
+
+      await cluster.requestMove(vm.uuid, { newFlavor: medium });
+      const dest = (await awaitResized(vm.uuid)).host!;
+      // VERIFY_RESIZE: both copies exist and both flavors are held.
+      await expectUsage(base, { [dest]: plus(medium, 1, 1) });
+      await confirm(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active' && i.task_state === null, 10_000);
+      await expectUsage(base, { [source]: plus(tiny, -1, -1), [dest]: plus(medium, 1, 1) });
+
+      const confirmed = await usage();
+      await cluster.requestMove(vm.uuid, { newFlavor: large });
+      const second = (await awaitResized(vm.uuid)).host!;
+      expect(second).not.toBe(dest);
+      await expectUsage(confirmed, { [second]: plus(large, 1, 1) });
+      await revert(vm.uuid);
+      await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active' && i.task_state === null && i.host === dest, 10_000);
+      await expectUsage(confirmed, {});
+    }, 60_000);
   });
 }
 
