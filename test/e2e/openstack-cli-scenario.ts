@@ -211,6 +211,8 @@ export function openstackCliScenario(mode: DeploymentMode): void {
 
     describe('live migration', () => {
       const ids: string[] = [];
+      /** A server whose guest dirties RAM faster than it can be sent. */
+      let busyId: string | undefined;
       const hostOf = async (id: string) => (await cloud.openstackJson<ServerJson>('ferry-admin', ['server', 'show', id]))['OS-EXT-SRV-ATTR:host'] as string;
       const ok = (res: { code: number; stderr: string }) => expect({ code: res.code, stderr: res.stderr }).toEqual({ code: 0, stderr: '' });
       const admin = (args: string[]) => cloud.openstack('ferry-admin', ['--os-compute-api-version', '2.65', ...args]);
@@ -253,13 +255,25 @@ export function openstackCliScenario(mode: DeploymentMode): void {
         await waitForStatus('ferry-admin', id, 'ACTIVE');
       });
 
-      it('shows a migration that does not converge, then aborts it: the server stays where it was', async () => {
+      it('shows a migration that does not converge, aborts one queued behind it, then aborts it: both servers stay where they were', async () => {
         const busy = await create('live-busy', ['--property', 'ferry:dirty_rate_mib_s=4096']);
+        busyId = busy;
         const home = await hostOf(busy);
         ok(await admin(['server', 'migrate', '--live-migration', busy]));
         const running = await eventually(async () => (await migrations(busy)).find((m) => m.Status === 'running'), 60_000, 300);
         const shown = await cloud.openstackJson<Record<string, unknown>>('ferry-admin', ['--os-compute-api-version', '2.65', 'server', 'migration', 'show', busy, String(running!.Id)]);
         expect(shown).toMatchObject({ Status: 'running', 'Source Compute': home });
+
+        // The source runs one live migration at a time: a second one from the same host waits queued, and can be aborted there.
+        const waiting = await create('live-waiting', ['--availability-zone', `nova:${home}`]);
+        ok(await admin(['server', 'migrate', '--live-migration', waiting]));
+        const queued = await eventually(async () => (await migrations(waiting)).find((m) => m.Status === 'queued'), 60_000, 300);
+        ok(await admin(['server', 'migration', 'abort', waiting, String(queued!.Id)]));
+        await eventually(async () => ((await migrations(waiting)).find((m) => m.Id === queued!.Id && m.Status === 'cancelled') ? true : undefined), 60_000, 500);
+        await waitForStatus('ferry-admin', waiting, 'ACTIVE');
+        expect(await hostOf(waiting)).toBe(home);
+        expect((await migrations(busy)).find((m) => m.Id === running!.Id)!.Status).toBe('running');
+
         ok(await admin(['server', 'migration', 'abort', busy, String(running!.Id)]));
         await eventually(async () => ((await migrations(busy)).find((m) => m.Id === running!.Id && m.Status === 'cancelled') ? true : undefined), 60_000, 500);
         await waitForStatus('ferry-admin', busy, 'ACTIVE');
@@ -267,7 +281,7 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       });
 
       it('force-completes a migration that does not converge', async () => {
-        const busy = ids[ids.length - 1]!;
+        const busy = busyId!;
         const home = await hostOf(busy);
         ok(await admin(['server', 'migrate', '--live-migration', busy]));
         const running = await eventually(async () => (await migrations(busy)).find((m) => m.Status === 'running'), 60_000, 300);

@@ -66,7 +66,8 @@ export function cloudsYaml(url: string, passwords: { admin: string; demo: string
   return `clouds:\n${cloud('admin')}${cloud('demo')}`;
 }
 
-export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
+/** Starts Ferry in the given mode; settings (FERRY_* variables) apply to every service. */
+export async function startCloud(mode: DeploymentMode, settings: NodeJS.ProcessEnv = {}): Promise<Cloud> {
   const state = tempStateDir();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -75,7 +76,7 @@ export async function startCloud(mode: DeploymentMode): Promise<Cloud> {
   const env: NodeJS.ProcessEnv = {
     FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(port), FERRY_HEARTBEAT_INTERVAL: '2', FERRY_POWER_SYNC_INTERVAL: '2',
     FERRY_ADMIN_PASSWORD: PASSWORDS.admin, FERRY_DEMO_PASSWORD: PASSWORDS.demo,
-    FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '',
+    FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '', ...settings,
   };
   const procs: FerryProcess[] = [];
   let dropDb: (() => Promise<void>) | undefined;

@@ -41,6 +41,8 @@ export interface ComputeContext {
   liveRuns: Set<Promise<void>>;
   /** max_concurrent_live_migrations: a live migration holds a slot from Begin to Confirm. */
   liveSlots: Slots;
+  /** Live migrations waiting in `queued` for a slot, by migration id: aborting one makes it leave the queue. */
+  slotWaits: Map<number, AbortController>;
   /** Fires when the service stops: long steps (disk copies) end there, leaving their record for recovery to resume. */
   stopping: AbortSignal;
 }

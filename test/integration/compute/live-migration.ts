@@ -77,7 +77,8 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect((await vmOn(after.host!, vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
     });
 
-    it('queues a second migration from the same source behind max_concurrent_live_migrations (1), then force-completes the first', async () => {
+    /** Two guests on one source: the first migrating and never converging, the second's migration queued behind it. */
+    async function oneRunningOneQueued() {
       const first = await neverConverges();
       const second = await buildServer();
       // The spreading weigher puts both on the host with the most free RAM.
@@ -85,7 +86,12 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       const m1 = await cluster.requestLiveMigration(first.uuid);
       await waitStatus(m1.id, ['running']);
       const m2 = await cluster.requestLiveMigration(second.uuid);
-      await waitStatus(m2.id, ['queued']);
+      const queued = await waitStatus(m2.id, ['queued']);
+      return { first, second, m1, m2, queued };
+    }
+
+    it('queues a second migration from the same source behind max_concurrent_live_migrations (1), then force-completes the first', async () => {
+      const { first, m1, m2 } = await oneRunningOneQueued();
       await new Promise((r) => setTimeout(r, 300));
       expect((await record(m2.id)).status).toBe('queued');
       expect((await record(m1.id)).status).toBe('running');
@@ -100,20 +106,16 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
     });
 
     it('aborts a queued migration: cancelled before it starts, destination claim freed, the guest never left', async () => {
-      const first = await neverConverges();
-      const second = await buildServer();
-      expect(second.host).toBe(first.host);
-      const m1 = await cluster.requestLiveMigration(first.uuid);
-      await waitStatus(m1.id, ['running']);
-      const m2 = await cluster.requestLiveMigration(second.uuid);
-      const queued = await waitStatus(m2.id, ['queued']);
+      const { first, second, m1, m2, queued } = await oneRunningOneQueued();
       await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m2.id);
       expect((await waitStatus(m2.id, ['cancelled', 'completed', 'failed'])).status).toBe('cancelled');
-      await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m1.id);
-      await waitStatus(m1.id, ['cancelled']);
+      // It leaves the queue at once, while the first still holds the slot.
       expect(await settledIdle(second.uuid)).toMatchObject({ host: second.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
       expect(await claims(second.uuid)).toEqual([second.host]);
       expect(await vmOn(queued.dest_compute!, second.uuid)).toBeUndefined();
+      expect((await record(m1.id)).status).toBe('running');
+      await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m1.id);
+      await waitStatus(m1.id, ['cancelled']);
     });
 
     it('a job that fails mid-transfer rolls back; a Confirm that fails is retried until the move completes', async () => {
@@ -210,6 +212,38 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
       expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
       expect(await vmOn(running.dest_compute!, vm.uuid)).toBeUndefined();
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+
+    it('a destination whose source went down drops its incoming VM and claim; the source rolls back when it returns', async () => {
+      const vm = await neverConverges();
+      const m = await cluster.requestLiveMigration(vm.uuid);
+      const running = await waitStatus(m.id, ['running']);
+      const dest = running.dest_compute!;
+      expect(await vmOn(dest, vm.uuid)).toBeDefined();
+      await cluster.stopCompute(vm.host!);
+      // A stopped source leaves its migration to its own recovery, and the destination waits while the source looks up.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await vmOn(dest, vm.uuid)).toBeDefined();
+      expect(await claims(vm.uuid)).toEqual([dest, vm.host].sort());
+      // The source's heartbeat is as old as a dead host's.
+      await cluster.ds.query(`UPDATE services SET last_seen_up = now() - interval '1 hour' WHERE host = $1`, [vm.host]);
+      await cluster.waitUntil(async () => (await vmOn(dest, vm.uuid)) === undefined && (await claims(vm.uuid)).length === 1);
+      expect(await claims(vm.uuid)).toEqual([vm.host]);
+      // Nothing else changed: the guest is the source's to resume, and only the source can.
+      expect((await record(m.id)).status).toBe('running');
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ host: vm.host, task_state: 'migrating' });
+      const rollbacks = async () => (await getActionWithEvents(cluster.ds, vm.uuid, (running.migrate_data as { request_context: { request_id: string } }).request_context.request_id))!
+        .events.filter((e) => e.event === 'compute_rollback_live_migration_at_destination');
+      expect((await rollbacks()).map((e) => [e.host, e.result])).toEqual([[dest, 'Success']]);
+      // Later passes find nothing left to drop.
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(await rollbacks()).toHaveLength(1);
+
+      await cluster.startCompute(vm.host!);
+      expect((await waitStatus(m.id, ['failed', 'completed', 'cancelled'])).status).toBe('failed');
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
       expect(await claims(vm.uuid)).toEqual([vm.host]);
     });
   });

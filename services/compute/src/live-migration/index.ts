@@ -5,5 +5,6 @@ export { preLiveMigration, postLiveMigrationAtDestination, rollbackLiveMigration
 export { liveMigration, startLiveMigration, LIVE_MIGRATION_EVENT } from './source';
 export { liveMigrationAbort, liveMigrationForceComplete } from './steer';
 export { recoverLiveMoves } from './recovery';
+export { dropIncomingFromDownSources } from './orphaned-incoming';
 export { Slots } from './slots';
 export { downtimeSteps, downtimeAt, completionTimeoutSeconds } from './downtime-ramp';

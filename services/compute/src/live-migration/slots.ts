@@ -1,17 +1,34 @@
-// A counting semaphore: at most N live migrations run on a source host at once; the rest wait in `queued`, first come first served.
+// A counting semaphore: at most N live migrations run on a source host at once; the rest wait in `queued`, first come
+// first served. A waiter can leave the queue (its migration was aborted, or the service is stopping).
 export class Slots {
   private used = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly size: number) {}
 
-  /** Resolves once a slot is held; the caller must release() it exactly once. */
-  async acquire(): Promise<void> {
+  /**
+   * Resolves true once a slot is held (the caller must release() it exactly once), or false if `signal` aborted
+   * first (nothing is held then).
+   */
+  async acquire(signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false;
     if (this.used < this.size) {
       this.used++;
-      return;
+      return true;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<boolean>((resolve) => {
+      const granted = () => {
+        signal?.removeEventListener('abort', left);
+        resolve(true);
+      };
+      const left = () => {
+        const at = this.waiting.indexOf(granted);
+        if (at >= 0) this.waiting.splice(at, 1);
+        resolve(false);
+      };
+      this.waiting.push(granted);
+      signal?.addEventListener('abort', left, { once: true });
+    });
   }
 
   release(): void {
@@ -22,5 +39,9 @@ export class Slots {
 
   get inUse(): number {
     return this.used;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
   }
 }

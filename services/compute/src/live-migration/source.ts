@@ -38,7 +38,16 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
       else c.log.info({ migration_id: migrationId, status: first?.migration.status }, 'no queued live migration from this host; ignored');
       return;
     }
-    await c.liveSlots.acquire();
+    if (!(await waitForSlot(c, migrationId))) {
+      if (c.stopping.aborted) {
+        c.log.info({ migration_id: migrationId }, 'stopping while the live migration waited for a slot; it starts again at the next start');
+        return;
+      }
+      // Aborted while queued: leave at once rather than when a slot frees.
+      const move = await loadLiveMove(c.ds, migrationId);
+      if (move) await endBeforeStart(c, move);
+      return;
+    }
     try {
       const move = await loadLiveMove(c.ds, migrationId);
       if (!move?.instance || move.migration.status !== 'queued') {
@@ -59,6 +68,17 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
   } finally {
     c.activeMoves.delete(migrationId);
     c.pendingSteering.delete(migrationId);
+  }
+}
+
+/** Waits in `queued` for one of this host's slots; false if the migration was aborted meanwhile or the service stops. */
+async function waitForSlot(c: ComputeContext, migrationId: number): Promise<boolean> {
+  const leave = new AbortController();
+  c.slotWaits.set(migrationId, leave);
+  try {
+    return await c.liveSlots.acquire(AbortSignal.any([leave.signal, c.stopping]));
+  } finally {
+    c.slotWaits.delete(migrationId);
   }
 }
 

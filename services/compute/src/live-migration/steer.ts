@@ -14,8 +14,12 @@ export async function liveMigrationAbort(c: ComputeContext, _ctx: RequestContext
       job.abort();
       return;
     }
-    // Not transferring yet: the run sees `cancelled` when it gets a slot or before Perform, and rolls back.
-    if (await advanceMigration(c.ds, migrationId, ['queued', 'preparing'], 'cancelled')) return;
+    // Not transferring yet (the API may have said so already): a run waiting for a slot leaves the queue and rolls
+    // back at once; one preparing sees `cancelled` before Perform.
+    if ((await advanceMigration(c.ds, migrationId, ['queued', 'preparing'], 'cancelled')) || move.migration.status === 'cancelled') {
+      c.slotWaits.get(migrationId)?.abort();
+      return;
+    }
     // Running, with Perform still starting the job: the run aborts it as soon as it has it.
     if (c.activeMoves.has(migrationId)) c.pendingSteering.set(migrationId, 'abort');
   });

@@ -10,6 +10,7 @@ export {
 export { getInstance, listInstancesOnHost, updateInstanceIf, type InstanceExpectation, type InstanceStatePatch } from './instances';
 export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';
 export {
-  finishedMovesOlderThan, getMigration, isOpenMoveConflict, latestMigrationOf, openMigrationOf, openMigrationsOnHost,
+  finishedMovesOlderThan, getMigration, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
+  openMigrationsOnHost,
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';

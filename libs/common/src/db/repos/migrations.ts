@@ -36,6 +36,22 @@ export async function finishedMovesOlderThan(ds: DataSource, destHost: string, o
     .getMany();
 }
 
+/**
+ * Ids of live migrations coming to destHost that have not reached Finish (preparing, running) while the source's
+ * compute service is down: forced down, or no heartbeat for longer than downSeconds (on the database clock).
+ */
+export async function incomingLiveMovesFromDownSources(ds: DataSource, destHost: string, computeBinary: string, downSeconds: number): Promise<number[]> {
+  const rows: { id: number }[] = await ds.query(
+    `SELECT m.id FROM migrations m
+       LEFT JOIN services s ON s."binary" = $2 AND s.host = m.source_compute
+      WHERE m.dest_compute = $1 AND m.migration_type = 'live-migration' AND m.status IN ('preparing', 'running') AND m.deleted_at IS NULL
+        AND (s.host IS NULL OR s.forced_down OR s.last_seen_up IS NULL OR s.last_seen_up < now() - make_interval(secs => $3))
+      ORDER BY m.id`,
+    [destHost, computeBinary, downSeconds],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
 /** Unfinished moves of the given types in which host is the source or the destination, oldest first. */
 export async function openMigrationsOnHost(ds: DataSource, host: string, types: readonly string[]): Promise<Migration[]> {
   const statuses = allNonTerminalStatuses();
