@@ -5,7 +5,8 @@ import { guestName } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import type { DataSource } from 'typeorm';
 import type { Notifier } from '@ferry/common/notify';
-import type { Driver, LiveMigrationJob, VmSpec } from './drivers';
+import type { Driver, VmSpec } from './drivers';
+import type { LiveJobHandle } from './live-migration/job-handle';
 import type { Slots } from './live-migration/slots';
 import type { ComputeRpcApi } from './rpcapi';
 import type { Transfer } from './transfer';
@@ -33,10 +34,8 @@ export interface ComputeContext {
   notifier: Notifier;
   /** Migration steps running in this process now, by migration id: a repeated message or recovery pass leaves them alone. */
   activeMoves: Set<number>;
-  /** Live migrations this host runs as the source now, by migration id (abort and force-complete reach them here). */
-  liveJobs: Map<number, LiveMigrationJob>;
-  /** Abort or force-complete asked for while Perform was still starting the job (applied as soon as it exists). */
-  pendingSteering: Map<number, 'abort' | 'force_complete'>;
+  /** Live migrations this host runs as the source from just before `running`, by migration id (abort and force-complete reach them here). */
+  liveJobs: Map<number, LiveJobHandle>;
   /** Live migrations running beside the message consumer; stopping the service waits for them. */
   liveRuns: Set<Promise<void>>;
   /** max_concurrent_live_migrations: a live migration holds a slot from Begin to Confirm. */

@@ -45,7 +45,6 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
     notifier: new Notifier(deps.transport, `${COMPUTE_BINARY}:${opts.host}`, log),
     activeMoves: new Set(),
     liveJobs: new Map(),
-    pendingSteering: new Map(),
     liveRuns: new Set(),
     liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
     slotWaits: new Map(),

@@ -215,6 +215,37 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect(await claims(vm.uuid)).toEqual([vm.host]);
     });
 
+    it.each([
+      ['abort', 'cancelled'],
+      ['force_complete', 'completed'],
+    ] as const)('%s, arriving while Perform is still creating the job, is applied to it (%s)', async (steer, outcome) => {
+      const vm = await neverConverges();
+      const driver = cluster.driver(vm.host!);
+      // The real Perform, held at a gate: the record already says `running`, the job does not exist yet.
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => { open = resolve; });
+      const perform = driver.liveMigrationPerform.bind(driver);
+      driver.liveMigrationPerform = async (...args) => {
+        await gate;
+        return perform(...args);
+      };
+      try {
+        const m = await cluster.requestLiveMigration(vm.uuid);
+        await waitStatus(m.id, ['running']);
+        if (steer === 'abort') await cluster.compute.liveMigrationAbort(newRequestContext(), vm.host!, m.id);
+        else await cluster.compute.liveMigrationForceComplete(newRequestContext(), vm.host!, m.id);
+        open();
+        expect((await waitStatus(m.id, ['cancelled', 'completed', 'failed'])).status).toBe(outcome);
+        const after = await settledIdle(vm.uuid);
+        expect(after.power_state).toBe(POWER_STATES.RUNNING);
+        expect(after.host === vm.host).toBe(outcome === 'cancelled');
+        expect(await claims(vm.uuid)).toEqual([after.host]);
+      } finally {
+        open();
+        driver.liveMigrationPerform = perform;
+      }
+    });
+
     it('a destination whose source went down drops its incoming VM and claim; the source rolls back when it returns', async () => {
       const vm = await neverConverges();
       const m = await cluster.requestLiveMigration(vm.uuid);

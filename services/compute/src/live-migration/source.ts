@@ -8,6 +8,7 @@ import type { ComputeContext } from '../compute-context';
 import type { LiveMigrationJobStats, MigrationCookie } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-record';
+import { LiveJobHandle } from './job-handle';
 import { monitorJob } from './monitor';
 import { nowIso, withPhase } from '../cold-migration/move-record';
 
@@ -67,7 +68,6 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
     }
   } finally {
     c.activeMoves.delete(migrationId);
-    c.pendingSteering.delete(migrationId);
   }
 }
 
@@ -103,18 +103,21 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
     const opts = liveOptions(c, move, c.config.liveMigrationDowntimeMs);
     const begun = await c.driver.liveMigrationBegin(instance.uuid, opts);
     const prepared = await c.computeRpc.preLiveMigration(ctx, dest, migration.id, begun);
-    if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running'))) throw cancelled('aborted while preparing');
-    const job = await c.driver.liveMigrationPerform(instance.uuid, prepared, opts);
-    c.liveJobs.set(migration.id, job);
-    // A stop, abort or force-complete that came while Perform was starting found no job: apply it now.
-    const pending = c.pendingSteering.get(migration.id);
-    c.pendingSteering.delete(migration.id);
-    if (c.stopping.aborted || pending === 'abort') job.abort();
-    else if (pending === 'force_complete') job.forceComplete();
+    // From here abort and force-complete reach the handle: before the record says `running`, so none is lost while
+    // Perform creates the job. A stop that came earlier aborts it too.
+    const handle = new LiveJobHandle();
+    c.liveJobs.set(migration.id, handle);
+    if (c.stopping.aborted) handle.abort();
     try {
-      finishCookie = await monitorJob(c, job, { migrationId: migration.id, ramBytes });
+      if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running'))) throw cancelled('aborted while preparing');
+      const job = await c.driver.liveMigrationPerform(instance.uuid, prepared, opts);
+      handle.attach(job);
+      try {
+        finishCookie = await monitorJob(c, job, { migrationId: migration.id, ramBytes });
+      } finally {
+        lastStats = job.stats();
+      }
     } finally {
-      lastStats = job.stats();
       c.liveJobs.delete(migration.id);
     }
   } catch (err) {
