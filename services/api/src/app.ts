@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
-import { registerAuth } from './http/auth';
+import { behindToken } from './http/auth';
 import { registerErrorHandling } from './http/errors';
-import { COMPUTE_PREFIX, registerVersioning } from './http/versioning';
-import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX } from './identity';
-import { imageRoutes, IMAGE_PREFIX } from './image';
+import { COMPUTE_PREFIX, negotiateMicroversions } from './http/versioning';
+import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX, tokenCacheFor, watchIdentityRevision } from './identity';
+import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from './image';
 import { computeVersion } from './versions';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -27,8 +27,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     reply.header('x-compute-request-id', req.id);
   });
   registerErrorHandling(app);
-  registerVersioning(app);
-  registerAuth(app, new DbTokenValidator(deps.db.dataSource), ['/compute', IMAGE_PREFIX]);
+  const tokens = new DbTokenValidator(deps.db.dataSource);
+  const revisions = watchIdentityRevision(deps.db.dataSource, tokenCacheFor(deps.db.dataSource), deps.log);
+  app.addHook('onClose', async () => revisions.stop());
 
   app.get('/', async () => ({
     versions: [
@@ -43,7 +44,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.get(COMPUTE_PREFIX, async () => ({ version: computeVersion(deps.publicUrl()) }));
 
   void app.register(identityRoutes, { prefix: IDENTITY_PREFIX, deps });
-  void app.register(computeRoutes, { prefix: COMPUTE_PREFIX, deps });
-  void app.register(imageRoutes, { prefix: IMAGE_PREFIX, deps });
+  // Only the version documents above are open; every compute and image route needs a token.
+  void app.register(behindToken(tokens, computeRoutes, negotiateMicroversions), { prefix: COMPUTE_PREFIX, deps });
+  void app.register(imageVersionRoutes, { prefix: IMAGE_PREFIX, deps });
+  void app.register(behindToken(tokens, imageRoutes), { prefix: IMAGE_PREFIX, deps });
   return app;
 }

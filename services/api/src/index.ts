@@ -1,4 +1,6 @@
 // ferry-api: the OpenStack-compatible HTTP front door.
+import { isIP } from 'node:net';
+import { usersWithBuiltInPasswords } from '@ferry/common/db';
 import { startHeartbeat, FERRY_VERSION, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { buildApp } from './app';
 
@@ -12,8 +14,33 @@ export interface RunningApi extends RunningService {
   readonly url: string;
 }
 
+/** Thrown when the API would listen beyond this machine while anyone can log in with a published password. */
+export class PublishedPasswordsError extends Error {}
+
+/** True for an address only this machine can reach. */
+export function isLoopback(address: string): boolean {
+  if (address === 'localhost') return true;
+  if (isIP(address) === 4) return address.startsWith('127.');
+  return address === '::1' || address.toLowerCase().startsWith('::ffff:127.');
+}
+
+/** Refuses to listen on a reachable address while a seeded user still has its built-in (documented) password. */
+export async function refusePublishedPasswords(deps: ServiceDeps): Promise<void> {
+  const listen = deps.config.apiListen;
+  if (isLoopback(listen)) return;
+  const users = await usersWithBuiltInPasswords(deps.db.dataSource);
+  if (users.length === 0) return;
+  throw new PublishedPasswordsError(
+    `refusing to listen on ${listen}: ${users.map((u) => `user ${u}`).join(' and ')} still ${users.length > 1 ? 'have their' : 'has its'} built-in password. ` +
+    `Set a new one with \`ferry user password ${users[0]}\` (reads it from standard input), ` +
+    'or set FERRY_ADMIN_PASSWORD and FERRY_DEMO_PASSWORD before the database is first created, ' +
+    'or listen on a loopback address (FERRY_API_LISTEN=127.0.0.1).',
+  );
+}
+
 export async function startApi(deps: ServiceDeps, opts: { host: string }): Promise<RunningApi> {
   const log = deps.log.child({ service: API_BINARY, host: opts.host });
+  await refusePublishedPasswords(deps);
   let url = deps.config.publicUrl ?? '';
   const app = buildApp({ ...deps, log, publicUrl: () => url });
   await app.listen({ host: deps.config.apiListen, port: deps.config.apiPort });

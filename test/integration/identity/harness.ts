@@ -11,7 +11,7 @@ import { loadConfig, type FerryConfig } from '@ferry/common/config';
 import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
 import { createLogger } from '@ferry/common/log';
 import { createTransport, type Transport } from '@ferry/common/rpc';
-import { registerAuth } from '../../../services/api/src/http/auth';
+import { behindToken } from '../../../services/api/src/http/auth';
 import { registerErrorHandling } from '../../../services/api/src/http/errors';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX } from '../../../services/api/src/identity';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -85,8 +85,9 @@ export async function startIdentityHarness(overrides: Partial<FerryConfig> = {})
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
   registerErrorHandling(app);
-  registerAuth(app, new DbTokenValidator(db.dataSource), ['/compute']);
-  app.get('/compute/v2.1/whoami', async (req) => req.ctx);
+  await app.register(behindToken(new DbTokenValidator(db.dataSource), async (compute) => {
+    compute.get('/whoami', async (req) => req.ctx);
+  }), { prefix: '/compute/v2.1' });
   await app.register(identityRoutes, { prefix: IDENTITY_PREFIX, deps });
   const origin = await app.listen({ host: '127.0.0.1', port: 0 });
 

@@ -5,6 +5,8 @@ import { FERRY_VERSION } from '@ferry/common/service';
 import { dbMigrate } from './commands/db';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
+import { setPassword } from './commands/user';
+import { PublishedPasswordsError } from '@ferry/api';
 import { up } from './commands/up';
 import { defaultHost, readConfig } from './runtime';
 
@@ -39,6 +41,13 @@ function buildProgram(): Command {
     .command('migrate')
     .description('apply pending schema migrations and seed a fresh database')
     .action(async () => dbMigrate(readConfig()));
+
+  program
+    .command('user')
+    .description('identity administration')
+    .command('password <name>')
+    .description('set the password of user <name>, read from the first line of standard input')
+    .action(async (name: string) => setPassword(readConfig(), name));
 
   program
     .command('status')
@@ -76,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof PublishedPasswordsError) {
       process.stderr.write(`ferry: ${err.message}\n`);
       process.exit(2);
     }

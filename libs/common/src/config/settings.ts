@@ -243,6 +243,18 @@ export const SETTINGS = {
     env: 'FERRY_DEMO_PASSWORD', default: 'ferry-demo', parse: text,
     doc: 'Password of the seeded `demo` user (member role in project `demo`); applied when the user is first created.',
   } as Setting<string>,
+  lockoutFailureAttempts: {
+    env: 'FERRY_LOCKOUT_FAILURE_ATTEMPTS', default: 10, parse: int(0, 1000),
+    doc: 'Failed password logins after which a user is locked out for FERRY_LOCKOUT_DURATION (Keystone\'s lockout_failure_attempts); 0: never.',
+  } as Setting<number>,
+  lockoutDurationSeconds: {
+    env: 'FERRY_LOCKOUT_DURATION', default: 300, parse: int(1, 86400),
+    doc: 'Seconds a locked-out user stays locked, and the window in which failed logins are counted.',
+  } as Setting<number>,
+  loginFailuresPerAddress: {
+    env: 'FERRY_LOGIN_FAILURES_PER_ADDRESS', default: 30, parse: int(0, 100000),
+    doc: 'Failed password logins one client address may make per minute before further logins get 429 (per API process); 0: no limit.',
+  } as Setting<number>,
   tokenTtlSeconds: {
     env: 'FERRY_TOKEN_TTL', default: 3600, parse: int(10, 7 * 86400),
     doc: 'Lifetime of an identity token, in seconds.',

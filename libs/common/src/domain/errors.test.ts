@@ -1,7 +1,7 @@
 import {
   BadRequest, ComputeHostNotFound, Conflict, DOMAIN_ERROR_TYPES, FerryError, FlavorNotFound, Forbidden, ImageNotFound,
   InstanceInvalidState, InstanceNotFound, InvalidInput, InvalidTransition, MigrationNotFound, MigrationPreCheckError,
-  NoValidHost, NotAcceptable, NotAuthenticated, NotFound, OPENSTACK_FAULT_NAMES, ServiceUnavailable, errorTypeFor,
+  NoValidHost, NotAcceptable, NotAuthenticated, NotFound, OPENSTACK_FAULT_NAMES, ServiceUnavailable, TooManyRequests, errorTypeFor,
   openstackErrorBody, openstackFaultName,
 } from './index';
 
@@ -29,7 +29,7 @@ describe('typed errors (as data)', () => {
   });
 
   it('only outages are retryable', () => {
-    for (const ctor of DOMAIN_ERROR_TYPES) expect(probe(ctor).retryable).toBe(ctor === ServiceUnavailable);
+    for (const ctor of DOMAIN_ERROR_TYPES) expect(probe(ctor).retryable).toBe(ctor === ServiceUnavailable || ctor === TooManyRequests);
   });
 
   it('keeps the families as subclasses and carries details', () => {

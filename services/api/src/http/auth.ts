@@ -1,5 +1,5 @@
-// Token authentication for the compute and image APIs: X-Auth-Token → ApiContext, or 401.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// Token authentication for the compute and image APIs: X-Auth-Token → ApiContext, or 401, per matched route.
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { NotAuthenticated } from '@ferry/common/domain';
 import type { ApiContext } from './api-context';
 
@@ -20,13 +20,14 @@ export interface TokenValidator {
 
 export const ADMIN_ROLE = 'admin';
 
-/** Requires a valid token on every route under the given prefixes. */
-export function registerAuth(app: FastifyInstance, validator: TokenValidator, prefixes: string[]): void {
-  app.decorateRequest('ctx', null as unknown as ApiContext);
-  app.addHook('onRequest', async (req) => {
-    const path = req.url.split('?')[0]!;
-    if (!prefixes.some((p) => path.startsWith(p))) return;
-    if (isVersionDocument(path, prefixes)) return;
+/**
+ * Requires a valid token on every route registered in `scope` (an encapsulated fastify plugin). The decision
+ * follows the route the router matched, never the URL's text: the router decodes percent-escapes, so a
+ * prefix test on the raw URL (`/%63ompute/...`) would let a request reach a handler with no caller.
+ */
+export function requireToken(scope: FastifyInstance, validator: TokenValidator): void {
+  scope.decorateRequest('ctx', null as unknown as ApiContext);
+  scope.addHook('onRequest', async (req) => {
     const token = headerToken(req);
     if (!token) throw new NotAuthenticated('The request you have made requires authentication.');
     const info = await validator.validate(token);
@@ -56,7 +57,20 @@ function globalRequestId(req: FastifyRequest): string | undefined {
   return id && /^req-[0-9a-f-]{36}$/.test(id) ? id : undefined;
 }
 
-/** Version discovery documents (`GET /compute/`, `GET /compute/v2.1/`) need no token, as in Nova. */
-function isVersionDocument(path: string, prefixes: string[]): boolean {
-  return prefixes.some((p) => path === p || path === `${p}/` || path === `${p}/v2.1` || path === `${p}/v2.1/` || path === `${p}/v2` || path === `${p}/v2/`);
+/**
+ * `plugin` with every one of its routes behind a token (and `also`, e.g. microversion negotiation, after it):
+ * `app.register(behindToken(tokens, routes), { prefix, deps })`.
+ */
+export function behindToken<Options extends object>(
+  tokens: TokenValidator,
+  plugin: FastifyPluginAsync<Options>,
+  ...also: ((scope: FastifyInstance) => void)[]
+): FastifyPluginAsync<Options> {
+  return async (scope, opts) => {
+    requireToken(scope, tokens);
+    for (const hook of also) hook(scope);
+    // The prefix already applies to this scope; handing it on would apply it twice.
+    const { prefix: _applied, ...inner } = opts as Options & { prefix?: string };
+    await scope.register(plugin, inner as Options);
+  };
 }

@@ -4,7 +4,14 @@ import { BadRequest, NotAuthenticated } from '@ferry/common/domain';
 import { DEFAULT_DOMAIN, hashPassword, verifyPassword, type Project, type User } from '@ferry/common/db';
 import { assignedRoles, findProjectById, findProjectByName, findUserById, findUserByName } from './identity-store';
 import { AUTHENTICATION_REQUIRED } from './keystone-errors';
+import type { LoginGuard } from './login-guard';
 import type { AuthRequest, DomainRef, PasswordUser, ProjectRef } from './schemas';
+
+/** Who is trying to log in, and the guard that counts their failures. */
+export interface LoginAttempt {
+  guard: LoginGuard;
+  address: string;
+}
 
 export interface Authenticated {
   user: User;
@@ -19,19 +26,19 @@ export interface Authenticated {
  * tell an unknown user from a wrong password or a project it may not use.
  */
 export class AuthenticationFailed extends NotAuthenticated {
-  constructor(readonly reason: string) {
-    super(AUTHENTICATION_REQUIRED, { reason });
+  constructor(readonly reason: string, message = AUTHENTICATION_REQUIRED) {
+    super(message, { reason });
   }
 }
 
-export async function authenticate(ds: DataSource, body: AuthRequest): Promise<Authenticated> {
+export async function authenticate(ds: DataSource, body: AuthRequest, attempt: LoginAttempt): Promise<Authenticated> {
   const { identity, scope } = body.auth;
   const unsupported = identity.methods.filter((m) => m !== 'password');
   if (unsupported.length > 0 || !identity.methods.includes('password')) {
     throw new AuthenticationFailed(`unsupported authentication method ${unsupported.join(', ') || '(none)'}`);
   }
   if (!identity.password) throw new BadRequest("Invalid input for field 'auth/identity': 'password' is a required property");
-  const user = await checkPassword(ds, identity.password.user);
+  const user = await checkPassword(ds, identity.password.user, attempt);
 
   if (scope === 'unscoped') return { user, project: null, roles: [] };
   if (scope?.system || scope?.['OS-TRUST:trust']) throw new AuthenticationFailed('system and trust scopes are not supported');
@@ -41,13 +48,18 @@ export async function authenticate(ds: DataSource, body: AuthRequest): Promise<A
   return defaultScope(ds, user);
 }
 
-async function checkPassword(ds: DataSource, ref: PasswordUser): Promise<User> {
+async function checkPassword(ds: DataSource, ref: PasswordUser, { guard, address }: LoginAttempt): Promise<User> {
+  guard.admitAddress(address);
   const user = await findUser(ds, ref);
+  if (user) guard.assertUnlocked(user);
   // Hash even when there is no such user, so the answer takes as long either way.
   const matches = await verifyPassword(ref.password, user?.password_hash ?? (await dummyHash()));
-  if (!user) throw new AuthenticationFailed(`no user ${ref.id ?? ref.name}`);
-  if (!matches) throw new AuthenticationFailed(`wrong password for user ${user.id}`);
+  if (!user || !matches) {
+    await guard.failed(address, user);
+    throw new AuthenticationFailed(user ? `wrong password for user ${user.id}` : `no user ${ref.id ?? ref.name}`);
+  }
   if (!user.enabled) throw new AuthenticationFailed(`user ${user.id} is disabled`);
+  await guard.succeeded(user);
   return user;
 }
 

@@ -10,6 +10,8 @@ import { versionRoutes } from './routes/versions';
 export const IDENTITY_PREFIX = '/identity';
 
 export { DbTokenValidator } from './token-validator';
+export { tokenCacheFor } from './token-cache';
+export { watchIdentityRevision } from './revision-watch';
 
 export const identityRoutes: RoutesPlugin = async (app, { deps }) => {
   registerKeystoneErrors(app, () => `${deps.publicUrl()}${IDENTITY_PREFIX}`);

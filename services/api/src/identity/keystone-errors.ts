@@ -13,6 +13,7 @@ const TITLES: Readonly<Record<number, string>> = Object.freeze({
   409: 'Conflict',
   413: 'Request Entity Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
 });
 
@@ -49,6 +50,8 @@ export function registerKeystoneErrors(app: FastifyInstance, authUri: () => stri
   app.setErrorHandler(async (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof FerryError) {
       const status = httpStatusOf(err);
+      const retryAfter = err.details?.retry_after;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
       if (status >= 500) req.log.error({ err }, 'identity request failed');
       return send(reply, status, status >= 500 ? UNEXPECTED_ERROR_MESSAGE : err.message, authUri());
     }

@@ -2,7 +2,10 @@
 import type { DataSource } from 'typeorm';
 import type { TokenInfo } from '../http/auth';
 
-/** How long a validation is trusted without asking the database again (revocation elsewhere waits this long). */
+/**
+ * How long a validation is trusted without asking the database again. Revocations do not wait for this:
+ * the revision watch empties the cache as soon as any API process changes who may do what.
+ */
 export const TOKEN_CACHE_TTL_MS = 5_000;
 const MAX_ENTRIES = 10_000;
 
@@ -13,6 +16,7 @@ interface Entry {
 
 export class TokenCache {
   private readonly entries = new Map<string, Entry>();
+  private generationCount = 0;
 
   constructor(private readonly ttlMs = TOKEN_CACHE_TTL_MS, private readonly maxEntries = MAX_ENTRIES) {}
 
@@ -24,8 +28,17 @@ export class TokenCache {
     return undefined;
   }
 
-  /** Never outlives the token itself. */
-  set(idHash: string, info: TokenInfo, now = Date.now()): void {
+  /** Moves on at every clear(): a lookup that began before a clear must not refill the cache. */
+  get generation(): number {
+    return this.generationCount;
+  }
+
+  /**
+   * Never outlives the token itself. `since` is the generation read before the lookup began: if the
+   * cache was cleared meanwhile, the lookup may predate a revocation and is not kept.
+   */
+  set(idHash: string, info: TokenInfo, since = this.generationCount, now = Date.now()): void {
+    if (since !== this.generationCount) return;
     if (this.entries.size >= this.maxEntries) this.dropOldest();
     this.entries.delete(idHash);
     this.entries.set(idHash, { info, until: Math.min(now + this.ttlMs, info.expires_at.getTime()) });
@@ -33,6 +46,11 @@ export class TokenCache {
 
   evict(idHash: string): void {
     this.entries.delete(idHash);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.generationCount++;
   }
 
   /** Insertion order is age order: drop the first tenth, whatever their state. */

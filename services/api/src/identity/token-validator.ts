@@ -15,9 +15,10 @@ export class DbTokenValidator implements TokenValidator {
     const cache = tokenCacheFor(this.dataSource);
     const cached = cache.get(idHash);
     if (cached) return cached;
+    const generation = cache.generation;
     const record = await findValidToken(this.dataSource, idHash, new Date());
     const info = record && tokenInfo(record);
-    if (info) cache.set(idHash, info);
+    if (info) cache.set(idHash, info, generation);
     return info;
   }
 }

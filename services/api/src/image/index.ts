@@ -23,10 +23,14 @@ function pageLinks(query: Query, nextMarker: string | undefined) {
   return { first, next: `/v2/images?${params.toString()}` };
 }
 
+/** Version discovery needs no token: Glance answers it with 300 Multiple Choices, at its root and at /v2. */
+export const imageVersionRoutes: RoutesPlugin = async (app, { deps }) => {
+  for (const path of ['/', '/v2', '/v2/']) app.get(path, async (_req, reply) => reply.code(300).send(imageVersions(deps.publicUrl())));
+};
+
+/** The image routes proper; each needs a token. */
 export const imageRoutes: RoutesPlugin = async (app, { deps }) => {
   const ds = deps.db.dataSource;
-  // Glance answers version discovery with 300 Multiple Choices, at its root and at /v2.
-  for (const path of ['/', '/v2', '/v2/']) app.get(path, async (_req, reply) => reply.code(300).send(imageVersions(deps.publicUrl())));
 
   app.get('/v2/images', async (req) => {
     const query = req.query as Query;

@@ -13,15 +13,15 @@ import {
 import { silentLogger } from '@ferry/common/log';
 import type { Transport } from '@ferry/common/rpc';
 import type { ApiDeps, RoutesPlugin } from '../../../../services/api/src/api-deps';
-import { registerAuth, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
+import { behindToken, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
 import { registerErrorHandling } from '../../../../services/api/src/http/errors';
-import { COMPUTE_PREFIX, registerVersioning } from '../../../../services/api/src/http/versioning';
+import { COMPUTE_PREFIX, negotiateMicroversions } from '../../../../services/api/src/http/versioning';
 import { availabilityZoneRoutes } from '../../../../services/api/src/compute/availability-zones';
 import { flavorRoutes } from '../../../../services/api/src/compute/flavors';
 import { hypervisorRoutes } from '../../../../services/api/src/compute/hypervisors';
 import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
 import { serviceRoutes } from '../../../../services/api/src/compute/services';
-import { imageRoutes, IMAGE_PREFIX } from '../../../../services/api/src/image';
+import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from '../../../../services/api/src/image';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 
 export const PUBLIC_URL = 'http://ferry.test:8774';
@@ -66,12 +66,12 @@ export async function startApi(computePlugins: RoutesPlugin[] = [flavorRoutes, h
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
   registerErrorHandling(app);
-  registerVersioning(app);
-  registerAuth(app, new FixedTokens(), ['/compute', IMAGE_PREFIX]);
-  void app.register(async (compute) => {
+  const tokens = new FixedTokens();
+  void app.register(behindToken(tokens, async (compute) => {
     for (const plugin of computePlugins) await compute.register(plugin, { deps });
-  }, { prefix: COMPUTE_PREFIX });
-  void app.register(imageRoutes, { prefix: IMAGE_PREFIX, deps });
+  }, negotiateMicroversions), { prefix: COMPUTE_PREFIX });
+  void app.register(imageVersionRoutes, { prefix: IMAGE_PREFIX, deps });
+  void app.register(behindToken(tokens, imageRoutes), { prefix: IMAGE_PREFIX, deps });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app, url, db, ds: db.dataSource,

@@ -20,9 +20,9 @@ import { limitRoutes } from '../../../../services/api/src/compute/limits';
 import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
 import { serverMigrationRoutes } from '../../../../services/api/src/compute/server-migrations';
 import { serverRoutes } from '../../../../services/api/src/compute/servers';
-import { registerAuth, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
+import { behindToken, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
 import { registerErrorHandling } from '../../../../services/api/src/http/errors';
-import { COMPUTE_PREFIX, registerVersioning } from '../../../../services/api/src/http/versioning';
+import { COMPUTE_PREFIX, negotiateMicroversions } from '../../../../services/api/src/http/versioning';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 
 export const PUBLIC_URL = 'http://ferry.test:8774';
@@ -105,11 +105,9 @@ export class ApiHarness {
       ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
     });
     registerErrorHandling(app);
-    registerVersioning(app);
-    registerAuth(app, new FixedTokens(), ['/compute']);
-    await app.register(async (scope) => {
+    await app.register(behindToken(new FixedTokens(), async (scope) => {
       for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, migrationRoutes, serverMigrationRoutes]) await scope.register(plugin, { deps });
-    }, { prefix: COMPUTE_PREFIX });
+    }, negotiateMicroversions), { prefix: COMPUTE_PREFIX });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const h = new ApiHarness(app, db, transport, tdb);
     await h.listen();

@@ -22,6 +22,13 @@ export class User {
   @Column({ type: 'boolean', name: 'enabled', default: true })
   enabled!: boolean;
 
+  /** Failed password logins counted since failed_auth_at's window began (Keystone's lockout). */
+  @Column({ type: 'integer', name: 'failed_auth_count', default: 0 })
+  failed_auth_count!: number;
+
+  @Column({ type: 'timestamptz', name: 'failed_auth_at', nullable: true })
+  failed_auth_at!: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   created_at!: Date;
 

@@ -1,8 +1,9 @@
 // The identity a fresh Ferry starts with (projects admin and demo, their users and roles), and the one
 // password format Ferry stores: scrypt, salted and self-describing.
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { SETTINGS } from '../../config/settings';
+import { scryptOffPool } from './scrypt-thread';
 
 /** Keystone's default domain, the only domain Ferry has. */
 export const DEFAULT_DOMAIN = Object.freeze({ id: 'default', name: 'Default' });
@@ -89,17 +90,11 @@ const SCRYPT = Object.freeze({ N: 16384, r: 8, p: 1, keyLength: 32, saltLength: 
 /** Parameters a stored hash may name: bounded, so a tampered row cannot make one login exhaust memory. */
 const MAX_SCRYPT_COST = 1 << 20;
 
-function scryptAsync(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
 /** A salted scrypt hash that names its own parameters: `scrypt$N$r$p$salt$hash`. */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(SCRYPT.saltLength);
   const { N, r, p } = SCRYPT;
-  const key = await scryptAsync(password, salt, SCRYPT.keyLength, { N, r, p, maxmem: 256 * N * r });
+  const key = await scryptOffPool(password, salt, SCRYPT.keyLength, { N, r, p, maxmem: 256 * N * r });
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
@@ -112,6 +107,6 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const salt = Buffer.from(parts[4]!, 'base64url');
   const expected = Buffer.from(parts[5]!, 'base64url');
   if (salt.length === 0 || expected.length < 16) return false;
-  const actual = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: 256 * N * r });
+  const actual = await scryptOffPool(password, salt, expected.length, { N, r, p, maxmem: 256 * N * r });
   return timingSafeEqual(actual, expected);
 }

@@ -2,6 +2,7 @@
 import type { DataSource } from 'typeorm';
 import { seedFlavors } from './flavors';
 import { seedIdentity, type IdentitySeedOptions } from './identity';
+export { BUILT_IN_PASSWORDS, setUserPassword, usersWithBuiltInPasswords } from './default-passwords';
 import { seedImages } from './images';
 
 export { CLASSIC_FLAVORS, seedFlavors, type FlavorSeed } from './flavors';

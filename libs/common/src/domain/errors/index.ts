@@ -8,6 +8,7 @@ import { NotAcceptable } from './not-acceptable';
 import { ComputeHostNotFound, FlavorNotFound, ImageNotFound, InstanceNotFound, MigrationNotFound, NotFound } from './not-found';
 import { MigrationPreCheckError, NoValidHost } from './scheduling';
 import { ServiceUnavailable } from './service-unavailable';
+import { TooManyRequests } from './too-many-requests';
 
 export { FerryError, type FailurePayload } from './ferry-error';
 export { registerErrorTypes, errorTypeFor, type ErrorConstructor } from './catalog';
@@ -19,6 +20,7 @@ export * from './not-acceptable';
 export * from './not-found';
 export * from './scheduling';
 export * from './service-unavailable';
+export * from './too-many-requests';
 export * from './openstack-body';
 
 /** Every error class this module defines, in the order they are registered. */
@@ -27,7 +29,7 @@ export const DOMAIN_ERROR_TYPES: readonly ErrorConstructor[] = Object.freeze([
   NotFound, InstanceNotFound, FlavorNotFound, ImageNotFound, MigrationNotFound, ComputeHostNotFound,
   BadRequest, InvalidInput,
   Conflict, InstanceInvalidState,
-  NotAuthenticated, Forbidden,
+  NotAuthenticated, Forbidden, TooManyRequests,
   NotAcceptable,
   NoValidHost, MigrationPreCheckError,
   ServiceUnavailable,

@@ -4,6 +4,7 @@ import type { RoutesPlugin } from '../../api-deps';
 import { authenticate, AuthenticationFailed } from '../authenticate';
 import { callerToken, requireAdminOrSelf, subjectToken } from '../caller';
 import { issueToken } from '../issue-token';
+import { LoginGuard } from '../login-guard';
 import { AuthRequest } from '../schemas';
 import { tokenCacheFor } from '../token-cache';
 import { revokeToken } from '../token-store';
@@ -18,10 +19,11 @@ function wantsCatalog(req: FastifyRequest): boolean {
 
 export const authTokenRoutes: RoutesPlugin = async (app, { deps }) => {
   const ds = deps.db.dataSource;
+  const guard = new LoginGuard(ds, deps.config);
   const view = (req: FastifyRequest) => ({ baseUrl: deps.publicUrl(), region: deps.config.region, catalog: wantsCatalog(req) });
 
   app.post<{ Body: AuthRequest }>('/v3/auth/tokens', { schema: { body: AuthRequest } }, async (req, reply) => {
-    const auth = await authenticate(ds, req.body).catch((err: unknown) => {
+    const auth = await authenticate(ds, req.body, { guard, address: req.ip }).catch((err: unknown) => {
       if (err instanceof AuthenticationFailed) req.log.info({ reason: err.reason }, 'authentication failed');
       throw err;
     });
