@@ -1,12 +1,5 @@
 // Every protected route of the assembled API, in every spelling a router may decode, refuses a caller without a token.
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '@ferry/api';
-import { loadConfig } from '@ferry/common/config';
-import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
-import { silentLogger } from '@ferry/common/log';
-import { createTransport, type Transport } from '@ferry/common/rpc';
-import { createTestDatabase, type TestDatabase } from '../../support/db';
-import { tempStateDir } from '../../support/ferry-process';
+import { startAssembledApi, type AssembledApi } from '../../support/assembled-api';
 
 interface Route {
   method: string;
@@ -45,11 +38,7 @@ function spellings(path: string): { name: string; path: string; routed: boolean 
 }
 
 describe('authentication follows the matched route (route table walk)', () => {
-  const state = tempStateDir();
-  let testDb: TestDatabase;
-  let db: FerryDatabase;
-  let transport: Transport;
-  let app: FastifyInstance;
+  let api: AssembledApi;
   let url: string;
   const routes: Route[] = [];
   /**
@@ -60,28 +49,20 @@ describe('authentication follows the matched route (route table walk)', () => {
   let walking = false;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase();
-    db = await openDatabase({ url: testDb.url, stateDir: state.dir, log: silentLogger() });
-    await migrate(db.dataSource);
-    await seed(db.dataSource, { adminPassword: 'route-auth-admin', demoPassword: 'route-auth-demo' });
-    transport = await createTransport({ url: `inproc://route-auth-${process.pid}` });
-    app = buildApp({ config: loadConfig({}), db, transport, log: silentLogger(), publicUrl: () => url });
-    app.addHook('onRoute', (opts) => {
-      for (const method of [opts.method].flat()) routes.push({ method: String(method), url: opts.url ?? opts.path });
+    api = await startAssembledApi({}, (app) => {
+      app.addHook('onRoute', (opts) => {
+        for (const method of [opts.method].flat()) routes.push({ method: String(method), url: opts.url ?? opts.path });
+      });
+      app.addHook('preHandler', async (req) => {
+        const route = req.routeOptions.url;
+        if (walking && route && /^\/(compute|image)\//.test(route)) reachedHandler.push(`${req.method} ${req.url}`);
+      });
     });
-    app.addHook('preHandler', async (req) => {
-      const route = req.routeOptions.url;
-      if (walking && route && /^\/(compute|image)\//.test(route)) reachedHandler.push(`${req.method} ${req.url}`);
-    });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
+    url = api.url;
   });
 
   afterAll(async () => {
-    await app?.close();
-    await transport?.close();
-    await db?.close();
-    await testDb?.drop();
-    state.remove();
+    await api?.close();
   });
 
   const send = async (method: string, path: string, token?: string) => {

@@ -243,6 +243,10 @@ export const SETTINGS = {
     env: 'FERRY_DEMO_PASSWORD', default: 'ferry-demo', parse: text,
     doc: 'Password of the seeded `demo` user (member role in project `demo`); applied when the user is first created.',
   } as Setting<string>,
+  apiListTimeoutMs: {
+    env: 'FERRY_API_LIST_TIMEOUT_MS', default: 5000, parse: int(100, 600_000),
+    doc: 'Statement timeout of a server listing, in milliseconds: a costly filter is answered 400 instead of holding a database connection.',
+  } as Setting<number>,
   lockoutFailureAttempts: {
     env: 'FERRY_LOCKOUT_FAILURE_ATTEMPTS', default: 10, parse: int(0, 1000),
     doc: 'Failed password logins after which a user is locked out for FERRY_LOCKOUT_DURATION (Keystone\'s lockout_failure_attempts); 0: never.',

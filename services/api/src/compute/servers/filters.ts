@@ -86,6 +86,9 @@ export interface ListQuery {
   empty: boolean;
 }
 
+/** Longest regular-expression filter accepted: Nova's limit on the names it matches. */
+export const MAX_REGEX_FILTER_LENGTH = 255;
+
 function checkValues(query: Query, v: ApiVersion): void {
   const known = knownParams(v);
   for (const [name, raw] of Object.entries(query)) {
@@ -93,6 +96,9 @@ function checkValues(query: Query, v: ApiVersion): void {
     const values = Array.isArray(raw) ? raw : [raw ?? ''];
     for (const value of values) {
       if (REGEX_PARAMS.has(name) && known.has(name)) {
+        if (value.length > MAX_REGEX_FILTER_LENGTH) {
+          throw new BadRequest(`Invalid input for query parameters ${name}. Value: ${value.slice(0, 40)}…. Longer than ${MAX_REGEX_FILTER_LENGTH} characters.`);
+        }
         try {
           new RegExp(value);
         } catch {

@@ -65,14 +65,20 @@ function orderBy(q: ListQuery): string {
   return q.sort.map((s) => `${SORT_KEYS[s.key]} ${s.dir.toUpperCase()}`).join(', ');
 }
 
-function invalidRegex(err: unknown): BadRequest | undefined {
+/** Postgres errors that a client's filter caused, as the 400 they deserve. */
+function badFilter(err: unknown, timeoutMs: number): BadRequest | undefined {
   const e = err as { code?: string; driverError?: { code?: string } };
   const code = e.code ?? e.driverError?.code;
-  return code === '2201B' ? new BadRequest('Invalid input for query parameters: invalid regular expression') : undefined;
+  if (code === '2201B') return new BadRequest('Invalid input for query parameters: invalid regular expression');
+  if (code === '57014') return new BadRequest(`The server listing took longer than ${timeoutMs} ms; narrow the filters or lower the limit.`);
+  return undefined;
 }
 
-/** The page of instances q asks for (instances as stored; the caller builds the views). */
-export async function listInstances(ds: DataSource, q: ListQuery): Promise<Instance[]> {
+/**
+ * The page of instances q asks for (instances as stored; the caller builds the views). The query runs
+ * under a statement timeout: regular-expression filters come from clients and can be made costly.
+ */
+export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<Instance[]> {
   if (q.empty || q.page.limit === 0) return [];
   const sql = new Sql();
   if (q.page.marker !== undefined) {
@@ -97,9 +103,12 @@ export async function listInstances(ds: DataSource, q: ListQuery): Promise<Insta
      ORDER BY _rn
      LIMIT ${limit}`;
   try {
-    const rows: (Instance & { _rn: unknown; _match: unknown })[] = await ds.query(text, sql.params);
+    const rows = await ds.transaction(async (m) => {
+      await m.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+      return m.query(text, sql.params) as Promise<(Instance & { _rn: unknown; _match: unknown })[]>;
+    });
     return rows.map(({ _rn: _r, _match: _m, ...instance }) => instance as Instance);
   } catch (err) {
-    throw invalidRegex(err) ?? err;
+    throw badFilter(err, timeoutMs) ?? err;
   }
 }

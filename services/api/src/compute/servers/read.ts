@@ -12,7 +12,7 @@ import { serverSummary, serverView } from './views';
 export async function listServers(deps: ApiDeps, req: FastifyRequest, detail: boolean) {
   const query = (req.query ?? {}) as Query;
   const q = parseListQuery(query, req.ctx, req.apiVersion, detail);
-  const instances = await listInstances(deps.db.dataSource, q);
+  const instances = await listInstances(deps.db.dataSource, q, deps.config.apiListTimeoutMs);
   const baseUrl = deps.publicUrl();
   let servers: Record<string, unknown>[];
   if (detail) {
