@@ -77,7 +77,8 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
       let node: { memory_mb_used: number; vcpus_used: number; local_gb_used: number; running_vms: number; availability_zone: string };
       do {
         [node] = await cluster.ds.query(`SELECT memory_mb_used, vcpus_used, local_gb_used, running_vms, availability_zone FROM compute_nodes WHERE host = 'compute-1'`);
-        if (node.memory_mb_used === expected[0].m) break;
+        // Usage follows the claims at once; the VM count follows the next resource report.
+        if (node.memory_mb_used === expected[0].m && node.running_vms >= 2) break;
         await new Promise((r) => setTimeout(r, 50));
       } while (Date.now() < deadline);
       expect(node).toMatchObject({ memory_mb_used: expected[0].m, vcpus_used: expected[0].v, local_gb_used: expected[0].d, availability_zone: 'nova' });

@@ -4,7 +4,7 @@ import { advanceMigration, patchMigration, updateInstanceIf, withActionEvent } f
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
-import type { DirtyTracker } from '../drivers';
+import { peerDiskPath, type DirtyTracker } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { totalLength, type ByteRange } from '../transfer';
 import { DiskProgressWriter } from './disk-progress';
@@ -61,7 +61,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
     await withActionEvent(c.ds, ctx, instance.uuid, RESIZE_INSTANCE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize', instance, async () => {
         const source = c.driver.diskPath(instance.uuid);
-        const target = { host: dest, path: data.dest_disk_path };
+        const target = { host: dest, path: peerDiskPath(data.dest_disk_path, dest, instance.uuid) };
         const vm = await c.driver.getVm(instance.uuid);
         if (!vm) throw new Error(`instance ${instance.uuid} has no VM on source host ${c.host}`);
         let ranges: ByteRange[] | undefined;

@@ -25,3 +25,8 @@ export class VmInvalidState extends DriverError {
 export class LiveMigrationCancelled extends DriverError {
   override readonly code = 'LiveMigrationCancelled';
 }
+
+/** A peer named a file outside the directory of the instance it is moving: nothing is written there. */
+export class UnsafePeerPath extends DriverError {
+  override readonly code = 'UnsafePeerPath';
+}

@@ -6,6 +6,7 @@ import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DriverError, VmInvalidState, VmNotFound } from '../errors';
+import { instancesDirOf, peerDiskPath } from '../instance-paths';
 import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
@@ -85,7 +86,7 @@ export class FakeDriver implements Driver {
 
   constructor(private readonly opts: FakeDriverOptions) {
     this.hostDir = join(opts.stateDir, 'hosts', opts.host);
-    this.instancesDir = join(this.hostDir, 'instances');
+    this.instancesDir = instancesDirOf(opts.stateDir, opts.host);
     this.faults = new FaultPoints(this.hostDir, opts.host);
     this.guestWrites = guestWriteOptions(opts);
     this.live = liveMigrationSettings(opts);
@@ -301,13 +302,14 @@ export class FakeDriver implements Driver {
     const record = await this.migratable(uuid);
     let disk: { source: string; dest: string; bytes: number } | undefined;
     if (opts.blockMigration) {
-      if (typeof cookie.disk_path !== 'string') {
+      if (cookie.disk_path === undefined) {
         throw new DriverError(`Cannot block-migrate instance ${uuid}: the destination named no disk to copy into`, { instance_uuid: uuid, dest_host: opts.destHost });
       }
+      const dest = peerDiskPath(cookie.disk_path, opts.destHost, uuid);
       const { size } = await stat(this.diskPath(uuid)).catch((err: unknown) => {
         throw new DriverError(`Cannot block-migrate instance ${uuid}: its disk ${this.diskPath(uuid)} is unreadable (${(err as Error).message})`, { instance_uuid: uuid });
       });
-      disk = { source: this.diskPath(uuid), dest: cookie.disk_path, bytes: size };
+      disk = { source: this.diskPath(uuid), dest, bytes: size };
     }
     const failWith = await this.faults.check('live_migration_job').then(() => undefined, (err: unknown) => {
       if (err instanceof InjectedFault) return err;

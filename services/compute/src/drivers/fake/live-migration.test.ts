@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { VmSpec } from '../driver';
-import { DriverError, LiveMigrationCancelled, VmInvalidState, VmNotFound } from '../errors';
+import { DriverError, LiveMigrationCancelled, UnsafePeerPath, VmInvalidState, VmNotFound } from '../errors';
 import type { LiveMigrationJob, LiveMigrationJobStats, LiveMigrationOptions } from '../live-migration';
 import { FakeDriver, type FakeDriverOptions } from './fake-driver';
 import { armFault, InjectedFault, type FaultPoint } from './fault-points';
@@ -321,6 +321,19 @@ describe('fake driver: live migration', () => {
     const s = spec();
     await src.spawn(s);
     await expect(src.liveMigrationPerform(s.uuid, { dest_host: 'dst-1' }, options({ blockMigration: true }))).rejects.toBeInstanceOf(DriverError);
+  });
+
+  it('refuses a block migration into a path outside the instance directory on the destination, writing nothing', async () => {
+    const s = spec();
+    await src.spawn(s);
+    const victim = join(stateDir, 'victim');
+    await writeFile(victim, 'keep me');
+    const escape = `${dst.vmDir(s.uuid)}/../../../../${'victim'}`;
+    for (const disk_path of [victim, escape, dst.diskPath(randomUUID())]) {
+      await expect(src.liveMigrationPerform(s.uuid, { dest_host: 'dst-1', disk_path }, options({ blockMigration: true }))).rejects.toBeInstanceOf(UnsafePeerPath);
+    }
+    expect(await readFile(victim, 'utf8')).toBe('keep me');
+    expect((await src.getVm(s.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
   });
 
   describe('fault points', () => {

@@ -1,6 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { hostKeyFromBlob, type PublicHostKey } from './host-key';
-import { judgeHostKey, preferredAlgorithms, rejectionFor } from './host-key-policy';
-import { parseKnownHosts } from './known-hosts';
+import { judgeHostKey, pinOnFirstUse, preferredAlgorithms, rejectionFor } from './host-key-policy';
+import { KnownHostsFile, parseKnownHosts } from './known-hosts';
 
 function key(type: string, fill: number): PublicHostKey {
   const name = Buffer.from(type);
@@ -67,5 +70,32 @@ describe('host key policy', () => {
     expect(err.code).toBe('HostKeyChanged');
     expect(err.message).toMatch(/^Host key for compute-2 .* changed/);
     expect(err.details).toMatchObject({ pinned: [{ line: 1, key_type: 'ssh-ed25519' }] });
+  });
+});
+
+describe('trust on first use', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-tofu-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('pins only the first of two concurrent first connections offering different keys; the other is a changed key', async () => {
+    const file = new KnownHostsFile(join(dir, 'known_hosts'));
+    const verdicts = await Promise.all([pinOnFirstUse(file, NAMES, A), pinOnFirstUse(file, NAMES, B)]);
+    expect(verdicts[0]).toEqual({ kind: 'pinned' });
+    expect(verdicts[1]).toMatchObject({ kind: 'changed' });
+    const pinned = parseKnownHosts(await readFile(file.path, 'utf8'));
+    expect(pinned).toHaveLength(1);
+    expect(judgeHostKey(pinned, NAMES, A)).toEqual({ kind: 'pinned' });
+  });
+
+  it('pins a key offered by many first connections at once a single time', async () => {
+    const file = new KnownHostsFile(join(dir, 'known_hosts'));
+    const verdicts = await Promise.all(Array.from({ length: 8 }, () => pinOnFirstUse(file, NAMES, A)));
+    expect(verdicts.every((v) => v.kind === 'pinned')).toBe(true);
+    expect(parseKnownHosts(await readFile(file.path, 'utf8'))).toHaveLength(1);
   });
 });

@@ -1,7 +1,7 @@
 // Decides whether a destination's host key is the one pinned for it, and words the refusal when it is not.
 import { HostKeyChanged, HostKeyRejected, HostKeyUnknown } from '../errors';
 import { algorithmsForKeyType, fingerprintOf, sameHostKey, type PublicHostKey } from './host-key';
-import { knownHostsLine, namesHost, type KnownHost } from './known-hosts';
+import { knownHostsLine, namesHost, type KnownHost, type KnownHostsFile } from './known-hosts';
 
 export type HostKeyVerdict =
   | { readonly kind: 'pinned' }
@@ -24,6 +24,32 @@ export function judgeHostKey(known: readonly KnownHost[], names: readonly string
   const pinned = pinsFor(known, names);
   if (pinned.length === 0) return { kind: 'unknown' };
   return pinned.some((e) => sameHostKey(e.key, offered)) ? { kind: 'pinned' } : { kind: 'changed', pinned };
+}
+
+/** Pins under way, per known_hosts file: each waits for the one before it. */
+const pinsInProgress = new Map<string, Promise<HostKeyVerdict>>();
+
+/**
+ * Trust on first use, once: judges the offered key against the file as it is now, after any pin already
+ * under way, and pins it only if the destination is still unknown. Two first connections (one of them
+ * perhaps to an impostor) cannot pin two different keys; the later one is judged against the first pin.
+ * A known_hosts file belongs to one Ferry host, run by one compute process, so an in-process queue suffices.
+ */
+export async function pinOnFirstUse(file: KnownHostsFile, names: readonly string[], offered: PublicHostKey): Promise<HostKeyVerdict> {
+  const before = pinsInProgress.get(file.path);
+  const run = (async (): Promise<HostKeyVerdict> => {
+    await before?.catch(() => undefined);
+    const verdict = judgeHostKey(await file.entries(), names, offered);
+    if (verdict.kind !== 'unknown') return verdict;
+    await file.pin(names, offered);
+    return { kind: 'pinned' };
+  })();
+  pinsInProgress.set(file.path, run);
+  try {
+    return await run;
+  } finally {
+    if (pinsInProgress.get(file.path) === run) pinsInProgress.delete(file.path);
+  }
 }
 
 /** Host key algorithms to ask for first, so a host offers the type of key pinned for it. */

@@ -2,7 +2,7 @@
 import { Client, type ConnectConfig, type ServerHostKeyAlgorithm, type SFTPWrapper } from 'ssh2';
 import { HostKeyRejected, TransferCancelled, TransferFailed } from '../errors';
 import { hostKeyFromBlob, type PublicHostKey } from './host-key';
-import { judgeHostKey, preferredAlgorithms, rejectionFor } from './host-key-policy';
+import { judgeHostKey, pinOnFirstUse, preferredAlgorithms, rejectionFor } from './host-key-policy';
 import { endpointName, type KnownHostsFile } from './known-hosts';
 
 const CLOSE_TIMEOUT_MS = 5000;
@@ -43,12 +43,9 @@ export async function openSftpSession(req: SftpSessionRequest): Promise<SftpSess
 
   /** Accepts a pinned key; pins an unknown one under trust on first use; refuses anything else. */
   const verifyHostKey = async (offered: PublicHostKey): Promise<boolean> => {
-    const verdict = judgeHostKey(known, names, offered);
+    let verdict = judgeHostKey(known, names, offered);
+    if (verdict.kind === 'unknown' && req.trustOnFirstUse) verdict = await pinOnFirstUse(req.knownHosts, names, offered);
     if (verdict.kind === 'pinned') return true;
-    if (verdict.kind === 'unknown' && req.trustOnFirstUse) {
-      await req.knownHosts.pin(names, offered);
-      return true;
-    }
     rejection = rejectionFor(verdict, offered, { host: req.host, names, knownHostsPath: req.knownHosts.path });
     return false;
   };
