@@ -4,15 +4,21 @@ import { FerryError } from '@ferry/common/domain/errors/ferry-error';
 import { createLogger, type Logger } from '@ferry/common/log';
 import {
   MessagingTimeout,
+  NoArgsSchema,
   NoSuchMethod,
   RemoteError,
   RpcClient,
   RpcServer,
   UnsupportedVersion,
+  argsSchema,
+  defineContract,
   newRequestContext,
+  served,
   type RequestContext,
+  type ServedEndpoint,
   type Transport,
 } from '@ferry/common/rpc';
+import { Type } from '@sinclair/typebox';
 import { randomPrefix, type RpcTopology } from '../../support/amqp';
 
 /** How a suite run gets transports: every transport opened with one prefix shares one bus. */
@@ -125,6 +131,22 @@ export class ConformanceEndpoint {
   }
 }
 
+export const CONFORMANCE_CONTRACT = defineContract<ConformanceEndpoint>()({
+  echo: argsSchema({ value: Type.Unknown(), delayMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  note: argsSchema({ value: Type.String() }),
+  slow: NoArgsSchema,
+  failTyped: argsSchema({ limit: Type.Integer() }),
+  failPlain: NoArgsSchema,
+  failUnlisted: NoArgsSchema,
+  unencodable: NoArgsSchema,
+  crash: NoArgsSchema,
+  whoAmI: NoArgsSchema,
+});
+
+export function conformanceEndpoint(host: string, probe: Probe): ServedEndpoint {
+  return served(new ConformanceEndpoint(host, probe), CONFORMANCE_CONTRACT);
+}
+
 /** A pino logger whose lines a test can read back. */
 export function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -175,7 +197,7 @@ export function transportConformance(name: string, makeHarness: () => TransportH
     async function serve(t: Transport, topic: string, host: string, log?: Logger): Promise<RpcServer> {
       topics.add(topic);
       hosts.add(host);
-      const server = new RpcServer(t, { topic, server: host }, [new ConformanceEndpoint(host, probe)], { log, concurrency: 8 });
+      const server = new RpcServer(t, { topic, server: host }, [conformanceEndpoint(host, probe)], { log, concurrency: 8 });
       await server.start();
       servers.push(server);
       return server;
