@@ -3,7 +3,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
-import { RpcClient, RpcServer, createTransport, newRequestContext, redactUrl, type RequestContext, type Transport } from '@ferry/common/rpc';
+import {
+  RpcClient, RpcServer, argsSchema, createTransport, defineContract, newRequestContext, redactUrl, served, type RequestContext, type Transport,
+} from '@ferry/common/rpc';
+import { Type } from '@sinclair/typebox';
 
 const BROKER_URL = process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const WARMUP_CALLS = 2000;
@@ -62,12 +65,17 @@ class BenchEndpoint {
   }
 }
 
+const BENCH_CONTRACT = defineContract<BenchEndpoint>()({
+  ping: argsSchema({ n: Type.Integer() }),
+  tick: argsSchema({ n: Type.Integer() }),
+});
+
 /** Ferry: one transport serving, another calling, as two services would. */
 async function ferrySide(prefix: string) {
   const serverTransport = await createTransport({ url: BROKER_URL, prefix });
   const clientTransport = await createTransport({ url: BROKER_URL, prefix });
   const endpoint = new BenchEndpoint();
-  const server = new RpcServer(serverTransport, { topic: TOPIC, server: HOST }, [endpoint], { concurrency: 64 });
+  const server = new RpcServer(serverTransport, { topic: TOPIC, server: HOST }, [served(endpoint, BENCH_CONTRACT)], { concurrency: 64 });
   await server.start();
   const client = new RpcClient<BenchEndpoint>(clientTransport, { topic: TOPIC }, { timeoutMs: 10_000 });
   const ctx = newRequestContext({ user_id: 'bench' });

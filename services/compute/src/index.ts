@@ -1,9 +1,11 @@
 // ferry-compute: the per-host agent. Registers its host's resources, serves the compute topic, runs periodic tasks.
+import { served } from '@ferry/common/rpc';
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { COMPUTE_BINARY } from './binary';
 import type { ComputeContext } from './compute-context';
 import { createDriver, type Driver } from './drivers';
 import { ComputeManager } from './manager';
+import { COMPUTE_CONTRACT } from './rpc-contract';
 import { recoverInterruptedBuilds } from './periodic/interrupted-builds';
 import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
@@ -15,6 +17,7 @@ import { createTransfer, type Transfer } from './transfer';
 import { Notifier } from '@ferry/common/notify';
 
 export * from './rpcapi';
+export { COMPUTE_CONTRACT } from './rpc-contract';
 export * from './drivers';
 export { COMPUTE_BINARY } from './binary';
 export { ComputeManager } from './manager';
@@ -65,7 +68,7 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
   await tasks[0].runNow();
   let recovery: Promise<unknown> = Promise.resolve();
   const service = await startRpcService(deps, {
-    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [new ComputeManager(c)],
+    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c), COMPUTE_CONTRACT)],
     onStopping: () => {
       stopping.abort();
       // As a crash would: the jobs end, their records stay for the recovery at the next start.

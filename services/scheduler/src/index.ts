@@ -1,11 +1,14 @@
 // ferry-scheduler: picks and claims destinations; serves the scheduler topic.
+import { served } from '@ferry/common/rpc';
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { Notifier } from '@ferry/common/notify';
 import { ComputeRpcApi } from '@ferry/compute';
 import { SchedulerManager } from './manager';
+import { SCHEDULER_CONTRACT } from './rpc-contract';
 import { SCHEDULER_TOPIC } from './rpcapi';
 
 export * from './rpcapi';
+export { SCHEDULER_CONTRACT } from './rpc-contract';
 export { SchedulerManager, SCHEDULE_EVENT, type SchedulerDeps } from './manager';
 export { placeInstance, NOT_ENOUGH_HOSTS, type ClaimFn, type PlacementOptions } from './placement';
 export { buildHostStates, freeResources, type HostState } from './host-state';
@@ -22,7 +25,7 @@ export async function startScheduler(deps: ServiceDeps, opts: { host: string }):
     compute: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
     notifier: new Notifier(deps.transport, `${SCHEDULER_BINARY}:${opts.host}`, log),
   });
-  return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [manager] });
+  return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [served(manager, SCHEDULER_CONTRACT)] });
 }
 export { migrateServer, MIGRATE_SERVER_EVENT } from './moves';
 export { moveRequestSpec } from './move-destination';

@@ -9,7 +9,7 @@ import {
   type TransportState,
 } from '@ferry/common/rpc';
 import { TcpProxy, deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
-import { ConformanceEndpoint, capturingLogger, newProbe, type Probe } from './conformance';
+import { ConformanceEndpoint, capturingLogger, conformanceEndpoint, newProbe, type Probe } from './conformance';
 
 const brokerUrl = testTransportUrl();
 const ctx = newRequestContext({ user_id: 'u-1' });
@@ -62,7 +62,7 @@ describe('AMQP transport resilience', () => {
   async function serveAndCall(opts: { maxDelayMs: number; clientLog?: ReturnType<typeof capturingLogger>['log'] }) {
     const serverSide = await viaProxy(opts);
     const clientSide = await viaProxy({ ...opts, log: opts.clientLog });
-    const server = new RpcServer(serverSide, { topic: 'compute', server: 'h1' }, [new ConformanceEndpoint('h1', probe)]);
+    const server = new RpcServer(serverSide, { topic: 'compute', server: 'h1' }, [conformanceEndpoint('h1', probe)]);
     await server.start();
     servers.push(server);
     const client = new RpcClient<ConformanceEndpoint>(clientSide, { topic: 'compute' }, { timeoutMs: 20_000 });

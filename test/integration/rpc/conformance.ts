@@ -3,16 +3,26 @@ import { registerErrorTypes } from '@ferry/common/domain/errors/catalog';
 import { FerryError } from '@ferry/common/domain/errors/ferry-error';
 import { createLogger, type Logger } from '@ferry/common/log';
 import {
+  InvalidRpcArguments,
+  MessageUndeliverable,
   MessagingTimeout,
+  NoArgsSchema,
   NoSuchMethod,
   RemoteError,
   RpcClient,
   RpcServer,
   UnsupportedVersion,
+  argsSchema,
+  defineContract,
   newRequestContext,
+  served,
   type RequestContext,
+  type ServedEndpoint,
   type Transport,
 } from '@ferry/common/rpc';
+import { COMPUTE_CONTRACT, ComputeManager, type ComputeContext } from '@ferry/compute';
+import { SCHEDULER_CONTRACT, SchedulerManager, type SchedulerDeps } from '@ferry/scheduler';
+import { Type } from '@sinclair/typebox';
 import { randomPrefix, type RpcTopology } from '../../support/amqp';
 
 /** How a suite run gets transports: every transport opened with one prefix shares one bus. */
@@ -125,6 +135,22 @@ export class ConformanceEndpoint {
   }
 }
 
+export const CONFORMANCE_CONTRACT = defineContract<ConformanceEndpoint>()({
+  echo: argsSchema({ value: Type.Unknown(), delayMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  note: argsSchema({ value: Type.String() }),
+  slow: NoArgsSchema,
+  failTyped: argsSchema({ limit: Type.Integer() }),
+  failPlain: NoArgsSchema,
+  failUnlisted: NoArgsSchema,
+  unencodable: NoArgsSchema,
+  crash: NoArgsSchema,
+  whoAmI: NoArgsSchema,
+});
+
+export function conformanceEndpoint(host: string, probe: Probe): ServedEndpoint {
+  return served(new ConformanceEndpoint(host, probe), CONFORMANCE_CONTRACT);
+}
+
 /** A pino logger whose lines a test can read back. */
 export function capturingLogger(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -138,6 +164,19 @@ export function capturingLogger(): { log: Logger; lines: Record<string, unknown>
 }
 
 type Client = RpcClient<ConformanceEndpoint>;
+
+/** Dependencies that record every use and fail it: a manager built on them shows whether its handler ran at all. */
+function tripwire<T>(touched: string[]): T {
+  return new Proxy({}, {
+    get(_target, key) {
+      touched.push(String(key));
+      throw new Error(`dependency ${String(key)} used`);
+    },
+  }) as T;
+}
+
+const UUID = '2d1f6a3e-8b4c-4d5e-9f60-7a8b9c0d1e2f';
+const FLAVOR = { id: 1, flavorid: '1', name: 'm1.tiny', vcpus: 1, memory_mb: 512, root_gb: 1, ephemeral_gb: 0, swap: 0, extra_specs: {} };
 
 export function transportConformance(name: string, makeHarness: () => TransportHarness): void {
   describe(`Transport conformance: ${name}`, () => {
@@ -175,10 +214,20 @@ export function transportConformance(name: string, makeHarness: () => TransportH
     async function serve(t: Transport, topic: string, host: string, log?: Logger): Promise<RpcServer> {
       topics.add(topic);
       hosts.add(host);
-      const server = new RpcServer(t, { topic, server: host }, [new ConformanceEndpoint(host, probe)], { log, concurrency: 8 });
+      const server = new RpcServer(t, { topic, server: host }, [conformanceEndpoint(host, probe)], { log, concurrency: 8 });
       await server.start();
       servers.push(server);
       return server;
+    }
+
+    /** Waits for the first log line that matches, by polling the captured lines (a rejection is logged in the server's turn). */
+    async function lineMatching(lines: Record<string, unknown>[], match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+      for (let i = 0; i < 200; i++) {
+        const line = lines.find(match);
+        if (line) return line;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('no matching log line');
     }
 
     async function oneServer(opts: { timeoutMs?: number; log?: Logger } = {}): Promise<Client> {
@@ -298,6 +347,130 @@ export function transportConformance(name: string, makeHarness: () => TransportH
       await oneServer();
       const untyped = new RpcClient(transports[0], { topic: 'compute' });
       await expect(untyped.call(ctx, method, {})).rejects.toBeInstanceOf(NoSuchMethod);
+    });
+
+    it('refuses a call with bad args with InvalidRpcArguments; the handler never runs', async () => {
+      const client = await oneServer();
+      const untyped = new RpcClient(transports[0], { topic: 'compute' });
+      for (const args of [{ value: 1, delayMs: 'soon' }, { value: 1, delayMs: -5 }, { value: 1, extra: true }, {}]) {
+        const err = await untyped.call(ctx, 'echo', args).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidRpcArguments);
+        expect(err).toMatchObject({ code: 'InvalidRpcArguments', details: { method: 'echo' } });
+      }
+      expect(probe.args.items).toEqual([]);
+      await expect(client.call(ctx, 'echo', { value: 'fine', delayMs: 1 })).resolves.toEqual({ host: 'h1', value: 'fine' });
+    });
+
+    it('rejects a cast with bad args: logged, and nothing changes', async () => {
+      const { log, lines } = capturingLogger();
+      const client = await oneServer({ log });
+      const untyped = new RpcClient(transports[0], { topic: 'compute' });
+      await untyped.cast(ctx, 'note', { value: 42 });
+      await untyped.cast(ctx, 'note', { value: 'ok', and: 'more' });
+      await client.cast(ctx, 'note', { value: 'valid' });
+      expect(await probe.notes.waitFor(1)).toEqual([{ host: 'h1', value: 'valid' }]);
+      const rejected = await lineMatching(lines, (l) => l.msg === 'RPC message rejected' && l.kind === 'cast');
+      expect(rejected).toMatchObject({ level: 40, method: 'note', error_code: 'InvalidRpcArguments', request_id: ctx.request_id });
+      expect(String(rejected.err)).toContain('/value');
+      // A round trip through the same queue: both refused casts were handled by now, and neither left a note.
+      await client.call(ctx, 'echo', { value: 0 });
+      expect(lines.filter((l) => l.msg === 'RPC message rejected')).toHaveLength(2);
+      expect(probe.notes.items).toEqual([{ host: 'h1', value: 'valid' }]);
+    });
+
+    it('reaches only the contract of a real manager: private helpers and bad args are refused before any of its code runs', async () => {
+      const { log, lines } = capturingLogger();
+      const t = await transport();
+      const touched: string[] = [];
+      topics.add('scheduler');
+      hosts.add('s1');
+      const server = new RpcServer(t, { topic: 'scheduler', server: 's1' }, [served(new SchedulerManager(tripwire<SchedulerDeps>(touched)), SCHEDULER_CONTRACT)], { log });
+      await server.start();
+      servers.push(server);
+      const scheduler = new RpcClient(t, { topic: 'scheduler', version: '1.2' });
+      for (const method of ['placeAll', 'instancesAwaitingHost', 'startBuild', 'failBuild', 'deps']) {
+        await expect(scheduler.call(ctx, method, {})).rejects.toBeInstanceOf(NoSuchMethod);
+      }
+      const spec = { flavor: FLAVOR, image_ref: 'img', project_id: 'p-1', num_attempts: 1 };
+      await expect(scheduler.call(ctx, 'select_destinations', { instance_uuids: ['not-a-uuid'], request_spec: spec })).rejects.toBeInstanceOf(
+        InvalidRpcArguments,
+      );
+      await expect(scheduler.call(ctx, 'select_destinations', { instance_uuids: [UUID], request_spec: { ...spec, flavor: { ...FLAVOR, vcpus: 'two' } } })).rejects.toBeInstanceOf(
+        InvalidRpcArguments,
+      );
+      await scheduler.cast(ctx, 'live_migrate_server', { migration_id: '7' });
+      await lineMatching(lines, (l) => l.msg === 'RPC message rejected' && l.method === 'live_migrate_server');
+      expect(touched).toEqual([]);
+      // Args that pass reach the handler, which then trips on its first dependency.
+      await expect(scheduler.call(ctx, 'select_destinations', { instance_uuids: [UUID], request_spec: spec })).rejects.toBeInstanceOf(RemoteError);
+      expect(touched.length).toBeGreaterThan(0);
+    });
+
+    it('refuses bad args to the real compute contract: a call gets the error, a cast is logged, the manager is untouched', async () => {
+      const { log, lines } = capturingLogger();
+      const t = await transport();
+      const touched: string[] = [];
+      topics.add('compute');
+      hosts.add('c1');
+      const server = new RpcServer(t, { topic: 'compute', server: 'c1' }, [served(new ComputeManager(tripwire<ComputeContext>(touched)), COMPUTE_CONTRACT)], { log });
+      await server.start();
+      servers.push(server);
+      const compute = new RpcClient(t, { topic: 'compute', server: 'c1', version: '1.3' });
+      const err = await compute.call(ctx, 'pre_live_migration', { migration_id: 3, cookie: 'not an object' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidRpcArguments);
+      expect(err).toMatchObject({ details: { method: 'pre_live_migration', violations: [expect.stringContaining('/cookie')] } });
+      await compute.cast(ctx, 'resize_instance', { migration_id: 0 });
+      await compute.cast(ctx, 'prep_resize', { instance_uuid: UUID, migration_type: 'teleport', new_flavor: FLAVOR, request_spec: {}, alternates: [] });
+      await compute.cast(ctx, 'reboot_instance', { instance_uuid: UUID, reboot_type: 'SOFT', force: true });
+      await compute.cast(ctx, 'terminate_instance', { instance_uuid: `${UUID}x` });
+      for (const method of ['resize_instance', 'prep_resize', 'reboot_instance', 'terminate_instance']) {
+        expect(await lineMatching(lines, (l) => l.msg === 'RPC message rejected' && l.method === method)).toMatchObject({ error_code: 'InvalidRpcArguments', kind: 'cast' });
+      }
+      expect(touched).toEqual([]);
+    });
+
+    it('rejects a direct cast or call no queue takes with MessageUndeliverable naming the routing key', async () => {
+      const client = await oneServer({ timeoutMs: 10_000 });
+      topics.add('nobody');
+      const toGhost = client.prepare({ server: 'h9' });
+      const castErr = await toGhost.cast(ctx, 'note', { value: 'lost' }).catch((e: unknown) => e);
+      expect(castErr).toBeInstanceOf(MessageUndeliverable);
+      expect(castErr).toMatchObject({ code: 'MessageUndeliverable', details: { topic: 'compute', server: 'h9', method: 'note', routing_key: 'compute.h9' } });
+      const started = Date.now();
+      const callErr = await toGhost.call(ctx, 'echo', { value: 1 }).catch((e: unknown) => e);
+      expect(callErr).toBeInstanceOf(MessageUndeliverable);
+      expect(callErr).toMatchObject({ details: { routing_key: 'compute.h9', method: 'echo' } });
+      // Not at the call's timeout: the bus said at once that nobody would get it.
+      expect(Date.now() - started).toBeLessThan(5000);
+      const nobody = new RpcClient<ConformanceEndpoint>(transports[0], { topic: 'nobody' });
+      await expect(nobody.cast(ctx, 'note', { value: 'lost' })).rejects.toMatchObject({ code: 'MessageUndeliverable', details: { routing_key: 'nobody' } });
+      // A fanout reaches whoever runs now, which may be nobody.
+      await expect(nobody.prepare({ fanout: true }).cast(ctx, 'note', { value: 'anyone?' })).resolves.toBeUndefined();
+      await client.call(ctx, 'echo', { value: 'round trip' });
+      expect(probe.notes.items).toEqual([]);
+    });
+
+    it('tells apart, among concurrent casts, exactly those no queue takes', async () => {
+      const client = await oneServer();
+      const results = await Promise.allSettled(
+        Array.from({ length: 30 }, (_, i) => client.prepare({ server: i % 3 === 0 ? 'h9' : 'h1' }).cast(ctx, 'note', { value: String(i) })),
+      );
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [i] : []));
+      expect(failed).toEqual(Array.from({ length: 10 }, (_, k) => k * 3));
+      for (const i of failed) expect((results[i] as PromiseRejectedResult).reason).toBeInstanceOf(MessageUndeliverable);
+      const notes = await probe.notes.waitFor(20);
+      expect(notes.map((n) => Number(n.value)).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i).filter((i) => i % 3 !== 0));
+    });
+
+    it("keeps a stopped server's queue: a cast to it waits there and is handled when the server is back", async () => {
+      const t = await transport();
+      const stopped = await serve(t, 'compute', 'h2');
+      await stopped.stop();
+      const client = new RpcClient<ConformanceEndpoint>(t, { topic: 'compute', server: 'h2' });
+      await expect(client.cast(ctx, 'note', { value: 'while away' })).resolves.toBeUndefined();
+      expect(probe.notes.items).toEqual([]);
+      await serve(t, 'compute', 'h2');
+      expect(await probe.notes.waitFor(1)).toEqual([{ host: 'h2', value: 'while away' }]);
     });
 
     it('answers 50 concurrent calls, each with its own result', async () => {

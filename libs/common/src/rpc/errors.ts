@@ -27,6 +27,18 @@ export class NoSuchMethod extends FerryError {
   override readonly code: string = 'NoSuchMethod';
 }
 
+/** A method's args that its contract's schema refuses; the handler never ran. */
+export class InvalidRpcArguments extends FerryError {
+  override readonly code: string = 'InvalidRpcArguments';
+  override readonly httpStatus: number = 400;
+}
+
+/** A call or cast no queue takes: nobody ever listened on its routing key (e.g. a host that never ran). */
+export class MessageUndeliverable extends FerryError {
+  override readonly code: string = 'MessageUndeliverable';
+  override readonly httpStatus: number = 503;
+}
+
 /** A message or reply that is not a well-formed envelope. */
 export class MalformedMessage extends FerryError {
   override readonly code: string = 'MalformedMessage';
@@ -57,7 +69,9 @@ export class RemoteError extends FerryError {
   }
 }
 
-registerErrorTypes(MessagingTimeout, MessagingUnavailable, UnsupportedVersion, NoSuchMethod, MalformedMessage, RemoteError);
+registerErrorTypes(
+  MessagingTimeout, MessagingUnavailable, UnsupportedVersion, NoSuchMethod, InvalidRpcArguments, MessageUndeliverable, MalformedMessage, RemoteError,
+);
 
 export function callTimedOut(target: Target, method: string, timeoutMs: number): MessagingTimeout {
   return new MessagingTimeout(`Timed out after ${timeoutMs} ms waiting for a reply to ${method} on ${describeTarget(target)}`, {
@@ -65,5 +79,14 @@ export function callTimedOut(target: Target, method: string, timeoutMs: number):
     ...(target.server !== undefined ? { server: target.server } : {}),
     method,
     timeout_ms: timeoutMs,
+  });
+}
+
+export function undeliverable(target: Target, method: string, routingKey: string): MessageUndeliverable {
+  return new MessageUndeliverable(`No queue takes ${method} to ${describeTarget(target)} (routing key ${routingKey}): nothing ever listened there`, {
+    topic: target.topic,
+    ...(target.server !== undefined ? { server: target.server } : {}),
+    method,
+    routing_key: routingKey,
   });
 }

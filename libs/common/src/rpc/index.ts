@@ -2,9 +2,22 @@
 export { contextFromWire, newRequestContext, type RequestContext } from './context';
 export { makeTarget, type ServerTarget, type Target, type TargetOverrides } from './target';
 export type { ArgsOf, EndpointTarget, MethodNames, ResultOf } from './endpoint';
+export {
+  argsSchema,
+  defineContract,
+  HostNameSchema,
+  NoArgsSchema,
+  RowIdSchema,
+  served,
+  UuidSchema,
+  type RpcContract,
+  type ServedEndpoint,
+} from './contract';
 export type { Envelope, Reply } from './envelope';
 export {
+  InvalidRpcArguments,
   MalformedMessage,
+  MessageUndeliverable,
   MessagingTimeout,
   MessagingUnavailable,
   NoSuchMethod,

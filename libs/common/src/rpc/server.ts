@@ -2,6 +2,7 @@
 import { FerryError } from '../domain/errors/ferry-error';
 import { silentLogger, withLogContext, type Logger } from '../log';
 import { logBindings } from './context';
+import type { ServedEndpoint } from './contract';
 import { Dispatcher } from './dispatcher';
 import { failureOf, parseEnvelope, type Envelope, type Reply } from './envelope';
 import { makeTarget, type ServerTarget } from './target';
@@ -26,7 +27,7 @@ export class RpcServer {
   constructor(
     private readonly transport: Transport,
     target: ServerTarget,
-    endpoints: object[],
+    endpoints: readonly ServedEndpoint[],
     opts: RpcServerOptions = {},
   ) {
     const checked = makeTarget(target);
@@ -77,9 +78,19 @@ export class RpcServer {
     const debug = this.log.isLevelEnabled('debug');
     const fields = { method: env.method, version: env.version, kind: message.reply ? 'call' : 'cast', msg_id: env._msg_id ?? env._unique_id };
     if (debug) this.log.debug({ ...fields, redelivered: message.redelivered || undefined }, 'RPC message received');
+    let invoke: () => Promise<unknown>;
+    try {
+      invoke = this.dispatcher.admit(env);
+    } catch (err) {
+      // Refused before any endpoint code ran (unknown method, version or bad args): the sender's bug, and for a cast
+      // this line is the only trace of it.
+      this.log.warn({ ...fields, error_code: err instanceof FerryError ? err.code : undefined, err: errorText(err) }, 'RPC message rejected');
+      this.sendReply(message, { failure: failureOf(err) }, env.method);
+      return;
+    }
     let reply: Reply;
     try {
-      reply = { result: await this.dispatcher.dispatch(env) };
+      reply = { result: await invoke() };
       if (debug) this.log.debug({ ...fields, duration_ms: elapsed(started) }, 'RPC message handled');
     } catch (err) {
       reply = { failure: failureOf(err) };

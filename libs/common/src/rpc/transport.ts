@@ -62,11 +62,15 @@ export interface Transport {
   readonly connected: boolean;
   /**
    * Publishes a call and resolves with the reply body; may add `_msg_id` and `_reply_q` to envelope.
-   * Rejects with MessagingTimeout when no reply arrives within timeoutMs, and with MessagingUnavailable
-   * when the bus is unreachable for that long or the connection is lost while waiting.
+   * Rejects with MessagingTimeout when no reply arrives within timeoutMs, with MessagingUnavailable
+   * when the bus is unreachable for that long or the connection is lost while waiting, and with
+   * MessageUndeliverable when no queue takes the call (nothing ever listened on its topic or server).
    */
   call(target: Target, envelope: Envelope, timeoutMs: number): Promise<unknown>;
-  /** Publishes a cast; resolves when the bus has accepted it. Waits up to timeoutMs for a connection. */
+  /**
+   * Publishes a cast; resolves when the bus has accepted it. Waits up to timeoutMs for a connection. A direct cast no
+   * queue takes rejects with MessageUndeliverable; a fanout cast resolves even when no server of the topic runs.
+   */
   cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void>;
   /**
    * Consumes topic's shared queue, the server's own queue and the topic's fanout, again after every reconnection.

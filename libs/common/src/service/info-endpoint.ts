@@ -1,5 +1,5 @@
 // An RPC endpoint every service exposes: who and what it is, to check reachability over the bus.
-import type { RequestContext } from '../rpc';
+import { defineContract, NoArgsSchema, type RequestContext } from '../rpc';
 
 export interface ServiceInfo {
   binary: string;
@@ -19,3 +19,8 @@ export class ServiceInfoEndpoint {
     return { ...this.identity, pid: process.pid, uptime_s: Math.round((Date.now() - this.startedAt) / 1000) };
   }
 }
+
+/** What the bus may ask of ServiceInfoEndpoint. */
+export const SERVICE_INFO_CONTRACT = defineContract<ServiceInfoEndpoint>()({
+  ping: NoArgsSchema,
+});

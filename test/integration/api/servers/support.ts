@@ -11,9 +11,9 @@ import {
   CIRROS_IMAGE_ID, Instance, InstanceAction, migrate, Migration, openDatabase, recordHeartbeat, seed, upsertComputeNode, type FerryDatabase,
 } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
-import { createTransport, RpcServer, type RequestContext, type Transport } from '@ferry/common/rpc';
-import { COMPUTE_RPC_VERSION } from '@ferry/compute';
-import { SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
+import { createTransport, RpcServer, served, type RequestContext, type ServedEndpoint, type Transport } from '@ferry/common/rpc';
+import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute';
+import { SCHEDULER_CONTRACT, SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import type { ApiDeps } from '../../../../services/api/src/api-deps';
 import { instanceActionRoutes } from '../../../../services/api/src/compute/instance-actions';
 import { limitRoutes } from '../../../../services/api/src/compute/limits';
@@ -65,16 +65,14 @@ export interface RequestOptions {
 }
 
 /** Records every method called on it; the methods are whatever the callers cast, at the version they cast. */
-function recorder(topic: string, server: string, casts: Cast[]): object {
+/** Records every method of the topic's real contract, so what the API sends must pass the schemas the services check. */
+function recorder(topic: string, server: string, casts: Cast[]): ServedEndpoint {
   const record = (method: string) => async (ctx: RequestContext, args: Record<string, unknown>) => {
     casts.push({ topic, server, method, ctx, args });
   };
-  const methods = topic === 'scheduler'
-    ? ['schedule_and_build_instances', 'migrate_server', 'live_migrate_server']
-    : ['build_and_run_instance', 'stop_instance', 'start_instance', 'reboot_instance', 'pause_instance', 'unpause_instance', 'terminate_instance',
-      'confirm_resize', 'revert_resize', 'live_migration_abort', 'live_migration_force_complete', 'rescue_instance', 'unrescue_instance'];
+  const contract = topic === 'scheduler' ? SCHEDULER_CONTRACT : COMPUTE_CONTRACT;
   const version = topic === 'scheduler' ? SCHEDULER_RPC_VERSION : COMPUTE_RPC_VERSION;
-  return { target: { version }, ...Object.fromEntries(methods.map((m) => [m, record(m)])) };
+  return served<object>({ target: { version }, ...Object.fromEntries(Object.keys(contract).map((m) => [m, record(m)])) }, contract);
 }
 
 export class ApiHarness {

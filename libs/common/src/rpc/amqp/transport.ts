@@ -1,9 +1,9 @@
 // The AMQP transport: topic exchange for calls and casts, one reply queue per process, confirms for casts and notifications.
 import { randomUUID } from 'node:crypto';
-import type { Channel, ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
 import type { Logger } from '../../log';
 import type { Envelope, Reply } from '../envelope';
-import { MalformedMessage, MessagingUnavailable, callTimedOut } from '../errors';
+import { MalformedMessage, MessageUndeliverable, MessagingUnavailable, callTimedOut, undeliverable } from '../errors';
 import type { TopologyNames } from '../names';
 import { PendingReplies } from '../pending-replies';
 import { describeTarget, type ServerTarget, type Target } from '../target';
@@ -35,12 +35,19 @@ interface OutgoingCall {
   readonly deadline: number;
 }
 
+/** A publish waiting for its confirm, and whether the broker returned it first (no queue took it). */
+interface UnconfirmedPublish {
+  returned: boolean;
+}
+
 export class AmqpTransport implements Transport {
   private readonly pending = new PendingReplies();
   private readonly listeners = new Set<AmqpListener | AmqpNotificationListener>();
   private readonly replyQueue: string;
   /** Fanout exchanges declared on the session of that id: a publish to a missing exchange would kill the channel. */
   private fanoutDeclared = { session: 0, exchanges: new Set<string>() };
+  /** Mandatory publishes on a confirm channel, by message id, until their confirm arrives. */
+  private readonly unconfirmed = new Map<string, UnconfirmedPublish>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -69,6 +76,9 @@ export class AmqpTransport implements Transport {
     await ch.assertQueue(this.replyQueue, { durable: false, autoDelete: true, arguments: { 'x-expires': REPLY_QUEUE_EXPIRES_MS } });
     await ch.bindQueue(this.replyQueue, this.names.replyExchange, this.replyQueue);
     await ch.consume(this.replyQueue, (m) => this.onReply(m), { noAck: true });
+    // Calls and direct casts are mandatory: what no queue takes comes back here instead of vanishing.
+    ch.on('return', (m: Message) => this.onCallReturned(m));
+    session.confirm.on('return', (m: Message) => this.onCastReturned(m));
   };
 
   get connected(): boolean {
@@ -110,6 +120,7 @@ export class AmqpTransport implements Transport {
         // Nobody should start a call whose caller has given up on it.
         expiration: String(Math.ceil(remaining)),
         contentType: JSON_TYPE,
+        mandatory: true,
       });
     } catch (err) {
       if (!session.alive || this.closed) return undefined;
@@ -126,18 +137,21 @@ export class AmqpTransport implements Transport {
     const exchange = target.fanout ? this.names.fanoutExchange(target.topic) : this.names.exchange;
     const routingKey = target.fanout ? '' : this.names.routingKey(target);
     // Fanout casts only matter to servers running now; direct casts wait in durable queues, so they persist.
-    const options: Options.Publish = { contentType: JSON_TYPE, persistent: !target.fanout };
+    // A fanout with no server bound is not an error: it tells whoever runs now, and a server that starts later
+    // reconciles from the database anyway. A direct cast nobody's queue takes is lost work: it is mandatory.
+    const options: Options.Publish = { contentType: JSON_TYPE, persistent: !target.fanout, ...(target.fanout ? {} : { mandatory: true }) };
     for (;;) {
       const session = await this.sessionFor(deadline, target, envelope.method, timeoutMs);
       try {
         if (target.fanout) await this.declareFanout(session, exchange);
-        await this.confirmed(session, exchange, routingKey, content, options, deadline, `${envelope.method} to ${describeTarget(target)}`);
+        const returned = await this.confirmed(session, exchange, routingKey, content, options, deadline, `${envelope.method} to ${describeTarget(target)}`);
+        if (returned) throw undeliverable(target, envelope.method, routingKey);
         if (this.log.isLevelEnabled('debug')) {
           this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
         }
         return;
       } catch (err) {
-        if (err instanceof MessagingUnavailable) throw err;
+        if (err instanceof MessagingUnavailable || err instanceof MessageUndeliverable) throw err;
         if (session.alive && !this.closed) {
           throw new MessagingUnavailable(`the message broker refused ${envelope.method} to ${describeTarget(target)}: ${errorText(err)}`);
         }
@@ -228,6 +242,21 @@ export class AmqpTransport implements Transport {
     session.channel.publish(this.names.replyExchange, replyTo, content, options);
   };
 
+  /** A call no queue took: fail it now rather than at its timeout. */
+  private onCallReturned(m: Message): void {
+    const msgId = m.properties.correlationId as string | undefined;
+    if (!msgId) return;
+    const routingKey = m.fields.routingKey;
+    this.log.debug({ routing_key: routingKey, msg_id: msgId }, 'RPC call returned: no queue takes its routing key');
+    this.pending.fail(msgId, undeliverable(targetOfRoutingKey(routingKey), methodOf(m), routingKey));
+  }
+
+  /** A cast no queue took; the broker confirms it right after, and the confirm then rejects the cast. */
+  private onCastReturned(m: Message): void {
+    const publish = this.unconfirmed.get(m.properties.messageId as string);
+    if (publish) publish.returned = true;
+  }
+
   private onReply(m: ConsumeMessage | null): void {
     if (m === null) return; // consumer cancelled: the session is being replaced
     const msgId = m.properties.correlationId as string | undefined;
@@ -261,7 +290,10 @@ export class AmqpTransport implements Transport {
     declared.add(exchange);
   }
 
-  /** Publishes on the confirm channel; resolves on the broker's ack, fails on a nack or at deadline. */
+  /**
+   * Publishes on the confirm channel; resolves on the broker's ack, fails on a nack or at deadline. Resolves true when
+   * a mandatory message came back unrouted: the broker returns it before acking it, so the ack settles both.
+   */
   private confirmed(
     session: AmqpSession,
     exchange: string,
@@ -270,23 +302,48 @@ export class AmqpTransport implements Transport {
     options: Options.Publish,
     deadline: number,
     what: string,
-  ): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new MessagingUnavailable(`the message broker did not confirm ${what} in time`)),
-        Math.max(1, deadline - Date.now()),
-      );
+  ): Promise<boolean> {
+    // The return carries only the message: its own id ties it to this publish.
+    const publishId = options.mandatory ? randomUUID() : undefined;
+    const publish: UnconfirmedPublish = { returned: false };
+    if (publishId) this.unconfirmed.set(publishId, publish);
+    let timer: NodeJS.Timeout | undefined;
+    const settled = (): void => {
+      clearTimeout(timer);
+      if (publishId) this.unconfirmed.delete(publishId);
+    };
+    return new Promise<boolean>((resolve, reject) => {
+      timer = setTimeout(() => {
+        settled();
+        reject(new MessagingUnavailable(`the message broker did not confirm ${what} in time`));
+      }, Math.max(1, deadline - Date.now()));
       try {
-        session.confirm.publish(exchange, routingKey, content, options, (err: unknown) => {
-          clearTimeout(timer);
+        session.confirm.publish(exchange, routingKey, content, publishId ? { ...options, messageId: publishId } : options, (err: unknown) => {
+          settled();
           if (err) reject(err instanceof Error ? err : new Error(String(err)));
-          else resolve();
+          else resolve(publish.returned);
         });
       } catch (err) {
-        clearTimeout(timer);
+        settled();
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     });
+  }
+}
+
+/** The target a routing key `T` or `T.H` addresses (topics hold no dot, so the first one splits them). */
+function targetOfRoutingKey(routingKey: string): Target {
+  const dot = routingKey.indexOf('.');
+  return dot < 0 ? { topic: routingKey } : { topic: routingKey.slice(0, dot), server: routingKey.slice(dot + 1) };
+}
+
+/** The method a returned message asked for, for the error; the message is our own envelope. */
+function methodOf(m: Message): string {
+  try {
+    const method = (JSON.parse(m.content.toString('utf8')) as { method?: unknown }).method;
+    return typeof method === 'string' ? method : 'unknown method';
+  } catch {
+    return 'unknown method';
   }
 }
 

@@ -110,9 +110,11 @@ export class InprocBus {
     return q;
   }
 
-  /** Routes m to the queue called name; dropped when no such queue was declared, as a broker would. */
-  publish(name: string, m: BusMessage): void {
-    this.queues.get(name)?.push(m);
+  /** Routes m to the queue called name; false when no such queue was declared (a broker returns a mandatory message). */
+  publish(name: string, m: BusMessage): boolean {
+    const q = this.queues.get(name);
+    q?.push(m);
+    return q !== undefined;
   }
 
   bindFanout(exchange: string, q: BusQueue): void {

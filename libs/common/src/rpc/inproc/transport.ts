@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log';
 import type { Envelope, Reply } from '../envelope';
-import { MessagingUnavailable, callTimedOut } from '../errors';
+import { MessagingUnavailable, callTimedOut, undeliverable } from '../errors';
 import { InFlight } from '../in-flight';
 import { topologyNames, type TopologyNames } from '../names';
 import { PendingReplies } from '../pending-replies';
@@ -48,8 +48,9 @@ export class InprocTransport implements Transport {
     this.checkOpen(envelope.method, target);
     const msgId = randomUUID();
     const body = JSON.stringify({ ...envelope, _msg_id: msgId, _reply_q: this.address });
+    const delivered = this.bus.publish(this.names.queueFor(target), { body, expiresAt: Date.now() + timeoutMs, replyTo: this.address, msgId });
+    if (!delivered) throw undeliverable(target, envelope.method, this.names.routingKey(target));
     this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: msgId }, 'RPC call sent');
-    this.bus.publish(this.names.queueFor(target), { body, expiresAt: Date.now() + timeoutMs, replyTo: this.address, msgId });
     // Delivery and reply both happen on later turns, so waiting may begin after the publish.
     return this.pending.wait(msgId, envelope.method, timeoutMs, () => callTimedOut(target, envelope.method, timeoutMs));
   }
@@ -57,9 +58,10 @@ export class InprocTransport implements Transport {
   async cast(target: Target, envelope: Envelope, _timeoutMs: number): Promise<void> {
     this.checkOpen(envelope.method, target);
     const message: BusMessage = { body: JSON.stringify(envelope) };
-    this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
+    // As on RabbitMQ: a fanout reaches whoever runs now, possibly nobody; a direct cast no queue takes is an error.
     if (target.fanout) this.bus.publishFanout(this.names.fanoutExchange(target.topic), message);
-    else this.bus.publish(this.names.queueFor(target), message);
+    else if (!this.bus.publish(this.names.queueFor(target), message)) throw undeliverable(target, envelope.method, this.names.routingKey(target));
+    this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
   }
 
   async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {

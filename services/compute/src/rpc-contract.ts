@@ -1,0 +1,47 @@
+// The compute topic's contract: which ComputeEndpoint methods the bus may call, and the schema of each one's args.
+import { InstanceFlavorSchema, RequestSpecSchema } from '@ferry/common/domain';
+import { argsSchema, defineContract, HostNameSchema, RowIdSchema, UuidSchema } from '@ferry/common/rpc';
+import { Type } from '@sinclair/typebox';
+import type { ComputeEndpoint } from './rpcapi';
+
+const onInstance = argsSchema({ instance_uuid: UuidSchema });
+const onMigration = argsSchema({ migration_id: RowIdSchema });
+const Alternates = Type.Array(HostNameSchema);
+/** Opaque between the two hosts of a live migration (ports, disk exports, leases): any JSON object. */
+const Cookie = Type.Record(Type.String(), Type.Unknown());
+
+export const COMPUTE_CONTRACT = defineContract<ComputeEndpoint>()({
+  build_and_run_instance: argsSchema({ instance_uuid: UuidSchema, request_spec: RequestSpecSchema, alternates: Alternates }),
+  stop_instance: onInstance,
+  start_instance: onInstance,
+  reboot_instance: argsSchema({ instance_uuid: UuidSchema, reboot_type: Type.Union([Type.Literal('SOFT'), Type.Literal('HARD')]) }),
+  pause_instance: onInstance,
+  unpause_instance: onInstance,
+  terminate_instance: onInstance,
+
+  prep_resize: argsSchema({
+    instance_uuid: UuidSchema,
+    migration_type: Type.Union([Type.Literal('migration'), Type.Literal('resize')]),
+    new_flavor: InstanceFlavorSchema,
+    request_spec: RequestSpecSchema,
+    alternates: Alternates,
+  }),
+  resize_instance: onMigration,
+  finish_resize: onMigration,
+  confirm_resize: onMigration,
+  revert_resize: onMigration,
+  finish_revert_resize: onMigration,
+  cleanup_incoming: onMigration,
+
+  check_can_live_migrate_destination: argsSchema({ migration_id: RowIdSchema, alternates: Alternates, num_attempts: Type.Integer({ minimum: 1 }) }),
+  check_can_live_migrate_source: onMigration,
+  live_migration: onMigration,
+  pre_live_migration: argsSchema({ migration_id: RowIdSchema, cookie: Cookie }),
+  post_live_migration_at_destination: argsSchema({ migration_id: RowIdSchema, cookie: Cookie }),
+  rollback_live_migration_at_destination: onMigration,
+  live_migration_abort: onMigration,
+  live_migration_force_complete: onMigration,
+
+  rescue_instance: argsSchema({ instance_uuid: UuidSchema, rescue_image_ref: Type.String() }),
+  unrescue_instance: onInstance,
+});
