@@ -48,6 +48,7 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
     liveRuns: new Set(),
     liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
     slotWaits: new Map(),
+    coldCopies: new Map(),
     stopping: stopping.signal,
   };
   await reportResources(c);

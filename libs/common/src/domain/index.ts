@@ -8,3 +8,4 @@ export * from './api-status';
 export * from './guest-name';
 export * from './request-spec';
 export * from './live-migration-data';
+export * from './move-on-delete';
