@@ -5,6 +5,7 @@ import type { ComputeContext } from './compute-context';
 import { createDriver, type Driver } from './drivers';
 import { ComputeManager } from './manager';
 import { recoverInterruptedBuilds } from './periodic/interrupted-builds';
+import { finishInterruptedDeletes } from './periodic/interrupted-deletes';
 import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
 import { reportResources } from './periodic/resource-report';
@@ -77,8 +78,8 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
     },
   });
   for (const t of tasks) t.start();
-  // Moves this host took part in resume in the background: a disk copy must not hold up the service's start.
-  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c)]).catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'));
+  // Moves this host took part in, and deletes it had not finished, resume in the background: a disk copy must not hold up the service's start.
+  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)]).catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'));
   return service;
 }
 export * from './transfer';

@@ -129,7 +129,7 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
      * The invariant after every delete, once every step has ended: the instance deleted, nothing of it anywhere, the
      * move over, no fault, and every step, the ones the delete stopped included, ended without error.
      */
-    async function expectNothingLeft(uuid: string, ctx: RequestContext, move?: { id: number; status: string }): Promise<void> {
+    async function expectNothingLeft(uuid: string, ctx: RequestContext | undefined, move?: { id: number; status: string }): Promise<void> {
       const done = async () => (await cluster.instance(uuid)).deleted_at !== null && (await leftovers(uuid)).length === 0
         && (await events(uuid)).every((e) => e.finished) && (!move || (await record(move.id)).status === move.status);
       await cluster.waitUntil(done, 20_000).catch(() => undefined);
@@ -143,6 +143,7 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
       expect(await listInstanceFaults(cluster.ds, uuid)).toEqual([]);
       const all = await events(uuid);
       expect(all.filter((e) => e.result !== 'Success').map((e) => [e.event, e.host, e.result])).toEqual([]);
+      if (!ctx) return;
       const terminated = (await getActionWithEvents(cluster.ds, uuid, ctx.request_id))!.events.filter((e) => e.event === 'compute_terminate_instance');
       expect(terminated.length).toBeGreaterThan(0);
     }
@@ -302,6 +303,19 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
         power.open();
         await restore();
       }
+    }, 60_000);
+
+    it('finishes at startup a delete whose terminate its compute never ran (the server left in task deleting)', async () => {
+      const vm = await buildServer();
+      await cluster.stopCompute(vm.host!);
+      try {
+        expect(await advanceInstanceTask(cluster.ds, vm.uuid, [null], 'deleting')).toBe(true);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(await cluster.driver(vm.host!).getVm(vm.uuid)).toBeDefined();
+      } finally {
+        await cluster.startCompute(vm.host!);
+      }
+      await expectNothingLeft(vm.uuid, undefined);
     }, 60_000);
 
     it('accepts a repeated delete and a late terminate_instance for a deleted server as no-ops', async () => {

@@ -40,18 +40,19 @@ export async function deleteServer(deps: ApiDeps, rpc: ServerRpc, req: FastifyRe
     }
   } else {
     const move = await deleteLocally(ds, current.uuid);
-    await nudgeOtherHost(deps, rpc, req, move, current.host);
+    await nudgeOtherHost(rpc, req, move, current.host);
     await finishAction(ds, req.ctx, current.uuid);
   }
   return reply.code(204).send();
 }
 
-/** The other host of a move whose owner is down still holds a copy and maybe a claim: it drops them if it is up. */
-async function nudgeOtherHost(deps: ApiDeps, rpc: ServerRpc, req: FastifyRequest, move: Migration | undefined, owner: string | null): Promise<void> {
+/**
+ * The other host of a move whose owner is down still holds a copy and maybe a claim: it drops them when the message
+ * reaches it (its queue keeps the message while it is down).
+ */
+async function nudgeOtherHost(rpc: ServerRpc, req: FastifyRequest, move: Migration | undefined, owner: string | null): Promise<void> {
   const other = [move?.source_compute, move?.dest_compute].find((h): h is string => Boolean(h) && h !== owner);
   if (!other) return;
-  const up = (await computeServiceStates(deps.db.dataSource, [other], deps.config.serviceDownSeconds)).get(other)?.up;
-  if (!up) return;
   const uuid = move!.instance_uuid;
   await rpc.compute.terminateInstance(rpcContext(req.ctx), other, uuid).catch((err: unknown) =>
     req.log.warn({ instance_uuid: uuid, host: other, err: (err as Error).message }, 'cannot ask the other host of the move to drop its copy; it drops it when its recovery sees the move'));
