@@ -3,7 +3,7 @@
 // each, nothing is left: no VM or disk on any host, no claim, the move's record over, no fault, no step in error.
 import { stat } from 'node:fs/promises';
 import {
-  advanceInstanceTask, getActionWithEvents, listAllocations, listInstanceFaults, Migration, startAction, type Instance, type InstanceFlavor,
+  advanceInstanceTask, advanceMigration, getActionWithEvents, listAllocations, listInstanceFaults, Migration, startAction, type Instance, type InstanceFlavor,
 } from '@ferry/common/db';
 import { ALL_TASK_STATES, DIRTY_RATE_METADATA_KEY } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
@@ -209,6 +209,22 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
         finishing.open();
         await restore();
       }
+    }, 60_000);
+
+    it('deletes a server while its revert is on its way: the late revert messages find nothing to do and create nothing', async () => {
+      const vm = await buildServer();
+      await cluster.requestMove(vm.uuid);
+      const resized = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'resized' && i.task_state === null, 30_000);
+      const m = await migrationOf(vm.uuid);
+      // What the API does for revertResize, its cast to the destination still in flight.
+      await cluster.requestAction(vm.uuid, 'revertResize', 'resize_reverting', async () => undefined);
+      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'reverting')).toBe(true);
+      const ctx = await requestDelete(vm.uuid);
+      await expectNothingLeft(vm.uuid, ctx, { id: m.id, status: 'error' });
+      await cluster.compute.revertResize(newRequestContext(), resized.host!, m.id);
+      await cluster.compute.finishRevertResize(newRequestContext(), vm.host!, m.id);
+      await new Promise((r) => setTimeout(r, 300));
+      await expectNothingLeft(vm.uuid, ctx, { id: m.id, status: 'error' });
     }, 60_000);
 
     it('stops a live migration that never converges: the job is aborted, the incoming VM and both claims go, cancelled', async () => {

@@ -49,7 +49,8 @@ export async function recoverColdMoves(c: ComputeContext, opts: RecoveryOptions 
       if (!step) continue;
       const move = await loadMove(c.ds, m.id);
       if (!move) continue;
-      if (isBeingDeleted(move.instance)) {
+      // A confirm under way still ends its own record (it needs no instance); anything else of a deleted instance is dropped.
+      if (isBeingDeleted(move.instance) && !(role === 'source' && m.status === 'confirming')) {
         // A delete whose messages were lost, or that this host missed while down: finish its part here.
         await terminateInstance(c, newRequestContext(), m.instance_uuid).catch((err: unknown) =>
           c.log.error({ migration_id: m.id, err: (err as Error).message }, 'cannot drop the move of a deleted instance; next pass retries'));
