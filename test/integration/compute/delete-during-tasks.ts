@@ -22,7 +22,7 @@ const LIVE = {
 
 /** A gate in front of one of a fake driver's methods: calls wait there until the test opens it. */
 function gateDriver(
-  driver: FakeDriver, method: 'spawn' | 'powerOff' | 'powerOn' | 'finishIncoming' | 'liveMigrationPrepare',
+  driver: FakeDriver, method: 'spawn' | 'powerOff' | 'powerOn' | 'rescue' | 'finishIncoming' | 'liveMigrationPrepare',
 ): { reached: Promise<void>; open: () => void } {
   let open!: () => void;
   const gate = new Promise<void>((resolve) => { open = resolve; });
@@ -294,7 +294,8 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
     it.each([
       ['stop', 'powering-off', 'powerOff'],
       ['start', 'powering-on', 'powerOn'],
-    ] as const)('deletes a server during %s (%s): the late power call finds no VM and records no fault', async (action, task, method) => {
+      ['rescue', 'rescuing', 'rescue'],
+    ] as const)('deletes a server during %s (%s): the late driver call finds no VM and records no fault', async (action, task, method) => {
       const host = HOSTS[0]!;
       const row = await insertBuildingInstance(cluster.ds, tiny);
       await cluster.requestBuild([row], requestSpecFor(tiny, { force_hosts: [host] }));
@@ -307,8 +308,12 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
       const power = gateDriver(driver, method);
       const restore = await restartCompute(host, { driver });
       try {
-        await cluster.requestAction(vm.uuid, action, task, (ctx, h) =>
-          (action === 'stop' ? cluster.compute.stopInstance(ctx, h, vm.uuid) : cluster.compute.startInstance(ctx, h, vm.uuid)));
+        const casts = {
+          stop: (ctx: RequestContext, h: string) => cluster.compute.stopInstance(ctx, h, vm.uuid),
+          start: (ctx: RequestContext, h: string) => cluster.compute.startInstance(ctx, h, vm.uuid),
+          rescue: (ctx: RequestContext, h: string) => cluster.compute.rescueInstance(ctx, h, vm.uuid, 'cirros-rescue'),
+        };
+        await cluster.requestAction(vm.uuid, action, task, casts[action]);
         await power.reached;
         const ctx = await requestDelete(vm.uuid);
         await cluster.waitFor(vm.uuid, (i) => i.deleted_at !== null);
