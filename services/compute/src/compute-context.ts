@@ -42,6 +42,8 @@ export interface ComputeContext {
   liveSlots: Slots;
   /** Live migrations waiting in `queued` for a slot, by migration id: aborting one makes it leave the queue. */
   slotWaits: Map<number, AbortController>;
+  /** Disk copies of cold moves this host runs as the source, by migration id: deleting the instance stops them. */
+  coldCopies: Map<number, AbortController>;
   /** Fires when the service stops: long steps (disk copies) end there, leaving their record for recovery to resume. */
   stopping: AbortSignal;
 }

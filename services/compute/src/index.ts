@@ -7,6 +7,7 @@ import { createDriver, type Driver } from './drivers';
 import { ComputeManager } from './manager';
 import { COMPUTE_CONTRACT } from './rpc-contract';
 import { recoverInterruptedBuilds } from './periodic/interrupted-builds';
+import { finishInterruptedDeletes } from './periodic/interrupted-deletes';
 import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
 import { reportResources } from './periodic/resource-report';
@@ -51,6 +52,7 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
     liveRuns: new Set(),
     liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
     slotWaits: new Map(),
+    coldCopies: new Map(),
     stopping: stopping.signal,
   };
   await reportResources(c);
@@ -79,8 +81,8 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
     },
   });
   for (const t of tasks) t.start();
-  // Moves this host took part in resume in the background: a disk copy must not hold up the service's start.
-  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c)]).catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'));
+  // Moves this host took part in, and deletes it had not finished, resume in the background: a disk copy must not hold up the service's start.
+  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)]).catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'));
   return service;
 }
 export * from './transfer';

@@ -49,7 +49,10 @@ export interface ComputeEndpoint {
   reboot_instance(ctx: RequestContext, args: InstanceArgs & { reboot_type: RebootType }): Promise<void>;
   pause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
   unpause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
-  /** Destroy the VM and its disks, free the claim, mark the instance deleted. */
+  /**
+   * Destroy the VM and its disks, free the claim, mark the instance deleted. A move in progress is stopped first; the
+   * move's other host gets the same message and drops only its own copy and claim.
+   */
   terminate_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
 
   // Cold migration and resize (see DESIGN.md): D = destination, S = source.

@@ -80,8 +80,8 @@ export class Cluster {
     });
   }
 
-  /** Starts host's compute service; `transfer` replaces the one its settings would give it. */
-  async startCompute(host: string, opts: { transfer?: Transfer } = {}): Promise<void> {
+  /** Starts host's compute service; `transfer` and `driver` replace the ones its settings would give it. */
+  async startCompute(host: string, opts: { transfer?: Transfer; driver?: FakeDriver } = {}): Promise<void> {
     const service = await startCompute({ config: this.config, db: this.db, transport: this.transport, log: silentLogger() }, { host, driver: this.driver(host), ...opts });
     this.computes.set(host, service);
   }

@@ -45,7 +45,7 @@ async function fillDisk(path: string, count: number): Promise<void> {
 }
 
 /** A real LocalTransfer that holds chosen copies at a gate until the test opens it (or the copy is cancelled). */
-class GatedTransfer implements Transfer {
+export class GatedTransfer implements Transfer {
   readonly kind = 'gated-local';
   private readonly inner = new LocalTransfer();
   private release: (() => void) | undefined;

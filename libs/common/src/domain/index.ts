@@ -9,3 +9,4 @@ export * from './guest-name';
 export * from './request-spec';
 export * from './live-migration-data';
 export * from './request-spec-schema';
+export * from './move-on-delete';

@@ -64,6 +64,11 @@ async function finishBuild(c: ComputeContext, instance: Instance): Promise<void>
     await c.driver.destroy(uuid);
     await releaseClaim(c.ds, uuid);
     c.log.info({ instance_uuid: uuid }, 'instance deleted during spawn; its VM destroyed');
+  } else if (now.task_state === 'deleting') {
+    // The terminate may have looked before this VM existed: destroying it here too leaves nothing either way.
+    await c.driver.destroy(uuid);
+    await releaseClaim(c.ds, uuid, c.host);
+    c.log.info({ instance_uuid: uuid }, 'instance being deleted during spawn; its VM destroyed');
   } else {
     // e.g. task deleting: the terminate on its way destroys the VM.
     c.log.warn({ instance_uuid: uuid, vm_state: now.vm_state, task_state: now.task_state }, 'instance changed during spawn; left to the request that changed it');

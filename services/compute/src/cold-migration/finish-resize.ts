@@ -4,6 +4,7 @@ import { advanceMigration, recordInstanceFault, releaseClaim, updateInstanceIf, 
 import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
+import { instanceBeingDeleted } from '../instance-ops/stop-move';
 import { instanceNotification } from '../notifications';
 import { runExclusive } from './exclusive';
 import { loadMove, nowIso, shouldRun, withPhase, type MoveState } from './move-record';
@@ -38,17 +39,37 @@ async function finish(c: ComputeContext, ctx: RequestContext, move: MoveState): 
   const { migration, data } = move;
   const instance = move.instance!;
   const flavor = instance.new_flavor ?? instance.flavor;
+  if (await instanceBeingDeleted(c, instance.uuid)) {
+    // Deleted since this host took the finish: no guest is started for it; the terminate here clears both sides.
+    c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'instance is being deleted; guest not started');
+    return;
+  }
+  let stoppedByDelete = false;
   try {
     await withActionEvent(c.ds, ctx, instance.uuid, FINISH_RESIZE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize_finish', instance, async () => {
         await c.driver.finishIncoming(vmSpecOf(instance, flavor), { powerOn: shouldRun(data) });
         const timings = withPhase(migration.phase_timings, 'guest_started', { at: nowIso(), running: shouldRun(data) });
         if (!(await advanceMigration(c.ds, migration.id, ['post-migrating'], 'finished', { phase_timings: timings }))) {
+          // A delete ended the record: its terminate here waits for this step, then removes the guest just defined.
+          if (await instanceBeingDeleted(c, instance.uuid)) {
+            stoppedByDelete = true;
+            return;
+          }
           throw new Error(`migration ${migration.id} changed while finishing`);
         }
       }));
   } catch (err) {
+    if (await instanceBeingDeleted(c, instance.uuid)) {
+      // Nothing to roll back to for an instance on its way out, and no fault: the terminate removes both copies.
+      c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, err: (err as Error).message }, 'finish stopped: the instance is being deleted');
+      return;
+    }
     await rollBackFromDestination(c, ctx, move, err as Error);
+    return;
+  }
+  if (stoppedByDelete) {
+    c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'move stopped at its finish: the instance is being deleted');
     return;
   }
   await settleInstance(c, move);

@@ -1,8 +1,10 @@
 // Resuming cold moves from the database after this compute restarted (and periodically, for lost messages): every
 // unfinished record this host takes part in is moved on by the step its status and this host's role call for.
 import { latestMigrationOf, listInstancesOnHost, openMigrationsOnHost, updateInstanceIf, type Migration } from '@ferry/common/db';
-import type { RequestContext } from '@ferry/common/rpc';
+import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
+import { isBeingDeleted } from '../instance-ops/stop-move';
+import { terminateInstance } from '../instance-ops/terminate';
 import { confirmResize } from './confirm-resize';
 import { finishResize } from './finish-resize';
 import { loadMove } from './move-record';
@@ -47,6 +49,14 @@ export async function recoverColdMoves(c: ComputeContext, opts: RecoveryOptions 
       if (!step) continue;
       const move = await loadMove(c.ds, m.id);
       if (!move) continue;
+      // A confirm under way still ends its own record (it needs no instance); anything else of a deleted instance is dropped.
+      if (isBeingDeleted(move.instance) && !(role === 'source' && m.status === 'confirming')) {
+        // A delete whose messages were lost, or that this host missed while down: finish its part here.
+        await terminateInstance(c, newRequestContext(), m.instance_uuid).catch((err: unknown) =>
+          c.log.error({ migration_id: m.id, err: (err as Error).message }, 'cannot drop the move of a deleted instance; next pass retries'));
+        resumed++;
+        break;
+      }
       c.log.info({ migration_id: m.id, status: m.status, role, instance_uuid: m.instance_uuid }, 'resuming an unfinished move');
       await step(c, move.data.request_context, m).catch((err: unknown) =>
         c.log.error({ migration_id: m.id, status: m.status, err: (err as Error).message }, 'cannot resume the move; next pass retries'));

@@ -1,10 +1,11 @@
 // resize_instance on the source: copy the disk while the guest runs (pass 1), power off, copy what changed (pass 2),
 // then hand the instance to the destination. A failure before the hand-over leaves the instance running here.
-import { advanceMigration, patchMigration, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import { advanceMigration, patchMigration, updateInstanceIf, withActionEvent, type Migration } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import { peerDiskPath, type DirtyTracker } from '../drivers';
+import { endMoveOfDeletedInstance, instanceBeingDeleted, isBeingDeleted, nudgeOtherHost } from '../instance-ops/stop-move';
 import { instanceNotification } from '../notifications';
 import { totalLength, type ByteRange } from '../transfer';
 import { DiskProgressWriter } from './disk-progress';
@@ -23,14 +24,18 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
       return;
     }
     const { migration, instance } = move;
-    if (!instance) {
-      await advanceMigration(c.ds, migration.id, [migration.status], 'error', { last_error: 'instance deleted during the move' }).catch(() => false);
+    if (!instance || isBeingDeleted(instance)) {
+      await abandonForDelete(c, ctx, migration);
       return;
     }
     if (migration.status === 'pre-migrating') {
       const phaseTimings = withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() });
       if (!(await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', { phase_timings: phaseTimings }))) return;
-      await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_prep'], host: c.host }, { task_state: 'resize_migrating', progress: 0 });
+      if (!(await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_prep'], host: c.host }, { task_state: 'resize_migrating', progress: 0 }))) {
+        // Only a delete takes the task from a move: nothing is copied for an instance on its way out.
+        await abandonForDelete(c, ctx, migration);
+        return;
+      }
       // What the two writes above made of the record, without reading it back.
       Object.assign(migration, { status: 'migrating', phase_timings: phaseTimings });
       Object.assign(instance, { task_state: 'resize_migrating', progress: 0 });
@@ -44,12 +49,27 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
   });
 }
 
+/**
+ * The instance is being deleted (perhaps before this record was even created): end the record and have the
+ * destination drop what it prepared. This host's own copy is the terminate's to destroy.
+ */
+async function abandonForDelete(c: ComputeContext, ctx: RequestContext, migration: Migration): Promise<void> {
+  c.log.info({ migration_id: migration.id, instance_uuid: migration.instance_uuid }, 'instance is being deleted; move abandoned before its copy');
+  await endMoveOfDeletedInstance(c, migration.id);
+  await nudgeOtherHost(c, ctx, migration, migration.instance_uuid);
+}
+
 async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<void> {
   const { migration } = move;
   const instance = move.instance!;
   let data = move.data;
   const dest = migration.dest_compute!;
   const progress = new DiskProgressWriter(c, migration.id, instance.uuid);
+  // A delete stops the copy through this; a stopping service through c.stopping.
+  const deleted = new AbortController();
+  const signal = AbortSignal.any([c.stopping, deleted.signal]);
+  c.coldCopies.set(migration.id, deleted);
+  let stoppedByDelete = false;
   let timings = migration.phase_timings;
   const savePhase = async (phase: string, fields: Record<string, unknown>, extra: Partial<ColdMoveData> = {}) => {
     timings = withPhase(timings, phase, fields);
@@ -60,46 +80,52 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   try {
     await withActionEvent(c.ds, ctx, instance.uuid, RESIZE_INSTANCE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize', instance, async () => {
-        const source = c.driver.diskPath(instance.uuid);
-        const target = { host: dest, path: peerDiskPath(data.dest_disk_path, dest, instance.uuid) };
-        const vm = await c.driver.getVm(instance.uuid);
-        if (!vm) throw new Error(`instance ${instance.uuid} has no VM on source host ${c.host}`);
-        let ranges: ByteRange[] | undefined;
-        let pass1 = { total: 0, processed: 0 };
-        if (vm.power_state === POWER_STATES.RUNNING || vm.power_state === POWER_STATES.PAUSED) {
-          // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
-          const tracker: DirtyTracker = await c.driver.trackDirtyRegions(instance.uuid);
-          try {
-            await savePhase('copy_pass_1', { started_at: nowIso() });
-            const r = await c.transfer.copy({ source, dest: target, signal: c.stopping, onProgress: progress.listener({ total: 0, processed: 0 }) });
-            await savePhase('copy_pass_1', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
-            pass1 = { total: r.total, processed: r.total };
+        try {
+          const source = c.driver.diskPath(instance.uuid);
+          const target = { host: dest, path: peerDiskPath(data.dest_disk_path, dest, instance.uuid) };
+          const vm = await c.driver.getVm(instance.uuid);
+          if (!vm) throw new Error(`instance ${instance.uuid} has no VM on source host ${c.host}`);
+          let ranges: ByteRange[] | undefined;
+          let pass1 = { total: 0, processed: 0 };
+          if (vm.power_state === POWER_STATES.RUNNING || vm.power_state === POWER_STATES.PAUSED) {
+            // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
+            const tracker: DirtyTracker = await c.driver.trackDirtyRegions(instance.uuid);
+            try {
+              await savePhase('copy_pass_1', { started_at: nowIso() });
+              const r = await c.transfer.copy({ source, dest: target, signal, onProgress: progress.listener({ total: 0, processed: 0 }) });
+              await savePhase('copy_pass_1', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
+              pass1 = { total: r.total, processed: r.total };
+              await c.driver.powerOff(instance.uuid);
+              ranges = tracker.ranges();
+            } finally {
+              tracker.stop();
+            }
+            await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges });
+          } else {
+            // Already off: stopped before the move, or this host restarted after powering it off.
             await c.driver.powerOff(instance.uuid);
-            ranges = tracker.ranges();
-          } finally {
-            tracker.stop();
+            if (!timings.guest_stopped?.at) await savePhase('guest_stopped', { at: nowIso() });
+            if (data.pass1_done && data.pass2_ranges) ranges = data.pass2_ranges;
           }
-          await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges });
-        } else {
-          // Already off: stopped before the move, or this host restarted after powering it off.
-          await c.driver.powerOff(instance.uuid);
-          if (!timings.guest_stopped?.at) await savePhase('guest_stopped', { at: nowIso() });
-          if (data.pass1_done && data.pass2_ranges) ranges = data.pass2_ranges;
+          if (ranges?.length === 0) {
+            // The guest wrote nothing during pass 1: the destination already has every byte.
+            await savePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
+          } else if (ranges) {
+            await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, bytes_planned: totalLength(ranges) });
+            const r = await c.transfer.copy({ source, dest: target, ranges, signal, onProgress: progress.listener(pass1) });
+            await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
+          } else {
+            // No trustworthy record of what changed: copy the whole disk while the guest is off.
+            await savePhase('copy_while_off', { started_at: nowIso() });
+            const r = await c.transfer.copy({ source, dest: target, signal, onProgress: progress.listener({ total: 0, processed: 0 }) });
+            await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
+          }
+          await progress.settled();
+        } catch (err) {
+          // Stopped by a delete, not failed: the step ends cleanly, with nothing to roll back to and no fault.
+          if (!deleted.signal.aborted && !(await instanceBeingDeleted(c, instance.uuid))) throw err;
+          stoppedByDelete = true;
         }
-        if (ranges?.length === 0) {
-          // The guest wrote nothing during pass 1: the destination already has every byte.
-          await savePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
-        } else if (ranges) {
-          await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, bytes_planned: totalLength(ranges) });
-          const r = await c.transfer.copy({ source, dest: target, ranges, signal: c.stopping, onProgress: progress.listener(pass1) });
-          await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
-        } else {
-          // No trustworthy record of what changed: copy the whole disk while the guest is off.
-          await savePhase('copy_while_off', { started_at: nowIso() });
-          const r = await c.transfer.copy({ source, dest: target, signal: c.stopping, onProgress: progress.listener({ total: 0, processed: 0 }) });
-          await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
-        }
-        await progress.settled();
       }));
   } catch (err) {
     await progress.settled();
@@ -109,6 +135,13 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
       return;
     }
     await rollBackToSource(c, ctx, migration.id, err as Error);
+    return;
+  } finally {
+    c.coldCopies.delete(migration.id);
+  }
+  if (stoppedByDelete) {
+    await progress.settled();
+    c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
     return;
   }
   await handOver(c, ctx, migration.id, instance.uuid, dest, migration.dest_node);
@@ -121,7 +154,11 @@ async function handOver(c: ComputeContext, ctx: RequestContext, migrationId: num
     c.log.warn({ migration_id: migrationId }, 'migration changed during the copy; not handing over');
     return;
   }
-  await updateInstanceIf(c.ds, uuid, { task_states: ['resize_migrating'], host: c.host }, { task_state: 'resize_migrated', host: dest, node: destNode ?? dest, progress: 100 });
+  if (!(await updateInstanceIf(c.ds, uuid, { task_states: ['resize_migrating'], host: c.host }, { task_state: 'resize_migrated', host: dest, node: destNode ?? dest, progress: 100 }))) {
+    // Deleted meanwhile: the instance stays named here, and this host's terminate ends the record and clears both sides.
+    c.log.info({ migration_id: migrationId, instance_uuid: uuid }, 'instance is being deleted; not handing over');
+    return;
+  }
   c.log.info({ migration_id: migrationId, instance_uuid: uuid, dest }, 'disk copied and guest stopped; destination finishes the move');
   await castFinish(c, ctx, migrationId, dest);
 }

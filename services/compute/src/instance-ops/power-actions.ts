@@ -7,6 +7,7 @@ import {
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import { VmNotFound, type Driver } from '../drivers';
+import { instanceBeingDeleted } from './stop-move';
 import type { RebootType } from '../rpcapi';
 
 export interface PowerActionArgs {
@@ -88,6 +89,8 @@ async function callDriver(
     return action.result;
   } catch (err) {
     if (action.doneWithoutVm && err instanceof VmNotFound) return { ...action.result, power_state: POWER_STATES.NOSTATE };
+    // A delete overtook the action (its VM may be gone already): not a failure to record on an instance on its way out.
+    if (await instanceBeingDeleted(c, uuid)) return action.result;
     await recordInstanceFault(c.ds, { instance_uuid: uuid, code: 500, message: (err as Error).message, details: (err as Error).stack ?? null, host: c.host });
     await updateInstanceIf(c.ds, uuid, expected, { task_state: null, power_state: await observedPowerState(c, uuid) });
     throw err;

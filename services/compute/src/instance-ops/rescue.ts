@@ -7,6 +7,7 @@ import type { RequestContext } from '@ferry/common/rpc';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import { instanceNotification } from '../notifications';
 import { observedPowerState } from './power-actions';
+import { instanceBeingDeleted } from './stop-move';
 
 export const RESCUE_EVENT = 'compute_rescue_instance';
 export const UNRESCUE_EVENT = 'compute_unrescue_instance';
@@ -20,8 +21,12 @@ async function instanceHere(c: ComputeContext, uuid: string, task: string): Prom
   return instance;
 }
 
-/** A failed driver call clears the task with a fault and the power state the driver sees, as the power actions do. */
-async function failed(c: ComputeContext, instance: Instance, task: string, err: Error): Promise<never> {
+/**
+ * A failed driver call clears the task with a fault and the power state the driver sees, as the power actions do;
+ * unless a delete overtook the request (its VM may be gone already): no failure to record on an instance on its way out.
+ */
+async function failed(c: ComputeContext, instance: Instance, task: string, err: Error): Promise<void> {
+  if (await instanceBeingDeleted(c, instance.uuid)) return;
   await recordInstanceFault(c.ds, { instance_uuid: instance.uuid, code: 500, message: err.message, details: err.stack ?? null, host: c.host });
   await updateInstanceIf(c.ds, instance.uuid, { task_states: [task as 'rescuing'], host: c.host }, { task_state: null, power_state: await observedPowerState(c, instance.uuid) });
   throw err;

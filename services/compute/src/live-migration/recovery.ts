@@ -2,16 +2,27 @@
 // process (libvirt's rule: the source restarted mid-migration → abort), so it rolls back; one whose Finish may have
 // run goes forward (Finish is idempotent, then Confirm).
 import { openMigrationsOnHost } from '@ferry/common/db';
+import { newRequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
+import { isBeingDeleted } from '../instance-ops/stop-move';
+import { terminateInstance } from '../instance-ops/terminate';
 import { loadLiveMove } from './live-record';
 import { complete, rollBack, startLiveMigration } from './source';
 
 export async function recoverLiveMoves(c: ComputeContext): Promise<number> {
   let handled = 0;
   for (const m of await openMigrationsOnHost(c.ds, c.host, ['live-migration'])) {
-    if (m.source_compute !== c.host || c.activeMoves.has(m.id) || c.liveJobs.has(m.id)) continue;
+    if (c.activeMoves.has(m.id) || c.liveJobs.has(m.id)) continue;
     const move = await loadLiveMove(c.ds, m.id);
-    if (!move?.instance) continue;
+    if (!move) continue;
+    if (isBeingDeleted(move.instance)) {
+      // A delete this host missed while it was down: drop its side of the move (and finish the delete if it is the owner).
+      handled++;
+      await terminateInstance(c, newRequestContext(), m.instance_uuid).catch((err: unknown) =>
+        c.log.error({ migration_id: m.id, err: (err as Error).message }, 'cannot drop the live migration of a deleted instance'));
+      continue;
+    }
+    if (m.source_compute !== c.host || !move.instance) continue;
     handled++;
     c.log.info({ migration_id: m.id, status: m.status }, 'resuming a live migration after a restart');
     if (m.status === 'queued') startLiveMigration(c, move.ctx, m.id);

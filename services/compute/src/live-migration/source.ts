@@ -1,7 +1,7 @@
 // live_migration on the source, which drives libvirt's five phases: Begin here, Prepare on the destination, Perform
 // here (monitored), Finish on the destination, Confirm here. A failure before Finish leaves the guest running here;
 // the guest is never running on both hosts, and never left paused on both.
-import { advanceMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import { advanceMigration, getMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
@@ -145,7 +145,12 @@ export async function complete(c: ComputeContext, ctx: RequestContext, move: Liv
   const { migration } = move;
   const instance = move.instance!;
   const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
-  await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', { phase_timings: timings });
+  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', { phase_timings: timings }))
+    && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
+    // Cancelled as the job completed (the instance is being deleted): the guest is still whole here, so no Finish.
+    await rollBack(c, ctx, move, cancelled('cancelled as the transfer completed'), 'cancelled', stats);
+    return;
+  }
   let confirmCookie: MigrationCookie;
   try {
     confirmCookie = await c.computeRpc.postLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id, cookie);

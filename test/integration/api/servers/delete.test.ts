@@ -79,16 +79,14 @@ describe('DELETE /servers/{id}', () => {
     expect((await del('alice', gone)).status).toBe(404);
   });
 
-  it('refuses a locked server (unless admin), one in the middle of a task, and other projects', async () => {
+  it('refuses a locked server (unless admin), whatever its task, and other projects', async () => {
     const locked = await h.insertInstance({ locked: true, locked_by: 'admin' });
     expect(await del('alice', locked)).toMatchObject({ status: 409, body: { conflictingRequest: { message: `Instance ${locked.uuid} is locked` } } });
-    const busy = await h.insertInstance({ task_state: 'resize_migrating' });
-    expect(await del('alice', busy)).toMatchObject({
-      status: 409, body: { conflictingRequest: { message: `Cannot 'delete' instance ${busy.uuid} while it is in task_state resize_migrating` } },
-    });
+    const lockedBusy = await h.insertInstance({ locked: true, locked_by: 'admin', task_state: 'resize_migrating' });
+    expect((await del('alice', lockedBusy)).status).toBe(409);
     const foreign = await h.insertInstance({ owner: 'bob' });
     expect((await del('alice', foreign)).status).toBe(404);
-    for (const vm of [locked, busy, foreign]) {
+    for (const vm of [locked, lockedBusy, foreign]) {
       const row = (await h.instance(vm.uuid))!;
       expect({ task: row.task_state, deleted: row.deleted_at }).toEqual({ task: vm.task_state, deleted: null });
       expect(await actionsOf(vm.uuid)).toEqual([]);
@@ -96,11 +94,45 @@ describe('DELETE /servers/{id}', () => {
     expect((await del('admin', locked)).status).toBe(204);
   });
 
-  it('lets exactly one of a delete and a stop sent together win', async () => {
+  it.each([
+    'scheduling', 'spawning', 'resize_prep', 'resize_migrating', 'resize_migrated', 'resize_finish', 'resize_reverting', 'migrating',
+    'powering-off', 'powering-on', 'rebooting', 'rebooting_hard', 'pausing', 'unpausing', 'rescuing', 'unrescuing',
+  ])('accepts a delete in task_state %s, as Nova does, and casts terminate_instance to the host the instance names', async (task) => {
+    const vm = await h.insertInstance({ host: 'compute-2', node: 'compute-2.local', task_state: task });
+    expect((await del('alice', vm)).status).toBe(204);
+    expect(await h.instance(vm.uuid)).toMatchObject({ task_state: 'deleting', deleted_at: null });
+    await h.castsOf('terminate_instance', 1);
+    expect(h.casts.filter((c) => c.method === 'terminate_instance' && c.args.instance_uuid === vm.uuid)).toEqual([
+      expect.objectContaining({ server: 'compute-2' }),
+    ]);
+    expect(await actionsOf(vm.uuid)).toEqual([expect.objectContaining({ action: 'delete' })]);
+  });
+
+  it('ends the move of a server whose host is down, frees every claim, and asks the other host of the move to drop its copy', async () => {
+    await h.setServiceDown('compute-1', true);
+    try {
+      const vm = await h.insertInstance({ host: 'compute-1', task_state: 'resize_migrating' });
+      const m = await h.insertMigration({ instance_uuid: vm.uuid, migration_type: 'migration', status: 'migrating' });
+      await claim(vm, 'compute-1');
+      await claim(vm, 'compute-2');
+      expect((await del('alice', vm)).status).toBe(204);
+      expect(await h.instance(vm.uuid)).toMatchObject({ vm_state: 'deleted', task_state: null, deleted_at: expect.any(Date) });
+      expect(await h.migration(m.id)).toMatchObject({ status: 'error', last_error: 'Instance deleted during the move' });
+      expect(await claimsOf(vm.uuid)).toEqual([]);
+      const casts = (await h.castsOf('terminate_instance', 1)).filter((c) => c.args.instance_uuid === vm.uuid);
+      expect(casts).toEqual([expect.objectContaining({ server: 'compute-2' })]);
+    } finally {
+      await h.setServiceDown('compute-1', false);
+    }
+  });
+
+  it('lets a delete win over a stop sent with it: the stop is either overtaken or refused', async () => {
     const vm = await h.insertInstance();
     const [d, s] = await Promise.all([del('alice', vm), h.request('alice', 'POST', `/servers/${vm.uuid}/action`, { body: { 'os-stop': null } })]);
-    expect([d.status, s.status].sort()).toEqual(d.status === 204 ? [204, 409] : [202, 409]);
-    expect(await actionsOf(vm.uuid)).toHaveLength(1);
+    expect(d.status).toBe(204);
+    expect([202, 409]).toContain(s.status);
+    expect(await h.instance(vm.uuid)).toMatchObject({ task_state: 'deleting' });
+    expect(await actionsOf(vm.uuid)).toHaveLength(s.status === 202 ? 2 : 1);
   });
 
   it('puts a settled server back when the bus refuses the terminate cast (503)', async () => {
