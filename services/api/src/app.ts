@@ -5,6 +5,8 @@ import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
 import { registerAuth } from './http/auth';
 import { registerErrorHandling } from './http/errors';
+import { frameworkErrors } from './http/framework-errors';
+import { registerNullCharacterGuard } from './http/null-characters';
 import { COMPUTE_PREFIX, registerVersioning } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX } from './identity';
 import { imageRoutes, IMAGE_PREFIX } from './image';
@@ -19,6 +21,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    frameworkErrors,
     // Nova's schemas reject what they do not know: never strip, coerce or default silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
@@ -29,6 +32,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerErrorHandling(app);
   registerVersioning(app);
   registerAuth(app, new DbTokenValidator(deps.db.dataSource), ['/compute', IMAGE_PREFIX]);
+  registerNullCharacterGuard(app);
 
   app.get('/', async () => ({
     versions: [
