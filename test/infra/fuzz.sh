@@ -12,4 +12,4 @@ export FERRY_FUZZ_SEED=${FERRY_FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))}
 bash test/infra/ensure-services.sh
 
 # jest compiles the TypeScript itself: no build needed.
-npx jest --selectProjects integration test/integration/api/fuzz/api-fuzz.test.ts "$@"
+npx jest test/integration/api/fuzz/api-fuzz.test.ts "$@"
