@@ -41,6 +41,15 @@ export const nastyValue: fc.Arbitrary<unknown> = fc.oneof(
 
 type Schema = Record<string, unknown>;
 
+// Values that exist in the fuzz database, offered for properties of these names so bodies get past the lookups
+// (a random flavorRef is always a 400) into the code behind them.
+const CIRROS_IMAGE_ID = '6f0b1e5c-3c1d-4b38-9a5e-0c1f3a2d7e11';
+const REAL_VALUES: Readonly<Record<string, unknown[]>> = {
+  flavorRef: ['1', '2', '3', 1, 'http://ferry.test/flavors/2'], imageRef: [CIRROS_IMAGE_ID], host: ['compute-1', 'compute-2', null],
+  availability_zone: ['nova', 'nova:compute-2'], networks: ['none', 'auto'], block_migration: ['auto', false], name: ['fuzz-vm', 'vm'],
+  status: ['disabled', 'enabled'], forced_down: [true, false], disabled_reason: ['fuzz'],
+};
+
 function stringFor(s: Schema): fc.Arbitrary<string> {
   const max = Math.min(typeof s.maxLength === 'number' ? s.maxLength : 24, 24);
   const min = Math.min(typeof s.minLength === 'number' ? s.minLength : 0, max);
@@ -98,7 +107,10 @@ function buildFromSchema(s: Schema, depth: number): fc.Arbitrary<unknown> {
       const props = (s.properties ?? {}) as Record<string, unknown>;
       const required = (s.required ?? []) as string[];
       const patterns = Object.values((s.patternProperties ?? {}) as Record<string, unknown>);
-      const known = fc.record(Object.fromEntries(Object.entries(props).map(([k, v]) => [k, fromSchema(v, depth + 1)])), { requiredKeys: required });
+      const valueFor = (k: string, v: unknown) => (REAL_VALUES[k]
+        ? fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...REAL_VALUES[k]!) }, { weight: 1, arbitrary: fromSchema(v, depth + 1) })
+        : fromSchema(v, depth + 1));
+      const known = fc.record(Object.fromEntries(Object.entries(props).map(([k, v]) => [k, valueFor(k, v)])), { requiredKeys: required });
       if (!patterns.length) return known;
       const extra = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fromSchema(patterns[0], depth + 1), { maxKeys: 3 });
       return fc.tuple(known, extra).map(([a, b]) => ({ ...b, ...a }));
@@ -133,7 +145,7 @@ const prune = (v: unknown): unknown => (Array.isArray(v)
 
 /** A good value broken one way: a key dropped, a value replaced, a property added; or left good. */
 function mutated(good: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
-  return fc.tuple(good, fc.constantFrom('keep', 'keep', 'drop', 'replace', 'extra', 'replace'), fc.nat(), nastyValue, nastyString).map(([v, how, n, weird, key]) => {
+  return fc.tuple(good, fc.constantFrom('keep', 'keep', 'keep', 'drop', 'replace', 'extra', 'replace'), fc.nat(), nastyValue, nastyString).map(([v, how, n, weird, key]) => {
     const paths = pathsOf(v);
     const objects = paths.filter((p) => { const x = p.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], v); return x !== null && typeof x === 'object'; });
     switch (how) {
@@ -152,7 +164,7 @@ const RAW_BODIES = ['', '{', '[1,', 'null', 'true', '"x"', '1', '{}{}', '{"a":1,
 
 export function bodyFor(route: RouteInfo): fc.Arbitrary<BodyPlan> {
   const fromSchemas = route.bodies.length
-    ? [{ weight: 8, arbitrary: mutated(fc.oneof(...route.bodies.map((b) => fromSchema(b)))).map((value): BodyPlan => ({ kind: 'json', value })) }]
+    ? [{ weight: 16, arbitrary: mutated(fc.oneof(...route.bodies.map((b) => fromSchema(b)))).map((value): BodyPlan => ({ kind: 'json', value })) }]
     : [];
   return fc.oneof(
     ...fromSchemas,
@@ -188,8 +200,8 @@ export type Who = 'admin' | 'member' | 'anonymous' | 'bogus';
 
 /** Microversion headers: absent, in range, out of range, malformed, `latest`, legacy or duplicated. */
 export const versionHeaders: fc.Arbitrary<[string, string][]> = fc.oneof(
-  { weight: 2, arbitrary: fc.constant<[string, string][]>([]) },
-  { weight: 4, arbitrary: fc.integer({ min: 1, max: 80 }).map((m): [string, string][] => [['openstack-api-version', `compute 2.${m}`]]) },
+  { weight: 4, arbitrary: fc.constant<[string, string][]>([]) },
+  { weight: 6, arbitrary: fc.integer({ min: 1, max: 80 }).map((m): [string, string][] => [['openstack-api-version', `compute 2.${m}`]]) },
   {
     weight: 3,
     arbitrary: fc.constantFrom('compute latest', 'compute 2.81', 'compute 2.0', 'compute 3.0', 'compute 1.1', 'compute 2.999999999999',
@@ -200,10 +212,14 @@ export const versionHeaders: fc.Arbitrary<[string, string][]> = fc.oneof(
   { weight: 1, arbitrary: nastyString.filter((s) => /^[\x20-\x7e]*$/.test(s) && s.length < 500).map((v): [string, string][] => [['openstack-api-version', `compute ${v}`]]) },
 );
 
-export const contentType: fc.Arbitrary<string | null> = fc.constantFrom(
-  'application/json', 'application/json', 'application/json', null, 'application/json; charset=utf-8', 'application/JSON', 'text/plain',
-  'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json-patch+json', 'application/openstack-images-v2.1-json-patch',
-  'application/xml', 'garbage', '',
+// Mostly JSON, so that bodies reach validation and handlers; the rest tries the content-type parser.
+export const contentType: fc.Arbitrary<string | null> = fc.oneof(
+  { weight: 12, arbitrary: fc.constant('application/json') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(null, 'application/json; charset=utf-8', 'application/JSON', 'text/plain', 'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x', 'application/json-patch+json', 'application/openstack-images-v2.1-json-patch', 'application/xml', 'garbage', ''),
+  },
 );
 
 export type ParamPlan = { real: number } | { random: string };
@@ -219,9 +235,16 @@ export interface RequestPlan {
   /** X-Subject-Token for identity token routes: index into a pool, or random. */
   subject: ParamPlan | null;
   accept: string | null;
+  /** Percent-encode one letter of the route's literal path (index into its letters): the router decodes it, auth must too. */
+  obfuscate: number | null;
 }
 
-export function planFor(routes: RouteInfo[]): fc.Arbitrary<RequestPlan> {
+export interface PlanOptions {
+  /** Also percent-encode letters of literal path segments (off until auth decodes paths as the router does). */
+  encodedPaths?: boolean;
+}
+
+export function planFor(routes: RouteInfo[], opts: PlanOptions = {}): fc.Arbitrary<RequestPlan> {
   const param: fc.Arbitrary<ParamPlan> = fc.oneof(
     { weight: 3, arbitrary: fc.nat().map((real) => ({ real })) },
     { weight: 1, arbitrary: nastyString.filter((s) => s.length > 0).map((random) => ({ random })) },
@@ -239,6 +262,7 @@ export function planFor(routes: RouteInfo[]): fc.Arbitrary<RequestPlan> {
     contentType,
     subject: fc.option(param, { nil: null }),
     accept: fc.constantFrom(null, null, null, 'application/json', 'application/xml', '*/*', 'text/html'),
+    obfuscate: opts.encodedPaths ? fc.option(fc.nat(), { nil: null, freq: 10 }) : fc.constant(null),
   }));
   // Routes that change state hold most of the logic (and all of the CAS): they are drawn four times as often.
   const draws = routes.flatMap((r, i) => (r.method === 'GET' || r.method === 'HEAD' ? [i] : [i, i, i, i]));

@@ -12,8 +12,17 @@ export function contractBreach(req: ConcreteRequest, res: Reply): string | null 
   } catch {
     return `status ${res.status} with a body that is not JSON: ${JSON.stringify(res.text.slice(0, 200))}`;
   }
-  const path = req.path.split('?')[0]!;
+  // The router decodes the path (/%69dentity is /identity), so the API that answers is the decoded path's.
+  const path = decoded(req.path.split('?')[0]!);
   return path === '/identity' || path.startsWith('/identity/') ? keystoneBreach(res.status, body) : faultBreach(res.status, body);
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 /** Keystone: {"error": {"code": N, "title": "...", "message": "..."}}. */

@@ -62,12 +62,22 @@ export interface Credentials {
   subjects: string[];
 }
 
+/** segments with one letter of a literal segment written as %XX. */
+function obfuscated(segments: string[], n: number): string[] {
+  const letters = segments.flatMap((seg, i) => (seg.startsWith(':') ? [] : [...seg].flatMap((c, j) => (/[a-z]/i.test(c) ? [[i, j] as const] : []))));
+  if (!letters.length) return segments;
+  const [i, j] = letters[n % letters.length]!;
+  const seg = segments[i]!;
+  return segments.map((s, k) => (k === i ? `${seg.slice(0, j)}%${seg.charCodeAt(j).toString(16)}${seg.slice(j + 1)}` : s));
+}
+
 export function concrete(plan: RequestPlan, route: RouteInfo, pools: Pools, creds: Credentials): ConcreteRequest {
-  const segments = route.url.split('/');
+  const pattern = route.url.split('/');
+  const segments = plan.obfuscate === null ? pattern : obfuscated(pattern, plan.obfuscate);
   let p = 0;
   const path = segments.map((seg, i) => {
     if (!seg.startsWith(':')) return seg;
-    return encode(pick(plan.params[p++]!, pools[segments[i - 1]!] ?? []));
+    return encode(pick(plan.params[p++]!, pools[pattern[i - 1]!] ?? []));
   }).join('/');
   // Past 16 KiB of request line and headers Node's own parser answers a bare 431 before the app sees anything.
   const query = plan.query.pairs.map(([k, v]) => (plan.query.raw ? `${k}=${v}` : `${encode(k)}=${encode(v)}`)).join('&').slice(0, 8000);
