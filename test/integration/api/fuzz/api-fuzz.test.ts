@@ -60,7 +60,9 @@ describe('API fuzzing from the route table', () => {
     try {
       await fc.assert(property, { seed: SEED, numRuns: RUNS });
     } catch (err) {
-      process.stderr.write(`fuzz: replay the whole run with FERRY_FUZZ_SEED=${SEED} FERRY_FUZZ_RUNS=${RUNS} npm run fuzz\n`);
+      // The database evolves request by request, so a replay runs the whole sequence again, not just the last request.
+      const encoded = ENCODED_PATHS ? ' FERRY_FUZZ_ENCODED_PATHS=1' : '';
+      process.stderr.write(`fuzz: replay the whole run with FERRY_FUZZ_SEED=${SEED} FERRY_FUZZ_RUNS=${RUNS}${encoded} npm run fuzz\n`);
       throw err;
     } finally {
       process.stdout.write(stats.summary(SEED, RUNS, routes.length));
