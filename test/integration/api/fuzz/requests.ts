@@ -21,24 +21,26 @@ export interface Reply {
 /** Real values for a path parameter, keyed by the path segment before it. */
 export type Pools = Record<string, string[]>;
 
+// Ordered by when rows were made, not by their random ids, so a seed picks the same rows in a replay.
 const POOL_QUERIES: Readonly<Record<string, string>> = {
-  servers: 'SELECT uuid::text AS v FROM instances',
-  'os-instance-actions': 'SELECT request_id AS v FROM instance_actions',
-  migrations: 'SELECT id::text AS v FROM migrations',
-  flavors: 'SELECT flavorid AS v FROM flavors',
-  'os-extra_specs': `SELECT DISTINCT jsonb_object_keys(extra_specs) AS v FROM flavors UNION SELECT 'hw:cpu_policy'`,
-  'os-hypervisors': `SELECT id::text AS v FROM compute_nodes UNION SELECT uuid::text FROM compute_nodes UNION SELECT hypervisor_hostname FROM compute_nodes UNION SELECT 'compute'`,
-  'os-services': 'SELECT id::text AS v FROM services',
-  projects: 'SELECT id AS v FROM projects',
-  users: 'SELECT id AS v FROM users',
-  images: 'SELECT id::text AS v FROM images',
+  servers: 'SELECT uuid::text AS v FROM instances ORDER BY created_at, display_name',
+  'os-instance-actions': 'SELECT request_id AS v FROM instance_actions ORDER BY id',
+  migrations: 'SELECT id::text AS v FROM migrations ORDER BY id',
+  flavors: 'SELECT flavorid AS v FROM flavors ORDER BY id',
+  'os-extra_specs': `SELECT v FROM (SELECT DISTINCT jsonb_object_keys(extra_specs) AS v FROM flavors UNION SELECT 'hw:cpu_policy') k ORDER BY v`,
+  'os-hypervisors': `SELECT v FROM compute_nodes, LATERAL (VALUES (1, id::text), (2, uuid::text), (3, hypervisor_hostname)) x(k, v) ORDER BY id, k`,
+  'os-services': 'SELECT id::text AS v FROM services ORDER BY id',
+  projects: 'SELECT id AS v FROM projects ORDER BY name',
+  users: 'SELECT id AS v FROM users ORDER BY name',
+  images: 'SELECT id::text AS v FROM images ORDER BY created_at, name',
 };
 
 export async function loadPools(ds: DataSource): Promise<Pools> {
   const pools: Pools = {};
   for (const [segment, sql] of Object.entries(POOL_QUERIES)) {
-    pools[segment] = ((await ds.query(sql)) as { v: string }[]).map((r) => r.v).sort();
+    pools[segment] = ((await ds.query(sql)) as { v: string }[]).map((r) => r.v);
   }
+  pools['os-hypervisors']!.push('compute');
   return pools;
 }
 
