@@ -5,6 +5,8 @@ import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
 import { behindToken } from './http/auth';
 import { registerErrorHandling } from './http/errors';
+import { frameworkErrors } from './http/framework-errors';
+import { registerNullCharacterGuard } from './http/null-characters';
 import { COMPUTE_PREFIX, negotiateMicroversions } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX, tokenCacheFor, watchIdentityRevision } from './identity';
 import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from './image';
@@ -19,6 +21,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    frameworkErrors,
     // Nova's schemas reject what they do not know: never strip, coerce or default silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
@@ -27,6 +30,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     reply.header('x-compute-request-id', req.id);
   });
   registerErrorHandling(app);
+  registerNullCharacterGuard(app);
   const tokens = new DbTokenValidator(deps.db.dataSource);
   const revisions = watchIdentityRevision(deps.db.dataSource, tokenCacheFor(deps.db.dataSource), deps.log);
   app.addHook('onClose', async () => revisions.stop());

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@ferry/api';
 import { loadConfig } from '@ferry/common/config';
-import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
+import { CIRROS_IMAGE_ID, migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { createTransport, type Transport } from '@ferry/common/rpc';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -107,5 +107,43 @@ describe('API HTTP hygiene (the assembled app)', () => {
       body: JSON.stringify({ server: { name: 'x'.repeat(2 * 1024 * 1024) } }),
     });
     expect(res).toMatchObject({ status: 413, body: { overLimit: { code: 413 } } });
+  });
+
+  // Found by the route-table fuzzer (test/integration/api/fuzz): each was a 500, or a 4xx in fastify's own body.
+  it.each([
+    ['a NUL in a path parameter', '/compute/v2.1/flavors/%00'],
+    ['a NUL in a query value', '/compute/v2.1/servers/detail?name=%00'],
+    ['a NUL in an image id', '/image/v2/images/%00'],
+  ])('answers %s with 400 badRequest, not a database error', async (_name, path) => {
+    const res = await call(path);
+    expect(res).toMatchObject({ status: 400, body: { badRequest: { code: 400, message: expect.stringMatching(/null character/) } } });
+  });
+
+  it('answers a NUL in a JSON string with 400 badRequest and creates nothing', async () => {
+    const res = await call('/compute/v2.1/servers', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ server: { name: 'vm', flavorRef: '1', imageRef: CIRROS_IMAGE_ID, metadata: { k: 'v\u0000' } } }),
+    });
+    expect(res).toMatchObject({ status: 400, body: { badRequest: { code: 400 } } });
+    const [{ n }] = await db.dataSource.query('SELECT count(*)::int AS n FROM instances');
+    expect(n).toBe(0);
+  });
+
+  it('answers a NUL under /identity in Keystone\'s error shape', async () => {
+    const res = await call('/identity/v3/projects/%00');
+    expect(res).toMatchObject({ status: 400, body: { error: { code: 400, title: 'Bad Request', message: expect.stringMatching(/null character/) } } });
+  });
+
+  it.each([
+    ['a path parameter past the router\'s limit', `/compute/v2.1/servers/${'y'.repeat(101)}`, 414, 'computeFault'],
+    ['a path that is not percent-encoding', '/compute/v2.1/servers/%zz', 400, 'badRequest'],
+  ])('answers %s with an OpenStack fault', async (_name, path, status, fault) => {
+    const res = await call(path);
+    expect(res).toMatchObject({ status, body: { [fault]: { code: status, message: expect.any(String) } } });
+  });
+
+  it('answers a bad path under /identity in Keystone\'s error shape', async () => {
+    const res = await call(`/identity/v3/users/${'y'.repeat(101)}`);
+    expect(res).toMatchObject({ status: 414, body: { error: { code: 414, title: expect.any(String), message: expect.any(String) } } });
   });
 });

@@ -64,7 +64,6 @@ export interface RequestOptions {
   version?: string;
 }
 
-/** Records every method called on it; the methods are whatever the callers cast, at the version they cast. */
 /** Records every method of the topic's real contract, so what the API sends must pass the schemas the services check. */
 function recorder(topic: string, server: string, casts: Cast[]): ServedEndpoint {
   const record = (method: string) => async (ctx: RequestContext, args: Record<string, unknown>) => {
