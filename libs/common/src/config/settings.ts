@@ -247,6 +247,10 @@ export const SETTINGS = {
     env: 'FERRY_API_LIST_TIMEOUT_MS', default: 5000, parse: int(100, 600_000),
     doc: 'Statement timeout of a server listing, in milliseconds: a costly filter is answered 400 instead of holding a database connection.',
   } as Setting<number>,
+  deleteRetrySeconds: {
+    env: 'FERRY_DELETE_RETRY_AFTER', default: 60, parse: int(1, 86400),
+    doc: 'A DELETE of a server already being deleted is a 409 while that delete has made progress within this many seconds; after that it drives the delete again (a lost message must not leave a server stuck).',
+  } as Setting<number>,
   lockoutFailureAttempts: {
     env: 'FERRY_LOCKOUT_FAILURE_ATTEMPTS', default: 10, parse: int(0, 1000),
     doc: 'Failed password logins after which a user is locked out for FERRY_LOCKOUT_DURATION (Keystone\'s lockout_failure_attempts); 0: never.',

@@ -70,11 +70,17 @@ describe('DELETE /servers/{id}', () => {
     expect(await terminateCasts(vm.uuid)).toHaveLength(1);
   });
 
-  it('accepts a repeated delete (resuming it), and 404s one of a server already gone', async () => {
+  it('refuses a repeat of a delete in progress, drives a stale one again, and 404s one of a server already gone', async () => {
     const vm = await h.insertInstance({ host: 'compute-2' });
     expect((await del('alice', vm)).status).toBe(204);
+    expect(await del('alice', vm)).toMatchObject({ status: 409, body: { conflictingRequest: { message: `Instance ${vm.uuid} is already being deleted` } } });
+    expect(await terminateCasts(vm.uuid)).toHaveLength(1);
+    expect((await actionsOf(vm.uuid)).map((a) => a.action)).toEqual(['delete']);
+    // Nothing advanced the delete for longer than FERRY_DELETE_RETRY_AFTER (its message lost): a repeat drives it again.
+    await h.ds.query(`UPDATE instances SET updated_at = now() - interval '2 minutes' WHERE uuid = $1`, [vm.uuid]);
     expect((await del('alice', vm)).status).toBe(204);
     expect(await terminateCasts(vm.uuid)).toHaveLength(2);
+    expect((await del('alice', vm)).status).toBe(409);
     const gone = await h.insertInstance({ vm_state: 'deleted', deleted_at: new Date() });
     expect((await del('alice', gone)).status).toBe(404);
   });

@@ -1,5 +1,6 @@
 // Status writes: compare-and-set updates and validated inserts, each a single statement outside any transaction.
 export { advanceMigration } from './advance-migration';
 export { advanceInstanceTask } from './advance-instance-task';
+export { retakeStaleTask } from './retake-stale-task';
 export { createMigration, type NewMigration } from './create-migration';
 export { patchMigration } from './patch-migration';

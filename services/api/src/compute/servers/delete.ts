@@ -1,7 +1,7 @@
 // DELETE /servers/{id}: win task_state `deleting`, then let the host's compute terminate the instance, or,
 // when no compute will (never scheduled, or its host is down), free its claims and mark it deleted here.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { advanceInstanceTask, finishAction, startAction, type Migration } from '@ferry/common/db';
+import { advanceInstanceTask, finishAction, retakeStaleTask, startAction, type Migration } from '@ferry/common/db';
 import { ALL_TASK_STATES, Conflict, TASK_STATES, type TaskState } from '@ferry/common/domain';
 import type { ApiDeps } from '../../api-deps';
 import { computeServiceStates } from './host-status';
@@ -11,19 +11,30 @@ import { rpcContext, type ServerRpc } from './rpc';
 
 /**
  * As in Nova, a delete interrupts any task: a build, a power action, a move (the computes stop it and remove every
- * copy), an earlier delete (repeating it resumes it). Every later write of the interrupted task is a compare-and-set
- * on its own task state, so it fails once the task is `deleting`: the instance's host is frozen from here on.
+ * copy). Every later write of the interrupted task is a compare-and-set on its own task state, so it fails once the
+ * task is `deleting`: the instance's host is frozen from here on.
  */
-export const DELETABLE_TASK_STATES: readonly (TaskState | null)[] = Object.freeze([null, ...ALL_TASK_STATES]);
+export const DELETABLE_TASK_STATES: readonly (TaskState | null)[] = Object.freeze([null, ...ALL_TASK_STATES.filter((t) => t !== TASK_STATES.DELETING)]);
+
+/**
+ * Wins the right to drive the delete: from any other task, or from a delete nobody has advanced for a while (its
+ * message lost, its compute restarted). A repeat of a delete in progress is a conflict, so of many identical
+ * requests exactly one is performed.
+ */
+async function winDelete(deps: ApiDeps, uuid: string): Promise<boolean> {
+  const ds = deps.db.dataSource;
+  return (await advanceInstanceTask(ds, uuid, DELETABLE_TASK_STATES, TASK_STATES.DELETING, { progress: 0 }))
+    || retakeStaleTask(ds, uuid, TASK_STATES.DELETING, deps.config.deleteRetrySeconds);
+}
 
 export async function deleteServer(deps: ApiDeps, rpc: ServerRpc, req: FastifyRequest<{ Params: { server_id: string } }>, reply: FastifyReply) {
   const ds = deps.db.dataSource;
   const instance = await findVisibleInstance(ds, req.ctx, req.params.server_id);
   if (instance.locked && !req.ctx.is_admin) throw new Conflict(`Instance ${instance.uuid} is locked`, { instance_id: instance.uuid });
-  if (!(await advanceInstanceTask(ds, instance.uuid, DELETABLE_TASK_STATES, TASK_STATES.DELETING, { progress: 0 }))) {
-    // Only a row deleted meanwhile refuses every task state: answer as for a server already gone.
+  if (!(await winDelete(deps, instance.uuid))) {
+    // A row deleted meanwhile is answered as a server already gone.
     await findVisibleInstance(ds, req.ctx, instance.uuid);
-    throw new Conflict(`Instance ${instance.uuid} changed while being deleted`, { instance_id: instance.uuid });
+    throw new Conflict(`Instance ${instance.uuid} is already being deleted`, { instance_id: instance.uuid });
   }
   await startAction(ds, req.ctx, instance.uuid, 'delete');
   // Read the host after winning: a build that placed the instance, or a move that handed it over, has written it by now.
