@@ -5,6 +5,7 @@ import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
 import { registerAuth } from './http/auth';
 import { registerErrorHandling } from './http/errors';
+import { registerJsonBody } from './http/json-body';
 import { COMPUTE_PREFIX, registerVersioning } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX } from './identity';
 import { imageRoutes, IMAGE_PREFIX } from './image';
@@ -27,6 +28,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     reply.header('x-compute-request-id', req.id);
   });
   registerErrorHandling(app);
+  registerJsonBody(app);
   registerVersioning(app);
   registerAuth(app, new DbTokenValidator(deps.db.dataSource), ['/compute', IMAGE_PREFIX]);
 
