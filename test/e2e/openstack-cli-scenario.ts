@@ -55,7 +55,7 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       expect(asDemo['OS-EXT-SRV-ATTR:host']).toBeUndefined();
     });
 
-    it('stops, starts, reboots (soft and hard), pauses and unpauses the server', async () => {
+    it('stops, starts, reboots (soft and hard), pauses, unpauses, suspends and resumes the server', async () => {
       for (const [action, want] of [
         [['server', 'stop'], 'SHUTOFF'],
         [['server', 'start'], 'ACTIVE'],
@@ -63,6 +63,8 @@ export function openstackCliScenario(mode: DeploymentMode): void {
         [['server', 'reboot', '--hard'], 'ACTIVE'],
         [['server', 'pause'], 'PAUSED'],
         [['server', 'unpause'], 'ACTIVE'],
+        [['server', 'suspend'], 'SUSPENDED'],
+        [['server', 'resume'], 'ACTIVE'],
       ] as [string[], string][]) {
         const res = await cloud.openstack('ferry-demo', [...action, serverId]);
         expect({ action: action.join(' '), code: res.code, stderr: res.stderr }).toEqual({ action: action.join(' '), code: 0, stderr: '' });
@@ -70,10 +72,23 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       }
     });
 
+    it('refuses to move a suspended server, live or cold, with 409', async () => {
+      expect((await cloud.openstack('ferry-demo', ['server', 'suspend', serverId])).code).toBe(0);
+      await waitForStatus('ferry-demo', serverId, 'SUSPENDED');
+      const shown = await cloud.openstackJson<ServerJson>('ferry-admin', ['server', 'show', serverId]);
+      expect(shown['OS-EXT-STS:power_state']).toMatch(/^suspended$/i);
+      const live = await cloud.openstack('ferry-admin', ['--os-compute-api-version', '2.30', 'server', 'migrate', '--live-migration', serverId]);
+      expect(live.stderr).toMatch(new RegExp(`Cannot 'os-migrateLive' instance ${serverId} while it is in vm_state suspended.*HTTP 409`, 's'));
+      const cold = await cloud.openstack('ferry-admin', ['server', 'migrate', serverId]);
+      expect(cold.stderr).toMatch(new RegExp(`Cannot 'migrate' instance ${serverId} while it is in vm_state suspended.*HTTP 409`, 's'));
+      expect((await cloud.openstack('ferry-demo', ['server', 'resume', serverId])).code).toBe(0);
+      await waitForStatus('ferry-demo', serverId, 'ACTIVE');
+    });
+
     it('lists the server events of every action', async () => {
       const events = await cloud.openstackJson<{ Action: string }[]>('ferry-demo', ['server', 'event', 'list', serverId]);
       const actions = events.map((e) => e.Action);
-      expect(actions).toEqual(expect.arrayContaining(['create', 'stop', 'start', 'reboot', 'pause', 'unpause']));
+      expect(actions).toEqual(expect.arrayContaining(['create', 'stop', 'start', 'reboot', 'pause', 'unpause', 'suspend', 'resume']));
     });
 
     it('shows hypervisors and compute services to the admin', async () => {

@@ -52,6 +52,14 @@ export class ComputeManager implements ComputeEndpoint {
     return runPowerAction(this.c, ctx, 'unpause', args);
   }
 
+  suspend_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
+    return runPowerAction(this.c, ctx, 'suspend', args);
+  }
+
+  resume_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
+    return runPowerAction(this.c, ctx, 'resume', args);
+  }
+
   terminate_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
     return terminateInstance(this.c, ctx, args.instance_uuid);
   }

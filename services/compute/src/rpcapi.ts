@@ -9,13 +9,14 @@
 //        live_migration (cast), pre_live_migration (call), post_live_migration_at_destination (call),
 //        rollback_live_migration_at_destination (call), live_migration_abort, live_migration_force_complete (casts)
 //   1.3  rescue_instance, unrescue_instance (casts)
+//   1.4  suspend_instance, resume_instance (casts)
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
 import type { MigrationCookie } from './drivers/live-migration';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.3';
+export const COMPUTE_RPC_VERSION = '1.4';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -49,6 +50,10 @@ export interface ComputeEndpoint {
   reboot_instance(ctx: RequestContext, args: InstanceArgs & { reboot_type: RebootType }): Promise<void>;
   pause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
   unpause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
+  /** Save the guest's memory and stop it (task suspending → vm suspended). */
+  suspend_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
+  /** Restore a suspended guest (task resuming → vm active). */
+  resume_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
   /** Destroy the VM and its disks, free the claim, mark the instance deleted. */
   terminate_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
 
@@ -125,6 +130,14 @@ export class ComputeRpcApi {
 
   unpauseInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
     return this.on(host).cast(ctx, 'unpause_instance', { instance_uuid: instanceUuid });
+  }
+
+  suspendInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
+    return this.on(host).cast(ctx, 'suspend_instance', { instance_uuid: instanceUuid });
+  }
+
+  resumeInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
+    return this.on(host).cast(ctx, 'resume_instance', { instance_uuid: instanceUuid });
   }
 
   terminateInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {

@@ -303,6 +303,14 @@ describe('cold moves through POST /servers/{id}/action', () => {
       const busy = await h.insertInstance({ task_state: 'rebooting' });
       fault(await act('admin', busy, { migrate: null }), 409, 'conflictingRequest', `Cannot 'migrate' instance ${busy.uuid} while it is in task_state rebooting`);
     });
+
+    it('refuses to move a suspended server cold (migrate or resize) with the 409 naming its vm_state', async () => {
+      const vm = await h.insertInstance({ vm_state: 'suspended', power_state: 7 });
+      fault(await act('admin', vm, { migrate: null }), 409, 'conflictingRequest', `Cannot 'migrate' instance ${vm.uuid} while it is in vm_state suspended`);
+      fault(await act('alice', vm, { resize: { flavorRef: '2' } }), 409, 'conflictingRequest', `Cannot 'resize' instance ${vm.uuid} while it is in vm_state suspended`);
+      expect((await h.instance(vm.uuid))!.task_state).toBeNull();
+      expect(await actionsOf(vm.uuid)).toEqual([]);
+    });
   });
 
   describe('confirmResize', () => {

@@ -71,8 +71,8 @@ function recorder(topic: string, server: string, casts: Cast[]): object {
   };
   const methods = topic === 'scheduler'
     ? ['schedule_and_build_instances', 'migrate_server', 'live_migrate_server']
-    : ['build_and_run_instance', 'stop_instance', 'start_instance', 'reboot_instance', 'pause_instance', 'unpause_instance', 'terminate_instance',
-      'confirm_resize', 'revert_resize', 'live_migration_abort', 'live_migration_force_complete', 'rescue_instance', 'unrescue_instance'];
+    : ['build_and_run_instance', 'stop_instance', 'start_instance', 'reboot_instance', 'pause_instance', 'unpause_instance', 'suspend_instance', 'resume_instance',
+      'terminate_instance', 'confirm_resize', 'revert_resize', 'live_migration_abort', 'live_migration_force_complete', 'rescue_instance', 'unrescue_instance'];
   const version = topic === 'scheduler' ? SCHEDULER_RPC_VERSION : COMPUTE_RPC_VERSION;
   return { target: { version }, ...Object.fromEntries(methods.map((m) => [m, record(m)])) };
 }

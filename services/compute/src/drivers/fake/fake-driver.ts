@@ -51,6 +51,7 @@ const POWER_STATE_OF: Record<FakeVmState, PowerState> = {
   shutdown: POWER_STATES.SHUTDOWN,
   crashed: POWER_STATES.CRASHED,
   incoming: POWER_STATES.PAUSED,
+  suspended: POWER_STATES.SUSPENDED,
 };
 
 /** A power operation: the state it leads to, the states it starts from, and the states where it has nothing to do. */
@@ -62,7 +63,7 @@ interface PowerTransition {
   boots: boolean;
 }
 
-const ANY: readonly FakeVmState[] = ['running', 'paused', 'shutdown', 'crashed'];
+const ANY: readonly FakeVmState[] = ['running', 'paused', 'shutdown', 'crashed', 'suspended'];
 
 const TRANSITIONS = {
   powerOff: { point: 'power_off', to: 'shutdown', from: ANY, doneIn: ['shutdown'], boots: false },
@@ -71,6 +72,9 @@ const TRANSITIONS = {
   reboot: { point: 'reboot', to: 'running', from: ANY, doneIn: [], boots: true },
   pause: { point: 'pause', to: 'paused', from: ['running'], doneIn: ['paused'], boots: false },
   unpause: { point: 'unpause', to: 'running', from: ['paused'], doneIn: ['running'], boots: false },
+  // The guest's memory is saved and restored, so a resumed guest carries on where it was: no boot.
+  suspend: { point: 'suspend', to: 'suspended', from: ['running'], doneIn: ['suspended'], boots: false },
+  resume: { point: 'resume', to: 'running', from: ['suspended'], doneIn: ['running'], boots: false },
 } as const satisfies Record<string, PowerTransition>;
 
 export class FakeDriver implements Driver {
@@ -157,6 +161,14 @@ export class FakeDriver implements Driver {
 
   unpause(uuid: string): Promise<void> {
     return this.transition(uuid, TRANSITIONS.unpause);
+  }
+
+  suspend(uuid: string): Promise<void> {
+    return this.transition(uuid, TRANSITIONS.suspend);
+  }
+
+  resume(uuid: string): Promise<void> {
+    return this.transition(uuid, TRANSITIONS.resume);
   }
 
   async listVms(): Promise<VmInfo[]> {
