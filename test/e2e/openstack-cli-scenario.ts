@@ -95,9 +95,23 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       const hypervisors = await cloud.openstackJson<{ 'Hypervisor Hostname': string; State: string }[]>('ferry-admin', ['hypervisor', 'list']);
       expect(hypervisors.map((h) => h['Hypervisor Hostname']).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
       const services = await cloud.openstackJson<{ Binary: string; Host: string; State: string; Status: string }[]>('ferry-admin', ['compute', 'service', 'list']);
-      const computes = services.filter((s) => s.Binary === 'ferry-compute');
+      const computes = services.filter((s) => s.Binary === 'nova-compute');
       expect(computes.map((s) => s.Host).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
       expect(computes.every((s) => s.State === 'up' && s.Status === 'enabled')).toBe(true);
+      expect(services.map((s) => s.Binary)).toContain('nova-scheduler');
+    });
+
+    it("takes Nova's binary names in operators' service commands", async () => {
+      type Row = { Binary: string; Host: string; Status: string };
+      const computes = await cloud.openstackJson<Row[]>('ferry-admin', ['compute', 'service', 'list', '--service', 'nova-compute']);
+      expect(computes.map((s) => s.Host).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
+      const host = COMPUTE_HOSTS[mode][0]!;
+      const set = (flag: string) => cloud.openstack('ferry-admin', ['compute', 'service', 'set', flag, host, 'nova-compute']);
+      expect(await set('--disable')).toMatchObject({ code: 0, stderr: '' });
+      const statusOf = async () => (await cloud.openstackJson<Row[]>('ferry-admin', ['compute', 'service', 'list', '--service', 'nova-compute', '--host', host]))[0]?.Status;
+      expect(await statusOf()).toBe('disabled');
+      expect(await set('--enable')).toMatchObject({ code: 0, stderr: '' });
+      expect(await statusOf()).toBe('enabled');
     });
 
     it('works with the nova CLI too', async () => {
@@ -109,7 +123,7 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       expect(show.stdout).toMatch(/flavor:original_name\s*\|\s*m1\.small/);
       const services = await cloud.nova('ferry-admin', ['service-list']);
       expect(services.code).toBe(0);
-      expect(services.stdout).toMatch(/ferry-compute/);
+      expect(services.stdout).toMatch(/nova-compute/);
     });
 
     it('refuses bad input and other projects with the right errors', async () => {

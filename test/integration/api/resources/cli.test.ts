@@ -100,19 +100,21 @@ describeCli('the openstack and nova CLIs', () => {
     expect(denied.stderr).toContain('(HTTP 403)');
   });
 
-  it('lists compute services and disables and enables one', async () => {
+  it("lists compute services by Nova's binary names and disables and enables one by them", async () => {
     const before = await json('admin', ['compute', 'service', 'list', '--long']);
-    expect(before.map((s: Json) => `${s.Binary}@${s.Host}:${s.Zone}`)).toEqual(['ferry-compute@compute-1:nova', 'ferry-compute@compute-2:nova', 'ferry-scheduler@controller:internal']);
-    expect((await openstack('admin', ['compute', 'service', 'set', '--disable', '--disable-reason', 'maintenance', 'compute-2', 'ferry-compute'])).code).toBe(0);
+    expect(before.map((s: Json) => `${s.Binary}@${s.Host}:${s.Zone}`)).toEqual(['nova-compute@compute-1:nova', 'nova-compute@compute-2:nova', 'nova-scheduler@controller:internal']);
+    const computes = await json('admin', ['compute', 'service', 'list', '--service', 'nova-compute']);
+    expect(computes.map((s: Json) => s.Host)).toEqual(['compute-1', 'compute-2']);
+    expect((await openstack('admin', ['compute', 'service', 'set', '--disable', '--disable-reason', 'maintenance', 'compute-2', 'nova-compute'])).code).toBe(0);
     const disabled = (await json('admin', ['compute', 'service', 'list', '--long', '--host', 'compute-2']))[0];
-    expect(disabled).toMatchObject({ Status: 'disabled', 'Disabled Reason': 'maintenance' });
-    expect((await openstack('admin', ['compute', 'service', 'set', '--enable', 'compute-2', 'ferry-compute'])).code).toBe(0);
+    expect(disabled).toMatchObject({ Binary: 'nova-compute', Status: 'disabled', 'Disabled Reason': 'maintenance' });
+    expect((await openstack('admin', ['compute', 'service', 'set', '--enable', 'compute-2', 'nova-compute'])).code).toBe(0);
     expect((await json('admin', ['compute', 'service', 'list', '--host', 'compute-2']))[0].Status).toBe('enabled');
   });
 
   it('lists availability zones, with hosts and services for admins', async () => {
     const detail = await json('admin', ['availability', 'zone', 'list', '--compute', '--long']);
-    expect(detail).toContainEqual(expect.objectContaining({ 'Zone Name': 'nova', 'Host Name': 'compute-1', 'Service Name': 'ferry-compute' }));
+    expect(detail).toContainEqual(expect.objectContaining({ 'Zone Name': 'nova', 'Host Name': 'compute-1', 'Service Name': 'nova-compute' }));
     expect(await json('demo', ['availability', 'zone', 'list', '--compute'])).toEqual([{ 'Zone Name': 'nova', 'Zone Status': 'available' }]);
   });
 
@@ -133,6 +135,6 @@ describeCli('the openstack and nova CLIs', () => {
       const r = await nova(args);
       expect({ args, code: r.code, stderr: r.stderr.replace(/^nova CLI is deprecated.*\n?/m, '') }).toEqual({ args, code: 0, stderr: '' });
     }
-    expect((await nova(['service-list'])).stdout).toContain('ferry-scheduler');
+    expect((await nova(['service-list'])).stdout).toContain('nova-scheduler');
   });
 });
