@@ -94,6 +94,9 @@ export function openstackCliScenario(mode: DeploymentMode): void {
     it('shows hypervisors and compute services to the admin', async () => {
       const hypervisors = await cloud.openstackJson<{ 'Hypervisor Hostname': string; State: string }[]>('ferry-admin', ['hypervisor', 'list']);
       expect(hypervisors.map((h) => h['Hypervisor Hostname']).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
+      // The uptime line comes from the compute host itself, over the bus.
+      const shown = await cloud.openstackJson<Record<string, string>>('ferry-admin', ['hypervisor', 'show', COMPUTE_HOSTS[mode][0]!]);
+      expect(shown).toMatchObject({ host_time: expect.stringMatching(/^\d\d:\d\d:\d\d$/), users: '0', load_average: expect.stringMatching(/^[\d.]+, [\d.]+, [\d.]+$/) });
       const services = await cloud.openstackJson<{ Binary: string; Host: string; State: string; Status: string }[]>('ferry-admin', ['compute', 'service', 'list']);
       const computes = services.filter((s) => s.Binary === 'nova-compute');
       expect(computes.map((s) => s.Host).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());

@@ -125,6 +125,10 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
       await expect(driver.resume(spec.uuid)).rejects.toBeInstanceOf(VmInvalidState);
     }, opts.timeoutMs);
 
+    it("reports the host's uptime line as Linux prints it", async () => {
+      expect(await driver.hostUptime()).toMatch(/^ \d\d:\d\d:\d\d up .+, +\d+ users?, {2}load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/);
+    }, opts.timeoutMs);
+
     it('destroys a VM (and a VM that is not there without error)', async () => {
       const spec = vmSpec();
       await driver.spawn(spec);

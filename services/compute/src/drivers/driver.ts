@@ -61,6 +61,8 @@ export interface Driver extends LiveMigrationDriver {
   /** Prepares host-local state (directories, leftovers of a previous run). */
   init(): Promise<void>;
   hostInfo(): Promise<HostInfo>;
+  /** The host's `uptime` line, as Linux prints it (Nova's get_host_uptime). */
+  hostUptime(): Promise<string>;
   /** Creates the VM with its root disk and boots it. */
   spawn(spec: VmSpec): Promise<void>;
   /** Stops the VM if it runs and removes it and its disks; a VM that is not there is no error. */

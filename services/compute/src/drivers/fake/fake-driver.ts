@@ -1,6 +1,7 @@
 // The fake hypervisor: simulated VMs whose state lives in files under the host's state dir, disks as real sparse files.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
@@ -9,6 +10,7 @@ import { DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
+import { uptimeLine } from './uptime-line';
 import { DISK_FILE, createSparseDisk, growDisk, readVmRecord, writeVmRecord, type FakeVmRecord, type FakeVmState } from './vm-files';
 
 export interface FakeDriverOptions {
@@ -84,6 +86,8 @@ export class FakeDriver implements Driver {
   readonly faults: FaultPoints;
   private readonly guestWrites: GuestWriteOptions;
   private readonly live: LiveMigrationSettings;
+  /** When this fake host came up: the driver object is the host, so its uptime counts from here. */
+  private readonly bootedAt = Date.now();
   /** The simulated guests of VMs tracked by this driver object (a restarted compute starts with none). */
   private readonly guests = new Map<string, SimulatedGuest>();
 
@@ -116,6 +120,12 @@ export class FakeDriver implements Driver {
       storage_id: createHash('sha256').update(instancesDir).digest('hex').slice(0, 16),
       capabilities: { supports_live_migrate_rescued: this.opts.supportsLiveMigrateRescued ?? true },
     };
+  }
+
+  /** No one logs in to a fake host; the load is the real machine's. */
+  async hostUptime(): Promise<string> {
+    const now = new Date();
+    return uptimeLine({ now, upSeconds: (now.getTime() - this.bootedAt) / 1000, users: 0, loadavg: loadavg() });
   }
 
   async spawn(spec: VmSpec): Promise<void> {
