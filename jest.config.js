@@ -13,7 +13,9 @@ const swc = [
 ];
 const shared = {
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  // cookie (under fastify's inject) ships only as an ES module, which jest on Node 20 cannot require: compile it too.
+  transform: { '^.+\\.ts$': swc, '/node_modules/cookie/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
   moduleNameMapper: {
     '^@ferry/common/(.*)$': '<rootDir>/libs/common/src/$1',
     '^@ferry/api$': '<rootDir>/services/api/src/index.ts',

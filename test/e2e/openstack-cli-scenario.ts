@@ -55,7 +55,7 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       expect(asDemo['OS-EXT-SRV-ATTR:host']).toBeUndefined();
     });
 
-    it('stops, starts, reboots (soft and hard), pauses and unpauses the server', async () => {
+    it('stops, starts, reboots (soft and hard), pauses, unpauses, suspends and resumes the server', async () => {
       for (const [action, want] of [
         [['server', 'stop'], 'SHUTOFF'],
         [['server', 'start'], 'ACTIVE'],
@@ -63,6 +63,8 @@ export function openstackCliScenario(mode: DeploymentMode): void {
         [['server', 'reboot', '--hard'], 'ACTIVE'],
         [['server', 'pause'], 'PAUSED'],
         [['server', 'unpause'], 'ACTIVE'],
+        [['server', 'suspend'], 'SUSPENDED'],
+        [['server', 'resume'], 'ACTIVE'],
       ] as [string[], string][]) {
         const res = await cloud.openstack('ferry-demo', [...action, serverId]);
         expect({ action: action.join(' '), code: res.code, stderr: res.stderr }).toEqual({ action: action.join(' '), code: 0, stderr: '' });
@@ -70,19 +72,49 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       }
     });
 
+    it('refuses to move a suspended server, live or cold, with 409', async () => {
+      expect((await cloud.openstack('ferry-demo', ['server', 'suspend', serverId])).code).toBe(0);
+      await waitForStatus('ferry-demo', serverId, 'SUSPENDED');
+      const shown = await cloud.openstackJson<ServerJson>('ferry-admin', ['server', 'show', serverId]);
+      expect(shown['OS-EXT-STS:power_state']).toBe(7);
+      const live = await cloud.openstack('ferry-admin', ['--os-compute-api-version', '2.30', 'server', 'migrate', '--live-migration', serverId]);
+      expect(live.stderr).toMatch(new RegExp(`Cannot 'os-migrateLive' instance ${serverId} while it is in vm_state suspended.*HTTP 409`, 's'));
+      const cold = await cloud.openstack('ferry-admin', ['server', 'migrate', serverId]);
+      expect(cold.stderr).toMatch(new RegExp(`Cannot 'migrate' instance ${serverId} while it is in vm_state suspended.*HTTP 409`, 's'));
+      expect((await cloud.openstack('ferry-demo', ['server', 'resume', serverId])).code).toBe(0);
+      await waitForStatus('ferry-demo', serverId, 'ACTIVE');
+    });
+
     it('lists the server events of every action', async () => {
       const events = await cloud.openstackJson<{ Action: string }[]>('ferry-demo', ['server', 'event', 'list', serverId]);
       const actions = events.map((e) => e.Action);
-      expect(actions).toEqual(expect.arrayContaining(['create', 'stop', 'start', 'reboot', 'pause', 'unpause']));
+      expect(actions).toEqual(expect.arrayContaining(['create', 'stop', 'start', 'reboot', 'pause', 'unpause', 'suspend', 'resume']));
     });
 
     it('shows hypervisors and compute services to the admin', async () => {
       const hypervisors = await cloud.openstackJson<{ 'Hypervisor Hostname': string; State: string }[]>('ferry-admin', ['hypervisor', 'list']);
       expect(hypervisors.map((h) => h['Hypervisor Hostname']).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
+      // The uptime line comes from the compute host itself, over the bus.
+      const shown = await cloud.openstackJson<Record<string, string>>('ferry-admin', ['hypervisor', 'show', COMPUTE_HOSTS[mode][0]!]);
+      expect(shown).toMatchObject({ host_time: expect.stringMatching(/^\d\d:\d\d:\d\d$/), users: '0', load_average: expect.stringMatching(/^[\d.]+, [\d.]+, [\d.]+$/) });
       const services = await cloud.openstackJson<{ Binary: string; Host: string; State: string; Status: string }[]>('ferry-admin', ['compute', 'service', 'list']);
-      const computes = services.filter((s) => s.Binary === 'ferry-compute');
+      const computes = services.filter((s) => s.Binary === 'nova-compute');
       expect(computes.map((s) => s.Host).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
       expect(computes.every((s) => s.State === 'up' && s.Status === 'enabled')).toBe(true);
+      expect(services.map((s) => s.Binary)).toContain('nova-scheduler');
+    });
+
+    it("takes Nova's binary names in operators' service commands", async () => {
+      type Row = { Binary: string; Host: string; Status: string };
+      const computes = await cloud.openstackJson<Row[]>('ferry-admin', ['compute', 'service', 'list', '--service', 'nova-compute']);
+      expect(computes.map((s) => s.Host).sort()).toEqual([...COMPUTE_HOSTS[mode]].sort());
+      const host = COMPUTE_HOSTS[mode][0]!;
+      const set = (flag: string) => cloud.openstack('ferry-admin', ['compute', 'service', 'set', flag, host, 'nova-compute']);
+      expect(await set('--disable')).toMatchObject({ code: 0, stderr: '' });
+      const statusOf = async () => (await cloud.openstackJson<Row[]>('ferry-admin', ['compute', 'service', 'list', '--service', 'nova-compute', '--host', host]))[0]?.Status;
+      expect(await statusOf()).toBe('disabled');
+      expect(await set('--enable')).toMatchObject({ code: 0, stderr: '' });
+      expect(await statusOf()).toBe('enabled');
     });
 
     it('works with the nova CLI too', async () => {
@@ -94,7 +126,7 @@ export function openstackCliScenario(mode: DeploymentMode): void {
       expect(show.stdout).toMatch(/flavor:original_name\s*\|\s*m1\.small/);
       const services = await cloud.nova('ferry-admin', ['service-list']);
       expect(services.code).toBe(0);
-      expect(services.stdout).toMatch(/ferry-compute/);
+      expect(services.stdout).toMatch(/nova-compute/);
     });
 
     it('refuses bad input and other projects with the right errors', async () => {

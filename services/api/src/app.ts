@@ -6,6 +6,7 @@ import { computeRoutes } from './compute';
 import { behindToken } from './http/auth';
 import { registerErrorHandling } from './http/errors';
 import { frameworkErrors } from './http/framework-errors';
+import { registerJsonBody } from './http/json-body';
 import { registerNullCharacterGuard } from './http/null-characters';
 import { COMPUTE_PREFIX, negotiateMicroversions } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX, tokenCacheFor, watchIdentityRevision } from './identity';
@@ -30,6 +31,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     reply.header('x-compute-request-id', req.id);
   });
   registerErrorHandling(app);
+  registerJsonBody(app);
   registerNullCharacterGuard(app);
   const tokens = new DbTokenValidator(deps.db.dataSource);
   const revisions = watchIdentityRevision(deps.db.dataSource, tokenCacheFor(deps.db.dataSource), deps.log);

@@ -3,10 +3,11 @@ import { isIP } from 'node:net';
 import { usersWithBuiltInPasswords } from '@ferry/common/db';
 import { startHeartbeat, FERRY_VERSION, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { buildApp } from './app';
+import { API_BINARY } from './binary';
 
 export { buildApp } from './app';
 export type { ApiDeps } from './api-deps';
-export const API_BINARY = 'ferry-api';
+export { API_BINARY } from './binary';
 export const API_TOPIC = 'api';
 
 export interface RunningApi extends RunningService {

@@ -52,6 +52,18 @@ export class ComputeManager implements ComputeEndpoint {
     return runPowerAction(this.c, ctx, 'unpause', args);
   }
 
+  suspend_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
+    return runPowerAction(this.c, ctx, 'suspend', args);
+  }
+
+  resume_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
+    return runPowerAction(this.c, ctx, 'resume', args);
+  }
+
+  get_host_uptime(_ctx: RequestContext, _args: Record<string, never>): Promise<string> {
+    return this.c.driver.hostUptime();
+  }
+
   terminate_instance(ctx: RequestContext, args: InstanceArgs): Promise<void> {
     return terminateInstance(this.c, ctx, args.instance_uuid);
   }

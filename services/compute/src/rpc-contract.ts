@@ -1,6 +1,6 @@
 // The compute topic's contract: which ComputeEndpoint methods the bus may call, and the schema of each one's args.
 import { InstanceFlavorSchema, RequestSpecSchema } from '@ferry/common/domain';
-import { argsSchema, defineContract, HostNameSchema, RowIdSchema, UuidSchema } from '@ferry/common/rpc';
+import { argsSchema, defineContract, HostNameSchema, NoArgsSchema, RowIdSchema, UuidSchema } from '@ferry/common/rpc';
 import { Type } from '@sinclair/typebox';
 import type { ComputeEndpoint } from './rpcapi';
 
@@ -17,6 +17,9 @@ export const COMPUTE_CONTRACT = defineContract<ComputeEndpoint>()({
   reboot_instance: argsSchema({ instance_uuid: UuidSchema, reboot_type: Type.Union([Type.Literal('SOFT'), Type.Literal('HARD')]) }),
   pause_instance: onInstance,
   unpause_instance: onInstance,
+  suspend_instance: onInstance,
+  resume_instance: onInstance,
+  get_host_uptime: NoArgsSchema,
   terminate_instance: onInstance,
 
   prep_resize: argsSchema({

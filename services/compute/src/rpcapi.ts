@@ -9,13 +9,15 @@
 //        live_migration (cast), pre_live_migration (call), post_live_migration_at_destination (call),
 //        rollback_live_migration_at_destination (call), live_migration_abort, live_migration_force_complete (casts)
 //   1.3  rescue_instance, unrescue_instance (casts)
+//   1.4  suspend_instance, resume_instance (casts)
+//   1.5  get_host_uptime (call)
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
 import type { MigrationCookie } from './drivers/live-migration';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.3';
+export const COMPUTE_RPC_VERSION = '1.5';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -49,6 +51,12 @@ export interface ComputeEndpoint {
   reboot_instance(ctx: RequestContext, args: InstanceArgs & { reboot_type: RebootType }): Promise<void>;
   pause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
   unpause_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
+  /** Save the guest's memory and stop it (task suspending → vm suspended). */
+  suspend_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
+  /** Restore a suspended guest (task resuming → vm active). */
+  resume_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
+  /** (call) The host's `uptime` line, for os-hypervisors/{id}/uptime; takes no arguments. */
+  get_host_uptime(ctx: RequestContext, args: Record<string, never>): Promise<string>;
   /**
    * Destroy the VM and its disks, free the claim, mark the instance deleted. A move in progress is stopped first; the
    * move's other host gets the same message and drops only its own copy and claim.
@@ -128,6 +136,19 @@ export class ComputeRpcApi {
 
   unpauseInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
     return this.on(host).cast(ctx, 'unpause_instance', { instance_uuid: instanceUuid });
+  }
+
+  suspendInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
+    return this.on(host).cast(ctx, 'suspend_instance', { instance_uuid: instanceUuid });
+  }
+
+  resumeInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
+    return this.on(host).cast(ctx, 'resume_instance', { instance_uuid: instanceUuid });
+  }
+
+  /** A quick question: the caller may give it a shorter timeout than the moves' calls. */
+  getHostUptime(ctx: RequestContext, host: string, timeoutMs?: number): Promise<string> {
+    return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'get_host_uptime', {});
   }
 
   terminateInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {

@@ -1,4 +1,5 @@
 // The assembled API answers every kind of bad request with an OpenStack fault body and a 4xx, never a 5xx.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@ferry/api';
 import { loadConfig } from '@ferry/common/config';
@@ -88,6 +89,47 @@ describe('API HTTP hygiene (the assembled app)', () => {
   it('answers malformed JSON with 400 badRequest', async () => {
     const res = await call('/compute/v2.1/servers', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"server": ' });
     expect(res).toMatchObject({ status: 400, body: { badRequest: { code: 400, message: expect.stringMatching(/Malformed request body/) } } });
+  });
+
+  describe('an empty body sent as application/json (Nova reads it as no body)', () => {
+    const json = { 'content-type': 'application/json' };
+
+    it('is accepted over HTTP on requests that take no body', async () => {
+      expect((await call('/compute/v2.1/servers', { headers: json })).status).toBe(200);
+      expect((await call('/compute/v2.1/flavors/1', { headers: json })).status).toBe(200);
+      // Past the body parser: the answers are the route's own (no such server; flavors are the admin's to delete).
+      expect(await call(`/compute/v2.1/servers/${randomUUID()}`, { method: 'DELETE', headers: json, body: '' }))
+        .toMatchObject({ status: 404, body: { itemNotFound: { code: 404 } } });
+      expect(await call('/compute/v2.1/flavors/1', { method: 'DELETE', headers: json, body: '' }))
+        .toMatchObject({ status: 403, body: { forbidden: { code: 403 } } });
+    });
+
+    it('is accepted through app.inject, charset and all', async () => {
+      const res = await app.inject({
+        method: 'DELETE', url: `/compute/v2.1/servers/${randomUUID()}`, payload: '',
+        headers: { 'x-auth-token': token, 'content-type': 'application/json; charset=UTF-8' },
+      });
+      expect(res.statusCode).toBe(404);
+      const get = await app.inject({ method: 'GET', url: '/compute/v2.1/flavors', headers: { 'x-auth-token': token, 'content-type': 'application/json' } });
+      expect(get.statusCode).toBe(200);
+    });
+
+    it('is still refused with a 400 naming the problem where the route needs a body', async () => {
+      const create = await call('/compute/v2.1/servers', { method: 'POST', headers: json, body: '' });
+      expect(create.status).toBe(400);
+      expect(create.body.badRequest.message).toMatch(/body/);
+      const action = await call(`/compute/v2.1/servers/${randomUUID()}/action`, { method: 'POST', headers: json, body: '' });
+      expect(action).toMatchObject({ status: 400, body: { badRequest: { message: 'Malformed request body' } } });
+      const auth = await fetch(`${url}/identity/v3/auth/tokens`, { method: 'POST', headers: json, body: '' });
+      expect(auth.status).toBe(400);
+    });
+
+    it('leaves malformed JSON a 400, on a DELETE too', async () => {
+      const res = await call(`/compute/v2.1/servers/${randomUUID()}`, { method: 'DELETE', headers: json, body: '{' });
+      expect(res).toMatchObject({ status: 400, body: { badRequest: { message: expect.stringMatching(/Malformed request body/) } } });
+      const poisoned = await call('/compute/v2.1/servers', { method: 'POST', headers: json, body: '{"__proto__": {"x": 1}}' });
+      expect(poisoned.status).toBe(400);
+    });
   });
 
   it('answers an unknown body key with 400 naming it, and changes nothing', async () => {

@@ -109,6 +109,26 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
       await expect(driver.pause(spec.uuid)).rejects.toBeInstanceOf(VmInvalidState);
     }, opts.timeoutMs);
 
+    it('suspends and resumes, each idempotent, keeping the boot; only a running VM suspends', async () => {
+      const spec = vmSpec();
+      await driver.spawn(spec);
+      await driver.suspend(spec.uuid);
+      await driver.suspend(spec.uuid);
+      expect(await powerOf(spec.uuid)).toBe(POWER_STATES.SUSPENDED);
+      expect((await driver.listVms()).find((v) => v.uuid === spec.uuid)?.power_state).toBe(POWER_STATES.SUSPENDED);
+      await expect(driver.pause(spec.uuid)).rejects.toBeInstanceOf(VmInvalidState);
+      await driver.resume(spec.uuid);
+      await driver.resume(spec.uuid);
+      expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+      await driver.powerOff(spec.uuid);
+      await expect(driver.suspend(spec.uuid)).rejects.toBeInstanceOf(VmInvalidState);
+      await expect(driver.resume(spec.uuid)).rejects.toBeInstanceOf(VmInvalidState);
+    }, opts.timeoutMs);
+
+    it("reports the host's uptime line as Linux prints it", async () => {
+      expect(await driver.hostUptime()).toMatch(/^ \d\d:\d\d:\d\d up .+, +\d+ users?, {2}load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/);
+    }, opts.timeoutMs);
+
     it('destroys a VM (and a VM that is not there without error)', async () => {
       const spec = vmSpec();
       await driver.spawn(spec);
@@ -120,7 +140,8 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
 
     it('refuses power operations on a VM it does not have', async () => {
       const uuid = randomUUID();
-      for (const op of [() => driver.powerOff(uuid), () => driver.powerOn(uuid), () => driver.reboot(uuid, 'HARD'), () => driver.pause(uuid), () => driver.unpause(uuid)]) {
+      for (const op of [() => driver.powerOff(uuid), () => driver.powerOn(uuid), () => driver.reboot(uuid, 'HARD'), () => driver.pause(uuid), () => driver.unpause(uuid),
+        () => driver.suspend(uuid), () => driver.resume(uuid)]) {
         await expect(op()).rejects.toBeInstanceOf(VmNotFound);
       }
       expect(await driver.getVm(uuid)).toBeUndefined();

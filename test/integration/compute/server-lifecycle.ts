@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import {
   claimResources, flavorResources, getActionWithEvents, latestInstanceFault, listAllocations, listInstanceFaults, type InstanceFlavor,
 } from '@ferry/common/db';
-import { guestName, POWER_STATES, type TaskState } from '@ferry/common/domain';
-import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
+import { apiStatus, guestName, POWER_STATES, type TaskState } from '@ferry/common/domain';
+import { unwrapNovaObject } from '@ferry/common/notify';
+import { newRequestContext, type NotificationMessage, type RequestContext } from '@ferry/common/rpc';
 import { armFault, DISK_FILE, STATE_FILE } from '@ferry/compute';
 import { NOT_ENOUGH_HOSTS } from '@ferry/scheduler';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
@@ -107,6 +108,36 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
       }
     });
 
+    it('suspends (SUSPENDED, power_state 7) and resumes, recording events and instance.suspend/resume notifications', async () => {
+      const seen: NotificationMessage[] = [];
+      const tap = await cluster.transport.listenNotifications((m) => void seen.push(m));
+      try {
+        const { instance } = await buildServer();
+        const { uuid } = instance;
+        const suspendCtx = await cluster.requestAction(uuid, 'suspend', 'suspending', (c, host) => cluster.compute.suspendInstance(c, host, uuid));
+        const suspended = await cluster.settled(uuid);
+        expect(suspended).toMatchObject({ vm_state: 'suspended', task_state: null, power_state: POWER_STATES.SUSPENDED });
+        expect(suspended.power_state).toBe(7);
+        expect(apiStatus(suspended.vm_state, suspended.task_state)).toBe('SUSPENDED');
+        expect((await cluster.driver('compute-1').getVm(uuid))?.power_state).toBe(POWER_STATES.SUSPENDED);
+        expect(await events(uuid, suspendCtx.request_id)).toEqual([['compute_suspend_instance', 'compute-1', 'Success']]);
+
+        const resumeCtx = await cluster.requestAction(uuid, 'resume', 'resuming', (c, host) => cluster.compute.resumeInstance(c, host, uuid));
+        expect(await cluster.settled(uuid)).toMatchObject({ vm_state: 'active', task_state: null, power_state: POWER_STATES.RUNNING });
+        expect(await cluster.driver('compute-1').getVm(uuid)).toMatchObject({ power_state: POWER_STATES.RUNNING });
+        expect(await events(uuid, resumeCtx.request_id)).toEqual([['compute_resume_instance', 'compute-1', 'Success']]);
+
+        const about = (m: NotificationMessage) => (unwrapNovaObject(m.payload) as { uuid?: string }).uuid === uuid;
+        const mine = await eventually(async () => seen.filter(about), (found) => found.length >= 4);
+        expect(mine.map((m) => [m.event_type, m.publisher_id])).toEqual([
+          ['instance.suspend.start', 'ferry-compute:compute-1'], ['instance.suspend.end', 'ferry-compute:compute-1'],
+          ['instance.resume.start', 'ferry-compute:compute-1'], ['instance.resume.end', 'ferry-compute:compute-1'],
+        ]);
+      } finally {
+        await tap.stop();
+      }
+    });
+
     it('ignores a repeated message for work already done', async () => {
       const { instance } = await buildServer();
       const ctx = await cluster.requestAction(instance.uuid, 'stop', 'powering-off', (c, host) => cluster.compute.stopInstance(c, host, instance.uuid));
@@ -199,6 +230,15 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
       await cluster.setVmStateBehindFerry('compute-1', instance.uuid, 'paused');
       const synced = await cluster.waitFor(instance.uuid, (i) => i.power_state === POWER_STATES.PAUSED, 5000);
       expect(synced).toMatchObject({ vm_state: 'paused', task_state: null });
+    });
+
+    it('syncs a VM suspended, then resumed, behind Ferry\'s back', async () => {
+      const { instance } = await buildServer();
+      await cluster.setVmStateBehindFerry('compute-1', instance.uuid, 'suspended');
+      const synced = await cluster.waitFor(instance.uuid, (i) => i.power_state === POWER_STATES.SUSPENDED, 5000);
+      expect(synced).toMatchObject({ vm_state: 'suspended', task_state: null });
+      await cluster.setVmStateBehindFerry('compute-1', instance.uuid, 'running');
+      expect(await cluster.waitFor(instance.uuid, (i) => i.power_state === POWER_STATES.RUNNING, 5000)).toMatchObject({ vm_state: 'active' });
     });
 
     it('a restarted compute keeps its VMs, and its power sync fixes what changed while it was down', async () => {

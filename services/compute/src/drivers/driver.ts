@@ -61,6 +61,8 @@ export interface Driver extends LiveMigrationDriver {
   /** Prepares host-local state (directories, leftovers of a previous run). */
   init(): Promise<void>;
   hostInfo(): Promise<HostInfo>;
+  /** The host's `uptime` line, as Linux prints it (Nova's get_host_uptime). */
+  hostUptime(): Promise<string>;
   /** Creates the VM with its root disk and boots it. */
   spawn(spec: VmSpec): Promise<void>;
   /** Stops the VM if it runs and removes it and its disks; a VM that is not there is no error. */
@@ -70,6 +72,10 @@ export interface Driver extends LiveMigrationDriver {
   reboot(uuid: string, kind: RebootKind): Promise<void>;
   pause(uuid: string): Promise<void>;
   unpause(uuid: string): Promise<void>;
+  /** Saves the running guest's memory to the host and stops it (Nova's suspend, libvirt's managed save). */
+  suspend(uuid: string): Promise<void>;
+  /** Restores a suspended guest from its saved memory; it runs on from where it stopped. */
+  resume(uuid: string): Promise<void>;
   /**
    * Boots the VM into a rescue environment from rescueImageRef, its own disk attached. Only what the database holds is
    * used, so a rescued VM can move to another host and be unrescued there. Idempotent.

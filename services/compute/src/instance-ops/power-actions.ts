@@ -1,4 +1,4 @@
-// stop, start, reboot, pause, unpause: each a row of data (the task the API set, the driver call, the result)
+// stop, start, reboot, pause, unpause, suspend, resume: each a row of data (the task the API set, the driver call, the result)
 // run by one function that makes every one of them idempotent.
 import { getInstance, recordInstanceFault, updateInstanceIf, withActionEvent } from '@ferry/common/db';
 import {
@@ -7,6 +7,7 @@ import {
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import { VmNotFound, type Driver } from '../drivers';
+import { instanceNotification } from '../notifications';
 import { instanceBeingDeleted } from './stop-move';
 import type { RebootType } from '../rpcapi';
 
@@ -25,6 +26,8 @@ export interface PowerAction {
   result: { vm_state: VmState; power_state: PowerState };
   /** A VM the host does not have already is what the action wants (Nova's power_off of a missing domain). */
   doneWithoutVm?: boolean;
+  /** The versioned notification around the driver call (`<name>.start`, `.end`, `.error`), where Nova sends one. */
+  notification?: string;
 }
 
 export const POWER_ACTIONS = {
@@ -54,6 +57,18 @@ export const POWER_ACTIONS = {
     run: (d, a) => d.unpause(a.instance_uuid),
     result: { vm_state: VM_STATES.ACTIVE, power_state: POWER_STATES.RUNNING },
   },
+  suspend: {
+    event: 'compute_suspend_instance', taskStates: ['suspending'],
+    run: (d, a) => d.suspend(a.instance_uuid),
+    result: { vm_state: VM_STATES.SUSPENDED, power_state: POWER_STATES.SUSPENDED },
+    notification: 'instance.suspend',
+  },
+  resume: {
+    event: 'compute_resume_instance', taskStates: ['resuming'],
+    run: (d, a) => d.resume(a.instance_uuid),
+    result: { vm_state: VM_STATES.ACTIVE, power_state: POWER_STATES.RUNNING },
+    notification: 'instance.resume',
+  },
 } as const satisfies Record<string, PowerAction>;
 
 export type PowerActionName = keyof typeof POWER_ACTIONS;
@@ -72,11 +87,13 @@ export async function runPowerAction(c: ComputeContext, ctx: RequestContext, nam
     return;
   }
   const expected = { task_states: action.taskStates, host: c.host };
-  await withActionEvent(c.ds, ctx, uuid, action.event, c.host, async () => {
+  const work = async () => {
     const result = await callDriver(c, action, args, expected);
     const done = await updateInstanceIf(c.ds, uuid, expected, { ...result, task_state: null });
     if (!done) c.log.warn({ instance_uuid: uuid, action: name }, 'instance changed while the driver worked; its new state stands');
-  });
+  };
+  const notified = action.notification;
+  await withActionEvent(c.ds, ctx, uuid, action.event, c.host, notified ? () => instanceNotification(c, notified, instance, work) : work);
 }
 
 /** The instance's state after the driver call; on failure, the task is cleared with a fault and the error rethrown. */

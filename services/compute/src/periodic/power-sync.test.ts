@@ -9,6 +9,9 @@ describe('power-state sync rules', () => {
     expect(syncedVmState(VM_STATES.STOPPED, POWER_STATES.RUNNING)).toBe(VM_STATES.ACTIVE);
     expect(syncedVmState(VM_STATES.PAUSED, POWER_STATES.RUNNING)).toBe(VM_STATES.ACTIVE);
     expect(syncedVmState(VM_STATES.PAUSED, POWER_STATES.SHUTDOWN)).toBe(VM_STATES.STOPPED);
+    expect(syncedVmState(VM_STATES.ACTIVE, POWER_STATES.SUSPENDED)).toBe(VM_STATES.SUSPENDED);
+    expect(syncedVmState(VM_STATES.SUSPENDED, POWER_STATES.RUNNING)).toBe(VM_STATES.ACTIVE);
+    expect(syncedVmState(VM_STATES.SUSPENDED, POWER_STATES.SHUTDOWN)).toBe(VM_STATES.STOPPED);
   });
 
   it('keeps the vm_state when the VM vanished (NOSTATE) or already matches', () => {
@@ -23,7 +26,7 @@ describe('power-state sync rules', () => {
       expect(isVmState(from)).toBe(true);
       for (const [power, to] of Object.entries(row ?? {})) {
         expect(ALL_POWER_STATES).toContain(Number(power));
-        expect([VM_STATES.ACTIVE, VM_STATES.STOPPED, VM_STATES.PAUSED]).toContain(to);
+        expect([VM_STATES.ACTIVE, VM_STATES.STOPPED, VM_STATES.PAUSED, VM_STATES.SUSPENDED]).toContain(to);
       }
     }
   });

@@ -38,11 +38,11 @@ describe('GET /os-availability-zone/detail', () => {
     expect(zones.map((z: { zoneName: string }) => z.zoneName)).toEqual(['internal', 'nova']);
     const [internal, nova] = zones;
     expect(internal.zoneState).toEqual({ available: true });
-    expect(Object.keys(internal.hosts.controller).sort()).toEqual(['ferry-api', 'ferry-scheduler']);
-    expect(nova.hosts['compute-1']['ferry-compute']).toEqual({
+    expect(Object.keys(internal.hosts.controller).sort()).toEqual(['ferry-api', 'nova-scheduler']);
+    expect(nova.hosts['compute-1']['nova-compute']).toEqual({
       available: true, active: true, updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/),
     });
-    expect(nova.hosts['compute-2']['ferry-compute'].available).toBe(false);
+    expect(nova.hosts['compute-2']['nova-compute'].available).toBe(false);
     // Disabled services are left out of the hosts.
     expect(nova.hosts['compute-3']).toBeUndefined();
   });

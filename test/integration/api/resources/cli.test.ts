@@ -8,8 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '@ferry/common/config';
 import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
-import type { Transport } from '@ferry/common/rpc';
+import { createTransport, RpcServer, type Transport } from '@ferry/common/rpc';
 import { buildApp } from '@ferry/api';
+import { COMPUTE_RPC_VERSION, FakeDriver } from '@ferry/compute';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 import { cloudsYaml } from '../../../support/cloud';
 import { addComputeHost, addService, insertInstance, insertMigration, type Json } from './support';
@@ -25,6 +26,16 @@ let db: FerryDatabase;
 let app: FastifyInstance;
 let url = '';
 let configDir: string;
+let transport: Transport;
+const hostServers: RpcServer[] = [];
+
+/** What `hypervisor show` asks a compute host over the bus (its uptime), answered by the fake driver as a compute does. */
+async function answerUptime(host: string): Promise<void> {
+  const driver = new FakeDriver({ host, stateDir: mkdtempSync(join(tmpdir(), 'ferry-cli-host-')), vcpus: 16, memoryMb: 65536, diskGb: 1000 });
+  const server = new RpcServer(transport, { topic: 'compute', server: host }, [{ target: { version: COMPUTE_RPC_VERSION }, get_host_uptime: () => driver.hostUptime() }]);
+  await server.start();
+  hostServers.push(server);
+}
 
 function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((resolve) => {
@@ -63,13 +74,17 @@ describeCli('the openstack and nova CLIs', () => {
     await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', status: 'running' });
     // A long down time keeps the heartbeats written at setup "up" however slowly the CLIs run.
     const config = loadConfig({}, { serviceDownSeconds: 86400 });
-    app = buildApp({ config, db, transport: {} as Transport, log: silentLogger(), publicUrl: () => url });
+    transport = await createTransport({ url: `inproc://cli-${process.pid}` });
+    for (const host of ['compute-1', 'compute-2']) await answerUptime(host);
+    app = buildApp({ config, db, transport, log: silentLogger(), publicUrl: () => url });
     url = (await app.listen({ host: '127.0.0.1', port: 0 })).replace('localhost', '127.0.0.1');
     configDir = mkdtempSync(join(tmpdir(), 'ferry-cli-config-'));
     writeFileSync(join(configDir, 'clouds.yaml'), cloudsYaml(url, PASSWORDS));
   });
   afterAll(async () => {
     await app?.close();
+    for (const server of hostServers) await server.stop();
+    await transport?.close();
     await db?.close();
     await tdb?.drop();
   });
@@ -95,24 +110,29 @@ describeCli('the openstack and nova CLIs', () => {
     expect(list[0]).toMatchObject({ State: 'up', 'vCPUs Used': 0, vCPUs: 16 });
     const show = await json('admin', ['hypervisor', 'show', 'compute-1.ferry.test']);
     expect(show).toMatchObject({ hypervisor_hostname: 'compute-1.ferry.test', service_host: 'compute-1', running_vms: 1, aggregates: [], cpu_info: { model: 'Haswell' } });
+    // The host's uptime line, split by the CLI into its parts.
+    expect(show).toMatchObject({ host_time: expect.stringMatching(/^\d\d:\d\d:\d\d$/), uptime: expect.stringMatching(/^\d+ min$/), users: '0' });
+    expect(show.load_average).toMatch(/^\d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/);
     expect((await json('admin', ['hypervisor', 'stats', 'show'])).count).toBe(2);
     const denied = await openstack('demo', ['hypervisor', 'list']);
     expect(denied.stderr).toContain('(HTTP 403)');
   });
 
-  it('lists compute services and disables and enables one', async () => {
+  it("lists compute services by Nova's binary names and disables and enables one by them", async () => {
     const before = await json('admin', ['compute', 'service', 'list', '--long']);
-    expect(before.map((s: Json) => `${s.Binary}@${s.Host}:${s.Zone}`)).toEqual(['ferry-compute@compute-1:nova', 'ferry-compute@compute-2:nova', 'ferry-scheduler@controller:internal']);
-    expect((await openstack('admin', ['compute', 'service', 'set', '--disable', '--disable-reason', 'maintenance', 'compute-2', 'ferry-compute'])).code).toBe(0);
+    expect(before.map((s: Json) => `${s.Binary}@${s.Host}:${s.Zone}`)).toEqual(['nova-compute@compute-1:nova', 'nova-compute@compute-2:nova', 'nova-scheduler@controller:internal']);
+    const computes = await json('admin', ['compute', 'service', 'list', '--service', 'nova-compute']);
+    expect(computes.map((s: Json) => s.Host)).toEqual(['compute-1', 'compute-2']);
+    expect((await openstack('admin', ['compute', 'service', 'set', '--disable', '--disable-reason', 'maintenance', 'compute-2', 'nova-compute'])).code).toBe(0);
     const disabled = (await json('admin', ['compute', 'service', 'list', '--long', '--host', 'compute-2']))[0];
-    expect(disabled).toMatchObject({ Status: 'disabled', 'Disabled Reason': 'maintenance' });
-    expect((await openstack('admin', ['compute', 'service', 'set', '--enable', 'compute-2', 'ferry-compute'])).code).toBe(0);
+    expect(disabled).toMatchObject({ Binary: 'nova-compute', Status: 'disabled', 'Disabled Reason': 'maintenance' });
+    expect((await openstack('admin', ['compute', 'service', 'set', '--enable', 'compute-2', 'nova-compute'])).code).toBe(0);
     expect((await json('admin', ['compute', 'service', 'list', '--host', 'compute-2']))[0].Status).toBe('enabled');
   });
 
   it('lists availability zones, with hosts and services for admins', async () => {
     const detail = await json('admin', ['availability', 'zone', 'list', '--compute', '--long']);
-    expect(detail).toContainEqual(expect.objectContaining({ 'Zone Name': 'nova', 'Host Name': 'compute-1', 'Service Name': 'ferry-compute' }));
+    expect(detail).toContainEqual(expect.objectContaining({ 'Zone Name': 'nova', 'Host Name': 'compute-1', 'Service Name': 'nova-compute' }));
     expect(await json('demo', ['availability', 'zone', 'list', '--compute'])).toEqual([{ 'Zone Name': 'nova', 'Zone Status': 'available' }]);
   });
 
@@ -133,6 +153,11 @@ describeCli('the openstack and nova CLIs', () => {
       const r = await nova(args);
       expect({ args, code: r.code, stderr: r.stderr.replace(/^nova CLI is deprecated.*\n?/m, '') }).toEqual({ args, code: 0, stderr: '' });
     }
-    expect((await nova(['service-list'])).stdout).toContain('ferry-scheduler');
+    expect((await nova(['service-list'])).stdout).toContain('nova-scheduler');
+    // From 2.53 a hypervisor is named by its uuid (a host name is Nova's 400 too).
+    const [{ uuid }] = await db.dataSource.query(`SELECT uuid FROM compute_nodes WHERE host = 'compute-1'`);
+    const uptime = await nova(['hypervisor-uptime', uuid]);
+    expect({ code: uptime.code, stderr: uptime.stderr.replace(/^nova CLI is deprecated.*\n?/m, '') }).toEqual({ code: 0, stderr: '' });
+    expect(uptime.stdout).toMatch(/uptime\s*\|\s*\d\d:\d\d:\d\d up \d+ min, {2}0 users, {2}load average: /);
   });
 });

@@ -139,11 +139,15 @@ describe('one hypervisor', () => {
     expect((await get(`/os-hypervisors/${node('compute-1').uuid}?colour=red`, '2.53')).status).toBe(400);
   });
 
-  it('answers uptime with 501 (not tracked), after the usual id checks', async () => {
-    const r = await get(`/os-hypervisors/${node('compute-1').id}/uptime`);
-    expect(r.status).toBe(501);
-    expect(r.body.notImplemented.code).toBe(501);
+  it("answers uptime of a host whose compute service is down with Nova's 400, after the usual id checks", async () => {
+    for (const [id, version] of [[node('compute-2').id, undefined], [node('compute-2').uuid, '2.53']] as const) {
+      const r = await get(`/os-hypervisors/${id}/uptime`, version);
+      expect(r).toMatchObject({ status: 400, body: { badRequest: { code: 400, message: 'Compute service of compute-2 is unavailable at this time.' } } });
+    }
     expect((await get('/os-hypervisors/424242/uptime')).status).toBe(404);
+    expect((await get(`/os-hypervisors/${node('orphan').id}/uptime`)).status).toBe(404);
+    expect((await get(`/os-hypervisors/${randomUUID()}/uptime`, '2.53')).status).toBe(404);
+    expect((await get(`/os-hypervisors/${node('compute-1').id}/uptime`, '2.53')).body.badRequest.message).toBe(`Invalid uuid ${node('compute-1').id}`);
   });
 });
 

@@ -27,6 +27,8 @@ describe('POST /servers/{id}/action', () => {
       ['reboot (hard) a server in the middle of a soft reboot', { task_state: 'rebooting' }, { reboot: { type: 'HARD' } }, 'rebooting_hard', 'reboot_instance', { reboot_type: 'HARD' }],
       ['pause an active server', { vm_state: 'active' }, { pause: null }, 'pausing', 'pause_instance', {}],
       ['unpause a paused server', { vm_state: 'paused', power_state: 3 }, { unpause: null }, 'unpausing', 'unpause_instance', {}],
+      ['suspend an active server', { vm_state: 'active' }, { suspend: null }, 'suspending', 'suspend_instance', {}],
+      ['resume a suspended server', { vm_state: 'suspended', power_state: 7 }, { resume: null }, 'resuming', 'resume_instance', {}],
     ];
     it.each(cases)('%s', async (_label, state, body, task, method, args) => {
       const vm = await h.insertInstance({ ...state, host: 'compute-2', node: 'compute-2.local' });
@@ -56,6 +58,14 @@ describe('POST /servers/{id}/action', () => {
       ['os-stop a server still building', { vm_state: 'building', task_state: 'scheduling', host: null }, { 'os-stop': null }, /^Instance \S+ is not ready$/],
       ['pause a server that never launched', { launched_at: null }, { pause: null }, /while it is in launched_at None$/],
       ['os-stop a locked server', { locked: true, locked_by: 'admin' }, { 'os-stop': null }, /^Instance \S+ is locked$/],
+      ['suspend a stopped server', { vm_state: 'stopped', power_state: 4 }, { suspend: null }, /^Cannot 'suspend' instance \S+ while it is in vm_state stopped$/],
+      ['suspend a paused server', { vm_state: 'paused', power_state: 3 }, { suspend: null }, /^Cannot 'suspend' instance \S+ while it is in vm_state paused$/],
+      ['suspend a suspended server', { vm_state: 'suspended', power_state: 7 }, { suspend: null }, /^Cannot 'suspend' instance \S+ while it is in vm_state suspended$/],
+      ['suspend a server that is pausing', { task_state: 'pausing' }, { suspend: null }, /^Cannot 'suspend' instance \S+ while it is in task_state pausing$/],
+      ['resume an active server', { vm_state: 'active' }, { resume: null }, /^Cannot 'resume' instance \S+ while it is in vm_state active$/],
+      ['resume a server already resuming', { vm_state: 'suspended', task_state: 'resuming' }, { resume: null }, /^Cannot 'resume' instance \S+ while it is in task_state resuming$/],
+      ['suspend a locked server', { locked: true, locked_by: 'admin' }, { suspend: null }, /^Instance \S+ is locked$/],
+      ['resume a locked server', { vm_state: 'suspended', locked: true, locked_by: 'admin' }, { resume: null }, /^Instance \S+ is locked$/],
     ];
     it.each(cases)('%s', async (_label, state, body, message) => {
       const vm = await h.insertInstance(state);
@@ -102,6 +112,25 @@ describe('POST /servers/{id}/action', () => {
     it('lets a project member act on a server another member of the project created', async () => {
       const vm = await h.insertInstance({ owner: 'carol' });
       expect((await act('alice', vm, { pause: null })).status).toBe(202);
+    });
+
+    it("lets the owner or an admin suspend and resume; another project's server is a 404", async () => {
+      const bobs = await h.insertInstance({ owner: 'bob' });
+      expect((await act('alice', bobs, { suspend: null })).status).toBe(404);
+      expect((await h.instance(bobs.uuid))!.task_state).toBeNull();
+      expect((await act('admin', bobs, { suspend: null })).status).toBe(202);
+      const suspended = await h.insertInstance({ owner: 'bob', vm_state: 'suspended', power_state: 7 });
+      expect((await act('alice', suspended, { resume: null })).status).toBe(404);
+      expect((await act('bob', suspended, { resume: null })).status).toBe(202);
+      expect((await h.instance(suspended.uuid))!.task_state).toBe('resuming');
+    });
+
+    it('shows a suspended server as SUSPENDED, and as SUSPENDED still while it resumes', async () => {
+      const vm = await h.insertInstance({ vm_state: 'suspended', power_state: 7 });
+      const shown = await h.request('alice', 'GET', `/servers/${vm.uuid}`);
+      expect(shown.body.server).toMatchObject({ status: 'SUSPENDED', 'OS-EXT-STS:vm_state': 'suspended', 'OS-EXT-STS:power_state': 7 });
+      expect((await act('alice', vm, { resume: null })).status).toBe(202);
+      expect((await h.request('alice', 'GET', `/servers/${vm.uuid}`)).body.server).toMatchObject({ status: 'SUSPENDED', 'OS-EXT-STS:task_state': 'resuming' });
     });
 
     it('allows os-resetState to admins only: 403 for the owner', async () => {

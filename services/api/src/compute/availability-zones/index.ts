@@ -2,6 +2,7 @@
 import type { RoutesPlugin } from '../../api-deps';
 import { requireAdmin } from '../../http/policy';
 import { naiveTime } from '../common/nova-time';
+import { novaBinary } from '../services/nova-binaries';
 import { INTERNAL_ZONE, loadServices, type ServiceRow } from '../services/service-rows';
 
 const POLICY = 'os_compute_api:os-availability-zone';
@@ -13,11 +14,11 @@ export function splitZones(services: ServiceRow[]): { available: string[]; unava
   return { available: [...available].sort(), unavailable: [...unavailable].sort() };
 }
 
-/** Per available zone: host → binary → {available (up), active (enabled), updated_at}, enabled services only. */
+/** Per available zone: host → binary (Nova's name) → {available (up), active (enabled), updated_at}, enabled services only. */
 function zoneHosts(services: ServiceRow[], zone: string) {
   const hosts: Record<string, Record<string, { available: boolean; active: boolean; updated_at: string | null }>> = {};
   for (const s of services.filter((x) => !x.disabled && x.zone === zone)) {
-    (hosts[s.host] ??= {})[s.binary] = { available: s.state === 'up', active: true, updated_at: naiveTime(s.updated_at) };
+    (hosts[s.host] ??= {})[novaBinary(s.binary)] = { available: s.state === 'up', active: true, updated_at: naiveTime(s.updated_at) };
   }
   return hosts;
 }

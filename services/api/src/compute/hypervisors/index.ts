@@ -1,6 +1,7 @@
 // /os-hypervisors: compute nodes with their service's state and their usage; the deprecated statistics,
 // uptime, search and servers routes are served in the microversions that have them. Admin only.
 import { NotFound } from '@ferry/common/domain';
+import { ComputeRpcApi } from '@ferry/compute';
 import type { RoutesPlugin } from '../../api-deps';
 import { formatVersion, versionIn, type ApiVersion } from '../../http/microversion';
 import { requireAdmin } from '../../http/policy';
@@ -9,7 +10,9 @@ import { COMPUTE_BINARY, loadServicesByHost } from '../services/service-rows';
 import { aggregateRoutes } from './aggregates';
 import { listHypervisors, nodesMatching } from './list';
 import { loadNodes, serversByHost } from './nodes';
-import { findHypervisor, hypervisorPathId, readShowQuery, showHypervisor } from './show';
+import { rpcContext } from '../servers/rpc';
+import { readShowQuery, showHypervisor } from './show';
+import { hypervisorUptime } from './uptime';
 import { hypervisorView, statisticsView } from './views';
 
 const POLICY = 'os_compute_api:os-hypervisors';
@@ -23,6 +26,8 @@ export const hypervisorRoutes: RoutesPlugin = async (app, { deps }) => {
   const ds = deps.db.dataSource;
   const downSeconds = () => deps.config.serviceDownSeconds;
   const listCtx = () => ({ ds, downSeconds: downSeconds(), baseUrl: deps.publicUrl() });
+  const rpcTimeoutMs = deps.config.rpcTimeoutSeconds * 1000;
+  const compute = new ComputeRpcApi(deps.transport, { timeoutMs: rpcTimeoutMs });
 
   app.get('/os-hypervisors', async (req) => {
     requireAdmin(req.ctx, `${POLICY}:list`);
@@ -47,11 +52,11 @@ export const hypervisorRoutes: RoutesPlugin = async (app, { deps }) => {
     return showHypervisor(ds, downSeconds(), req.apiVersion, req.params.id, withServers);
   });
 
-  // Ferry does not track host uptime; Nova answers 501 for drivers that cannot tell, and clients expect that.
-  app.get<{ Params: { id: string } }>('/os-hypervisors/:id/uptime', async (req, reply) => {
+  // Served up to 2.87 in Nova, so at every microversion Ferry offers.
+  app.get<{ Params: { id: string } }>('/os-hypervisors/:id/uptime', async (req) => {
     requireAdmin(req.ctx, `${POLICY}:uptime`);
-    await findHypervisor(ds, downSeconds(), req.params.id, hypervisorPathId(req.params.id, req.apiVersion));
-    return reply.code(501).send({ notImplemented: { code: 501, message: 'The requested functionality is not supported.' } });
+    const env = { ds, downSeconds: downSeconds(), rpcTimeoutMs, compute };
+    return hypervisorUptime(env, rpcContext(req.ctx), req.apiVersion, req.params.id);
   });
 
   app.get<{ Params: { pattern: string } }>('/os-hypervisors/:pattern/search', async (req) => {

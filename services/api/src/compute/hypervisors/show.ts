@@ -1,4 +1,4 @@
-// GET /os-hypervisors/{id} (with_servers from 2.53) and /{id}/uptime: integer ids until 2.52, uuids from 2.53.
+// GET /os-hypervisors/{id} (with_servers from 2.53), and how {id} paths (uptime too) read: integer ids until 2.52, uuids from 2.53.
 import type { DataSource } from 'typeorm';
 import { BadRequest, NotFound } from '@ferry/common/domain';
 import { versionIn, type ApiVersion } from '../../http/microversion';

@@ -1,8 +1,9 @@
-// /os-services: list compute, scheduler and API services with their state; enable, disable, force down, delete. Admin only.
+// /os-services: list compute and scheduler services (by Nova's binary names) with their state; enable, disable, force down, delete. Admin only.
 import type { RoutesPlugin } from '../../api-deps';
 import { requireAdmin } from '../../http/policy';
 import { versionIn } from '../../http/microversion';
 import { deleteService } from './delete';
+import { ferryBinary, UNLISTED_BINARIES } from './nova-binaries';
 import { lastValue, rejectUnknownParams, type Query } from '../common/request-params';
 import { ServiceUpdateBody, type ServiceUpdate } from './schemas';
 import { loadServices } from './service-rows';
@@ -20,9 +21,10 @@ export const serviceRoutes: RoutesPlugin = async (app, { deps }) => {
     if (versionIn(req.apiVersion, '2.75')) rejectUnknownParams(query, ['host', 'binary']);
     requireAdmin(req.ctx, `${POLICY}:list`);
     const host = lastValue(query, 'host');
-    const binary = lastValue(query, 'binary');
+    const asked = lastValue(query, 'binary');
+    const binary = asked && ferryBinary(asked);
     const services = (await loadServices(ds, downSeconds()))
-      .filter((s) => (!host || s.host === host) && (!binary || s.binary === binary));
+      .filter((s) => !UNLISTED_BINARIES.includes(s.binary) && (!host || s.host === host) && (!binary || s.binary === binary));
     return { services: services.map((s) => serviceView(s, req.apiVersion)) };
   });
 

@@ -5,6 +5,7 @@ import { BadRequest, NotFound } from '@ferry/common/domain';
 import { versionIn, type ApiVersion } from '../../http/microversion';
 import { isUuidLike, parseLooseBool, parseStrictBool } from '../common/request-params';
 import type { ServiceUpdate } from './schemas';
+import { ferryBinary, novaBinary } from './nova-binaries';
 import { COMPUTE_BINARY, findService, loadServices, type ServiceRow } from './service-rows';
 import { serviceView } from './views';
 
@@ -28,7 +29,10 @@ export function checkUpdateBodyKeys(body: ServiceUpdate, v: ApiVersion): void {
 
 const ACTIONS_BEFORE_2_11 = ['enable', 'disable', 'disable-log-reason'];
 
-/** The pre-2.53 action `PUT /os-services/{action}` with {host, binary, …}; answers Nova's short service body. */
+/**
+ * The pre-2.53 action `PUT /os-services/{action}` with {host, binary, …}, the binary by Nova's name (or Ferry's);
+ * answers Nova's short service body, echoing the binary as sent.
+ */
 export async function updateByAction(ds: DataSource, v: ApiVersion, action: string, body: ServiceUpdate) {
   const actions = versionIn(v, '2.11') ? [...ACTIONS_BEFORE_2_11, 'force-down'] : ACTIONS_BEFORE_2_11;
   if (!actions.includes(action)) throw new NotFound('Unknown action');
@@ -37,7 +41,7 @@ export async function updateByAction(ds: DataSource, v: ApiVersion, action: stri
   if (action === 'force-down') {
     if (body.forced_down === undefined) throw new BadRequest('Missing forced_down field');
     const forced = parseLooseBool(body.forced_down);
-    if (binary === COMPUTE_BINARY && !forced) await assertNoUnfinishedEvacuations(ds, host);
+    if (ferryBinary(binary) === COMPUTE_BINARY && !forced) await assertNoUnfinishedEvacuations(ds, host);
     await updateByHostAndBinary(ds, host, binary, { forced_down: forced });
     return { service: { host, binary, forced_down: forced } };
   }
@@ -83,14 +87,14 @@ export function requireUuid(id: string): string {
 }
 
 function assertUpdatable(binary: string): void {
-  if (binary !== COMPUTE_BINARY) {
-    throw new BadRequest(`Updating a ${binary} service is not supported. Only ${COMPUTE_BINARY} services can be updated.`);
+  if (ferryBinary(binary) !== COMPUTE_BINARY) {
+    throw new BadRequest(`Updating a ${novaBinary(binary)} service is not supported. Only ${novaBinary(COMPUTE_BINARY)} services can be updated.`);
   }
 }
 
 async function updateByHostAndBinary(ds: DataSource, host: string, binary: string, patch: ServicePatch): Promise<void> {
   assertUpdatable(binary);
-  const rows: { id: number }[] = await ds.query(`SELECT id FROM services WHERE host = $1 AND "binary" = $2`, [host, binary]);
+  const rows: { id: number }[] = await ds.query(`SELECT id FROM services WHERE host = $1 AND "binary" = $2`, [host, ferryBinary(binary)]);
   if (!rows[0]) throw new NotFound(`Could not find binary ${binary} on host ${host}.`);
   await writePatch(ds, rows[0].id, patch);
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { totalLength, type ByteRange } from '../../transfer/byte-ranges';
+import { POWER_STATES } from '@ferry/common/domain';
 import type { VmSpec } from '../driver';
 import { VmNotFound } from '../errors';
 import { FakeDriver, type FakeDriverOptions } from './fake-driver';
@@ -113,6 +114,20 @@ describe('fake driver: simulated guest and dirty tracking', () => {
     const disk = await readFile(driver.diskPath(uuid));
     expect(disk.length).toBe(DISK_SIZE);
     expect(disk.subarray(ranges[0].offset, ranges[0].offset + BLOCK).some((b) => b !== 0)).toBe(true);
+  });
+
+  it('a suspended guest writes nothing until it resumes, and then writes on', async () => {
+    const driver = await makeDriver();
+    const { uuid } = await spawnSmall(driver);
+    const tracker = await track(driver, uuid);
+    await until(() => tracker.bytesWritten >= 2 * BLOCK);
+    await driver.suspend(uuid);
+    const atSuspend = tracker.bytesWritten;
+    await sleep(150);
+    expect(tracker.bytesWritten).toBe(atSuspend);
+    await driver.resume(uuid);
+    await until(() => tracker.bytesWritten >= atSuspend + 2 * BLOCK);
+    expect((await driver.getVm(uuid))?.power_state).toBe(POWER_STATES.RUNNING);
   });
 
   it('a snapshot taken while the guest writes, patched with the ranges read after powerOff, equals the disk', async () => {

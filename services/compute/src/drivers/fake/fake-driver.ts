@@ -1,6 +1,7 @@
 // The fake hypervisor: simulated VMs whose state lives in files under the host's state dir, disks as real sparse files.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
@@ -10,6 +11,7 @@ import { instancesDirOf, peerDiskPath } from '../instance-paths';
 import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
+import { uptimeLine } from './uptime-line';
 import { DISK_FILE, createSparseDisk, growDisk, readVmRecord, writeVmRecord, type FakeVmRecord, type FakeVmState } from './vm-files';
 
 export interface FakeDriverOptions {
@@ -52,6 +54,7 @@ const POWER_STATE_OF: Record<FakeVmState, PowerState> = {
   shutdown: POWER_STATES.SHUTDOWN,
   crashed: POWER_STATES.CRASHED,
   incoming: POWER_STATES.PAUSED,
+  suspended: POWER_STATES.SUSPENDED,
 };
 
 /** A power operation: the state it leads to, the states it starts from, and the states where it has nothing to do. */
@@ -63,7 +66,7 @@ interface PowerTransition {
   boots: boolean;
 }
 
-const ANY: readonly FakeVmState[] = ['running', 'paused', 'shutdown', 'crashed'];
+const ANY: readonly FakeVmState[] = ['running', 'paused', 'shutdown', 'crashed', 'suspended'];
 
 const TRANSITIONS = {
   powerOff: { point: 'power_off', to: 'shutdown', from: ANY, doneIn: ['shutdown'], boots: false },
@@ -72,6 +75,9 @@ const TRANSITIONS = {
   reboot: { point: 'reboot', to: 'running', from: ANY, doneIn: [], boots: true },
   pause: { point: 'pause', to: 'paused', from: ['running'], doneIn: ['paused'], boots: false },
   unpause: { point: 'unpause', to: 'running', from: ['paused'], doneIn: ['running'], boots: false },
+  // The guest's memory is saved and restored, so a resumed guest carries on where it was: no boot.
+  suspend: { point: 'suspend', to: 'suspended', from: ['running'], doneIn: ['suspended'], boots: false },
+  resume: { point: 'resume', to: 'running', from: ['suspended'], doneIn: ['running'], boots: false },
 } as const satisfies Record<string, PowerTransition>;
 
 export class FakeDriver implements Driver {
@@ -81,6 +87,8 @@ export class FakeDriver implements Driver {
   readonly faults: FaultPoints;
   private readonly guestWrites: GuestWriteOptions;
   private readonly live: LiveMigrationSettings;
+  /** When this fake host came up: the driver object is the host, so its uptime counts from here. */
+  private readonly bootedAt = Date.now();
   /** The simulated guests of VMs tracked by this driver object (a restarted compute starts with none). */
   private readonly guests = new Map<string, SimulatedGuest>();
 
@@ -113,6 +121,12 @@ export class FakeDriver implements Driver {
       storage_id: createHash('sha256').update(instancesDir).digest('hex').slice(0, 16),
       capabilities: { supports_live_migrate_rescued: this.opts.supportsLiveMigrateRescued ?? true },
     };
+  }
+
+  /** No one logs in to a fake host; the load is the real machine's. */
+  async hostUptime(): Promise<string> {
+    const now = new Date();
+    return uptimeLine({ now, upSeconds: (now.getTime() - this.bootedAt) / 1000, users: 0, loadavg: loadavg() });
   }
 
   async spawn(spec: VmSpec): Promise<void> {
@@ -158,6 +172,14 @@ export class FakeDriver implements Driver {
 
   unpause(uuid: string): Promise<void> {
     return this.transition(uuid, TRANSITIONS.unpause);
+  }
+
+  suspend(uuid: string): Promise<void> {
+    return this.transition(uuid, TRANSITIONS.suspend);
+  }
+
+  resume(uuid: string): Promise<void> {
+    return this.transition(uuid, TRANSITIONS.resume);
   }
 
   async listVms(): Promise<VmInfo[]> {

@@ -7,7 +7,7 @@ import { writeFileAtomic } from './vm-files';
 
 /** Where an operation may be made to fail; `spawn.after_disk` fails a spawn after its disk exists (leftovers). */
 export const FAULT_POINTS = [
-  'spawn', 'spawn.after_disk', 'destroy', 'power_off', 'power_on', 'reboot', 'pause', 'unpause', 'prepare_incoming', 'finish_incoming',
+  'spawn', 'spawn.after_disk', 'destroy', 'power_off', 'power_on', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'prepare_incoming', 'finish_incoming',
   'rescue', 'unrescue', 'live_migration_begin', 'live_migration_prepare', 'live_migration_perform', 'live_migration_job', 'live_migration_finish', 'live_migration_confirm',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 
 /** The states a fake VM can be in, as written in its state file (an operator or test may edit it). */
 /** `incoming`: a live migration's destination VM, paused, waiting for the guest's state. */
-export const FAKE_VM_STATES = ['running', 'paused', 'shutdown', 'crashed', 'incoming'] as const;
+/** `suspended`: the guest's memory saved to the host (libvirt's managed save), nothing runs until it resumes. */
+export const FAKE_VM_STATES = ['running', 'paused', 'shutdown', 'crashed', 'incoming', 'suspended'] as const;
 export type FakeVmState = (typeof FAKE_VM_STATES)[number];
 
 /** The content of `<instance dir>/state.json`. */

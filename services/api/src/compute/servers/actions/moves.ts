@@ -1,5 +1,5 @@
 // resize (owner or admin) and migrate (admin): accept a cold move in task resize_prep and hand it to the scheduler.
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Instance, InstanceFlavor } from '@ferry/common/db';
 import { BadRequest } from '@ferry/common/domain';
 import type { MigrateServerRequest } from '@ferry/scheduler';
@@ -10,6 +10,7 @@ import { validateBody } from '../validate';
 import { acceptTask, checkPreconditions } from './accept';
 import { checkDiskResize, checkTargetHost, checkUpsizeQuota, requireComputeUp } from './move-checks';
 import { MOVE_RULES, type TaskRule } from './rules';
+import { bareAction } from './schemas';
 import type { ActionEnv, ServerAction } from './types';
 
 const ResizeBody = Type.Object({
@@ -23,13 +24,16 @@ const ResizeBody = Type.Object({
 /** Nova's parameter_types.fqdn, or null. */
 const HostName = Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' }), Type.Null()]);
 
-/** From 2.56: {"migrate": null} or {"migrate": {"host": …}}. */
+/** From 2.56: {"migrate": null} or {"migrate": {"host": …}}. Before, Nova validates nothing and reads no host. */
 const MigrateBody = Type.Object({
   migrate: Type.Union([Type.Null(), Type.Object({ host: Type.Optional(HostName) }, { additionalProperties: false })]),
 }, { additionalProperties: false });
 
-/** Before 2.56 the scheduler always picks the host: only {"migrate": null}. */
-const MigrateBodyBefore256 = Type.Object({ migrate: Type.Null() }, { additionalProperties: false });
+/** The host a migrate asks for: read (and the body validated) only from 2.56, as Nova does. */
+function requestedHost(env: ActionEnv, body: Record<string, unknown>): string | undefined {
+  if (!versionIn(env.req.apiVersion, '2.56')) return undefined;
+  return validateBody<Static<typeof MigrateBody>>(env.req, MigrateBody, body).migrate?.host ?? undefined;
+}
 
 interface ColdMove {
   rule: TaskRule;
@@ -75,10 +79,9 @@ const resize: ServerAction = {
 
 const migrate: ServerAction = {
   name: 'migrate',
-  schema: MigrateBody,
+  schema: bareAction('migrate'),
   async run(env, instance, body) {
-    if (!versionIn(env.req.apiVersion, '2.56')) validateBody(env.req, MigrateBodyBefore256, body);
-    const host = (body.migrate as { host?: string | null } | null)?.host ?? undefined;
+    const host = requestedHost(env, body);
     requireAdmin(env.req.ctx, host ? 'os_compute_api:os-migrate-server:migrate:host' : 'os_compute_api:os-migrate-server:migrate');
     const rule = MOVE_RULES.migrate;
     await checkMovable(env, instance, rule);

@@ -1,4 +1,4 @@
-// os-stop, os-start, reboot, pause, unpause: owner or admin; each a CAS on task_state, then a cast to the host.
+// os-stop, os-start, reboot, pause, unpause, suspend, resume: owner or admin; each a CAS on task_state, then a cast to the host.
 import { Type } from '@sinclair/typebox';
 import type { Instance } from '@ferry/common/db';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -44,4 +44,6 @@ export const POWER_ACTIONS: readonly ServerAction[] = [
   reboot,
   powerAction('pause', TASK_RULES.pause, (env, ctx, host, uuid) => env.rpc.compute.pauseInstance(ctx, host, uuid)),
   powerAction('unpause', TASK_RULES.unpause, (env, ctx, host, uuid) => env.rpc.compute.unpauseInstance(ctx, host, uuid)),
+  powerAction('suspend', TASK_RULES.suspend, (env, ctx, host, uuid) => env.rpc.compute.suspendInstance(ctx, host, uuid)),
+  powerAction('resume', TASK_RULES.resume, (env, ctx, host, uuid) => env.rpc.compute.resumeInstance(ctx, host, uuid)),
 ];

@@ -21,12 +21,15 @@ describe('power action rules', () => {
     expect(apiStatus('stopped', TASK_RULES.hardReboot.to)).toBe('SHUTOFF');
     expect(apiStatus('active', TASK_RULES.hardReboot.to)).toBe('HARD_REBOOT');
     expect(apiStatus('active', TASK_RULES.stop.to)).toBe('ACTIVE');
+    expect(apiStatus('active', TASK_RULES.suspend.to)).toBe('ACTIVE');
+    expect(apiStatus('suspended', TASK_RULES.resume.to)).toBe('SUSPENDED');
+    expect(apiStatus('suspended', null)).toBe('SUSPENDED');
   });
 
   it("allow Nova's vm_states per action", () => {
     expect(Object.fromEntries(Object.entries(TASK_RULES).map(([k, r]) => [k, [...r.vmStates].sort()]))).toEqual({
       stop: ['active', 'error'], start: ['stopped'], softReboot: ['active'], hardReboot: ['active', 'error', 'paused', 'stopped', 'suspended'],
-      pause: ['active'], unpause: ['paused'],
+      pause: ['active'], unpause: ['paused'], suspend: ['active'], resume: ['suspended'],
     });
   });
 });

@@ -38,6 +38,8 @@ export const TASK_RULES = Object.freeze({
   },
   pause: { action: 'pause', instanceAction: 'pause', vmStates: [ACTIVE], fromTasks: [null], to: TASK_STATES.PAUSING, hostFirst: false },
   unpause: { action: 'unpause', instanceAction: 'unpause', vmStates: [PAUSED], fromTasks: [null], to: TASK_STATES.UNPAUSING, hostFirst: false },
+  suspend: { action: 'suspend', instanceAction: 'suspend', vmStates: [ACTIVE], fromTasks: [null], to: TASK_STATES.SUSPENDING, hostFirst: false },
+  resume: { action: 'resume', instanceAction: 'resume', vmStates: [SUSPENDED], fromTasks: [null], to: TASK_STATES.RESUMING, hostFirst: false },
 } satisfies Record<string, TaskRule>);
 
 /** rescue (active, stopped or in error) and unrescue (rescued), with no task. */
