@@ -8,9 +8,9 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '@ferry/common/config';
 import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
-import { createTransport, RpcServer, type Transport } from '@ferry/common/rpc';
+import { createTransport, RpcServer, served, type Transport } from '@ferry/common/rpc';
 import { buildApp } from '@ferry/api';
-import { COMPUTE_RPC_VERSION, FakeDriver } from '@ferry/compute';
+import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION, FakeDriver } from '@ferry/compute';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 import { cloudsYaml } from '../../../support/cloud';
 import { addComputeHost, addService, insertInstance, insertMigration, type Json } from './support';
@@ -32,7 +32,8 @@ const hostServers: RpcServer[] = [];
 /** What `hypervisor show` asks a compute host over the bus (its uptime), answered by the fake driver as a compute does. */
 async function answerUptime(host: string): Promise<void> {
   const driver = new FakeDriver({ host, stateDir: mkdtempSync(join(tmpdir(), 'ferry-cli-host-')), vcpus: 16, memoryMb: 65536, diskGb: 1000 });
-  const server = new RpcServer(transport, { topic: 'compute', server: host }, [{ target: { version: COMPUTE_RPC_VERSION }, get_host_uptime: () => driver.hostUptime() }]);
+  const endpoint = { target: { version: COMPUTE_RPC_VERSION }, get_host_uptime: async () => driver.hostUptime() };
+  const server = new RpcServer(transport, { topic: 'compute', server: host }, [served<object>(endpoint, { get_host_uptime: COMPUTE_CONTRACT.get_host_uptime })]);
   await server.start();
   hostServers.push(server);
 }
