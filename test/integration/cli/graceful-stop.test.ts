@@ -2,9 +2,10 @@
 // exits 0 in time, and the move completes once it is back; `ferry up` stops its services API first and exits 0.
 import { createHash, randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import pg from 'pg';
 import { advanceInstanceTask, getInstance, Migration, openDatabase, startAction, type FerryDatabase, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { createTransport, newRequestContext, type Transport } from '@ferry/common/rpc';
-import { FakeDriver } from '@ferry/compute';
+import { ComputeRpcApi, FakeDriver } from '@ferry/compute';
 import { SchedulerRpcApi } from '@ferry/scheduler';
 import { deleteRpcTopology, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -120,6 +121,75 @@ describe('SIGTERM to a compute in the middle of a cold migration\'s disk copy (s
     expect((await migrationOf(row.uuid)).status).toBe('finished');
     expect(await sha256(diskOf(DEST, row.uuid), 3 * GIB)).toBe(await sha256(diskOf(SOURCE, row.uuid), 3 * GIB));
     console.log(`graceful stop mid-copy: SIGTERM to exit ${stopSeconds.toFixed(2)} s`);
+  });
+});
+
+describe('SIGTERM to a compute whose step cannot reach a safe point', () => {
+  const state = tempStateDir();
+  const prefix = `test_${randomBytes(4).toString('hex')}_`;
+  const HOST = 'cmp-stuck';
+  let tdb: TestDatabase;
+  let db: FerryDatabase;
+  let bus: Transport;
+  let env: NodeJS.ProcessEnv;
+  const procs: FerryProcess[] = [];
+
+  beforeAll(async () => {
+    tdb = await createTestDatabase();
+    env = {
+      FERRY_DATABASE_URL: tdb.url, FERRY_TRANSPORT_URL: testTransportUrl(), FERRY_BUS_PREFIX: prefix, FERRY_STATE_DIR: state.dir,
+      FERRY_HEARTBEAT_INTERVAL: '1', FERRY_POWER_SYNC_INTERVAL: '1', FERRY_STOP_TIMEOUT: '2',
+    };
+    expect((await runFerry(['db', 'migrate'], env, 90_000)).code).toBe(0);
+    db = await openDatabase({ url: tdb.url, stateDir: state.dir, poolSize: 2 });
+    bus = await createTransport({ url: testTransportUrl(), prefix });
+  });
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await bus?.close();
+    await db?.close();
+    await deleteRpcTopology(testTransportUrl(), { prefix, topics: ['compute', 'scheduler'], servers: [HOST, 'sched-stuck'] });
+    await tdb?.drop();
+    state.remove();
+  });
+
+  it('exits 1 once FERRY_STOP_TIMEOUT has passed, naming the step still running', async () => {
+    for (const args of [['scheduler', '--host', 'sched-stuck'], ['compute', '--host', HOST]]) {
+      procs.push(startFerry(args, env));
+      await procs[procs.length - 1]!.waitFor(/service started/, 60_000);
+    }
+    const compute = procs[1]!;
+    const flavor = await instanceFlavor(db.dataSource, 'm1.tiny');
+    const row = await insertBuildingInstance(db.dataSource, flavor);
+    const ctx = newRequestContext({ user_id: 'demo', project_id: 'demo' });
+    await startAction(db.dataSource, ctx, row.uuid, 'create');
+    await new SchedulerRpcApi(bus).scheduleAndBuildInstances(ctx, [row.uuid], { num_attempts: 1, ...requestSpecFor(flavor) });
+    await eventually(async () => { const i = await getInstance(db.dataSource, row.uuid); return i?.vm_state === 'active' && i.task_state === null; }, 60_000);
+
+    // The instance's row stays locked by another session: a stop of the instance cannot finish its database writes.
+    const locker = new pg.Client({ connectionString: tdb.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      expect(await advanceInstanceTask(db.dataSource, row.uuid, [null], 'powering-off')).toBe(true);
+      await locker.query('SELECT 1 FROM instances WHERE uuid = $1 FOR UPDATE', [row.uuid]);
+      await new ComputeRpcApi(bus).stopInstance(ctx, HOST, row.uuid);
+      await eventually(async () => {
+        const { rows } = await locker.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted');
+        return rows[0]!.n > 0;
+      }, 15_000, 50);
+      const signalled = Date.now();
+      expect(await compute.stop('SIGTERM', 30_000)).toBe(1);
+      const stopSeconds = (Date.now() - signalled) / 1000;
+      expect(stopSeconds).toBeGreaterThanOrEqual(2);
+      expect(stopSeconds).toBeLessThan(10);
+      expect(compute.output()).toMatch(/"service_name":"ferry-compute@cmp-stuck","unfinished":\[[^\]]*"stop_instance \(cast /);
+      expect(compute.output()).toMatch(/ferry: stopped without waiting any longer for ferry-compute@cmp-stuck \(stop_instance \(cast [^)]*\)/);
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
   });
 });
 
