@@ -82,15 +82,18 @@ async function serveHost(
   await tasks[0].runNow();
   let recovery: Promise<unknown> = Promise.resolve();
   let recovering = false;
+  let tasksStopped: Promise<unknown> = Promise.resolve();
   const service = await startRpcService(deps, {
     binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c), COMPUTE_CONTRACT)], heartbeat,
     onStopping: () => {
+      // No periodic run starts any more either: stopping means taking no new work, whoever would start it.
+      tasksStopped = Promise.all(tasks.map((t) => t.stop()));
       stopping.abort();
       // As a crash would: the jobs end, their records stay for the recovery at the next start.
       for (const job of c.liveJobs.values()) job.abort();
     },
     onStop: async () => {
-      await Promise.all([...tasks.map((t) => t.stop()), recovery, ...c.liveRuns]);
+      await Promise.all([tasksStopped, recovery, ...c.liveRuns]);
     },
     runningSteps: () => [
       ...[...c.activeMoves].map((id) => `migration ${id}`),
