@@ -1,7 +1,7 @@
 // ferry-api: the OpenStack-compatible HTTP front door.
 import { isIP } from 'node:net';
 import { usersWithBuiltInPasswords } from '@ferry/common/db';
-import { startHeartbeat, FERRY_VERSION, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { startServiceHeartbeat, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { buildApp } from './app';
 import { API_BINARY } from './binary';
 
@@ -42,23 +42,28 @@ export async function refusePublishedPasswords(deps: ServiceDeps): Promise<void>
 export async function startApi(deps: ServiceDeps, opts: { host: string }): Promise<RunningApi> {
   const log = deps.log.child({ service: API_BINARY, host: opts.host });
   await refusePublishedPasswords(deps);
+  const heartbeat = await startServiceHeartbeat(deps, { binary: API_BINARY, topic: API_TOPIC, host: opts.host }, log);
   let url = deps.config.publicUrl ?? '';
   const app = buildApp({ ...deps, log, publicUrl: () => url });
-  await app.listen({ host: deps.config.apiListen, port: deps.config.apiPort });
+  try {
+    await app.listen({ host: deps.config.apiListen, port: deps.config.apiPort });
+  } catch (err) {
+    await heartbeat.stop();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : deps.config.apiPort;
   if (!deps.config.publicUrl) url = `http://${deps.config.apiListen === '0.0.0.0' ? '127.0.0.1' : deps.config.apiListen}:${port}`;
-  const heartbeat = await startHeartbeat({
-    dataSource: deps.db.dataSource, host: opts.host, binary: API_BINARY, topic: API_TOPIC, version: FERRY_VERSION,
-    intervalMs: deps.config.heartbeatSeconds * 1000, log,
-  });
   log.info({ url }, 'API listening');
   return {
     name: `${API_BINARY}@${opts.host}`,
     url,
+    leaseLost: heartbeat.lost,
     async stop() {
-      await heartbeat.stop();
+      // No new requests; those in progress are answered before the lease is given up.
       await app.close();
+      await heartbeat.stop();
     },
+    unfinished: () => [],
   };
 }

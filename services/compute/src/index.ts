@@ -1,6 +1,6 @@
 // ferry-compute: the per-host agent. Registers its host's resources, serves the compute topic, runs periodic tasks.
 import { served } from '@ferry/common/rpc';
-import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { startRpcService, startServiceHeartbeat, type Heartbeat, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { COMPUTE_BINARY } from './binary';
 import type { ComputeContext } from './compute-context';
 import { createDriver, type Driver } from './drivers';
@@ -38,6 +38,20 @@ const STALE_MOVE_SECONDS = 120;
 
 export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
+  // The host is claimed before anything touches it (driver, resource report, recovery): a second compute for the
+  // same host stops here, before it could repeat a step the first one is running.
+  const heartbeat = await startServiceHeartbeat(deps, { binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host }, log);
+  try {
+    return await serveHost(deps, opts, log, heartbeat);
+  } catch (err) {
+    await heartbeat.stop();
+    throw err;
+  }
+}
+
+async function serveHost(
+  deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }, log: ServiceDeps['log'], heartbeat: Heartbeat,
+): Promise<RunningService> {
   const driver = opts.driver ?? createDriver(deps.config, opts.host);
   await driver.init();
   const info = await driver.hostInfo();
@@ -69,20 +83,33 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
   ];
   await tasks[0].runNow();
   let recovery: Promise<unknown> = Promise.resolve();
+  let recovering = false;
+  let tasksStopped: Promise<unknown> = Promise.resolve();
   const service = await startRpcService(deps, {
-    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c), COMPUTE_CONTRACT)],
+    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c), COMPUTE_CONTRACT)], heartbeat,
     onStopping: () => {
+      // No periodic run starts any more either: stopping means taking no new work, whoever would start it.
+      tasksStopped = Promise.all(tasks.map((t) => t.stop()));
       stopping.abort();
       // As a crash would: the jobs end, their records stay for the recovery at the next start.
       for (const job of c.liveJobs.values()) job.abort();
     },
     onStop: async () => {
-      await Promise.all([...tasks.map((t) => t.stop()), recovery, ...c.liveRuns]);
+      await Promise.all([tasksStopped, recovery, ...c.liveRuns]);
     },
+    runningSteps: () => [
+      ...[...c.activeMoves].map((id) => `migration ${id}`),
+      ...(c.liveRuns.size > 0 ? [`${c.liveRuns.size} live migration run(s)`] : []),
+      ...(recovering ? ['startup recovery of moves'] : []),
+    ],
   });
   for (const t of tasks) t.start();
-  // Moves this host took part in, and deletes it had not finished, resume in the background: a disk copy must not hold up the service's start.
-  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)]).catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'));
+  // Moves this host took part in, and deletes it had not finished, resume in the background: a disk copy must not
+  // hold up the service's start.
+  recovering = true;
+  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)])
+    .catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'))
+    .finally(() => { recovering = false; });
   return service;
 }
 export * from './transfer';

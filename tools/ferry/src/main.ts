@@ -1,13 +1,14 @@
 // The `ferry` command line.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/config';
-import { FERRY_VERSION } from '@ferry/common/service';
+import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
 import { dbMigrate } from './commands/db';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
 import { setPassword } from './commands/user';
 import { PublishedPasswordsError } from '@ferry/api';
 import { up } from './commands/up';
+import { StopIncomplete } from './stop-services';
 import { defaultHost, readConfig } from './runtime';
 
 function buildProgram(): Command {
@@ -85,9 +86,13 @@ async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof PublishedPasswordsError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof PublishedPasswordsError || err instanceof ServiceLeaseHeld) {
       process.stderr.write(`ferry: ${err.message}\n`);
       process.exit(2);
+    }
+    if (err instanceof ServiceLeaseLost || err instanceof StopIncomplete) {
+      process.stderr.write(`ferry: ${err.message}\n`);
+      process.exit(1);
     }
     process.stderr.write(`ferry: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);

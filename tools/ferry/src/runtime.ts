@@ -33,13 +33,16 @@ export async function openBus(config: Readonly<FerryConfig>, log: Logger): Promi
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */
 export function untilSignal(log: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolveSignal) => {
+    let received = false;
+    // One listener per signal for the life of the process, counting: there is never a moment without one, when a
+    // signal would kill the process outright.
     const onSignal = (signal: NodeJS.Signals) => {
-      process.once('SIGINT', () => process.exit(130));
-      process.once('SIGTERM', () => process.exit(143));
+      if (received) process.exit(signal === 'SIGINT' ? 130 : 143);
+      received = true;
       log.info({ signal }, 'shutting down (send again to force)');
       resolveSignal(signal);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
 }

@@ -119,6 +119,15 @@ export const SETTINGS = {
     env: 'FERRY_SERVICE_DOWN_TIME', default: 30, parse: int(2, 86400),
     doc: 'A service whose last heartbeat is older than this many seconds is down.',
   } as Setting<number>,
+  serviceLeaseSeconds: {
+    env: 'FERRY_SERVICE_LEASE_SECONDS', default: undefined, parse: optional(int(2, 86400)),
+    doc: 'Seconds a service\'s claim on its host (its lease on the services row) lasts without a heartbeat renewing it; a second process for the same host is refused until then. Must exceed FERRY_HEARTBEAT_INTERVAL.',
+    shownDefault: '3 × FERRY_HEARTBEAT_INTERVAL',
+  } as Setting<number | undefined>,
+  stopTimeoutSeconds: {
+    env: 'FERRY_STOP_TIMEOUT', default: 30, parse: int(1, 3600),
+    doc: 'Seconds a service given SIGTERM waits for its running steps to reach a safe point before it exits anyway (status 1, naming them).',
+  } as Setting<number>,
   rpcTimeoutSeconds: {
     env: 'FERRY_RPC_TIMEOUT', default: 60, parse: int(1, 3600),
     doc: 'Default timeout of an RPC call, in seconds.',

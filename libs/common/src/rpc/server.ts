@@ -23,6 +23,8 @@ export class RpcServer {
   private readonly concurrency: number;
   private listener?: Listener;
   private starting = false;
+  /** Handlers running now, for a stop that cannot wait for them all to say which did not finish. */
+  private readonly running = new Set<RunningMessage>();
 
   constructor(
     private readonly transport: Transport,
@@ -61,6 +63,12 @@ export class RpcServer {
     this.log.info('RPC server stopped');
   }
 
+  /** The messages whose handlers are running now, e.g. "resize_instance (cast 1f3…, 12 s)". */
+  runningMessages(): string[] {
+    const now = performance.now();
+    return [...this.running].map((m) => `${m.method} (${m.kind} ${m.msgId ?? '?'}, ${Math.round((now - m.started) / 1000)} s)`);
+  }
+
   private handle(message: IncomingMessage): Promise<void> {
     let env: Envelope;
     try {
@@ -89,12 +97,16 @@ export class RpcServer {
       return;
     }
     let reply: Reply;
+    const running: RunningMessage = { method: env.method, kind: fields.kind, msgId: fields.msg_id, started };
+    this.running.add(running);
     try {
       reply = { result: await invoke() };
       if (debug) this.log.debug({ ...fields, duration_ms: elapsed(started) }, 'RPC message handled');
     } catch (err) {
       reply = { failure: failureOf(err) };
       this.logFailure(fields, err, started);
+    } finally {
+      this.running.delete(running);
     }
     this.sendReply(message, reply, env.method);
   }
@@ -121,6 +133,13 @@ export class RpcServer {
       }
     }
   }
+}
+
+interface RunningMessage {
+  readonly method: string;
+  readonly kind: string;
+  readonly msgId: string | undefined;
+  readonly started: number;
 }
 
 function elapsed(started: number): number {

@@ -1,7 +1,10 @@
-// Writes a service's liveness into the services table every few seconds, on the database clock.
+// Writes a service's liveness into the services table every few seconds, on the database clock, holding the
+// service's lease on its host: the first beat claims it, every beat renews it, a clean stop gives it up.
 import type { DataSource } from 'typeorm';
-import { recordHeartbeat } from '../db';
+import { claimServiceLease, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type HeartbeatReport, type LeaseOwner } from '../db';
 import type { Logger } from '../log';
+import { newLeaseOwner, serviceLeaseSeconds, ServiceLeaseHeld, ServiceLeaseLost } from './lease';
+import { FERRY_VERSION, type ServiceDeps } from './service';
 
 export interface HeartbeatOptions {
   dataSource: DataSource;
@@ -10,37 +13,91 @@ export interface HeartbeatOptions {
   topic: string;
   version: string;
   intervalMs: number;
+  /** How long a beat's claim on the host lasts (see serviceLeaseSeconds). */
+  leaseSeconds: number;
   log: Logger;
 }
 
 export interface Heartbeat {
+  /** Settles only if another process took the lease: the service must then stop taking work. */
+  readonly lost: Promise<ServiceLeaseLost>;
+  /** Stops beating and gives the lease up (if this process still holds it). */
   stop(): Promise<void>;
 }
 
-/** Records one heartbeat now (so a started service is visible at once), then one every intervalMs. */
+/** How often a claim is retried when the holder seen a moment ago is already gone (it released or expired meanwhile). */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * Claims the lease with a first heartbeat (so a started service is visible at once), then renews it every intervalMs.
+ * Throws ServiceLeaseHeld while another process holds the lease.
+ */
 export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat> {
-  const beat = () => recordHeartbeat(opts.dataSource, { host: opts.host, binary: opts.binary, topic: opts.topic, version: opts.version });
-  await beat();
+  const report: HeartbeatReport = { host: opts.host, binary: opts.binary, topic: opts.topic, version: opts.version };
+  const key = { host: opts.host, binary: opts.binary };
+  const owner: LeaseOwner = newLeaseOwner();
+  await claim(opts, report, owner);
+
+  let onLost!: (err: ServiceLeaseLost) => void;
+  const lost = new Promise<ServiceLeaseLost>((resolve) => { onLost = resolve; });
   let inFlight: Promise<void> = Promise.resolve();
+  let beating = false;
   let failing = false;
+  let stopped = false;
+  const beat = async () => {
+    if (!(await renewServiceLease(opts.dataSource, report, owner, opts.leaseSeconds))) {
+      clearInterval(timer);
+      stopped = true;
+      const err = new ServiceLeaseLost(opts.host, opts.binary, await serviceLeaseHolder(opts.dataSource, key).catch(() => undefined));
+      opts.log.error({ err: err.message }, 'service lease lost');
+      onLost(err);
+    }
+  };
   const timer = setInterval(() => {
+    // One beat at a time: a slow database must not pile renewals up.
+    if (beating || stopped) return;
+    beating = true;
     inFlight = beat().then(
       () => {
         if (failing) opts.log.info('heartbeat recovered');
         failing = false;
       },
       (err: Error) => {
-        // A missed beat is not fatal: the service is reported down only after several in a row.
+        // A missed beat is not fatal: the service is reported down, and its lease open, only after several in a row.
         if (!failing) opts.log.warn({ err: err.message }, 'heartbeat write failed; will keep trying');
         failing = true;
       },
-    );
+    ).finally(() => { beating = false; });
   }, opts.intervalMs);
   timer.unref();
   return {
+    lost,
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await inFlight;
+      await releaseServiceLease(opts.dataSource, key, owner).catch((err: Error) =>
+        opts.log.warn({ err: err.message }, 'cannot release the service lease; it expires on its own'));
     },
   };
+}
+
+async function claim(opts: HeartbeatOptions, report: HeartbeatReport, owner: LeaseOwner): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    if (await claimServiceLease(opts.dataSource, report, owner, opts.leaseSeconds)) {
+      opts.log.debug({ lease_seconds: opts.leaseSeconds }, 'service lease claimed');
+      return;
+    }
+    const holder = await serviceLeaseHolder(opts.dataSource, { host: opts.host, binary: opts.binary });
+    if (holder) throw new ServiceLeaseHeld(opts.host, opts.binary, holder);
+    if (attempt >= CLAIM_ATTEMPTS) throw new Error(`cannot claim the lease of ${opts.binary} on host ${opts.host}: it changes hands too fast`);
+  }
+}
+
+/** startHeartbeat with the service's settings: the heartbeat interval and the lease length. */
+export function startServiceHeartbeat(deps: ServiceDeps, who: { binary: string; topic: string; host: string }, log: Logger): Promise<Heartbeat> {
+  return startHeartbeat({
+    dataSource: deps.db.dataSource, ...who, version: FERRY_VERSION,
+    intervalMs: deps.config.heartbeatSeconds * 1000, leaseSeconds: serviceLeaseSeconds(deps.config), log,
+  });
 }

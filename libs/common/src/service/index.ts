@@ -1,5 +1,6 @@
 export * from './service';
 export * from './heartbeat';
 export * from './info-endpoint';
+export * from './lease';
 export * from './rpc-service';
 export * from './status';

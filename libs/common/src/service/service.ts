@@ -3,6 +3,7 @@ import type { FerryConfig } from '../config';
 import type { FerryDatabase } from '../db';
 import type { Logger } from '../log';
 import type { Transport } from '../rpc';
+import type { ServiceLeaseLost } from './lease';
 
 export const FERRY_VERSION = '0.1.0';
 
@@ -16,7 +17,12 @@ export interface ServiceDeps {
 export interface RunningService {
   /** e.g. "ferry-compute@compute-1" */
   readonly name: string;
+  /** Settles only if another process took this service's lease on its host: it must then be stopped at once. */
+  readonly leaseLost: Promise<ServiceLeaseLost>;
+  /** Takes no new work, waits for the running steps to reach a safe point, then gives the lease up. */
   stop(): Promise<void>;
+  /** The steps still running, named for the log when a stop cannot wait for them any longer. */
+  unfinished(): string[];
 }
 
 /** Stops services in reverse start order; one failing to stop does not keep the others running. */

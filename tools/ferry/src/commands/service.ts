@@ -5,6 +5,7 @@ import { startApi } from '@ferry/api';
 import { startCompute } from '@ferry/compute';
 import { startScheduler } from '@ferry/scheduler';
 import { openBus, openDb, rootLogger, untilSignal } from '../runtime';
+import { exitOnceIdle, stopWithin, untilStopRequested } from '../stop-services';
 
 export type ServiceName = 'api' | 'scheduler' | 'compute';
 
@@ -27,6 +28,7 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
   const log = root.child({ service: `ferry-${name}`, host });
   const db = await openDb(config, log);
   const transport = await openBus(config, log);
+  const signalled = untilSignal(log);
   let service: RunningService;
   try {
     service = await starters[name]({ config, db, transport, log: root }, host);
@@ -35,9 +37,12 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
     await db.close();
     throw err;
   }
-  await untilSignal(log);
-  await service.stop();
+  const reason = await untilStopRequested(signalled, [service]);
+  // Past the stop timeout this throws: the process exits with the steps still running, which recovery resumes.
+  await stopWithin([[service]], config.stopTimeoutSeconds, log);
   await transport.close();
   await db.close();
+  if ('leaseLost' in reason) throw reason.leaseLost;
   log.info('stopped');
+  exitOnceIdle(log);
 }

@@ -6,6 +6,7 @@ import { startApi } from '@ferry/api';
 import { startCompute } from '@ferry/compute';
 import { startScheduler } from '@ferry/scheduler';
 import { defaultHost, openBus, openDb, rootLogger, untilSignal } from '../runtime';
+import { exitOnceIdle, stopWithin, untilStopRequested } from '../stop-services';
 
 export async function up(config: Readonly<FerryConfig>): Promise<void> {
   const host = defaultHost(config);
@@ -16,24 +17,35 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
   await seed(db.dataSource, { adminPassword: config.adminPassword, demoPassword: config.demoPassword });
   const transport = await openBus(config, log);
   const deps = { config, db, transport, log: root };
+  const signalled = untilSignal(log);
   const services: RunningService[] = [];
+  let scheduler: RunningService;
+  const computes: RunningService[] = [];
+  let api: RunningService;
   try {
-    services.push(await startScheduler(deps, { host }));
-    for (let i = 1; i <= config.upComputes; i++) services.push(await startCompute(deps, { host: `compute-${i}` }));
-    const api = await startApi(deps, { host });
-    services.push(api);
-    printBanner(config, api.url);
+    services.push((scheduler = await startScheduler(deps, { host })));
+    for (let i = 1; i <= config.upComputes; i++) {
+      const compute = await startCompute(deps, { host: `compute-${i}` });
+      services.push(compute);
+      computes.push(compute);
+    }
+    const started = await startApi(deps, { host });
+    services.push((api = started));
+    printBanner(config, started.url);
   } catch (err) {
     await stopAll(services, log);
     await transport.close();
     await db.close();
     throw err;
   }
-  await untilSignal(log);
-  await stopAll(services, log);
+  const reason = await untilStopRequested(signalled, services);
+  // The API first (no new requests), then the scheduler (no new placements), then the computes together.
+  await stopWithin([[api], [scheduler], computes], config.stopTimeoutSeconds, log);
   await transport.close();
   await db.close();
+  if ('leaseLost' in reason) throw reason.leaseLost;
   log.info('all services stopped');
+  exitOnceIdle(log);
 }
 
 function printBanner(config: Readonly<FerryConfig>, url: string): void {

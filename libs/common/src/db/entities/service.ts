@@ -31,6 +31,21 @@ export class Service {
   @Column({ type: 'integer', name: 'report_count', default: 0 })
   report_count!: number;
 
+  /** Random token of the process that serves this (host, binary) now; null when none holds the lease. */
+  @Column({ type: 'uuid', name: 'lease_owner', nullable: true })
+  lease_owner!: string | null;
+
+  /** Database time after which another process may take the lease (its owner stopped renewing it). */
+  @Column({ type: 'timestamptz', name: 'lease_expires_at', nullable: true })
+  lease_expires_at!: Date | null;
+
+  /** Process id and machine of the lease owner, so a refused second process can say who serves the host. */
+  @Column({ type: 'integer', name: 'lease_pid', nullable: true })
+  lease_pid!: number | null;
+
+  @Column({ type: 'text', name: 'lease_machine', nullable: true })
+  lease_machine!: string | null;
+
   @Column({ type: 'text', name: 'version' })
   version!: string;
 

@@ -3,5 +3,6 @@ import { InitialSchema1767225600000 } from './1767225600000-initial-schema';
 import { ComputeNodeAvailabilityZone1767830400000 } from './1767830400000-compute-node-availability-zone';
 import { OneMovePerInstance1768435200000 } from './1768435200000-one-move-per-instance';
 import { IdentityGuards1769040000000 } from './1769040000000-identity-guards';
+import { ServiceLeases1769644800000 } from './1769644800000-service-leases';
 
-export const MIGRATIONS = [InitialSchema1767225600000, ComputeNodeAvailabilityZone1767830400000, OneMovePerInstance1768435200000, IdentityGuards1769040000000] as const;
+export const MIGRATIONS = [InitialSchema1767225600000, ComputeNodeAvailabilityZone1767830400000, OneMovePerInstance1768435200000, IdentityGuards1769040000000, ServiceLeases1769644800000] as const;

@@ -1,6 +1,9 @@
 // Small data-access functions, one module per table the services touch.
 export { listServices, recordHeartbeat, type HeartbeatReport } from './services';
 export {
+  claimServiceLease, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type LeaseHolder, type LeaseOwner,
+} from './service-leases';
+export {
   listComputeNodes, upsertComputeNode, listHostCapacities, recordHostUsage, type ComputeNodeReport, type HostCapacity,
 } from './compute-nodes';
 export { startAction, withActionEvent, finishAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
