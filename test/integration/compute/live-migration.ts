@@ -225,6 +225,28 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
     });
 
+    it('a database failure as Perform ends does not leave the guest paused on both hosts: recovery asks the destination, then resumes the source', async () => {
+      const vm = await buildServer();
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      // Postgres refuses the write that ends Perform (post-migrating) for this instance, as an outage would.
+      await cluster.ds.query(`CREATE OR REPLACE FUNCTION refuse_post_migrating() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status = 'post-migrating' AND NEW.instance_uuid = '${vm.uuid}' THEN RAISE EXCEPTION 'database unavailable'; END IF;
+          RETURN NEW;
+        END $$`);
+      await cluster.ds.query('CREATE TRIGGER refuse_post_migrating BEFORE UPDATE ON migrations FOR EACH ROW EXECUTE FUNCTION refuse_post_migrating()');
+      try {
+        const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+        expect((await waitStatus(m.id, ['failed', 'error', 'completed', 'cancelled'])).status).toBe('failed');
+      } finally {
+        await cluster.ds.query('DROP TRIGGER IF EXISTS refuse_post_migrating ON migrations');
+        await cluster.ds.query('DROP FUNCTION IF EXISTS refuse_post_migrating()');
+      }
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect(await vmOn(dest, vm.uuid)).toBeUndefined();
+      await expectOneCopy(cluster, vm.uuid);
+    });
+
     it('fails the destination checks asynchronously (shared-storage migration between hosts that share nothing): error, server untouched', async () => {
       const vm = await buildServer();
       const m = await cluster.requestLiveMigration(vm.uuid, { blockMigration: false });
