@@ -13,7 +13,7 @@ import { syncPowerStates } from './periodic/power-sync';
 import { reportResources } from './periodic/resource-report';
 import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
 import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
-import { dropIncomingFromDownSources, recoverLiveMoves, Slots } from './live-migration';
+import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves, Slots } from './live-migration';
 import { createTransfer, type Transfer } from './transfer';
 import { Notifier } from '@ferry/common/notify';
 
@@ -79,6 +79,7 @@ async function serveHost(
     new PeriodicTask('resource_report', intervalMs, () => reportResources(c), log),
     new PeriodicTask('unconfirmed_resizes', intervalMs, async () => { await autoConfirmResizes(c); }, log),
     new PeriodicTask('incoming_from_down_sources', intervalMs, async () => { await dropIncomingFromDownSources(c); }, log),
+    new PeriodicTask('unsettled_live_moves', intervalMs, async () => { await settleUnsettledLiveMoves(c); }, log),
     new PeriodicTask('stale_moves', STALE_MOVE_SECONDS * 1000, async () => { await recoverColdMoves(c, { staleSeconds: STALE_MOVE_SECONDS }); }, log),
   ];
   await tasks[0].runNow();

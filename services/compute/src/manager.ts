@@ -8,7 +8,7 @@ import {
   checkCanLiveMigrateDestination, checkCanLiveMigrateSource, liveMigrationAbort, liveMigrationForceComplete,
   postLiveMigrationAtDestination, preLiveMigration, rollbackLiveMigrationAtDestination, startLiveMigration,
 } from './live-migration';
-import type { MigrationCookie } from './drivers';
+import type { GuestPresence, MigrationCookie } from './drivers';
 import type { ComputeContext } from './compute-context';
 import { runPowerAction } from './instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
@@ -119,6 +119,10 @@ export class ComputeManager implements ComputeEndpoint {
 
   rollback_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs): Promise<void> {
     return rollbackLiveMigrationAtDestination(this.c, ctx, args.migration_id);
+  }
+
+  async get_instance_presence(_ctx: RequestContext, args: InstanceArgs): Promise<{ presence: GuestPresence }> {
+    return { presence: await this.c.driver.guestPresence(args.instance_uuid) };
   }
 
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void> {

@@ -42,6 +42,7 @@ export const COMPUTE_CONTRACT = defineContract<ComputeEndpoint>()({
   pre_live_migration: argsSchema({ migration_id: RowIdSchema, cookie: Cookie }),
   post_live_migration_at_destination: argsSchema({ migration_id: RowIdSchema, cookie: Cookie }),
   rollback_live_migration_at_destination: onMigration,
+  get_instance_presence: onInstance,
   live_migration_abort: onMigration,
   live_migration_force_complete: onMigration,
 

@@ -11,13 +11,14 @@
 //   1.3  rescue_instance, unrescue_instance (casts)
 //   1.4  suspend_instance, resume_instance (casts)
 //   1.5  get_host_uptime (call)
+//   1.6  get_instance_presence (call): what a host's driver has of a guest, asked before a source resumes its copy
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
-import type { MigrationCookie } from './drivers/live-migration';
+import type { GuestPresence, MigrationCookie } from './drivers/live-migration';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.5';
+export const COMPUTE_RPC_VERSION = '1.6';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -92,6 +93,8 @@ export interface ComputeEndpoint {
   post_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs & { cookie: MigrationCookie }): Promise<MigrationCookie>;
   /** On D (call), Finish with failure: kill the incoming VM, free D's claim. */
   rollback_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+  /** On either host (call): what its driver has of the guest now; read only, safe to repeat. */
+  get_instance_presence(ctx: RequestContext, args: InstanceArgs): Promise<{ presence: GuestPresence }>;
   /** On S: cancel the running job (or a queued/preparing one). */
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void>;
   /** On S: complete the running job now (post-copy if permitted, else pause the guest). */
@@ -205,6 +208,10 @@ export class ComputeRpcApi {
 
   rollbackLiveMigrationAtDestination(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
     return this.on(host).call(ctx, 'rollback_live_migration_at_destination', { migration_id: migrationId });
+  }
+
+  getInstancePresence(ctx: RequestContext, host: string, instanceUuid: string): Promise<{ presence: GuestPresence }> {
+    return this.on(host).call(ctx, 'get_instance_presence', { instance_uuid: instanceUuid });
   }
 
   liveMigrationAbort(ctx: RequestContext, host: string, migrationId: number): Promise<void> {

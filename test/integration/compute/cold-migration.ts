@@ -1,7 +1,7 @@
 // Cold migration and resize through the scheduler and fake-driver computes: the happy paths, confirm and revert,
 // a stopped instance, failures at each side, restarts mid-copy and after power-off, auto-confirm, repeated messages.
 import { createHash, randomBytes } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import {
   advanceMigration, getActionWithEvents, latestInstanceFault, listAllocations, listComputeNodes, Migration, type Instance, type InstanceFlavor,
 } from '@ferry/common/db';
@@ -236,6 +236,46 @@ export function coldMigration(bus: BusKind, database: DatabaseKind = 'postgres')
       await cluster.waitUntil(async () => !(await exists(cluster.driver(m.dest_compute!).vmDir(vm.uuid))));
     }, 60_000);
 
+    it('refuses to confirm when the destination no longer has the instance: the source copy is kept, the instance in ERROR', async () => {
+      const vm = await buildServer();
+      const source = vm.host!;
+      await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      const dest = moved.host!;
+      // The destination's VM disappears behind Ferry's back.
+      await rm(cluster.driver(dest).vmDir(vm.uuid), { recursive: true, force: true });
+      await confirm(vm.uuid);
+      await cluster.waitUntil(async () => (await migrationOf(vm.uuid)).status !== 'confirming');
+      const m = await migrationOf(vm.uuid);
+      expect(m.status).toBe('error');
+      expect(m.last_error).toContain(`confirm refused: ${dest} has no copy of the instance`);
+      expect((await vmOn(source, vm.uuid))?.power_state).toBe(POWER_STATES.SHUTDOWN);
+      expect(await exists(cluster.driver(source).diskPath(vm.uuid))).toBe(true);
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ vm_state: 'error', task_state: null });
+      const fault = await latestInstanceFault(cluster.ds, vm.uuid);
+      expect(fault?.message).toContain(source);
+      expect(fault?.message).toContain(dest);
+      expect(await claims(vm.uuid)).toEqual([[dest, 512, 1], [source, 512, 1]].sort());
+    }, 60_000);
+
+    it('refuses to revert when the source no longer has the instance: the destination copy keeps running, the instance in ERROR', async () => {
+      const vm = await buildServer();
+      const source = vm.host!;
+      await cluster.requestMove(vm.uuid);
+      const moved = await awaitResized(vm.uuid);
+      const dest = moved.host!;
+      await rm(cluster.driver(source).vmDir(vm.uuid), { recursive: true, force: true });
+      await revert(vm.uuid);
+      await cluster.waitUntil(async () => (await migrationOf(vm.uuid)).status !== 'reverting');
+      const m = await migrationOf(vm.uuid);
+      expect(m.status).toBe('error');
+      expect(m.last_error).toContain(`revert refused: ${source} has no copy of the instance`);
+      expect((await vmOn(dest, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ vm_state: 'error', task_state: null, host: dest });
+      expect((await latestInstanceFault(cluster.ds, vm.uuid))?.message).toContain(source);
+      expect(await claims(vm.uuid)).toEqual([[dest, 512, 1], [source, 512, 1]].sort());
+    }, 60_000);
+
     it('rolls back to the source copy when the destination cannot start the guest', async () => {
       const vm = await buildServer();
       const firstChoice = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
@@ -376,6 +416,30 @@ export function autoConfirm(bus: BusKind): void {
       const m = await cluster.ds.getRepository(Migration).findOneByOrFail({ instance_uuid: vm.uuid });
       expect(m.status).toBe('confirmed');
       expect(await listAllocations(cluster.ds, { consumer_uuid: vm.uuid })).toHaveLength(1);
+    }, 60_000);
+
+    it('never auto-confirms away the only copy of an instance a failed finish gave back to the source', async () => {
+      const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
+      const row = await insertBuildingInstance(cluster.ds, tiny);
+      await cluster.requestBuild([row], requestSpecFor(tiny));
+      const vm = await cluster.settled(row.uuid);
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      await armFault(cluster.driver(dest).hostDir, 'finish_incoming');
+      await cluster.requestMove(vm.uuid, { host: dest });
+      const back = await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'active', 30_000);
+      expect(back.host).toBe(vm.host);
+      const migrations = cluster.ds.getRepository(Migration);
+      const m = await migrations.findOneByOrFail({ instance_uuid: vm.uuid });
+      expect(m.status).toBe('error');
+      // The finish's record write went through although the finish failed (its acknowledgement was lost): the record
+      // says finished while the instance runs on the source only.
+      await cluster.ds.query(`UPDATE migrations SET status = 'finished', updated_at = now() - interval '1 hour' WHERE id = $1`, [m.id]);
+      await cluster.waitUntil(async () => !['finished', 'confirming'].includes((await migrations.findOneByOrFail({ id: m.id })).status), 15_000);
+      const after = await migrations.findOneByOrFail({ id: m.id });
+      expect(after.status).toBe('error');
+      expect(after.last_error).toContain(`confirm refused: the database names ${vm.host}, not the destination ${dest}`);
+      expect((await cluster.driver(vm.host!).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ host: vm.host, vm_state: 'active', task_state: null });
     }, 60_000);
   });
 }

@@ -252,6 +252,8 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
         const begun = await driver.liveMigrationBegin(spec.uuid, o);
         const prepared = await peer.liveMigrationPrepare(spec, begun, { blockMigration: o.blockMigration });
         expect(await peer.getVm(spec.uuid)).toMatchObject({ uuid: spec.uuid, power_state: POWER_STATES.PAUSED });
+        // Paused either way to the power sync, but only an incoming VM may be dropped by a rollback.
+        expect(await peer.guestPresence(spec.uuid)).toBe('incoming');
         return driver.liveMigrationPerform(spec.uuid, prepared, o);
       };
 
@@ -269,6 +271,8 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
         await driver.liveMigrationConfirm(spec.uuid, finished, { success: true, paused: false });
         expect(await driver.getVm(spec.uuid)).toBeUndefined();
         expect(await peer.getVm(spec.uuid)).toMatchObject({ uuid: spec.uuid, power_state: POWER_STATES.RUNNING, memory_mb: CONFORMANCE_FLAVOR.memory_mb });
+        expect(await driver.guestPresence(spec.uuid)).toBe('absent');
+        expect(await peer.guestPresence(spec.uuid)).toBe('running');
       }, opts.timeoutMs);
 
       it('an aborted transfer leaves the VM running on the source; Finish(failure) drops the incoming VM', async () => {
@@ -287,6 +291,8 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
         expect(await peer.getVm(spec.uuid)).toBeUndefined();
         await driver.liveMigrationConfirm(spec.uuid, {}, { success: false, paused: false });
         expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+        expect(await peer.guestPresence(spec.uuid)).toBe('absent');
+        expect(await driver.guestPresence(spec.uuid)).toBe('running');
       }, opts.timeoutMs);
     });
   });

@@ -1,5 +1,6 @@
-// Live migration over RabbitMQ and Postgres, and the completion timeout's actions.
-import { liveMigrationSuite, liveMigrationTimeouts } from './live-migration';
+// Live migration over RabbitMQ and Postgres, the completion timeout's actions, and a destination unreachable after Perform.
+import { liveMigrationSuite, liveMigrationTimeouts, liveMigrationUnreachableDestination } from './live-migration';
 
 liveMigrationSuite('amqp');
 liveMigrationTimeouts('amqp');
+liveMigrationUnreachableDestination('amqp');

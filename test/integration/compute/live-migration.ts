@@ -1,15 +1,34 @@
 // Live migration through the scheduler and fake-driver computes: the five phases, a paused guest, queueing behind
 // max_concurrent_live_migrations, abort, force-complete, the completion timeout, and failures at each phase.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { getActionWithEvents, listAllocations, Migration, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
-import { armFault } from '@ferry/compute';
+import { armFault, FAULTS_FILE } from '@ferry/compute';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
-import { Cluster, type BusKind, type DatabaseKind } from './cluster';
+import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
 
 // The downtime ramp tops out at 100 ms, below what 512 MiB takes at 1 GiB/s (500 ms): a guest that dirties faster than
 // the link never fits the allowed downtime, however long it runs.
 const FAST = { fakeLiveTimeScale: 0.01, liveMigrationMonitorMs: 20, liveMigrationDowntimeDelay: 3, liveMigrationDowntimeMs: 100, powerSyncSeconds: 1 };
+
+/**
+ * Never two copies: exactly one host's driver runs the guest (or holds it paused, for a paused guest), the database
+ * names that host, no task is left, and the only claim is there.
+ */
+export async function expectOneCopy(cluster: Cluster, uuid: string, state: number = POWER_STATES.RUNNING): Promise<Instance> {
+  const instance = await cluster.instance(uuid);
+  const holders: string[] = [];
+  for (const host of HOSTS) {
+    const vm = await cluster.driver(host).getVm(uuid);
+    if (vm && vm.power_state === state) holders.push(host);
+  }
+  expect(holders).toEqual([instance.host]);
+  expect(instance.task_state).toBeNull();
+  expect((await listAllocations(cluster.ds, { consumer_uuid: uuid })).map((a) => a.host)).toEqual([instance.host]);
+  return instance;
+}
 
 export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postgres'): void {
   describe(`live migration (${bus} bus, ${database} database)`, () => {
@@ -173,6 +192,59 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
       expect(await vmOn(dest, vm.uuid)).toBeUndefined();
       expect(await claims(vm.uuid)).toEqual([vm.host]);
+      await expectOneCopy(cluster, vm.uuid);
+    });
+
+    it('a Finish whose reply is lost after the destination resumed the guest finishes forward: one running copy, on the destination', async () => {
+      const vm = await buildServer();
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      await armFault(cluster.driver(dest).hostDir, 'live_migration_finish.after_takeover');
+      const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+      const done = await waitStatus(m.id, ['completed', 'failed', 'error', 'cancelled']);
+      expect(done.status).toBe('completed');
+      expect(done.last_error).toBeNull();
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: dest, power_state: POWER_STATES.RUNNING });
+      expect(await vmOn(vm.host!, vm.uuid)).toBeUndefined();
+      await expectOneCopy(cluster, vm.uuid);
+    });
+
+    it('a Finish delivered after the source resumed its copy starts nothing on the destination', async () => {
+      const vm = await buildServer();
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      // The transfer fails, and the destination cannot drop its incoming VM: the source resumes, the VM stays there.
+      await armFault(cluster.driver(vm.host!).hostDir, 'live_migration_job');
+      await armFault(cluster.driver(dest).hostDir, 'live_migration_finish');
+      const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+      expect((await waitStatus(m.id, ['failed', 'error', 'completed'])).status).toBe('failed');
+      await settledIdle(vm.uuid);
+      expect((await vmOn(dest, vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+      // A late (or redelivered) Finish for the same migration.
+      await expect(cluster.compute.postLiveMigrationAtDestination(newRequestContext(), dest, m.id, {})).rejects.toThrow(/not post-migrating/);
+      expect((await vmOn(dest, vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+    });
+
+    it('a database failure as Perform ends does not leave the guest paused on both hosts: recovery asks the destination, then resumes the source', async () => {
+      const vm = await buildServer();
+      const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+      // Postgres refuses the write that ends Perform (post-migrating) for this instance, as an outage would.
+      await cluster.ds.query(`CREATE OR REPLACE FUNCTION refuse_post_migrating() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.status = 'post-migrating' AND NEW.instance_uuid = '${vm.uuid}' THEN RAISE EXCEPTION 'database unavailable'; END IF;
+          RETURN NEW;
+        END $$`);
+      await cluster.ds.query('CREATE TRIGGER refuse_post_migrating BEFORE UPDATE ON migrations FOR EACH ROW EXECUTE FUNCTION refuse_post_migrating()');
+      try {
+        const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+        expect((await waitStatus(m.id, ['failed', 'error', 'completed', 'cancelled'])).status).toBe('failed');
+      } finally {
+        await cluster.ds.query('DROP TRIGGER IF EXISTS refuse_post_migrating ON migrations');
+        await cluster.ds.query('DROP FUNCTION IF EXISTS refuse_post_migrating()');
+      }
+      expect(await settledIdle(vm.uuid)).toMatchObject({ host: vm.host, power_state: POWER_STATES.RUNNING });
+      expect(await vmOn(dest, vm.uuid)).toBeUndefined();
+      await expectOneCopy(cluster, vm.uuid);
     });
 
     it('fails the destination checks asynchronously (shared-storage migration between hosts that share nothing): error, server untouched', async () => {
@@ -313,5 +385,57 @@ export function liveMigrationTimeouts(bus: BusKind): void {
         expect(after.host).toBe(vm.host);
       }
     });
+  });
+}
+
+/**
+ * A source that cannot reach the destination after Perform keeps its copy paused and says why; when the destination
+ * answers again, the periodic recovery settles the move. Its own cluster: calls time out after 3 s.
+ */
+export function liveMigrationUnreachableDestination(bus: BusKind): void {
+  describe(`live migration with the destination unreachable after Perform (${bus} bus)`, () => {
+    let cluster: Cluster;
+    beforeAll(async () => {
+      cluster = await Cluster.start(bus, 'postgres', { ...FAST, liveMigrationCompletionTimeout: 0, rpcTimeoutSeconds: 3 });
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.close();
+    });
+
+    it('keeps the source paused and the record marked until the destination answers, then converges to one copy', async () => {
+      const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
+      const row = await insertBuildingInstance(cluster.ds, tiny);
+      await cluster.requestBuild([row], requestSpecFor(tiny));
+      const vm = await cluster.settled(row.uuid);
+      const source = vm.host!;
+      const dest = source === 'compute-1' ? 'compute-2' : 'compute-1';
+      const record = () => cluster.ds.getRepository(Migration).findOneByOrFail({ id: m.id });
+      // Finish resumes the guest there but its reply is lost, and the destination cannot say what it runs.
+      await armFault(cluster.driver(dest).hostDir, 'live_migration_finish.after_takeover');
+      await armFault(cluster.driver(dest).hostDir, 'guest_presence', { times: 'always' });
+      const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+      await cluster.waitUntil(async () => (await record()).last_error !== null, 20_000);
+      const marked = await record();
+      expect(marked.status).toBe('post-migrating');
+      expect(marked.last_error).toContain(`source kept paused: cannot tell whether ${dest} runs the guest`);
+      expect((await cluster.driver(source).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+      expect((await cluster.driver(dest).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await cluster.instance(vm.uuid)).toMatchObject({ task_state: 'migrating' });
+
+      // The destination goes away altogether: the source's questions time out, and it still touches nothing.
+      await cluster.stopCompute(dest);
+      await rm(join(cluster.driver(dest).hostDir, FAULTS_FILE), { force: true });
+      await new Promise((r) => setTimeout(r, 4000));
+      expect((await record()).status).toBe('post-migrating');
+      expect((await cluster.driver(source).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+      expect((await cluster.driver(dest).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+
+      await cluster.startCompute(dest);
+      await cluster.waitUntil(async () => (await record()).status !== 'post-migrating', 30_000);
+      expect((await record()).status).toBe('completed');
+      await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 10_000);
+      expect(await cluster.driver(source).getVm(vm.uuid)).toBeUndefined();
+      expect(await expectOneCopy(cluster, vm.uuid)).toMatchObject({ host: dest });
+    }, 60_000);
   });
 }

@@ -1,11 +1,13 @@
 // Revert: the destination drops its copy and claim and gives the instance back (revert_resize); then the source
 // restores the old flavor and powers its untouched copy on if it ran before (finish_revert_resize). The source only
 // powers on once the database names it again, which the destination writes after its copy is gone: never two copies.
+// The destination drops its copy only when the source's driver still has the copy to go back to.
 import { advanceMigration, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import { instanceNotification } from '../notifications';
+import { DestroyRefused, missingOtherCopy, refuseToDestroy } from './other-copy';
 import { runExclusive } from './exclusive';
 import { loadMove, settledVmState, shouldRun, type MoveState } from './move-record';
 
@@ -22,13 +24,20 @@ export async function revertResize(c: ComputeContext, ctx: RequestContext, migra
     const { migration, instance } = move;
     const source = migration.source_compute!;
     if (instance.host === c.host && instance.task_state === 'resize_reverting') {
-      await withActionEvent(c.ds, ctx, instance.uuid, REVERT_RESIZE_EVENT, c.host, async () => {
-        await c.driver.destroy(instance.uuid);
-        await releaseClaim(c.ds, instance.uuid, c.host);
-        await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_reverting'], host: c.host }, {
-          host: source, node: migration.source_node, flavor: instance.old_flavor ?? instance.flavor, power_state: POWER_STATES.SHUTDOWN,
+      const reason = await missingOtherCopy(c, ctx, source, instance.uuid);
+      try {
+        await withActionEvent(c.ds, ctx, instance.uuid, REVERT_RESIZE_EVENT, c.host, async () => {
+          if (reason) throw await refuseToDestroy(c, migration, { name: 'revert', status: 'reverting', task_state: 'resize_reverting' }, reason);
+          await c.driver.destroy(instance.uuid);
+          await releaseClaim(c.ds, instance.uuid, c.host);
+          await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_reverting'], host: c.host }, {
+            host: source, node: migration.source_node, flavor: instance.old_flavor ?? instance.flavor, power_state: POWER_STATES.SHUTDOWN,
+          });
         });
-      });
+      } catch (err) {
+        if (err instanceof DestroyRefused) return;
+        throw err;
+      }
       c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, source }, 'destination copy dropped; source resumes the instance');
     }
     // Also on a repeated message once the instance is back on the source: the nudge is harmless there.

@@ -23,5 +23,5 @@ export function createDriver(config: Readonly<FerryConfig>, host: string): Drive
       throw new Error('FERRY_DRIVER=qemu is not available in this release; use fake');
   }
 }
-export type { LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
+export type { GuestPresence, LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
 export { FakeLiveMigrationJob } from './fake/live-job';

@@ -62,6 +62,12 @@ export interface LiveMigrationJob {
   readonly done: Promise<MigrationCookie>;
 }
 
+/**
+ * What a host's hypervisor has of one guest, as a source asks before it resumes its own copy: nothing, a live
+ * migration's incoming VM (paused, never ran here), or a VM that took over (running, paused, or stopped).
+ */
+export type GuestPresence = 'absent' | 'incoming' | 'running' | 'paused' | 'stopped';
+
 /** What the five phases ask of a driver. */
 export interface LiveMigrationDriver {
   /** Source, Begin: checks the VM can go and describes it for the destination. */
@@ -77,4 +83,6 @@ export interface LiveMigrationDriver {
   liveMigrationFinish(uuid: string, cookie: MigrationCookie, opts: { success: boolean; paused: boolean }): Promise<MigrationCookie>;
   /** Source, Confirm. success: the source VM is destroyed. failure: the source VM resumes (as it was). Idempotent. */
   liveMigrationConfirm(uuid: string, cookie: MigrationCookie, opts: { success: boolean; paused: boolean }): Promise<void>;
+  /** Either side: what this host has of the guest now (read only, so safe to ask any number of times). */
+  guestPresence(uuid: string): Promise<GuestPresence>;
 }

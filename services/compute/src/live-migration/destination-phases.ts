@@ -1,5 +1,7 @@
 // The destination's phases, each a call from the source: Prepare (an incoming VM, paused), Finish with success (the VM
-// takes over and the database names this host) or with failure (the incoming VM is killed and the claim freed).
+// takes over and the database names this host) or with failure (the incoming VM is killed and the claim freed). The
+// two never interleave for one migration here, and a Finish that arrives after the record left post-migrating (late or
+// redelivered) starts nothing: the source may have resumed its copy.
 import { releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import { instanceActionPayload } from '@ferry/common/notify';
@@ -27,9 +29,30 @@ export async function preLiveMigration(c: ComputeContext, ctx: RequestContext, m
       c.driver.liveMigrationPrepare(liveVmSpec(move.instance), cookie, { blockMigration: move.data.block_migration_resolved ?? false })));
 }
 
-export async function postLiveMigrationAtDestination(c: ComputeContext, ctx: RequestContext, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
+/**
+ * Runs one destination step of the migration at a time on this host. A second one refuses rather than waits: its
+ * caller (the source) learns nothing from it, so it keeps the guest paused and asks again later.
+ */
+async function oneStepAtATime<T>(c: ComputeContext, migrationId: number, step: () => Promise<T>): Promise<T> {
+  if (c.activeMoves.has(migrationId)) throw new Error(`another step of live migration ${migrationId} is running on ${c.host}`);
+  c.activeMoves.add(migrationId);
+  try {
+    return await step();
+  } finally {
+    c.activeMoves.delete(migrationId);
+  }
+}
+
+export function postLiveMigrationAtDestination(c: ComputeContext, ctx: RequestContext, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
+  return oneStepAtATime(c, migrationId, () => finishHere(c, ctx, migrationId, cookie));
+}
+
+async function finishHere(c: ComputeContext, ctx: RequestContext, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
   const move = await moveHere(c, migrationId);
   const { migration, instance } = move;
+  // Only the source's own Finish of a transfer that completed may start the guest here: once the source decided
+  // otherwise (failed, cancelled) its copy may be running again.
+  if (migration.status !== 'post-migrating') throw new Error(`live migration ${migrationId} is ${migration.status}, not post-migrating; the guest is not started on ${c.host}`);
   const paused = arrivesPaused(move.data);
   return withActionEvent(c.ds, ctx, instance.uuid, POST_LIVE_MIGRATION_DEST_EVENT, c.host, () =>
     instanceNotification(c, 'instance.live_migration_post_dest', instance, async () => {
@@ -42,10 +65,17 @@ export async function postLiveMigrationAtDestination(c: ComputeContext, ctx: Req
     }, () => instanceActionPayload(instance)));
 }
 
-export async function rollbackLiveMigrationAtDestination(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+export function rollbackLiveMigrationAtDestination(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+  return oneStepAtATime(c, migrationId, () => dropIncomingHere(c, ctx, migrationId));
+}
+
+async function dropIncomingHere(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
   const move = await moveHere(c, migrationId);
   const { instance } = move;
   if (instance.host === c.host) throw new Error(`instance ${instance.uuid} already runs on ${c.host}; refusing to kill it`);
+  // The database may lag the hypervisor (a Finish that resumed the guest and then failed): the driver decides.
+  const presence = await c.driver.guestPresence(instance.uuid);
+  if (presence !== 'absent' && presence !== 'incoming') throw new Error(`instance ${instance.uuid} took over on ${c.host} (${presence}); refusing to kill it`);
   await withActionEvent(c.ds, ctx, instance.uuid, ROLLBACK_LIVE_MIGRATION_DEST_EVENT, c.host, () =>
     instanceNotification(c, 'instance.live_migration_rollback_dest', instance, async () => {
       await c.driver.liveMigrationFinish(instance.uuid, {}, { success: false, paused: false });

@@ -4,7 +4,7 @@ export { checkCanLiveMigrateSource } from './check-source';
 export { preLiveMigration, postLiveMigrationAtDestination, rollbackLiveMigrationAtDestination } from './destination-phases';
 export { liveMigration, startLiveMigration, LIVE_MIGRATION_EVENT } from './source';
 export { liveMigrationAbort, liveMigrationForceComplete } from './steer';
-export { recoverLiveMoves } from './recovery';
+export { recoverLiveMoves, settleUnsettledLiveMoves } from './recovery';
 export { dropIncomingFromDownSources } from './orphaned-incoming';
 export { Slots } from './slots';
 export { downtimeSteps, downtimeAt, completionTimeoutSeconds } from './downtime-ramp';

@@ -1,6 +1,7 @@
 // live_migration on the source, which drives libvirt's five phases: Begin here, Prepare on the destination, Perform
 // here (monitored), Finish on the destination, Confirm here. A failure before Finish leaves the guest running here;
-// the guest is never running on both hosts, and never left paused on both.
+// once Finish was asked for, this copy resumes only after the destination says it does not run the guest
+// (settle-after-perform): the guest is never running on both hosts.
 import { advanceMigration, getMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -11,6 +12,7 @@ import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-
 import { LiveJobHandle } from './job-handle';
 import { monitorJob } from './monitor';
 import { nowIso, withPhase } from '../cold-migration/move-record';
+import { settleAfterPerform } from './settle-after-perform';
 
 export const LIVE_MIGRATION_EVENT = 'compute_live_migration';
 const MIB = 1024 * 1024;
@@ -140,10 +142,9 @@ function perform(stats: LiveMigrationJobStats | undefined): Record<string, unkno
   return { iterations: stats.iterations, expected_downtime_ms: stats.expected_downtime_ms, max_downtime_ms: stats.max_downtime_ms, postcopy: stats.postcopy, paused: stats.paused, elapsed_ms: stats.elapsed_ms };
 }
 
-/** Finish on the destination, then Confirm here; a Finish that fails resumes the guest here instead. */
-export async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, cookie: MigrationCookie, stats?: LiveMigrationJobStats): Promise<void> {
+/** Finish on the destination, then Confirm here; a Finish that fails asks the destination what it runs before anything else. */
+async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, cookie: MigrationCookie, stats?: LiveMigrationJobStats): Promise<void> {
   const { migration } = move;
-  const instance = move.instance!;
   const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
   if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', { phase_timings: timings }))
     && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
@@ -155,13 +156,21 @@ export async function complete(c: ComputeContext, ctx: RequestContext, move: Liv
   try {
     confirmCookie = await c.computeRpc.postLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id, cookie);
   } catch (err) {
-    await rollBack(c, ctx, move, err as Error, 'failed');
+    // A lost or late reply looks the same as a refusal: the destination may already run the guest.
+    await settleAfterPerform(c, ctx, move, err as Error);
     return;
   }
+  await confirmHere(c, move, confirmCookie, stats);
+}
+
+/** The destination runs the guest and the database names it: Confirm destroys this copy, then the move completes. */
+export async function confirmHere(c: ComputeContext, move: LiveMove, confirmCookie: MigrationCookie, stats?: LiveMigrationJobStats): Promise<void> {
+  const { migration } = move;
+  const instance = move.instance!;
   await instanceNotification(c, 'instance.live_migration_post', instance, async () => {
     await confirmUntilDone(c, instance.uuid, confirmCookie, { success: true, paused: arrivesPaused(move.data) });
     await releaseClaim(c.ds, instance.uuid, c.host);
-    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed');
+    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', { last_error: null });
     await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.dest_compute }, { task_state: null });
   });
   c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, dest: migration.dest_compute, ...perform(stats) }, 'live migration completed');
@@ -181,19 +190,25 @@ async function confirmUntilDone(c: ComputeContext, uuid: string, cookie: Migrati
   }
 }
 
-/** The destination drops its incoming VM and claim; the guest resumes here; the record says why. */
+/**
+ * The destination drops its incoming VM and claim; the guest resumes here; the record says why. `destinationDropped`:
+ * the caller already had the destination drop it (and must not resume here otherwise).
+ */
 export async function rollBack(
   c: ComputeContext, ctx: RequestContext, move: LiveMove, err: Error, status: 'failed' | 'cancelled', stats?: LiveMigrationJobStats,
+  destinationDropped = false,
 ): Promise<void> {
   const { migration } = move;
   const instance = move.instance!;
   const paused = arrivesPaused(move.data);
   c.log.warn({ migration_id: migration.id, instance_uuid: instance.uuid, status, err: err.message }, 'live migration rolled back; the guest stays on the source');
   await instanceNotification(c, 'instance.live_migration_rollback', instance, async () => {
-    try {
-      await c.computeRpc.rollbackLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id);
-    } catch (destErr) {
-      c.log.error({ migration_id: migration.id, err: (destErr as Error).message }, 'destination could not drop its incoming VM; its recovery will');
+    if (!destinationDropped) {
+      try {
+        await c.computeRpc.rollbackLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id);
+      } catch (destErr) {
+        c.log.error({ migration_id: migration.id, err: (destErr as Error).message }, 'destination could not drop its incoming VM; its recovery will');
+      }
     }
     await confirmUntilDone(c, instance.uuid, {}, { success: false, paused });
     const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });

@@ -5,7 +5,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
-import type { LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
+import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instancesDirOf, peerDiskPath } from '../instance-paths';
 import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
@@ -55,6 +55,12 @@ const POWER_STATE_OF: Record<FakeVmState, PowerState> = {
   crashed: POWER_STATES.CRASHED,
   incoming: POWER_STATES.PAUSED,
   suspended: POWER_STATES.SUSPENDED,
+};
+
+const PRESENCE_OF: Record<FakeVmState, GuestPresence> = {
+  running: 'running', paused: 'paused', shutdown: 'stopped', crashed: 'stopped', incoming: 'incoming',
+  // A suspended guest is a whole copy (its memory saved), not an empty incoming VM.
+  suspended: 'stopped',
 };
 
 /** A power operation: the state it leads to, the states it starts from, and the states where it has nothing to do. */
@@ -364,6 +370,7 @@ export class FakeDriver implements Driver {
       if (record.state === 'incoming') {
         await writeVmRecord(dir, { ...record, state: opts.paused ? 'paused' : 'running', incoming_from: null, updated_at: new Date().toISOString() });
       }
+      await this.faults.check('live_migration_finish.after_takeover');
       return { dest_host: this.opts.host };
     }
     // Only an incoming VM is killed: a VM that already took over here is the live copy, not this migration's leftover.
@@ -385,6 +392,12 @@ export class FakeDriver implements Driver {
     // The source VM resumes as it was; one shut down or crashed meanwhile stays as it is.
     if (!(await readVmRecord(this.vmDir(uuid)))) throw VmNotFound.forUuid(uuid, this.opts.host);
     await this.fenced(uuid, () => this.setStateIf(uuid, ['running', 'paused'], opts.paused ? 'paused' : 'running'));
+  }
+
+  async guestPresence(uuid: string): Promise<GuestPresence> {
+    await this.faults.check('guest_presence');
+    const record = await readVmRecord(this.vmDir(uuid));
+    return record ? PRESENCE_OF[record.state] : 'absent';
   }
 
   /** The VM's record, when it can be live-migrated (it runs, or is paused). */
