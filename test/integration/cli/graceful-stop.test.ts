@@ -1,6 +1,6 @@
 // SIGTERM is a graceful stop: a compute in the middle of a disk copy takes no new work, leaves the move resumable and
 // exits 0 in time, and the move completes once it is back; `ferry up` stops its services API first and exits 0.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import pg from 'pg';
 import { advanceInstanceTask, getInstance, Migration, openDatabase, startAction, type FerryDatabase, type Instance, type InstanceFlavor } from '@ferry/common/db';
@@ -11,6 +11,7 @@ import { deleteRpcTopology, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { eventually, runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { sha256 } from '../../support/disk-hash';
 
 jest.setTimeout(240_000);
 
@@ -20,23 +21,6 @@ const SOURCE = 'cmp-stop-src';
 const DEST = 'cmp-stop-dst';
 const STOP_TIMEOUT_SECONDS = 20;
 
-/** sha256 of the first `length` bytes of a file, a short file read as if padded with zeros. */
-async function sha256(path: string, length: number): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(8 * MIB);
-    for (let at = 0; at < length; at += buf.length) {
-      const n = Math.min(buf.length, length - at);
-      const { bytesRead } = await handle.read(buf, 0, n, at);
-      hash.update(buf.subarray(0, bytesRead));
-      if (bytesRead < n) hash.update(Buffer.alloc(n - bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
-}
 
 describe('SIGTERM to a compute in the middle of a cold migration\'s disk copy (separate processes over RabbitMQ)', () => {
   const state = tempStateDir();

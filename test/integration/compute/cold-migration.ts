@@ -1,6 +1,6 @@
 // Cold migration and resize through the scheduler and fake-driver computes: the happy paths, confirm and revert,
 // a stopped instance, failures at each side, restarts mid-copy and after power-off, auto-confirm, repeated messages.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open, rm, stat } from 'node:fs/promises';
 import {
   advanceMigration, getActionWithEvents, latestInstanceFault, listAllocations, listComputeNodes, Migration, type Instance, type InstanceFlavor,
@@ -10,28 +10,12 @@ import { newRequestContext } from '@ferry/common/rpc';
 import { armFault, LocalTransfer, type CopyRequest, type CopyResult, type Transfer } from '@ferry/compute';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, type BusKind, type DatabaseKind } from './cluster';
+import { sha256 } from '../../support/disk-hash';
 
 const MIB = 1024 * 1024;
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 
-/** sha256 of the first `length` bytes of a file (a grown disk is compared over the original size). */
-async function sha256(path: string, length: number): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(8 * MIB);
-    for (let at = 0; at < length; at += buf.length) {
-      const n = Math.min(buf.length, length - at);
-      const { bytesRead } = await handle.read(buf, 0, n, at);
-      hash.update(buf.subarray(0, bytesRead));
-      if (bytesRead < n) hash.update(Buffer.alloc(n - bytesRead));
-    }
-  } finally {
-    await handle.close();
-  }
-  return hash.digest('hex');
-}
 
 /** Writes `count` random 1 MiB blocks at spread offsets: a disk with data on it, not only holes. */
 async function fillDisk(path: string, count: number): Promise<void> {
