@@ -184,8 +184,11 @@ describe('API HTTP hygiene (the assembled app)', () => {
     expect(res).toMatchObject({ status, body: { [fault]: { code: status, message: expect.any(String) } } });
   });
 
-  it('answers a bad path under /identity in Keystone\'s error shape', async () => {
-    const res = await call(`/identity/v3/users/${'y'.repeat(101)}`);
+  it.each([
+    ['plain', `/identity/v3/users/${'y'.repeat(101)}`],
+    ['percent-escaped', `/%69dentity/v3/projects/${'y'.repeat(101)}`],
+  ])('answers a bad path under /identity (%s) in Keystone\'s error shape', async (_name, path) => {
+    const res = await call(path);
     expect(res).toMatchObject({ status: 414, body: { error: { code: 414, title: expect.any(String), message: expect.any(String) } } });
   });
 });

@@ -6,6 +6,15 @@ import { keystoneErrorBody } from '../identity/keystone-errors';
 
 const IDENTITY = /^\/identity(\/|$|\?)/;
 
+/** The path as the router reads it (percent-escapes decoded), or as sent when it does not decode. */
+function routedPath(raw: string): string {
+  try {
+    return decodeURIComponent(raw.split('?')[0]!);
+  } catch {
+    return raw;
+  }
+}
+
 const ANSWERS: Readonly<Record<string, { status: number; message: string }>> = {
   FST_ERR_BAD_URL: { status: 400, message: 'The request URI is not valid percent-encoding.' },
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, message: 'The request URI is too long.' },
@@ -15,7 +24,7 @@ const ANSWERS: Readonly<Record<string, { status: number; message: string }>> = {
 export function frameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   const { status, message } = ANSWERS[err.code] ?? { status: 500, message: UNEXPECTED_ERROR_MESSAGE };
   if (status >= 500) req.log.error({ err }, 'request refused by the router');
-  void reply.code(status).send(IDENTITY.test(req.raw.url ?? '')
+  void reply.code(status).send(IDENTITY.test(routedPath(req.raw.url ?? ''))
     ? keystoneErrorBody(status, message)
     : { [openstackFaultName(status)]: { code: status, message } });
 }
