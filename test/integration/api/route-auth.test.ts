@@ -98,6 +98,7 @@ describe('authentication follows the matched route (route table walk)', () => {
       }
     }
     walking = false;
+    process.stdout.write(`route-auth: ${protectedRoutes.length} protected routes × 7 spellings × 3 token cases = ${tried} requests\n`);
     expect(outcomes).toEqual([]);
     expect(reachedHandler).toEqual([]);
     expect(tried).toBe(protectedRoutes.length * 7 * 3);
