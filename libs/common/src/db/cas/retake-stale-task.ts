@@ -1,6 +1,7 @@
 // Takes over a task nobody has advanced for a while (a lost message), so that exactly one caller drives it again.
 import type { DataSource } from 'typeorm';
 import { InvalidTransition, isTaskState } from '../../domain';
+import { Instance } from '../entities';
 
 /**
  * True when this call found instance `uuid` still in `task`, untouched for `olderThanSeconds`, and stamped it as
@@ -8,12 +9,11 @@ import { InvalidTransition, isTaskState } from '../../domain';
  */
 export async function retakeStaleTask(ds: DataSource, uuid: string, task: string, olderThanSeconds: number): Promise<boolean> {
   if (!isTaskState(task)) throw new InvalidTransition(`unknown task_state ${JSON.stringify(task)}`, { instance_uuid: uuid, task_state: task });
-  const rows = await ds.query(
-    `UPDATE instances SET updated_at = now()
-      WHERE uuid = $1 AND deleted_at IS NULL AND task_state = $2 AND updated_at < now() - make_interval(secs => $3)
-      RETURNING uuid`,
-    [uuid, task, olderThanSeconds],
-  ) as [unknown[], number] | unknown[];
-  const updated = Array.isArray(rows[0]) ? rows[0] : rows;
-  return updated.length === 1;
+  const result = await ds.createQueryBuilder()
+    .update(Instance)
+    .set({ updated_at: () => 'now()' })
+    .where('uuid = :uuid AND deleted_at IS NULL AND task_state = :task', { uuid, task })
+    .andWhere('updated_at < now() - make_interval(secs => :seconds)', { seconds: olderThanSeconds })
+    .execute();
+  return result.affected === 1;
 }

@@ -1,6 +1,7 @@
 // The seeded users' built-in passwords: which users still have theirs, and how an operator replaces one.
 import type { DataSource } from 'typeorm';
 import { SETTINGS } from '../../config/settings';
+import { User } from '../entities';
 import { DEFAULT_DOMAIN, hashPassword, SEED_USERS, verifyPassword } from './identity';
 
 /** The password each seeded user gets when nothing else is said (documented in the README, so public). */
@@ -24,11 +25,9 @@ export async function usersWithBuiltInPasswords(ds: DataSource): Promise<string[
 /** Replaces the password of the Default-domain user `name` and clears its failed logins; false when there is no such user. */
 export async function setUserPassword(ds: DataSource, name: string, password: string): Promise<boolean> {
   const hash = await hashPassword(password);
-  const rows = await ds.query(
-    `UPDATE users SET password_hash = $3, failed_auth_count = 0, failed_auth_at = NULL, updated_at = now()
-      WHERE domain_id = $1 AND name = $2 RETURNING id`,
-    [DEFAULT_DOMAIN.id, name, hash],
-  ) as [unknown[], number] | unknown[];
-  const updated = Array.isArray(rows[0]) ? rows[0] : rows;
-  return updated.length > 0;
+  const result = await ds.getRepository(User).update(
+    { domain_id: DEFAULT_DOMAIN.id, name },
+    { password_hash: hash, failed_auth_count: 0, failed_auth_at: null },
+  );
+  return (result.affected ?? 0) > 0;
 }
