@@ -10,6 +10,7 @@ import { recoverInterruptedBuilds } from './periodic/interrupted-builds';
 import { finishInterruptedDeletes } from './periodic/interrupted-deletes';
 import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
+import { sweepStrayGuests } from './periodic/stray-guests';
 import { reportResources } from './periodic/resource-report';
 import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
 import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
@@ -28,6 +29,7 @@ export { TERMINATE_EVENT } from './instance-ops/terminate';
 export { POWER_ACTIONS, type PowerAction, type PowerActionName } from './instance-ops/power-actions';
 export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncReport } from './periodic/power-sync';
 export { reportResources } from './periodic/resource-report';
+export { sweepStrayGuests, type StraySweepReport } from './periodic/stray-guests';
 export { PeriodicTask } from './periodic/periodic-task';
 
 export * from './cold-migration';
@@ -74,11 +76,13 @@ async function serveHost(
   await recoverInterruptedBuilds(c);
 
   const intervalMs = deps.config.powerSyncSeconds * 1000;
+  const reportedStrays = new Set<string>();
   const tasks = [
     new PeriodicTask('power_state_sync', intervalMs, async () => { await syncPowerStates(c); }, log),
     new PeriodicTask('resource_report', intervalMs, () => reportResources(c), log),
     new PeriodicTask('unconfirmed_resizes', intervalMs, async () => { await autoConfirmResizes(c); }, log),
     new PeriodicTask('incoming_from_down_sources', intervalMs, async () => { await dropIncomingFromDownSources(c); }, log),
+    new PeriodicTask('stray_guests', intervalMs, async () => { await sweepStrayGuests(c, reportedStrays); }, log),
     new PeriodicTask('unsettled_live_moves', intervalMs, async () => { await settleUnsettledLiveMoves(c); }, log),
     new PeriodicTask('stale_moves', STALE_MOVE_SECONDS * 1000, async () => { await recoverColdMoves(c, { staleSeconds: STALE_MOVE_SECONDS }); }, log),
   ];

@@ -210,10 +210,13 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
         expect(await driver.getVm(empty.uuid)).toBeUndefined();
       }, opts.timeoutMs);
 
-      it('destroys a disk copied in but never defined', async () => {
+      it('destroys a disk copied in but never defined; until then it is held (listed) though it is no VM', async () => {
         const spec = vmSpec();
         await copyIn(spec.uuid);
+        expect(await driver.listHeldInstances()).toContain(spec.uuid);
+        expect((await driver.listVms()).map((v) => v.uuid)).not.toContain(spec.uuid);
         await driver.destroy(spec.uuid);
+        expect(await driver.listHeldInstances()).not.toContain(spec.uuid);
         await expect(stat(driver.diskPath(spec.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
       }, opts.timeoutMs);
 

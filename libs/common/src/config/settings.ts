@@ -244,6 +244,10 @@ export const SETTINGS = {
     env: 'FERRY_POWER_SYNC_INTERVAL', default: 10, parse: int(1, 86400),
     doc: 'Seconds between a compute service\'s sync of real power states (and resource report) into the database.',
   } as Setting<number>,
+  strayGraceSeconds: {
+    env: 'FERRY_STRAY_GRACE', default: 60, parse: int(1, 86400),
+    doc: 'Seconds an instance must have been quiet (no change to it or its moves) before a compute removes what it holds of it that nobody needs: an incoming VM or a copied-in disk of a move that ended, or a claim the database no longer gives the host. VMs of deleted instances are removed at the next sweep (every FERRY_POWER_SYNC_INTERVAL).',
+  } as Setting<number>,
   adminPassword: {
     env: 'FERRY_ADMIN_PASSWORD', default: 'ferry-admin', parse: text,
     doc: 'Password of the seeded `admin` user (admin role in project `admin`); applied when the user is first created.',

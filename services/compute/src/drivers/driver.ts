@@ -87,6 +87,8 @@ export interface Driver extends LiveMigrationDriver {
   listVms(): Promise<VmInfo[]>;
   /** One VM, or undefined when the host does not have it. */
   getVm(uuid: string): Promise<VmInfo | undefined>;
+  /** Every instance this host holds anything of: a VM, an incoming VM, or only files (a disk copied in, no VM defined). */
+  listHeldInstances(): Promise<string[]>;
 
   // Cold migration and resize: the source copies diskPath() to the path prepareIncoming() gave on the destination.
 

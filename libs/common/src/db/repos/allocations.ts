@@ -70,6 +70,15 @@ export async function releaseClaim(ds: DataSource, consumerUuid: string, host?: 
   return result.affected ?? 0;
 }
 
+/** Frees the consumer's claim on host only if it is older than olderThanSeconds (a claim just made is a move starting). */
+export async function releaseSettledClaim(ds: DataSource, consumerUuid: string, host: string, olderThanSeconds: number): Promise<number> {
+  const result = await ds.createQueryBuilder().delete().from(Allocation)
+    .where('consumer_uuid = :consumerUuid AND host = :host', { consumerUuid, host })
+    .andWhere('updated_at < now() - make_interval(secs => :secs)', { secs: olderThanSeconds })
+    .execute();
+  return result.affected ?? 0;
+}
+
 export async function listAllocations(ds: DataSource, where: { host?: string; consumer_uuid?: string } = {}): Promise<Allocation[]> {
   return ds.getRepository(Allocation).find({ where, order: { host: 'ASC', id: 'ASC' } });
 }

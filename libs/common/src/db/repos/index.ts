@@ -8,9 +8,11 @@ export {
 } from './compute-nodes';
 export { startAction, withActionEvent, finishAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
 export {
-  claimResources, flavorResources, listAllocations, releaseClaim, type ResourceClaim, type Resources,
+  claimResources, flavorResources, listAllocations, releaseClaim, releaseSettledClaim, type ResourceClaim, type Resources,
 } from './allocations';
-export { getInstance, listInstancesOnHost, updateInstanceIf, type InstanceExpectation, type InstanceStatePatch } from './instances';
+export {
+  getInstance, instanceStandings, listInstancesOnHost, updateInstanceIf, type InstanceExpectation, type InstanceStanding, type InstanceStatePatch,
+} from './instances';
 export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';
 export {
   finishedMovesOlderThan, getMigration, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,

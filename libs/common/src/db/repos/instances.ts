@@ -42,6 +42,28 @@ export async function getInstance(ds: DataSource, uuid: string): Promise<Instanc
   return (await ds.getRepository(Instance).findOne({ where: { uuid }, withDeleted: true })) ?? undefined;
 }
 
+/** How the database stands to one instance a host holds something of; see instanceStandings. */
+export interface InstanceStanding {
+  uuid: string;
+  host: string | null;
+  task_state: string | null;
+  deleted: boolean;
+  /** Seconds since the instance or any of its moves last changed (on the database clock). */
+  quiet_seconds: number;
+}
+
+/** For each uuid that has a row (deleted or not): its host, task, whether it is deleted and how long it has been quiet. */
+export async function instanceStandings(ds: DataSource, uuids: readonly string[]): Promise<InstanceStanding[]> {
+  if (uuids.length === 0) return [];
+  const rows: { uuid: string; host: string | null; task_state: string | null; deleted: boolean; quiet_seconds: string | number }[] = await ds.query(
+    `SELECT i.uuid, i.host, i.task_state, i.deleted_at IS NOT NULL AS deleted,
+            EXTRACT(EPOCH FROM now() - GREATEST(i.updated_at, COALESCE((SELECT max(m.updated_at) FROM migrations m WHERE m.instance_uuid = i.uuid), i.updated_at))) AS quiet_seconds
+       FROM instances i WHERE i.uuid = ANY($1::uuid[])`,
+    [[...uuids]],
+  );
+  return rows.map((r) => ({ ...r, quiet_seconds: Number(r.quiet_seconds) }));
+}
+
 /** Live (not deleted) instances the database places on host. */
 export async function listInstancesOnHost(ds: DataSource, host: string): Promise<Instance[]> {
   return ds.getRepository(Instance).find({ where: { host, deleted_at: IsNull() }, order: { created_at: 'ASC', uuid: 'ASC' } });

@@ -204,6 +204,15 @@ export class FakeDriver implements Driver {
     return vms;
   }
 
+  async listHeldInstances(): Promise<string[]> {
+    try {
+      return (await readdir(this.instancesDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
   async getVm(uuid: string): Promise<VmInfo | undefined> {
     const record = await readVmRecord(this.vmDir(uuid));
     return record && vmInfo(record);
