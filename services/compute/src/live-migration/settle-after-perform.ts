@@ -41,7 +41,7 @@ export async function settleAfterPerform(c: ComputeContext, ctx: RequestContext,
 async function finishForward(c: ComputeContext, ctx: RequestContext, move: LiveMove): Promise<void> {
   const { migration } = move;
   // Finish runs only for a record in post-migrating (a late Finish must not start a guest the source resumed).
-  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating'))
+  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', 'source'))
     && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
     c.log.warn({ migration_id: migration.id }, 'live migration changed while finishing forward; left to recovery');
     return;
