@@ -70,12 +70,14 @@ function recoveryTable(m: MigrationStateMachine, spec: RoleSpec, waitWhenDeletin
   return Object.freeze(table);
 }
 
+/** What resize_instance on the source may write once the record is migrating (the copy, or its rollback). */
+const COPY_WRITES = w('migrating', 'post-migrating', 'error');
+
 /**
  * Cold moves: the source copies and hands over, the destination finishes; confirm runs on the source, revert on the
  * destination and then the source. A confirm under way ends its record even when the instance is being deleted.
  * Statuses a host waits in are left alone when the instance is deleting (the owner drops the move).
  */
-const COPY_WRITES = w('migrating', 'post-migrating', 'error');
 const coldSpec: RoleSpec = {
   source: {
     'pre-migrating': resume('resize-instance', [...w('pre-migrating', 'migrating', 'error'), ...COPY_WRITES]),
@@ -94,16 +96,18 @@ const coldSpec: RoleSpec = {
   },
 };
 
+/** What the source may write once Finish may have run: Confirm completes the move, or the settle rolls it back. */
+const CONFIRM_WRITES = w('post-migrating', 'completed', 'failed');
+
 /**
  * Live migration, driven by the source. A queued run starts again; one preparing lost its job with the process and
  * rolls back (libvirt's rule); past Perform the destination is asked first. Any open record of a deleted instance,
  * whatever this host's role, is dropped here.
  */
-const CONFIRM_WRITES = w('post-migrating', 'completed', 'failed');
 const liveSpec: RoleSpec = {
   source: {
     queued: resume('start-live-migration', [
-      ...w('queued', 'preparing', 'cancelled'), ...w('preparing', 'running', 'failed', 'cancelled'),
+      ...w('queued', 'preparing'), ...w('preparing', 'running', 'failed', 'cancelled'),
       ...w('running', 'post-migrating', 'failed', 'cancelled'), ...w('post-migrating', 'completed', 'failed', 'cancelled'),
     ]),
     preparing: { action: { kind: 'rollback', writes: w('preparing', 'failed') }, whenDeleting: 'drop' },
