@@ -20,7 +20,7 @@ export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestCon
   }
   const instance = await getInstance(ds, m.instance_uuid);
   if (!instance || instance.deleted_at || instance.task_state !== 'migrating' || instance.host !== m.source_compute) {
-    await advanceMigration(ds, m.id, ['accepted'], 'error', { last_error: 'instance changed before a destination was chosen' });
+    await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: 'instance changed before a destination was chosen' });
     return;
   }
   const data = m.migrate_data as unknown as LiveMigrationData;
@@ -30,7 +30,7 @@ export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestCon
     selection = await claimMoveDestination(deps, ctx, instance, spec, LIVE_MIGRATE_EVENT, data.force === true);
   } catch (err) {
     const fault = noDestinationFault(err);
-    if (!(await advanceMigration(ds, m.id, ['accepted'], 'error', { last_error: fault.message.slice(0, 2000) }))) return;
+    if (!(await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: fault.message.slice(0, 2000) }))) return;
     await recordInstanceFault(ds, { instance_uuid: instance.uuid, code: 500, ...fault, host: null });
     await updateInstanceIf(ds, instance.uuid, { task_states: ['migrating'], host: instance.host }, { task_state: null });
     await reportNoDestination(deps, instance, err, { migration_id: m.id });

@@ -287,7 +287,7 @@ export class BenchCluster {
     const m = await createMigration(this.apiDs, {
       instance_uuid: instance.uuid, migration_type: 'live-migration', status: 'accepted', source_compute: instance.host, source_node: instance.node,
       dest_compute: opts.host ?? null, user_id: 'admin', project_id: 'admin', migrate_data: { ...data },
-    });
+    }, 'api');
     await startAction(this.apiDs, ctx, instance.uuid, 'live-migration');
     await this.scheduler.liveMigrateServer(ctx, m.id);
     return m;

@@ -141,7 +141,7 @@ export class Cluster {
     const m = await createMigration(this.ds, {
       instance_uuid: uuid, migration_type: 'live-migration', status: 'accepted', source_compute: instance.host, source_node: instance.node,
       dest_compute: opts.host ?? null, user_id: 'admin', project_id: 'admin', migrate_data: data as unknown as Record<string, unknown>,
-    });
+    }, 'api');
     await startAction(this.ds, ctx, uuid, 'live-migration');
     await this.scheduler.liveMigrateServer(ctx, m.id);
     return m;

@@ -90,13 +90,13 @@ export function coldMigration(bus: BusKind, database: DatabaseKind = 'postgres')
     /** What the API does for confirmResize and revertResize. */
     async function confirm(uuid: string): Promise<void> {
       const m = await migrationOf(uuid);
-      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'confirming')).toBe(true);
+      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'confirming', 'api')).toBe(true);
       await cluster.compute.confirmResize(newRequestContext(), m.source_compute!, m.id);
     }
     async function revert(uuid: string): Promise<void> {
       const m = await migrationOf(uuid);
       await cluster.requestAction(uuid, 'revertResize', 'resize_reverting', async () => undefined);
-      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'reverting')).toBe(true);
+      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'reverting', 'api')).toBe(true);
       await cluster.compute.revertResize(newRequestContext(), m.dest_compute!, m.id);
     }
 

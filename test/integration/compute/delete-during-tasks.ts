@@ -218,7 +218,7 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
       const m = await migrationOf(vm.uuid);
       // What the API does for revertResize, its cast to the destination still in flight.
       await cluster.requestAction(vm.uuid, 'revertResize', 'resize_reverting', async () => undefined);
-      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'reverting')).toBe(true);
+      expect(await advanceMigration(cluster.ds, m.id, ['finished'], 'reverting', 'api')).toBe(true);
       const ctx = await requestDelete(vm.uuid);
       await expectNothingLeft(vm.uuid, ctx, { id: m.id, status: 'error' });
       await cluster.compute.revertResize(newRequestContext(), resized.host!, m.id);

@@ -30,7 +30,7 @@ describe('compare-and-set status writes on Postgres', () => {
     const inst = await insertInstance(db.dataSource);
     const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'migrating' });
     const results = await Promise.all(
-      Array.from({ length: RACERS }, (_, i) => advanceMigration(db.dataSource, mig.id, ['migrating'], 'post-migrating', { last_error: `racer-${i}`, disk_processed: i })),
+      Array.from({ length: RACERS }, (_, i) => advanceMigration(db.dataSource, mig.id, ['migrating'], 'post-migrating', 'source', { last_error: `racer-${i}`, disk_processed: i })),
     );
     const winners = results.flatMap((won, i) => (won ? [i] : []));
     expect(winners).toHaveLength(1);
@@ -44,8 +44,8 @@ describe('compare-and-set status writes on Postgres', () => {
   it('accepts any of several from-statuses and reports a lost race as false', async () => {
     const inst = await insertInstance(db.dataSource);
     const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', status: 'preparing' });
-    expect(await advanceMigration(db.dataSource, mig.id, ['queued', 'preparing', 'running'], 'cancelled')).toBe(true);
-    expect(await advanceMigration(db.dataSource, mig.id, ['queued', 'preparing', 'running'], 'cancelled')).toBe(false);
+    expect(await advanceMigration(db.dataSource, mig.id, ['queued', 'preparing', 'running'], 'cancelled', 'source')).toBe(true);
+    expect(await advanceMigration(db.dataSource, mig.id, ['queued', 'preparing', 'running'], 'cancelled', 'source')).toBe(false);
     expect((await reload(mig.id)).status).toBe('cancelled');
   });
 
@@ -53,9 +53,9 @@ describe('compare-and-set status writes on Postgres', () => {
     const inst = await insertInstance(db.dataSource);
     const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'confirmed', last_error: null });
     const before = await reload(mig.id);
-    await expect(advanceMigration(db.dataSource, mig.id, ['confirmed'], 'migrating', { last_error: 'should not land' })).rejects.toBeInstanceOf(InvalidTransition);
-    await expect(advanceMigration(db.dataSource, mig.id, ['confirmed', 'pre-migrating'], 'migrating')).rejects.toBeInstanceOf(InvalidTransition);
-    await expect(advanceMigration(db.dataSource, mig.id, [], 'migrating')).rejects.toBeInstanceOf(InvalidTransition);
+    await expect(advanceMigration(db.dataSource, mig.id, ['confirmed'], 'migrating', 'source', { last_error: 'should not land' })).rejects.toBeInstanceOf(InvalidTransition);
+    await expect(advanceMigration(db.dataSource, mig.id, ['confirmed', 'pre-migrating'], 'migrating', 'source')).rejects.toBeInstanceOf(InvalidTransition);
+    await expect(advanceMigration(db.dataSource, mig.id, [], 'migrating', 'source')).rejects.toBeInstanceOf(InvalidTransition);
     expect(await reload(mig.id)).toEqual(before);
   });
 
@@ -63,15 +63,40 @@ describe('compare-and-set status writes on Postgres', () => {
     const inst = await insertInstance(db.dataSource);
     // pre-migrating → done is an evacuation step; a resize record in pre-migrating must not take it.
     const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize', status: 'pre-migrating' });
-    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'done')).toBe(false);
+    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'done', 'dest')).toBe(false);
     expect((await reload(mig.id)).status).toBe('pre-migrating');
+  });
+
+  it('refuses a write by a role the table does not name for it, before touching the row', async () => {
+    const inst = await insertInstance(db.dataSource);
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize', status: 'migrating', last_error: null });
+    const before = await reload(mig.id);
+    // migrating → post-migrating is the source's step; the destination, the API and the scheduler may not write it.
+    for (const role of ['dest', 'api', 'scheduler'] as const) {
+      await expect(advanceMigration(db.dataSource, mig.id, ['migrating'], 'post-migrating', role, { last_error: 'should not land' }))
+        .rejects.toThrow(new RegExp(`migrating -> post-migrating may not be written by ${role}`));
+    }
+    // One forbidden pair among allowed ones refuses the whole write (the API may cancel a queued live migration, not a running one).
+    await expect(advanceMigration(db.dataSource, mig.id, ['queued', 'running'], 'cancelled', 'api')).rejects.toThrow(/running -> cancelled may not be written by api/);
+    expect(await reload(mig.id)).toEqual(before);
+    expect(await advanceMigration(db.dataSource, mig.id, ['migrating'], 'post-migrating', 'source')).toBe(true);
+  });
+
+  it("refuses a role the row's own type does not name, though another type's table does", async () => {
+    const inst = await insertInstance(db.dataSource);
+    // The source may fail a cold move in pre-migrating, but an evacuation there is the destination's (or the API's) to fail.
+    const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'evacuation', status: 'pre-migrating', last_error: null });
+    const before = await reload(mig.id);
+    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'error', 'source', { last_error: 'should not land' })).toBe(false);
+    expect(await reload(mig.id)).toEqual(before);
+    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'error', 'dest')).toBe(true);
   });
 
   it('rejects a patch that writes the status or an unknown column', async () => {
     const inst = await insertInstance(db.dataSource);
     const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
-    await expect(advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', { status: 'finished' })).rejects.toThrow(/status/);
-    await expect(advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', { nope: 1 } as never)).rejects.toThrow(/nope/);
+    await expect(advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', 'source', { status: 'finished' })).rejects.toThrow(/status/);
+    await expect(advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', 'source', { nope: 1 } as never)).rejects.toThrow(/nope/);
     expect((await reload(mig.id)).status).toBe('pre-migrating');
   });
 
@@ -79,7 +104,7 @@ describe('compare-and-set status writes on Postgres', () => {
     const inst = await insertInstance(db.dataSource);
     const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
     const timings = { copy_pass_1: { started_at: '2026-01-01T00:00:00Z' } };
-    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', { phase_timings: timings, disk_total: 2 ** 40 })).toBe(true);
+    expect(await advanceMigration(db.dataSource, mig.id, ['pre-migrating'], 'migrating', 'source', { phase_timings: timings, disk_total: 2 ** 40 })).toBe(true);
     expect(await patchMigration(db.dataSource, mig.id, ['migrating'], { disk_processed: 2 ** 39, disk_remaining: 2 ** 39 })).toBe(true);
     expect(await patchMigration(db.dataSource, mig.id, ['post-migrating'], { disk_processed: 1 })).toBe(false);
     const row = await reload(mig.id);
@@ -88,10 +113,13 @@ describe('compare-and-set status writes on Postgres', () => {
 
   it('creates records only in a status their type may start in', async () => {
     const inst = await insertInstance(db.dataSource);
-    const mig = await createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', source_compute: 'a', dest_compute: 'b' });
+    const mig = await createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', source_compute: 'a', dest_compute: 'b' }, 'dest');
     expect(mig).toMatchObject({ status: 'queued', migration_type: 'live-migration', hidden: false, phase_timings: {} });
     expect(typeof mig.id).toBe('number');
-    await expect(createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize', status: 'finished' })).rejects.toBeInstanceOf(InvalidTransition);
+    await expect(createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize', status: 'finished' }, 'dest')).rejects.toBeInstanceOf(InvalidTransition);
+    // Only the destination creates a live migration `queued` (after its checks); the API records it `accepted`.
+    await expect(createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', status: 'queued' }, 'api')).rejects.toThrow(/by api/);
+    await expect(createMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'resize' }, 'source')).rejects.toBeInstanceOf(InvalidTransition);
   });
 
   describe('instance task_state', () => {

@@ -3,6 +3,7 @@ export * from './errors';
 export * from './migration-statuses';
 export * from './migration-machines';
 export * from './migration-rules';
+export * from './migration-recovery';
 export * from './instance-states';
 export * from './api-status';
 export * from './guest-name';

@@ -81,7 +81,7 @@ export function writersOf(type: string, from: string, to: string): readonly Serv
   return isMigrationType(type) ? (findTransition(type, from, to)?.by ?? []) : [];
 }
 
-/** The migration types in which from → to is allowed. */
-export function typesAllowing(from: string, to: string): MigrationType[] {
-  return (Object.keys(MIGRATION_MACHINES) as MigrationType[]).filter((type) => findTransition(type, from, to) !== undefined);
+/** The migration types in which from → to is allowed (given a role, allowed to that role). */
+export function typesAllowing(from: string, to: string, role?: ServiceRole): MigrationType[] {
+  return (Object.keys(MIGRATION_MACHINES) as MigrationType[]).filter((type) => canTransition(type, from, to, role));
 }

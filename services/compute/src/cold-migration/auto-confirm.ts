@@ -9,7 +9,7 @@ export async function autoConfirmResizes(c: ComputeContext): Promise<number> {
   if (window <= 0) return 0;
   let confirmed = 0;
   for (const m of await finishedMovesOlderThan(c.ds, c.host, window)) {
-    if (!(await advanceMigration(c.ds, m.id, ['finished'], 'confirming'))) continue;
+    if (!(await advanceMigration(c.ds, m.id, ['finished'], 'confirming', 'dest'))) continue;
     c.log.info({ migration_id: m.id, instance_uuid: m.instance_uuid, window_seconds: window }, 'confirming a move left unconfirmed past resize_confirm_window');
     // Its own action, as Nova's periodic confirm records one: `server event list` shows who confirmed and when.
     const ctx = newRequestContext({ user_id: m.user_id ?? undefined, project_id: m.project_id ?? undefined });

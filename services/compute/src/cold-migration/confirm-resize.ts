@@ -28,11 +28,11 @@ export async function confirmResize(c: ComputeContext, ctx: RequestContext, migr
         const reason = instance.host !== dest
           ? `the database names ${instance.host ?? 'no host'}, not the destination ${dest}`
           : await missingOtherCopy(c, ctx, dest, uuid);
-        if (reason) throw await refuseToDestroy(c, migration, { name: 'confirm', status: 'confirming', task_state: null, vm_states: [VM_STATES.RESIZED] }, reason);
+        if (reason) throw await refuseToDestroy(c, migration, { name: 'confirm', status: 'confirming', by: 'source', task_state: null, vm_states: [VM_STATES.RESIZED] }, reason);
       }
       await c.driver.destroy(uuid);
       await releaseClaim(c.ds, uuid, c.host);
-      await advanceMigration(c.ds, migration.id, ['confirming'], 'confirmed');
+      await advanceMigration(c.ds, migration.id, ['confirming'], 'confirmed', 'source');
       if (!instance) return;
       // The power the guest has on the destination decides: a stopped instance was moved stopped and stays so.
       const stopped = instance.power_state === POWER_STATES.SHUTDOWN;

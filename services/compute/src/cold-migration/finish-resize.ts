@@ -50,7 +50,7 @@ async function finish(c: ComputeContext, ctx: RequestContext, move: MoveState): 
       instanceNotification(c, 'instance.resize_finish', instance, async () => {
         await c.driver.finishIncoming(vmSpecOf(instance, flavor), { powerOn: shouldRun(data) });
         const timings = withPhase(migration.phase_timings, 'guest_started', { at: nowIso(), running: shouldRun(data) });
-        if (!(await advanceMigration(c.ds, migration.id, ['post-migrating'], 'finished', { phase_timings: timings }))) {
+        if (!(await advanceMigration(c.ds, migration.id, ['post-migrating'], 'finished', 'dest', { phase_timings: timings }))) {
           // A delete ended the record: its terminate here waits for this step, then removes the guest just defined.
           if (await instanceBeingDeleted(c, instance.uuid)) {
             stoppedByDelete = true;
@@ -95,7 +95,7 @@ async function rollBackFromDestination(c: ComputeContext, ctx: RequestContext, m
   const instance: Instance = move.instance!;
   c.log.warn({ migration_id: migration.id, instance_uuid: instance.uuid, err: err.message }, 'cannot finish the move here; rolling back to the source copy');
   await c.driver.destroy(instance.uuid).catch((e: unknown) => c.log.error({ instance_uuid: instance.uuid, err: (e as Error).message }, 'cannot remove the failed destination copy'));
-  await advanceMigration(c.ds, migration.id, ['post-migrating'], 'error', { last_error: err.message.slice(0, 2000) });
+  await advanceMigration(c.ds, migration.id, ['post-migrating'], 'error', 'dest', { last_error: err.message.slice(0, 2000) });
   await recordInstanceFault(c.ds, { instance_uuid: instance.uuid, code: 500, message: `Move to ${c.host} failed: ${err.message}`, details: err.stack ?? null, host: c.host });
   const handedBack = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_finish', 'resize_migrated'], host: c.host }, {
     task_state: 'resize_reverting', host: migration.source_compute, node: migration.source_node, flavor: instance.old_flavor ?? instance.flavor,

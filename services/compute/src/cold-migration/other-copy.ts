@@ -1,7 +1,7 @@
 // Confirm and revert each destroy one copy of a moved instance: first the host of the copy that stays is asked whether
 // it has it. A copy nobody can show to exist elsewhere is never destroyed; the move ends in error, both hosts named.
 import { advanceMigration, recordInstanceFault, updateInstanceIf, type Migration } from '@ferry/common/db';
-import { VM_STATES, type TaskState, type VmState } from '@ferry/common/domain';
+import { VM_STATES, type ServiceRole, type TaskState, type VmState } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 
@@ -23,12 +23,12 @@ export class DestroyRefused extends Error {}
  * fault naming both hosts, for an operator to decide which copy is the instance.
  */
 export async function refuseToDestroy(
-  c: ComputeContext, migration: Migration, step: { name: string; status: string; task_state: TaskState | null; vm_states?: VmState[] }, reason: string,
+  c: ComputeContext, migration: Migration, step: { name: string; status: string; by: ServiceRole; task_state: TaskState | null; vm_states?: VmState[] }, reason: string,
 ): Promise<DestroyRefused> {
   const uuid = migration.instance_uuid;
   const message = `${step.name} refused: ${reason}; copies, if any, kept on ${migration.source_compute} and ${migration.dest_compute}`;
   c.log.error({ migration_id: migration.id, instance_uuid: uuid, source: migration.source_compute, dest: migration.dest_compute }, message);
-  await advanceMigration(c.ds, migration.id, [step.status], 'error', { last_error: message.slice(0, 2000) });
+  await advanceMigration(c.ds, migration.id, [step.status], 'error', step.by, { last_error: message.slice(0, 2000) });
   await recordInstanceFault(c.ds, { instance_uuid: uuid, code: 500, message, host: c.host });
   // Only an instance still in the step's own state: one the move already gave back elsewhere keeps running as it is.
   await updateInstanceIf(c.ds, uuid, { task_states: [step.task_state], ...(step.vm_states ? { vm_states: step.vm_states } : {}) }, {

@@ -48,7 +48,7 @@ export async function prepResize(c: ComputeContext, ctx: RequestContext, req: Pr
       old_instance_type_id: instance.flavor.id, new_instance_type_id: req.new_flavor.id,
       user_id: ctx.user_id ?? instance.user_id, project_id: ctx.project_id ?? instance.project_id,
       migrate_data: data as unknown as Record<string, unknown>,
-    });
+    }, 'dest');
     migrationId = m.id;
   } catch (err) {
     if (!isOpenMoveConflict(err)) throw err;

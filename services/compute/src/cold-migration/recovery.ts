@@ -1,6 +1,8 @@
 // Resuming cold moves from the database after this compute restarted (and periodically, for lost messages): every
-// unfinished record this host takes part in is moved on by the step its status and this host's role call for.
+// unfinished record this host takes part in is moved on by the step the domain's recovery table names for its status
+// and this host's role.
 import { latestMigrationOf, listInstancesOnHost, openMigrationsOnHost, updateInstanceIf, type Migration } from '@ferry/common/db';
+import { recoveryFor, type ColdResumeStep } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import { isBeingDeleted } from '../instance-ops/stop-move';
@@ -16,22 +18,23 @@ const COLD_TYPES = ['migration', 'resize'] as const;
 type Role = 'source' | 'dest';
 type Step = (c: ComputeContext, ctx: RequestContext, m: Migration) => Promise<void>;
 
-/** What a host does for a record in each status, by its role in the move. Statuses not listed wait for another host or the API. */
-const RESUME: Readonly<Record<Role, Partial<Record<string, Step>>>> = {
-  source: {
-    'pre-migrating': (c, ctx, m) => resizeInstance(c, ctx, m.id),
-    migrating: (c, ctx, m) => resizeInstance(c, ctx, m.id),
-    'post-migrating': (c, ctx, m) => handOverAgain(c, ctx, m),
-    confirming: (c, ctx, m) => confirmResize(c, ctx, m.id),
-    reverting: (c, ctx, m) => finishRevertResize(c, ctx, m.id),
-  },
-  dest: {
-    'pre-migrating': (c, ctx, m) => c.computeRpc.resizeInstance(ctx, m.source_compute!, m.id),
-    'post-migrating': (c, ctx, m) => finishResize(c, ctx, m.id),
-    finished: (c, ctx, m) => finishResize(c, ctx, m.id),
-    reverting: (c, ctx, m) => revertResize(c, ctx, m.id),
-  },
+/** The handler of each step the recovery table may name for a cold move. */
+const STEPS: Readonly<Record<ColdResumeStep, Step>> = {
+  'resize-instance': (c, ctx, m) => resizeInstance(c, ctx, m.id),
+  'hand-over': (c, ctx, m) => handOverAgain(c, ctx, m),
+  'confirm-resize': (c, ctx, m) => confirmResize(c, ctx, m.id),
+  'finish-revert-resize': (c, ctx, m) => finishRevertResize(c, ctx, m.id),
+  'cast-resize-instance': (c, ctx, m) => c.computeRpc.resizeInstance(ctx, m.source_compute!, m.id),
+  'finish-resize': (c, ctx, m) => finishResize(c, ctx, m.id),
+  'revert-resize': (c, ctx, m) => revertResize(c, ctx, m.id),
 };
+
+/** The step `role` runs for the record, or undefined when the table has it wait (cold moves only resume). */
+function stepFor(m: Migration, role: Role): { step: Step; evenWhenDeleting: boolean } | undefined {
+  const { action, whenDeleting } = recoveryFor(m.migration_type, m.status, role);
+  if (action.kind !== 'resume') return undefined;
+  return { step: STEPS[action.step as ColdResumeStep], evenWhenDeleting: whenDeleting === 'proceed' };
+}
 
 export interface RecoveryOptions {
   /** Only records untouched for this long (a periodic pass must not race a step another host is running). */
@@ -45,12 +48,13 @@ export async function recoverColdMoves(c: ComputeContext, opts: RecoveryOptions 
     if (c.activeMoves.has(m.id) || m.updated_at.getTime() > cutoff) continue;
     const roles: Role[] = [...(m.source_compute === c.host ? ['source' as const] : []), ...(m.dest_compute === c.host ? ['dest' as const] : [])];
     for (const role of roles) {
-      const step = RESUME[role][m.status];
-      if (!step) continue;
+      const found = stepFor(m, role);
+      if (!found) continue;
+      const { step, evenWhenDeleting } = found;
       const move = await loadMove(c.ds, m.id);
       if (!move) continue;
-      // A confirm under way still ends its own record (it needs no instance); anything else of a deleted instance is dropped.
-      if (isBeingDeleted(move.instance) && !(role === 'source' && m.status === 'confirming')) {
+      // A step that ends its own record needing no instance (a confirm under way) still runs; anything else of a deleted instance is dropped.
+      if (isBeingDeleted(move.instance) && !evenWhenDeleting) {
         // A delete whose messages were lost, or that this host missed while down: finish its part here.
         await terminateInstance(c, newRequestContext(), m.instance_uuid).catch((err: unknown) =>
           c.log.error({ migration_id: m.id, err: (err as Error).message }, 'cannot drop the move of a deleted instance; next pass retries'));

@@ -30,7 +30,7 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
     }
     if (migration.status === 'pre-migrating') {
       const phaseTimings = withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() });
-      if (!(await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', { phase_timings: phaseTimings }))) return;
+      if (!(await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', 'source', { phase_timings: phaseTimings }))) return;
       if (!(await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_prep'], host: c.host }, { task_state: 'resize_migrating', progress: 0 }))) {
         // Only a delete takes the task from a move: nothing is copied for an instance on its way out.
         await abandonForDelete(c, ctx, migration);
@@ -149,7 +149,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
 
 /** The disk is on the destination: post-migrating, the instance now names the destination, which finishes the move. */
 async function handOver(c: ComputeContext, ctx: RequestContext, migrationId: number, uuid: string, dest: string, destNode: string | null): Promise<void> {
-  const moved = await advanceMigration(c.ds, migrationId, ['migrating'], 'post-migrating');
+  const moved = await advanceMigration(c.ds, migrationId, ['migrating'], 'post-migrating', 'source');
   if (!moved) {
     c.log.warn({ migration_id: migrationId }, 'migration changed during the copy; not handing over');
     return;

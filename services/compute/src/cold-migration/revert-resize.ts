@@ -27,7 +27,7 @@ export async function revertResize(c: ComputeContext, ctx: RequestContext, migra
       const reason = await missingOtherCopy(c, ctx, source, instance.uuid);
       try {
         await withActionEvent(c.ds, ctx, instance.uuid, REVERT_RESIZE_EVENT, c.host, async () => {
-          if (reason) throw await refuseToDestroy(c, migration, { name: 'revert', status: 'reverting', task_state: 'resize_reverting' }, reason);
+          if (reason) throw await refuseToDestroy(c, migration, { name: 'revert', status: 'reverting', by: 'dest', task_state: 'resize_reverting' }, reason);
           await c.driver.destroy(instance.uuid);
           await releaseClaim(c.ds, instance.uuid, c.host);
           await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_reverting'], host: c.host }, {
@@ -68,7 +68,7 @@ async function resumeHere(c: ComputeContext, move: MoveState): Promise<void> {
   const instance = move.instance!;
   const run = shouldRun(data);
   if (run) await c.driver.powerOn(instance.uuid);
-  if (migration.status === 'reverting') await advanceMigration(c.ds, migration.id, ['reverting'], 'reverted');
+  if (migration.status === 'reverting') await advanceMigration(c.ds, migration.id, ['reverting'], 'reverted', 'source');
   const done = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_reverting'], host: c.host }, {
     vm_state: settledVmState(data), task_state: null, power_state: run ? POWER_STATES.RUNNING : POWER_STATES.SHUTDOWN,
     old_flavor: null, new_flavor: null, progress: 0,

@@ -20,7 +20,7 @@ export async function rollBackToSource(c: ComputeContext, ctx: RequestContext, m
       c.log.error({ instance_uuid: instance.uuid, err: (powerErr as Error).message }, 'cannot power the source copy back on; power sync will report it');
     }
   }
-  const failed = await advanceMigration(c.ds, migrationId, ['pre-migrating', 'migrating'], 'error', { last_error: err.message.slice(0, 2000) });
+  const failed = await advanceMigration(c.ds, migrationId, ['pre-migrating', 'migrating'], 'error', 'source', { last_error: err.message.slice(0, 2000) });
   if (!failed) return;
   if (instance) {
     await recordInstanceFault(c.ds, { instance_uuid: instance.uuid, code: 500, message: `Move to ${migration.dest_compute} failed: ${err.message}`, details: err.stack ?? null, host: c.host });

@@ -35,7 +35,7 @@ export async function endMoveOfDeletedInstance(c: ComputeContext, migrationId: n
     if (!m || !role) return;
     const to = statusEndingMoveOnDelete(m.migration_type, m.status, role);
     if (!to) return;
-    if (await advanceMigration(c.ds, m.id, [m.status], to, { last_error: MOVE_ENDED_BY_DELETE_MESSAGE })) {
+    if (await advanceMigration(c.ds, m.id, [m.status], to, role, { last_error: MOVE_ENDED_BY_DELETE_MESSAGE })) {
       c.log.info({ migration_id: m.id, instance_uuid: m.instance_uuid, from: m.status, to }, 'move ended: its instance is being deleted');
       return;
     }

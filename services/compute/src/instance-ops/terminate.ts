@@ -63,7 +63,7 @@ export async function terminateInstance(c: ComputeContext, ctx: RequestContext, 
 async function confirmPendingMove(c: ComputeContext, ctx: RequestContext, uuid: string): Promise<void> {
   const open = await openMigrationOf(c.ds, uuid);
   if (!open || open.dest_compute !== c.host || open.status !== 'finished' || !open.source_compute) return;
-  if (!(await advanceMigration(c.ds, open.id, ['finished'], 'confirming'))) return;
+  if (!(await advanceMigration(c.ds, open.id, ['finished'], 'confirming', 'dest'))) return;
   await c.computeRpc.confirmResize(ctx, open.source_compute, open.id).catch((err: unknown) =>
     c.log.error({ migration_id: open.id, err: (err as Error).message }, 'cannot ask the source to drop its copy; its recovery will'));
 }

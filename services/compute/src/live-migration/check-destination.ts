@@ -23,7 +23,7 @@ export async function checkCanLiveMigrateDestination(
   const { migration, instance } = move;
   if (!instance || instance.task_state !== 'migrating') {
     await releaseClaim(c.ds, migration.instance_uuid, c.host);
-    await advanceMigration(c.ds, migration.id, ['accepted'], 'error', { last_error: 'instance changed before the destination checks' });
+    await advanceMigration(c.ds, migration.id, ['accepted'], 'error', 'dest', { last_error: 'instance changed before the destination checks' });
     return;
   }
   let blockMigration: boolean;
@@ -38,7 +38,7 @@ export async function checkCanLiveMigrateDestination(
     return;
   }
   const data: LiveMigrationData = { ...move.data, block_migration_resolved: blockMigration, alternates: args.alternates };
-  const queued = await advanceMigration(c.ds, migration.id, ['accepted'], 'queued', {
+  const queued = await advanceMigration(c.ds, migration.id, ['accepted'], 'queued', 'dest', {
     dest_compute: c.host, dest_node: c.node, dest_host: c.host, migrate_data: data as unknown as Record<string, unknown>,
   });
   if (!queued) {
@@ -88,7 +88,7 @@ async function nextAlternateOrFail(
     }
   }
   // From 2.34 pre-checks are asynchronous: the record says why, the server stays as it was.
-  if (!(await advanceMigration(c.ds, migration.id, ['accepted'], 'error', { last_error: err.message.slice(0, 2000) }))) return;
+  if (!(await advanceMigration(c.ds, migration.id, ['accepted'], 'error', 'dest', { last_error: err.message.slice(0, 2000) }))) return;
   await recordInstanceFault(c.ds, { instance_uuid: instance.uuid, code: 400, message: err.message, host: c.host });
   await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.source_compute }, { task_state: null });
 }

@@ -2,7 +2,9 @@
 // process (libvirt's rule: the source restarted mid-migration → abort), so it rolls back; one whose Finish may have
 // run goes forward (Finish is idempotent, then Confirm). Past Perform the destination is asked first what it runs
 // (settle-after-perform); a periodic pass asks again for moves left unsettled (destination unreachable, database down).
-import { openMigrationsOnHost } from '@ferry/common/db';
+// Which of these a status calls for is the domain's recovery table; this module only runs it.
+import { openMigrationsOnHost, type Migration } from '@ferry/common/db';
+import { recoveryFor, type LiveResumeStep, type RecoveryAction, type ServiceRole } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import { isBeingDeleted } from '../instance-ops/stop-move';
@@ -11,30 +13,51 @@ import { loadLiveMove, type LiveMove } from './live-record';
 import { rollBack, startLiveMigration } from './source';
 import { settleAfterPerform, UNSETTLED_AFTER_PERFORM } from './settle-after-perform';
 
+/** The handler of each step the recovery table may name for a live migration. */
+const STEPS: Readonly<Record<LiveResumeStep, (c: ComputeContext, move: LiveMove) => void>> = {
+  'start-live-migration': (c, move) => startLiveMigration(c, move.ctx, move.migration.id),
+};
+
+function rolesHere(c: ComputeContext, m: Migration): ServiceRole[] {
+  return [...(m.source_compute === c.host ? ['source' as const] : []), ...(m.dest_compute === c.host ? ['dest' as const] : [])];
+}
+
 export async function recoverLiveMoves(c: ComputeContext): Promise<number> {
   let handled = 0;
   for (const m of await openMigrationsOnHost(c.ds, c.host, ['live-migration'])) {
     if (c.activeMoves.has(m.id) || c.liveJobs.has(m.id)) continue;
     const move = await loadLiveMove(c.ds, m.id);
     if (!move) continue;
+    const entries = rolesHere(c, m).map((role) => recoveryFor(m.migration_type, m.status, role));
     if (isBeingDeleted(move.instance)) {
+      if (!entries.some((e) => e.whenDeleting === 'drop')) continue;
       // A delete this host missed while it was down: drop its side of the move (and finish the delete if it is the owner).
       handled++;
       await terminateInstance(c, newRequestContext(), m.instance_uuid).catch((err: unknown) =>
         c.log.error({ migration_id: m.id, err: (err as Error).message }, 'cannot drop the live migration of a deleted instance'));
       continue;
     }
-    if (m.source_compute !== c.host || !move.instance) continue;
+    const action = entries.map((e) => e.action).find((a) => a.kind !== 'wait');
+    if (!action || !move.instance) continue;
     handled++;
-    c.log.info({ migration_id: m.id, status: m.status }, 'resuming a live migration after a restart');
-    if (m.status === 'queued') startLiveMigration(c, move.ctx, m.id);
-    else if (m.status === 'preparing') {
-      await rollBack(c, move.ctx, move, new Error(`source compute ${c.host} restarted during the live migration`), 'failed');
-    } else if (m.status === 'running' || m.status === 'post-migrating') {
-      await settleHere(c, move, new Error(`source compute ${c.host} restarted during the live migration`));
-    }
+    c.log.info({ migration_id: m.id, status: m.status, action: action.kind }, 'resuming a live migration after a restart');
+    await run(c, move, action);
   }
   return handled;
+}
+
+async function run(c: ComputeContext, move: LiveMove, action: Exclude<RecoveryAction, { kind: 'wait' }>): Promise<void> {
+  const why = new Error(`source compute ${c.host} restarted during the live migration`);
+  switch (action.kind) {
+    case 'resume':
+      STEPS[action.step as LiveResumeStep](c, move);
+      return;
+    case 'rollback':
+      await rollBack(c, move.ctx, move, why, 'failed');
+      return;
+    case 'settle':
+      await settleHere(c, move, why);
+  }
 }
 
 /**

@@ -2,14 +2,18 @@
 // the destination's hypervisor before it touches its own paused copy. It resumes only when the destination has no copy
 // that took over, finishes forward when it has one, and keeps its copy paused, saying why, when it cannot tell.
 import { advanceMigration, getMigration, patchMigration } from '@ferry/common/db';
+import { statusesRecoveredWith, type MigrationStatus } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import type { GuestPresence, MigrationCookie } from '../drivers';
 import type { LiveMove } from './live-record';
 import { confirmHere, rollBack } from './source';
 
-/** The statuses in which Finish may have run, or may yet run: the source copy is paused until this settles them. */
-export const UNSETTLED_AFTER_PERFORM = ['running', 'post-migrating'] as const;
+/**
+ * The statuses in which Finish may have run, or may yet run: the source copy is paused until this settles them. They
+ * are the statuses the recovery table has the source settle.
+ */
+export const UNSETTLED_AFTER_PERFORM: readonly MigrationStatus[] = statusesRecoveredWith('live-migration', 'source', 'settle');
 
 export async function settleAfterPerform(c: ComputeContext, ctx: RequestContext, move: LiveMove, why: Error): Promise<void> {
   const { migration } = move;
@@ -41,7 +45,7 @@ export async function settleAfterPerform(c: ComputeContext, ctx: RequestContext,
 async function finishForward(c: ComputeContext, ctx: RequestContext, move: LiveMove): Promise<void> {
   const { migration } = move;
   // Finish runs only for a record in post-migrating (a late Finish must not start a guest the source resumed).
-  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating'))
+  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', 'source'))
     && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
     c.log.warn({ migration_id: migration.id }, 'live migration changed while finishing forward; left to recovery');
     return;

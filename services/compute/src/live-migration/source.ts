@@ -58,7 +58,7 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
         return;
       }
       const timings = withPhase(move.migration.phase_timings, 'preparing', { started_at: nowIso() });
-      if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', { phase_timings: timings }))) {
+      if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', 'source', { phase_timings: timings }))) {
         await endBeforeStart(c, move);
         return;
       }
@@ -111,7 +111,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
     c.liveJobs.set(migration.id, handle);
     if (c.stopping.aborted) handle.abort();
     try {
-      if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running'))) throw cancelled('aborted while preparing');
+      if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running', 'source'))) throw cancelled('aborted while preparing');
       const job = await c.driver.liveMigrationPerform(instance.uuid, prepared, opts);
       handle.attach(job);
       try {
@@ -146,7 +146,7 @@ function perform(stats: LiveMigrationJobStats | undefined): Record<string, unkno
 async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, cookie: MigrationCookie, stats?: LiveMigrationJobStats): Promise<void> {
   const { migration } = move;
   const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
-  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', { phase_timings: timings }))
+  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', 'source', { phase_timings: timings }))
     && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
     // Cancelled as the job completed (the instance is being deleted): the guest is still whole here, so no Finish.
     await rollBack(c, ctx, move, cancelled('cancelled as the transfer completed'), 'cancelled', stats);
@@ -170,7 +170,7 @@ export async function confirmHere(c: ComputeContext, move: LiveMove, confirmCook
   await instanceNotification(c, 'instance.live_migration_post', instance, async () => {
     await confirmUntilDone(c, instance.uuid, confirmCookie, { success: true, paused: arrivesPaused(move.data) });
     await releaseClaim(c.ds, instance.uuid, c.host);
-    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', { last_error: null });
+    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', 'source', { last_error: null });
     await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.dest_compute }, { task_state: null });
   });
   c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, dest: migration.dest_compute, ...perform(stats) }, 'live migration completed');
@@ -212,7 +212,7 @@ export async function rollBack(
     }
     await confirmUntilDone(c, instance.uuid, {}, { success: false, paused });
     const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
-    await advanceMigration(c.ds, migration.id, ['preparing', 'running', 'post-migrating'], status, { last_error: err.message.slice(0, 2000), phase_timings: timings });
+    await advanceMigration(c.ds, migration.id, ['preparing', 'running', 'post-migrating'], status, 'source', { last_error: err.message.slice(0, 2000), phase_timings: timings });
     await releaseClaim(c.ds, instance.uuid, migration.dest_compute!);
     await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: [c.host, migration.dest_compute] }, {
       task_state: null, host: c.host, node: migration.source_node ?? c.node, power_state: paused ? POWER_STATES.PAUSED : POWER_STATES.RUNNING,

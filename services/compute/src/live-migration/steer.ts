@@ -12,7 +12,7 @@ export async function liveMigrationAbort(c: ComputeContext, _ctx: RequestContext
     // Not transferring yet (the API may have said so already): a run waiting for a slot leaves the queue and rolls
     // back at once; one preparing sees `cancelled` before Perform.
     if (!c.liveJobs.has(migrationId)) {
-      if ((await advanceMigration(c.ds, migrationId, ['queued', 'preparing'], 'cancelled')) || move.migration.status === 'cancelled') {
+      if ((await advanceMigration(c.ds, migrationId, ['queued', 'preparing'], 'cancelled', 'source')) || move.migration.status === 'cancelled') {
         c.slotWaits.get(migrationId)?.abort();
         return;
       }

@@ -1,6 +1,6 @@
 // The only way a migration's status changes: a compare-and-set that reports whether this caller won.
 import { Brackets, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
-import { InvalidTransition, typesAllowing, type MigrationType } from '../../domain';
+import { InvalidTransition, typesAllowing, type MigrationType, type ServiceRole } from '../../domain';
 import { Migration } from '../entities';
 import { checkPatch } from './patch-columns';
 
@@ -9,9 +9,10 @@ const OWNED = ['id', 'uuid', 'instance_uuid', 'migration_type', 'status', 'creat
 
 /**
  * Moves migration `migrationId` to `to` if its status is one of `from`, applying `patch` in the same
- * statement. Every from → to pair is checked against the domain tables first: a pair no migration type
- * allows throws InvalidTransition before the database is touched. The update also requires the row's
- * own type to allow its current status → to, so a record can never take a step its table lacks.
+ * statement; `by` is the role of the writer. Every from → to pair is checked against the domain tables first:
+ * a pair no migration type allows `by` to write throws InvalidTransition before the database is touched. The
+ * update also requires the row's own type to allow `by` its current status → to, so a record can never take
+ * a step its table lacks, nor one written by a role its table does not name.
  * Returns true when this call made the change (exactly one row), false when the row was elsewhere.
  */
 export async function advanceMigration(
@@ -19,13 +20,14 @@ export async function advanceMigration(
   migrationId: number,
   from: readonly string[],
   to: string,
+  by: ServiceRole,
   patch?: Partial<Migration>,
 ): Promise<boolean> {
-  if (from.length === 0) throw new InvalidTransition(`advanceMigration to ${to} needs at least one from-status`, { to });
+  if (from.length === 0) throw new InvalidTransition(`advanceMigration to ${to} needs at least one from-status`, { to, role: by });
   const allowed = new Map<string, MigrationType[]>();
   for (const status of new Set(from)) {
-    const types = typesAllowing(status, to);
-    if (types.length === 0) throw new InvalidTransition(`migration ${migrationId}: ${status} -> ${to} is not in any state table`, { migration_id: migrationId, from: status, to });
+    const types = typesAllowing(status, to, by);
+    if (types.length === 0) throw refused(migrationId, status, to, by);
     allowed.set(status, types);
   }
   const values = checkPatch(ds, Migration, patch, OWNED);
@@ -43,4 +45,11 @@ export async function advanceMigration(
     }));
   const result = await qb.execute();
   return result.affected === 1;
+}
+
+function refused(migrationId: number, from: string, to: string, role: ServiceRole): InvalidTransition {
+  const types = typesAllowing(from, to);
+  const details = { migration_id: migrationId, from, to, role, types_with_transition: types };
+  if (types.length === 0) return new InvalidTransition(`migration ${migrationId}: ${from} -> ${to} is not in any state table`, details);
+  return new InvalidTransition(`migration ${migrationId}: ${from} -> ${to} may not be written by ${role} (in ${types.join(', ')})`, details);
 }

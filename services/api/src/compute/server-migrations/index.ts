@@ -122,7 +122,7 @@ export const serverMigrationRoutes: RoutesPlugin = async (app, { deps }) => {
     if (m.migration_type !== LIVE || !isIn(abortable, m)) throw stateError(m, instance.uuid, 'abort live migration');
     // Not transferring yet: the record says so at once (the source rolls back when it gets there); the cast is a nudge.
     // A record that moved on meanwhile (preparing → running) is the source's to abort: the cast is then the abort itself.
-    const cancelled = m.status !== 'running' && (await advanceMigration(ds, m.id, [m.status], 'cancelled'));
+    const cancelled = m.status !== 'running' && (await advanceMigration(ds, m.id, [m.status], 'cancelled', 'api'));
     await recordAndCast(req, instance, rule, () => rpc.compute.liveMigrationAbort(rpcContext(req.ctx), m.source_compute!, m.id), cancelled);
     return reply.code(202).send();
   });

@@ -14,7 +14,7 @@ export async function deleteLocally(ds: DataSource, uuid: string): Promise<Migra
   if (move) {
     const to = statusEndingMoveOnDelete(move.migration_type, move.status, 'api');
     // A move the API may not end (VERIFY_RESIZE, a confirm under way) is ended by the compute the caller nudges.
-    if (to) await advanceMigration(ds, move.id, [move.status], to, { last_error: MOVE_ENDED_BY_DELETE_MESSAGE });
+    if (to) await advanceMigration(ds, move.id, [move.status], to, 'api', { last_error: MOVE_ENDED_BY_DELETE_MESSAGE });
   }
   await releaseClaim(ds, uuid);
   await updateInstanceIf(ds, uuid, { task_states: [TASK_STATES.DELETING] }, {

@@ -69,7 +69,7 @@ async function recordLiveMigration(ds: DataSource, ctx: ApiContext, instance: In
       instance_uuid: instance.uuid, migration_type: 'live-migration', status: 'accepted',
       source_compute: instance.host, source_node: instance.node, dest_compute: req.host,
       user_id: ctx.user_id, project_id: ctx.project_id, migrate_data: { ...data },
-    });
+    }, 'api');
   } catch (err) {
     if (isOpenMoveConflict(err)) throw new Conflict(`Instance ${instance.uuid} is already being moved.`, { instance_id: instance.uuid });
     throw err;
@@ -101,7 +101,7 @@ const liveMigrate: ServerAction = {
       try {
         await env.rpc.scheduler.liveMigrateServer(rpcCtx, migration.id);
       } catch (err) {
-        await advanceMigration(ds, migration.id, ['accepted'], 'error', { last_error: `not sent to the scheduler: ${(err as Error).message}` });
+        await advanceMigration(ds, migration.id, ['accepted'], 'error', 'api', { last_error: `not sent to the scheduler: ${(err as Error).message}` });
         throw err;
       }
     });

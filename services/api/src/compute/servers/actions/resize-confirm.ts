@@ -41,7 +41,7 @@ const confirmResize: ServerAction = {
     const migration = await migrationAwaitingConfirm(ds, instance.uuid);
     // Before the record changes: once it is confirming, a retry could no longer find it.
     await requireComputeUp(ds, migration.source_compute, env.deps.config.serviceDownSeconds);
-    if (!(await advanceMigration(ds, migration.id, [RESIZE_AWAITING_CONFIRM_STATUS], 'confirming'))) {
+    if (!(await advanceMigration(ds, migration.id, [RESIZE_AWAITING_CONFIRM_STATUS], 'confirming', 'api'))) {
       throw await migrationTaken(ds, instance, migration, CONFIRM_RESIZE_RULE.action);
     }
     await startAction(ds, ctx, instance.uuid, CONFIRM_RESIZE_RULE.instanceAction);
@@ -63,7 +63,7 @@ const revertResize: ServerAction = {
     await checkUpsizeQuota(ds, instance.project_id, instance.flavor, instance.old_flavor ?? instance.flavor);
     // The instance first: its CAS can be undone, the migration's cannot.
     if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to))) throw await lostRace(ds, instance.uuid, rule.action);
-    if (!(await advanceMigration(ds, migration.id, [RESIZE_AWAITING_CONFIRM_STATUS], 'reverting'))) {
+    if (!(await advanceMigration(ds, migration.id, [RESIZE_AWAITING_CONFIRM_STATUS], 'reverting', 'api'))) {
       await advanceInstanceTask(ds, instance.uuid, [rule.to], instance.task_state);
       throw await migrationTaken(ds, instance, migration, rule.action);
     }
