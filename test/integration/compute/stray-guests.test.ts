@@ -3,7 +3,7 @@
 // cannot prove to be garbage is touched.
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { claimResources, createMigration, flavorResources, Instance, listAllocations, type InstanceFlavor } from '@ferry/common/db';
+import { advanceMigration, claimResources, createMigration, flavorResources, Instance, listAllocations, type InstanceFlavor } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, type DatabaseKind } from './cluster';
@@ -67,7 +67,7 @@ describe.each<DatabaseKind>(['postgres', 'embedded'])('stray sweep (amqp bus, %s
     const dest = otherHost(vm.host!);
     await createMigration(cluster.ds, {
       instance_uuid: vm.uuid, migration_type: 'live-migration', status: 'accepted', source_compute: vm.host!, dest_compute: dest,
-    }).then((m) => cluster.ds.query(`UPDATE migrations SET status = 'failed' WHERE id = $1`, [m.id]));
+    }, 'api').then((m) => advanceMigration(cluster.ds, m.id, ['accepted'], 'failed', 'api'));
     await incomingOn(dest, vm, vm.host!);
     expect(await claimResources(cluster.ds, { consumer_uuid: vm.uuid, host: dest, ...flavorResources(tiny) })).toBe(true);
     await cluster.waitUntil(async () => !(await held(dest, vm.uuid)), 15_000);
@@ -110,7 +110,7 @@ describe.each<DatabaseKind>(['postgres', 'embedded'])('stray sweep (amqp bus, %s
     const dest = otherHost(vm.host!);
     await createMigration(cluster.ds, {
       instance_uuid: vm.uuid, migration_type: 'live-migration', status: 'accepted', source_compute: vm.host!, dest_compute: dest,
-    });
+    }, 'api');
     await incomingOn(dest, vm, vm.host!);
     await afterSweeps();
     expect(await held(dest, vm.uuid)).toBe(true);
