@@ -16,6 +16,7 @@ export type ComputeSettings = Pick<
   | 'cpuAllocationRatio' | 'ramAllocationRatio' | 'diskAllocationRatio' | 'resizeConfirmWindowSeconds'
   | 'maxConcurrentLiveMigrations' | 'liveMigrationDowntimeMs' | 'liveMigrationDowntimeSteps' | 'liveMigrationDowntimeDelay'
   | 'liveMigrationCompletionTimeout' | 'liveMigrationTimeoutAction' | 'livePermitPostCopy' | 'livePermitAutoConverge' | 'liveMigrationMonitorMs'
+  | 'reconcileIntervalSeconds' | 'reconcileLiveQueuedSeconds'
 >;
 
 export interface ComputeContext {

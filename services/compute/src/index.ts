@@ -11,6 +11,7 @@ import { finishInterruptedDeletes } from './periodic/interrupted-deletes';
 import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
 import { reportResources } from './periodic/resource-report';
+import { reconcileHost } from './periodic/reconcile-host';
 import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
 import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
 import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves, Slots } from './live-migration';
@@ -28,6 +29,7 @@ export { TERMINATE_EVENT } from './instance-ops/terminate';
 export { POWER_ACTIONS, type PowerAction, type PowerActionName } from './instance-ops/power-actions';
 export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncReport } from './periodic/power-sync';
 export { reportResources } from './periodic/resource-report';
+export { reconcileHost, HOST_REDRIVES } from './periodic/reconcile-host';
 export { PeriodicTask } from './periodic/periodic-task';
 
 export * from './cold-migration';
@@ -82,6 +84,8 @@ async function serveHost(
     new PeriodicTask('unsettled_live_moves', intervalMs, async () => { await settleUnsettledLiveMoves(c); }, log),
     new PeriodicTask('stale_moves', STALE_MOVE_SECONDS * 1000, async () => { await recoverColdMoves(c, { staleSeconds: STALE_MOVE_SECONDS }); }, log),
   ];
+  const reconciler = new PeriodicTask('reconcile', deps.config.reconcileIntervalSeconds * 1000, async () => { await reconcileHost(c); }, log);
+  tasks.push(reconciler);
   await tasks[0].runNow();
   let recovery: Promise<unknown> = Promise.resolve();
   let recovering = false;
@@ -110,7 +114,9 @@ async function serveHost(
   recovering = true;
   recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)])
     .catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'))
-    .finally(() => { recovering = false; });
+    .finally(() => { recovering = false; })
+    // The reconciler's pass at start, once recovery has taken what it resumes.
+    .then(() => (stopping.signal.aborted ? undefined : reconciler.runNow()));
   return service;
 }
 export * from './transfer';

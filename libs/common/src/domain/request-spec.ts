@@ -27,3 +27,9 @@ export interface Selection {
 
 /** system_metadata key holding the zone a server asked for at create time; a move keeps it in that zone. */
 export const REQUESTED_AZ_KEY = 'requested_availability_zone';
+
+/** system_metadata key holding the hosts an admin forced a build onto (JSON list), so a lost build can be scheduled again. */
+export const FORCED_HOSTS_KEY = 'requested_force_hosts';
+
+/** system_metadata key holding the destination an admin named for the cold move in progress (absent: any host). */
+export const MOVE_REQUESTED_HOST_KEY = 'move_requested_host';
