@@ -68,14 +68,17 @@ export async function claimStuck(
   });
   const key = q.table === 'instances' ? 'uuid' : 'id';
   const instance = q.table === 'instances' ? 'uuid' : 'instance_uuid';
+  // A SELECT over the update, so the driver answers rows (an UPDATE's answer is shaped differently).
   const rows: { key: string; instance_uuid: string; age_seconds: number | string }[] = await db.query(
     `WITH stuck AS (
        SELECT t.${key} AS key, t.updated_at AS was FROM ${q.table} t
         WHERE ${where} AND t.updated_at < now() - make_interval(secs => $1::float8)
         ORDER BY t.updated_at LIMIT ${PER_PASS}
-        FOR UPDATE OF t SKIP LOCKED)
-     UPDATE ${q.table} u SET updated_at = now() FROM stuck WHERE u.${key} = stuck.key
-     RETURNING u.${key}::text AS key, u.${instance}::text AS instance_uuid, extract(epoch FROM now() - stuck.was)::float8 AS age_seconds`,
+        FOR UPDATE OF t SKIP LOCKED),
+     touched AS (
+       UPDATE ${q.table} u SET updated_at = now() FROM stuck WHERE u.${key} = stuck.key
+       RETURNING u.${key}::text AS key, u.${instance}::text AS instance_uuid, extract(epoch FROM now() - stuck.was)::float8 AS age_seconds)
+     SELECT key, instance_uuid, age_seconds FROM touched`,
     params,
   );
   return rows.map((r) => ({
