@@ -64,6 +64,7 @@ async function serveHost(
     transfer: opts.transfer ?? createTransfer(deps.config, opts.host),
     notifier: new Notifier(deps.transport, `${COMPUTE_BINARY}:${opts.host}`, log),
     activeMoves: new Set(),
+    activeTasks: new Set(),
     liveJobs: new Map(),
     liveRuns: new Set(),
     liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),

@@ -2,11 +2,13 @@
 // migration left accepted or queued, an abort recorded while the source was down) is found past its deadline and
 // re-driven by its owner; the elected scheduler is one per pass (advisory lock); a late original message and the
 // re-drive never both act.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { advanceMigration, claimResources, flavorResources, getActionWithEvents, getMigration, listActions, listAllocations, Migration, startAction, type Instance, type InstanceFlavor } from '@ferry/common/db';
-import type { LiveMigrationData } from '@ferry/common/domain';
+import { POWER_STATES, type LiveMigrationData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
-import { BUILD_EVENT, ComputeRpcApi } from '@ferry/compute';
+import { BUILD_EVENT, ComputeRpcApi, STATE_FILE, type FakeVmRecord } from '@ferry/compute';
 import { buildRequestSpec, reconcileScheduler, SchedulerManager, type SchedulerPassReport } from '@ferry/scheduler';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
@@ -17,8 +19,10 @@ const DEADLINE_SECONDS = 2;
 /** Every step's deadline short, and a pass every second. */
 const SHORT_DEADLINES = {
   reconcileIntervalSeconds: 1, reconcileBuildSeconds: DEADLINE_SECONDS, reconcileMovePrepSeconds: DEADLINE_SECONDS,
-  reconcileLiveAcceptedSeconds: DEADLINE_SECONDS, reconcileLiveQueuedSeconds: DEADLINE_SECONDS,
+  reconcileLiveAcceptedSeconds: DEADLINE_SECONDS, reconcileLiveQueuedSeconds: DEADLINE_SECONDS, reconcileTaskSeconds: DEADLINE_SECONDS,
 };
+/** What the API does for a server action when the bus loses its cast. */
+const lostCast = async (): Promise<void> => undefined;
 
 /** A build the API accepted (row written, action opened) whose cast to the scheduler was lost. */
 async function lostBuild(cluster: Cluster, flavor: InstanceFlavor): Promise<Instance> {
@@ -31,6 +35,11 @@ async function buildServer(cluster: Cluster, flavor: InstanceFlavor): Promise<In
   const row = await insertBuildingInstance(cluster.ds, flavor);
   await cluster.requestBuild([row], requestSpecFor(flavor));
   return cluster.settled(row.uuid, 20_000);
+}
+
+/** How many times the fake guest was booted (its state file's count). */
+async function bootsOf(cluster: Cluster, host: string, uuid: string): Promise<number> {
+  return (JSON.parse(await readFile(join(cluster.driver(host).vmDir(uuid), STATE_FILE), 'utf8')) as FakeVmRecord).boots;
 }
 
 const claims = async (cluster: Cluster, uuid: string) => (await listAllocations(cluster.ds, { consumer_uuid: uuid })).map((a) => a.host).sort();
@@ -134,6 +143,41 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
       expect(after).toMatchObject({ host: vm.host, vm_state: 'active' });
       expect(await claims(cluster, vm.uuid)).toEqual([vm.host]);
       expect(await cluster.driver(dest).getVm(vm.uuid)).toBeUndefined();
+    });
+
+    it('a stop whose cast was lost is run by the instance\'s compute; the late original then finds nothing to do', async () => {
+      const vm = await buildServer(cluster, tiny);
+      const ctx = await cluster.requestAction(vm.uuid, 'stop', 'powering-off', lostCast);
+      const stopped = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+      expect(stopped).toMatchObject({ vm_state: 'stopped', power_state: POWER_STATES.SHUTDOWN, host: vm.host });
+      expect((await cluster.driver(vm.host!).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.SHUTDOWN);
+      await cluster.compute.stopInstance(ctx, vm.host!, vm.uuid);
+      await new Promise((r) => setTimeout(r, 500));
+      const events = (await getActionWithEvents(cluster.ds, vm.uuid, ctx.request_id))!.events;
+      expect(events.filter((e) => e.event === 'compute_stop_instance').map((e) => e.result)).toEqual(['Success']);
+    });
+
+    it('a start left in its task while the guest already runs has its task cleared, the guest untouched', async () => {
+      const vm = await buildServer(cluster, tiny);
+      await cluster.requestAction(vm.uuid, 'stop', 'powering-off', (ctx, host) => cluster.compute.stopInstance(ctx, host, vm.uuid));
+      await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'stopped');
+      // The start's cast is lost, and the guest is started behind Ferry's back.
+      await cluster.requestAction(vm.uuid, 'start', 'powering-on', lostCast);
+      await cluster.setVmStateBehindFerry(vm.host!, vm.uuid, 'running');
+      const boots = await bootsOf(cluster, vm.host!, vm.uuid);
+      const started = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+      expect(started).toMatchObject({ vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect((await cluster.driver(vm.host!).getVm(vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+      expect(await bootsOf(cluster, vm.host!, vm.uuid)).toBe(boots);
+    });
+
+    it('an unrescue whose cast was lost is run by the instance\'s compute', async () => {
+      const vm = await buildServer(cluster, tiny);
+      await cluster.requestAction(vm.uuid, 'rescue', 'rescuing', (ctx, host) => cluster.compute.rescueInstance(ctx, host, vm.uuid, vm.image_ref));
+      await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'rescued');
+      await cluster.requestAction(vm.uuid, 'unrescue', 'unrescuing', lostCast);
+      const back = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+      expect(back).toMatchObject({ vm_state: 'active', rescue_image_ref: null, power_state: POWER_STATES.RUNNING });
     });
   });
 }

@@ -276,6 +276,10 @@ export const SETTINGS = {
     env: 'FERRY_RECONCILE_LIVE_QUEUED_AFTER', default: 300, parse: int(1, 7 * 86400),
     doc: 'A live migration left `queued` this many seconds with no run on its source is started by the source compute; one aborted (`cancelled`) while its source was down is ended there after the same time.',
   } as Setting<number>,
+  reconcileTaskSeconds: {
+    env: 'FERRY_RECONCILE_TASK_AFTER', default: 300, parse: int(1, 7 * 86400),
+    doc: 'A power action (stop, start, reboot, pause, unpause, suspend, resume) or unrescue left in its task this many seconds is run again by the instance\'s compute (each is idempotent).',
+  } as Setting<number>,
   deleteRetrySeconds: {
     env: 'FERRY_DELETE_RETRY_AFTER', default: 60, parse: int(1, 86400),
     doc: 'A DELETE of a server already being deleted is a 409 while that delete has made progress within this many seconds; after that it drives the delete again (a lost message must not leave a server stuck).',

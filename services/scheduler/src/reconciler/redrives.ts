@@ -28,8 +28,7 @@ export const SCHEDULER_REDRIVES: readonly SchedulerRedrive[] = [
 
 /** The request context of the instance's latest action: the re-driven step records its events there. */
 async function actionContext(deps: RedriveDeps, uuid: string): Promise<RequestContext> {
-  const requester = await latestActionRequester(deps.ds, uuid);
-  return newRequestContext(requester ? { request_id: requester.request_id, user_id: requester.user_id ?? undefined, project_id: requester.project_id ?? undefined } : {});
+  return newRequestContext(await latestActionRequester(deps.ds, uuid));
 }
 
 /** The request the API made for a build, from what it stored on the instance. */

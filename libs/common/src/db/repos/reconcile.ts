@@ -5,7 +5,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { allNonTerminalStatuses } from '../../domain';
 import type { ActionRequester } from './instance-actions';
 
-/** A kind of stuck record: its table, and what makes a row of it stuck (`t` is the row; `:open`, `:host` are bound). */
+/** A kind of stuck record: its table, and what makes a row of it stuck (`t` is the row; `:open`, `:host`, `:tasks` are bound). */
 export interface StuckQuery {
   table: 'instances' | 'migrations';
   where: string;
@@ -29,6 +29,10 @@ export const STUCK_QUERIES = {
   /** A live migration checked and queued on its source, which never started it. */
   live_queued: {
     table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'live-migration' AND t.status = 'queued' AND t.source_compute = :host`,
+  },
+  /** An instance on this host left in one of the given tasks (a power action or unrescue whose cast was lost). */
+  host_task: {
+    table: 'instances', where: `t.deleted_at IS NULL AND t.host = :host AND t.task_state = ANY(:tasks)`,
   },
   /** A live migration aborted (cancelled) while its source was down: the instance still waits in `migrating` there. */
   live_cancelled: {
@@ -58,12 +62,13 @@ const PER_PASS = 50;
  * a second pass, here or elsewhere, finds none of them until the deadline passes again.
  */
 export async function claimStuck(
-  db: DataSource | EntityManager, kind: StuckKind, olderThanSeconds: number, host?: string,
+  db: DataSource | EntityManager, kind: StuckKind, olderThanSeconds: number, binds: { host?: string; tasks?: readonly string[] } = {},
 ): Promise<StuckRecord[]> {
   const q: StuckQuery = STUCK_QUERIES[kind];
   const params: unknown[] = [olderThanSeconds];
-  const where = q.where.replace(/:(open|host)\b/g, (_m, name: string) => {
-    params.push(name === 'open' ? allNonTerminalStatuses() : host ?? null);
+  const values: Record<string, unknown> = { open: allNonTerminalStatuses(), host: binds.host ?? null, tasks: binds.tasks ?? [] };
+  const where = q.where.replace(/:(open|host|tasks)\b/g, (_m, name: string) => {
+    params.push(values[name]);
     return `$${params.length}`;
   });
   const key = q.table === 'instances' ? 'uuid' : 'id';
@@ -100,10 +105,14 @@ export async function whileElected<T>(ds: DataSource, name: string, fn: (em: Ent
   });
 }
 
-/** Who asked for the instance's latest action: a re-driven step records its events under that action. */
-export async function latestActionRequester(ds: DataSource, instanceUuid: string): Promise<ActionRequester | undefined> {
+/**
+ * Who asked for the instance's latest action (the fields of a request context; absent ones left out): a re-driven
+ * step records its events under that action.
+ */
+export async function latestActionRequester(ds: DataSource, instanceUuid: string): Promise<{ request_id: string; user_id?: string; project_id?: string } | undefined> {
   const [row]: ActionRequester[] = await ds.query(
     'SELECT request_id, user_id, project_id FROM instance_actions WHERE instance_uuid = $1 ORDER BY id DESC LIMIT 1', [instanceUuid],
   );
-  return row;
+  if (!row) return undefined;
+  return { request_id: row.request_id, ...(row.user_id ? { user_id: row.user_id } : {}), ...(row.project_id ? { project_id: row.project_id } : {}) };
 }
