@@ -241,6 +241,20 @@ export function reconcilerElectionSuite(bus: BusKind, database: DatabaseKind = '
       });
     }
 
+    it('a pass with no compute up leaves a stuck build waiting (no NoValidHost), and the next pass with one up builds it', async () => {
+      const row = await lostBuild(cluster, tiny);
+      await age('instances', row.uuid);
+      await cluster.ds.query(`UPDATE services SET forced_down = true WHERE "binary" = 'ferry-compute'`);
+      try {
+        expect(await reconciler('scheduler-a')()).toEqual({ elected: false, actions: 0 });
+        expect(await cluster.instance(row.uuid)).toMatchObject({ vm_state: 'building', task_state: 'scheduling', host: null });
+      } finally {
+        await cluster.ds.query(`UPDATE services SET forced_down = false WHERE "binary" = 'ferry-compute'`);
+      }
+      expect(await reconciler('scheduler-a')()).toEqual({ elected: true, actions: 1 });
+      expect(await cluster.settled(row.uuid, 20_000)).toMatchObject({ vm_state: 'active', host: 'compute-1' });
+    });
+
     it('a late original build message and the re-drive, delivered together, build one copy on one host', async () => {
       const row = await lostBuild(cluster, tiny);
       await age('instances', row.uuid);

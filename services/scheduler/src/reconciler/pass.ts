@@ -4,6 +4,8 @@ import type { FerryConfig } from '@ferry/common/config';
 import { claimStuck, whileElected, type StuckRecord } from '@ferry/common/db';
 import type { Logger } from '@ferry/common/log';
 import type { DataSource } from 'typeorm';
+import { computeUsable } from '../filters/compute-filter';
+import { loadHostStates } from '../load-hosts';
 import type { SchedulerManager } from '../manager';
 import { SCHEDULER_REDRIVES, type SchedulerRedrive } from './redrives';
 
@@ -12,7 +14,7 @@ export const SCHEDULER_RECONCILER_LOCK = 'ferry-scheduler-reconciler';
 
 export interface SchedulerReconcilerDeps {
   ds: DataSource;
-  config: Readonly<Pick<FerryConfig, SchedulerRedrive['deadline']>>;
+  config: Readonly<Pick<FerryConfig, SchedulerRedrive['deadline'] | 'serviceDownSeconds'>>;
   log: Logger;
   manager: SchedulerManager;
   /** Who runs the pass, for the logs (the scheduler's binary and host). */
@@ -26,6 +28,12 @@ export interface SchedulerPassReport {
 
 export async function reconcileScheduler(deps: SchedulerReconcilerDeps): Promise<SchedulerPassReport> {
   const { ds, config, log, owner } = deps;
+  // No compute up (all-in-one restarting: the scheduler starts first): every re-drive would end in NoValidHost and
+  // fail what only waited. The records stay for a pass that finds a compute.
+  if (!(await loadHostStates(ds, config.serviceDownSeconds)).some(computeUsable)) {
+    log.info({ owner }, 'no compute service is up; the reconciler pass waits for one');
+    return { elected: false, actions: 0 };
+  }
   const claimed = await whileElected(ds, SCHEDULER_RECONCILER_LOCK, async (em) => {
     const found: { redrive: SchedulerRedrive; stuck: StuckRecord }[] = [];
     for (const redrive of SCHEDULER_REDRIVES) {
