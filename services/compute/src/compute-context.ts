@@ -16,7 +16,7 @@ export type ComputeSettings = Pick<
   | 'cpuAllocationRatio' | 'ramAllocationRatio' | 'diskAllocationRatio' | 'resizeConfirmWindowSeconds'
   | 'maxConcurrentLiveMigrations' | 'liveMigrationDowntimeMs' | 'liveMigrationDowntimeSteps' | 'liveMigrationDowntimeDelay'
   | 'liveMigrationCompletionTimeout' | 'liveMigrationTimeoutAction' | 'livePermitPostCopy' | 'livePermitAutoConverge' | 'liveMigrationMonitorMs'
-  | 'reconcileIntervalSeconds' | 'reconcileLiveQueuedSeconds' | 'reconcileTaskSeconds'
+  | 'reconcileIntervalSeconds' | 'reconcileLiveQueuedSeconds' | 'reconcileTaskSeconds' | 'reconcileBuildSeconds'
 >;
 
 export interface ComputeContext {

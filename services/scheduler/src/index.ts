@@ -43,4 +43,4 @@ export { migrateServer, MIGRATE_SERVER_EVENT } from './moves';
 export { moveRequestSpec } from './move-destination';
 export { liveMigrateServer, LIVE_MIGRATE_EVENT } from './live-moves';
 export { reconcileScheduler, SCHEDULER_RECONCILER_LOCK, type SchedulerPassReport } from './reconciler/pass';
-export { SCHEDULER_REDRIVES, buildRequestSpec } from './reconciler/redrives';
+export { SCHEDULER_REDRIVES } from './reconciler/redrives';

@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { advanceMigration, claimResources, flavorResources, getActionWithEvents, getMigration, listActions, listAllocations, Migration, startAction, type Instance, type InstanceFlavor } from '@ferry/common/db';
-import { POWER_STATES, type LiveMigrationData } from '@ferry/common/domain';
+import { buildRequestSpecOf, POWER_STATES, type LiveMigrationData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
 import { BUILD_EVENT, ComputeRpcApi, STATE_FILE, type FakeVmRecord } from '@ferry/compute';
-import { buildRequestSpec, reconcileScheduler, SchedulerManager, type SchedulerPassReport } from '@ferry/scheduler';
+import { reconcileScheduler, SchedulerManager, type SchedulerPassReport } from '@ferry/scheduler';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
 import { expectOneCopy } from './live-migration';
@@ -88,6 +88,16 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
       const [create] = await listActions(cluster.ds, row.uuid);
       const events = (await getActionWithEvents(cluster.ds, row.uuid, create!.request_id))!.events.map((e) => e.event);
       expect(events).toEqual(expect.arrayContaining(['schedule_instances', BUILD_EVENT]));
+    });
+
+    it('a build placed on a host whose build message was lost is built by that host', async () => {
+      const row = await lostBuild(cluster, tiny);
+      // What the scheduler leaves before its cast: the claim, and the host named on the instance.
+      expect(await claimResources(cluster.ds, { consumer_uuid: row.uuid, host: 'compute-3', ...flavorResources(tiny) })).toBe(true);
+      await cluster.ds.query(`UPDATE instances SET host = 'compute-3', node = 'compute-3' WHERE uuid = $1`, [row.uuid]);
+      const built = await cluster.settled(row.uuid, 20_000);
+      expect(built).toMatchObject({ vm_state: 'active', host: 'compute-3' });
+      await expectOneCopy(cluster, row.uuid);
     });
 
     it('a resize left in resize_prep with no record is handed to migrate_server again', async () => {
@@ -261,14 +271,14 @@ export function reconcilerElectionSuite(bus: BusKind, database: DatabaseKind = '
       const [create] = await listActions(cluster.ds, row.uuid);
       const late = newRequestContext({ request_id: create!.request_id, user_id: 'demo', project_id: 'demo' });
       const [, report] = await Promise.all([
-        cluster.scheduler.scheduleAndBuildInstances(late, [row.uuid], buildRequestSpec(await cluster.instance(row.uuid))),
+        cluster.scheduler.scheduleAndBuildInstances(late, [row.uuid], buildRequestSpecOf(await cluster.instance(row.uuid))),
         reconciler('scheduler-a')(),
       ]);
       // The pass may find the build already placed by the original (then it does nothing): never two re-drives.
       expect(report.actions).toBeLessThanOrEqual(1);
       expect((await cluster.settled(row.uuid, 20_000)).vm_state).toBe('active');
       // The original, once more, after the build: it finds nothing to do.
-      await cluster.scheduler.scheduleAndBuildInstances(late, [row.uuid], buildRequestSpec(await cluster.instance(row.uuid)));
+      await cluster.scheduler.scheduleAndBuildInstances(late, [row.uuid], buildRequestSpecOf(await cluster.instance(row.uuid)));
       // Let any second build or claim land before looking.
       await new Promise((r) => setTimeout(r, 500));
       await expectOneCopy(cluster, row.uuid);

@@ -262,7 +262,7 @@ export const SETTINGS = {
   } as Setting<number>,
   reconcileBuildSeconds: {
     env: 'FERRY_RECONCILE_BUILD_AFTER', default: 300, parse: int(1, 7 * 86400),
-    doc: 'A server building in task `scheduling` with no host this many seconds is scheduled again by the elected scheduler.',
+    doc: 'A server building in task `scheduling` this many seconds is scheduled again by the elected scheduler (no host yet) or built by the compute the scheduler named (its build message lost).',
   } as Setting<number>,
   reconcileMovePrepSeconds: {
     env: 'FERRY_RECONCILE_MOVE_PREP_AFTER', default: 300, parse: int(1, 7 * 86400),

@@ -2,8 +2,9 @@
 // deadline because a cast to it was lost. Each is handed to the step the cast would have run, which passes the same
 // checks and CAS, and this process's own run registry: a late original message and the re-drive cannot both act.
 import { claimStuck, getInstance, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
-import { HARD_REBOOT_TASK_STATES } from '@ferry/common/domain';
+import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
+import { buildAndRunInstance } from '../build/build-instance';
 import type { ComputeContext, ComputeSettings } from '../compute-context';
 import { POWER_ACTIONS, runPowerAction, type PowerActionName } from '../instance-ops/power-actions';
 import { unrescueInstance } from '../instance-ops/rescue';
@@ -26,16 +27,27 @@ const POWER_TASKS = new Map<string, PowerActionName>(
 const UNRESCUING = 'unrescuing';
 
 /**
+ * build_assigned: placed here by the scheduler, the build never arrived; it runs with the request the API stored
+ * (without the alternates the lost message carried: a failed spawn then ends in ERROR rather than another host).
  * live_queued: checked and queued here, never started (the live_migration cast was lost, or its run died with the
  * process). live_cancelled: aborted while this host was down; the run sees `cancelled` and ends the move before it
  * began. host_task: a power action or unrescue never run here; each is idempotent, so it simply runs (an instance
  * already in the wanted state has its task cleared). Rescue is not re-driven: the rescue image is only in the lost cast.
  */
 export const HOST_REDRIVES: readonly HostRedrive[] = [
+  { kind: 'build_assigned', deadline: 'reconcileBuildSeconds', redrive: redriveBuild },
   { kind: 'live_queued', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'live_cancelled', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'host_task', deadline: 'reconcileTaskSeconds', tasks: [...POWER_TASKS.keys(), UNRESCUING], redrive: redriveTask },
 ];
+
+async function redriveBuild(c: ComputeContext, stuck: StuckRecord): Promise<boolean> {
+  const instance = await getInstance(c.ds, stuck.instance_uuid);
+  if (!instance) return false;
+  const ctx = newRequestContext(await latestActionRequester(c.ds, instance.uuid));
+  await buildAndRunInstance(c, ctx, { instance_uuid: instance.uuid, request_spec: buildRequestSpecOf(instance), alternates: [] });
+  return true;
+}
 
 async function redriveLiveRun(c: ComputeContext, stuck: StuckRecord): Promise<boolean> {
   const id = stuck.migration_id!;

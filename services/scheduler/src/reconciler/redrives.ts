@@ -2,8 +2,8 @@
 // runs again. Each step is the scheduler's own handler, so it passes the same checks and CAS a late original
 // message passes: of the two, whichever comes second finds nothing left to do.
 import type { FerryConfig } from '@ferry/common/config';
-import { getInstance, getMigration, latestActionRequester, type Instance, type StuckKind, type StuckRecord } from '@ferry/common/db';
-import { FORCED_HOSTS_KEY, MOVE_REQUESTED_HOST_KEY, REQUESTED_AZ_KEY, type RequestSpec } from '@ferry/common/domain';
+import { getInstance, getMigration, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
+import { buildRequestSpecOf, MOVE_REQUESTED_HOST_KEY } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
 import type { SchedulerManager } from '../manager';
 
@@ -31,22 +31,10 @@ async function actionContext(deps: RedriveDeps, uuid: string): Promise<RequestCo
   return newRequestContext(await latestActionRequester(deps.ds, uuid));
 }
 
-/** The request the API made for a build, from what it stored on the instance. */
-export function buildRequestSpec(instance: Instance): RequestSpec {
-  const meta = instance.system_metadata ?? {};
-  const forced = meta[FORCED_HOSTS_KEY];
-  return {
-    flavor: instance.flavor, image_ref: instance.image_ref, project_id: instance.project_id,
-    availability_zone: meta[REQUESTED_AZ_KEY] ?? null,
-    ...(forced ? { force_hosts: JSON.parse(forced) as string[] } : {}),
-    num_attempts: 1,
-  };
-}
-
 async function redriveBuild(manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {
   const instance = await getInstance(deps.ds, stuck.instance_uuid);
   if (!instance) return;
-  await manager.schedule_and_build_instances(await actionContext(deps, instance.uuid), { instance_uuids: [instance.uuid], request_spec: buildRequestSpec(instance) });
+  await manager.schedule_and_build_instances(await actionContext(deps, instance.uuid), { instance_uuids: [instance.uuid], request_spec: buildRequestSpecOf(instance) });
 }
 
 async function redriveMovePrep(manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {

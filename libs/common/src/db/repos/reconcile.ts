@@ -18,6 +18,10 @@ export const STUCK_QUERIES = {
   build_scheduling: {
     table: 'instances', where: `t.deleted_at IS NULL AND t.vm_state = 'building' AND t.task_state = 'scheduling' AND t.host IS NULL`,
   },
+  /** A build the scheduler placed on this host whose build_and_run_instance never arrived. */
+  build_assigned: {
+    table: 'instances', where: `t.deleted_at IS NULL AND t.vm_state = 'building' AND t.task_state = 'scheduling' AND t.host = :host`,
+  },
   /** A cold move the API accepted whose migrate_server never produced a record. */
   move_prep: {
     table: 'instances', where: `t.deleted_at IS NULL AND t.task_state = 'resize_prep' AND t.host IS NOT NULL AND NOT ${OPEN_MOVE_OF_T}`,
