@@ -92,6 +92,7 @@ export async function reconcileHost(c: ComputeContext): Promise<number> {
       }
     }
   }
-  c.log.info({ owner, actions }, 'compute reconciler pass done');
+  // Every pass reports its count; a pass that found nothing only at debug (it runs every interval on every host).
+  c.log[actions > 0 ? 'info' : 'debug']({ owner, actions }, 'compute reconciler pass done');
   return actions;
 }

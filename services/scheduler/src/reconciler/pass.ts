@@ -56,6 +56,6 @@ export async function reconcileScheduler(deps: SchedulerReconcilerDeps): Promise
       log.error({ ...fields, err: (err as Error).message }, 're-drive failed; the next pass past the deadline tries again');
     }
   }
-  log.info({ owner, actions }, 'scheduler reconciler pass done');
+  log[actions > 0 ? 'info' : 'debug']({ owner, actions }, 'scheduler reconciler pass done');
   return { elected: true, actions };
 }
