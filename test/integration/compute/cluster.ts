@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type FerryConfig } from '@ferry/common/config';
 import {
-  advanceInstanceTask, createMigration, getInstance, migrate, openDatabase, rememberMoveHost, seed, startAction, type FerryDatabase, type Instance, type InstanceFlavor,
+  advanceInstanceTask, createMigration, getInstance, migrate, openDatabase, rememberRequestValue, seed, startAction, type FerryDatabase, type Instance, type InstanceFlavor,
   type Migration,
 } from '@ferry/common/db';
-import type { LiveMigrationRequestData, TaskState } from '@ferry/common/domain';
+import { MOVE_REQUESTED_HOST_KEY, type LiveMigrationRequestData, type TaskState } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { contextFromWire, createTransport, newRequestContext, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
@@ -132,7 +132,7 @@ export class Cluster {
     }
     const ctx = newRequestContext({ user_id: 'demo', project_id: 'demo' });
     await startAction(this.ds, ctx, uuid, type === 'resize' ? 'resize' : 'migrate');
-    await rememberMoveHost(this.ds, uuid, opts.host ?? null);
+    await rememberRequestValue(this.ds, uuid, MOVE_REQUESTED_HOST_KEY, opts.host ?? null);
     return { ctx, request: { instance_uuid: uuid, migration_type: type, new_flavor: newFlavor, ...(opts.host ? { host: opts.host } : {}) } };
   }
 

@@ -4,8 +4,8 @@
 // re-drive never both act.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { advanceMigration, claimResources, flavorResources, getActionWithEvents, getMigration, listActions, listAllocations, Migration, startAction, type Instance, type InstanceFlavor } from '@ferry/common/db';
-import { buildRequestSpecOf, POWER_STATES, type LiveMigrationData } from '@ferry/common/domain';
+import { advanceMigration, claimResources, flavorResources, getActionWithEvents, getMigration, listActions, listAllocations, Migration, rememberRequestValue, startAction, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { buildRequestSpecOf, POWER_STATES, RESCUE_REQUESTED_IMAGE_KEY, type LiveMigrationData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
 import { BUILD_EVENT, ComputeRpcApi, STATE_FILE, type FakeVmRecord } from '@ferry/compute';
@@ -181,10 +181,13 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
       expect(await bootsOf(cluster, vm.host!, vm.uuid)).toBe(boots);
     });
 
-    it('an unrescue whose cast was lost is run by the instance\'s compute', async () => {
+    it('a rescue, then an unrescue, whose casts were lost are run by the instance\'s compute', async () => {
       const vm = await buildServer(cluster, tiny);
-      await cluster.requestAction(vm.uuid, 'rescue', 'rescuing', (ctx, host) => cluster.compute.rescueInstance(ctx, host, vm.uuid, vm.image_ref));
-      await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'rescued');
+      // What the API keeps before casting the rescue.
+      await rememberRequestValue(cluster.ds, vm.uuid, RESCUE_REQUESTED_IMAGE_KEY, vm.image_ref);
+      await cluster.requestAction(vm.uuid, 'rescue', 'rescuing', lostCast);
+      const rescued = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+      expect(rescued).toMatchObject({ vm_state: 'rescued', rescue_image_ref: vm.image_ref, pre_rescue_vm_state: 'active' });
       await cluster.requestAction(vm.uuid, 'unrescue', 'unrescuing', lostCast);
       const back = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
       expect(back).toMatchObject({ vm_state: 'active', rescue_image_ref: null, power_state: POWER_STATES.RUNNING });

@@ -278,7 +278,7 @@ export const SETTINGS = {
   } as Setting<number>,
   reconcileTaskSeconds: {
     env: 'FERRY_RECONCILE_TASK_AFTER', default: 300, parse: int(1, 7 * 86400),
-    doc: 'A power action (stop, start, reboot, pause, unpause, suspend, resume) or unrescue left in its task this many seconds is run again by the instance\'s compute (each is idempotent).',
+    doc: 'A power action (stop, start, reboot, pause, unpause, suspend, resume), rescue or unrescue left in its task this many seconds is run again by the instance\'s compute (each is idempotent).',
   } as Setting<number>,
   deleteRetrySeconds: {
     env: 'FERRY_DELETE_RETRY_AFTER', default: 60, parse: int(1, 86400),

@@ -34,6 +34,9 @@ export const FORCED_HOSTS_KEY = 'requested_force_hosts';
 /** system_metadata key holding the destination an admin named for the cold move in progress (absent: any host). */
 export const MOVE_REQUESTED_HOST_KEY = 'move_requested_host';
 
+/** system_metadata key holding the image of the rescue in progress (its message may be lost before the compute records it). */
+export const RESCUE_REQUESTED_IMAGE_KEY = 'rescue_requested_image';
+
 /** The request the API made for a build, from what it stored on the instance (a lost build is placed again with it). */
 export function buildRequestSpecOf(instance: Pick<Instance, 'flavor' | 'image_ref' | 'project_id' | 'system_metadata'>): RequestSpec {
   const meta = instance.system_metadata ?? {};

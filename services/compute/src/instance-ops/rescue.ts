@@ -33,7 +33,11 @@ async function failed(c: ComputeContext, instance: Instance, task: string, err: 
   throw err;
 }
 
-export async function rescueInstance(c: ComputeContext, ctx: RequestContext, uuid: string, rescueImageRef: string): Promise<void> {
+export function rescueInstance(c: ComputeContext, ctx: RequestContext, uuid: string, rescueImageRef: string): Promise<void> {
+  return onceHere(c, uuid, () => rescueHere(c, ctx, uuid, rescueImageRef));
+}
+
+async function rescueHere(c: ComputeContext, ctx: RequestContext, uuid: string, rescueImageRef: string): Promise<void> {
   const instance = await instanceHere(c, uuid, 'rescuing');
   if (!instance) return;
   await withActionEvent(c.ds, ctx, uuid, RESCUE_EVENT, c.host, () =>

@@ -2,12 +2,12 @@
 // deadline because a cast to it was lost. Each is handed to the step the cast would have run, which passes the same
 // checks and CAS, and this process's own run registry: a late original message and the re-drive cannot both act.
 import { claimStuck, getInstance, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
-import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES } from '@ferry/common/domain';
+import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { buildAndRunInstance } from '../build/build-instance';
 import type { ComputeContext, ComputeSettings } from '../compute-context';
 import { POWER_ACTIONS, runPowerAction, type PowerActionName } from '../instance-ops/power-actions';
-import { unrescueInstance } from '../instance-ops/rescue';
+import { rescueInstance, unrescueInstance } from '../instance-ops/rescue';
 import { loadLiveMove } from '../live-migration/live-record';
 import { startLiveMigration } from '../live-migration/source';
 
@@ -25,20 +25,21 @@ const POWER_TASKS = new Map<string, PowerActionName>(
   (Object.keys(POWER_ACTIONS) as PowerActionName[]).flatMap((name) => POWER_ACTIONS[name].taskStates.map((t): [string, PowerActionName] => [t as string, name])),
 );
 const UNRESCUING = 'unrescuing';
+const RESCUING = 'rescuing';
 
 /**
  * build_assigned: placed here by the scheduler, the build never arrived; it runs with the request the API stored
  * (without the alternates the lost message carried: a failed spawn then ends in ERROR rather than another host).
  * live_queued: checked and queued here, never started (the live_migration cast was lost, or its run died with the
  * process). live_cancelled: aborted while this host was down; the run sees `cancelled` and ends the move before it
- * began. host_task: a power action or unrescue never run here; each is idempotent, so it simply runs (an instance
- * already in the wanted state has its task cleared). Rescue is not re-driven: the rescue image is only in the lost cast.
+ * began. host_task: a power action, rescue or unrescue never run here; each is idempotent, so it simply runs (an
+ * instance already in the wanted state has its task cleared); a rescue takes the image the API kept on the instance.
  */
 export const HOST_REDRIVES: readonly HostRedrive[] = [
   { kind: 'build_assigned', deadline: 'reconcileBuildSeconds', redrive: redriveBuild },
   { kind: 'live_queued', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'live_cancelled', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
-  { kind: 'host_task', deadline: 'reconcileTaskSeconds', tasks: [...POWER_TASKS.keys(), UNRESCUING], redrive: redriveTask },
+  { kind: 'host_task', deadline: 'reconcileTaskSeconds', tasks: [...POWER_TASKS.keys(), RESCUING, UNRESCUING], redrive: redriveTask },
 ];
 
 async function redriveBuild(c: ComputeContext, stuck: StuckRecord): Promise<boolean> {
@@ -62,10 +63,17 @@ async function redriveLiveRun(c: ComputeContext, stuck: StuckRecord): Promise<bo
 async function redriveTask(c: ComputeContext, stuck: StuckRecord): Promise<boolean> {
   const uuid = stuck.instance_uuid;
   if (c.activeTasks.has(uuid)) return false;
-  const task = (await getInstance(c.ds, uuid))?.task_state;
+  const instance = await getInstance(c.ds, uuid);
+  const task = instance?.task_state;
   const ctx = newRequestContext(await latestActionRequester(c.ds, uuid));
   if (task === UNRESCUING) {
     await unrescueInstance(c, ctx, uuid);
+    return true;
+  }
+  if (task === RESCUING) {
+    const image = instance?.system_metadata?.[RESCUE_REQUESTED_IMAGE_KEY];
+    if (!image) return false;
+    await rescueInstance(c, ctx, uuid, image);
     return true;
   }
   const name = task ? POWER_TASKS.get(task) : undefined;

@@ -18,4 +18,4 @@ export {
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';
 export { claimStuck, latestActionRequester, whileElected, STUCK_QUERIES, type StuckKind, type StuckQuery, type StuckRecord } from './reconcile';
-export { rememberMoveHost } from './move-prep';
+export { rememberRequestValue } from './stored-requests';

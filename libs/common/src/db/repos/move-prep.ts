@@ -1,6 +1,5 @@
 // Giving up on a cold move before any migration record exists: the instance goes back to no task where it runs.
 import type { DataSource } from 'typeorm';
-import { MOVE_REQUESTED_HOST_KEY } from '../../domain';
 import { recordInstanceFault } from './instance-faults';
 import { updateInstanceIf } from './instances';
 
@@ -23,15 +22,3 @@ export async function abandonMovePrep(ds: DataSource, instanceUuid: string, fail
   return updateInstanceIf(ds, instanceUuid, { task_states: ['resize_prep'] }, { task_state: null, old_flavor: null, new_flavor: null });
 }
 
-/**
- * Records on the instance the destination an admin named for the cold move being accepted (null: none), merged into
- * system_metadata in one statement: a lost migrate_server is re-driven with the same request.
- */
-export async function rememberMoveHost(ds: DataSource, instanceUuid: string, host: string | null): Promise<void> {
-  await ds.query(
-    `UPDATE instances SET system_metadata = CASE WHEN $2::text IS NULL THEN coalesce(system_metadata, '{}'::jsonb) - $3::text
-                                                 ELSE coalesce(system_metadata, '{}'::jsonb) || jsonb_build_object($3::text, $2::text) END
-      WHERE uuid = $1`,
-    [instanceUuid, host, MOVE_REQUESTED_HOST_KEY],
-  );
-}
