@@ -5,9 +5,11 @@ import type { FerryConfig } from '@ferry/common/config';
 import { getInstance, getMigration, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
 import { buildRequestSpecOf, MOVE_REQUESTED_HOST_KEY } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
+import type { DataSource } from 'typeorm';
 import type { SchedulerManager } from '../manager';
 
-type DeadlineSetting = 'reconcileBuildSeconds' | 'reconcileMovePrepSeconds' | 'reconcileLiveAcceptedSeconds';
+/** The settings that are the scheduler's deadlines. */
+type DeadlineSetting = keyof FerryConfig & ('reconcileBuildSeconds' | 'reconcileMovePrepSeconds' | 'reconcileLiveAcceptedSeconds');
 
 export interface SchedulerRedrive {
   kind: StuckKind;
@@ -16,8 +18,7 @@ export interface SchedulerRedrive {
 }
 
 export interface RedriveDeps {
-  ds: Parameters<typeof getInstance>[0];
-  config: Readonly<Pick<FerryConfig, DeadlineSetting>>;
+  ds: DataSource;
 }
 
 export const SCHEDULER_REDRIVES: readonly SchedulerRedrive[] = [
