@@ -35,7 +35,7 @@ export interface ComputeContext {
   notifier: Notifier;
   /** Migration steps running in this process now, by migration id: a repeated message or recovery pass leaves them alone. */
   activeMoves: Set<number>;
-  /** Instances whose power or unrescue step a run of this process is driving now: a repeated message or reconciler pass leaves them alone. */
+  /** Instances whose power, rescue or unrescue step a run of this process is driving now: a repeated message or reconciler pass leaves them alone. */
   activeTasks: Set<string>;
   /** Live migrations this host runs as the source from just before `running`, by migration id (abort and force-complete reach them here). */
   liveJobs: Map<number, LiveJobHandle>;

@@ -34,7 +34,7 @@ export const STUCK_QUERIES = {
   live_queued: {
     table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'live-migration' AND t.status = 'queued' AND t.source_compute = :host`,
   },
-  /** An instance on this host left in one of the given tasks (a power action or unrescue whose cast was lost). */
+  /** An instance on this host left in one of the given tasks (a power action, rescue or unrescue whose cast was lost). */
   host_task: {
     table: 'instances', where: `t.deleted_at IS NULL AND t.host = :host AND t.task_state = ANY(:tasks)`,
   },
