@@ -16,6 +16,7 @@ export type ComputeSettings = Pick<
   | 'cpuAllocationRatio' | 'ramAllocationRatio' | 'diskAllocationRatio' | 'resizeConfirmWindowSeconds'
   | 'maxConcurrentLiveMigrations' | 'liveMigrationDowntimeMs' | 'liveMigrationDowntimeSteps' | 'liveMigrationDowntimeDelay'
   | 'liveMigrationCompletionTimeout' | 'liveMigrationTimeoutAction' | 'livePermitPostCopy' | 'livePermitAutoConverge' | 'liveMigrationMonitorMs'
+  | 'reconcileIntervalSeconds' | 'reconcileLiveQueuedSeconds' | 'reconcileTaskSeconds' | 'reconcileBuildSeconds'
 >;
 
 export interface ComputeContext {
@@ -34,6 +35,8 @@ export interface ComputeContext {
   notifier: Notifier;
   /** Migration steps running in this process now, by migration id: a repeated message or recovery pass leaves them alone. */
   activeMoves: Set<number>;
+  /** Instances whose power, rescue or unrescue step a run of this process is driving now: a repeated message or reconciler pass leaves them alone. */
+  activeTasks: Set<string>;
   /** Live migrations this host runs as the source from just before `running`, by migration id (abort and force-complete reach them here). */
   liveJobs: Map<number, LiveJobHandle>;
   /** Live migrations running beside the message consumer; stopping the service waits for them. */

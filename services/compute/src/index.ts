@@ -12,6 +12,7 @@ import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
 import { sweepStrayGuests } from './periodic/stray-guests';
 import { reportResources } from './periodic/resource-report';
+import { reconcileHost } from './periodic/reconcile-host';
 import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
 import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
 import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves, Slots } from './live-migration';
@@ -30,6 +31,7 @@ export { POWER_ACTIONS, type PowerAction, type PowerActionName } from './instanc
 export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncReport } from './periodic/power-sync';
 export { reportResources } from './periodic/resource-report';
 export { sweepStrayGuests, type StraySweepReport } from './periodic/stray-guests';
+export { reconcileHost, HOST_REDRIVES } from './periodic/reconcile-host';
 export { PeriodicTask } from './periodic/periodic-task';
 
 export * from './cold-migration';
@@ -64,6 +66,7 @@ async function serveHost(
     transfer: opts.transfer ?? createTransfer(deps.config, opts.host),
     notifier: new Notifier(deps.transport, `${COMPUTE_BINARY}:${opts.host}`, log),
     activeMoves: new Set(),
+    activeTasks: new Set(),
     liveJobs: new Map(),
     liveRuns: new Set(),
     liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
@@ -86,6 +89,8 @@ async function serveHost(
     new PeriodicTask('unsettled_live_moves', intervalMs, async () => { await settleUnsettledLiveMoves(c); }, log),
     new PeriodicTask('stale_moves', STALE_MOVE_SECONDS * 1000, async () => { await recoverColdMoves(c, { staleSeconds: STALE_MOVE_SECONDS }); }, log),
   ];
+  const reconciler = new PeriodicTask('reconcile', deps.config.reconcileIntervalSeconds * 1000, async () => { await reconcileHost(c); }, log);
+  tasks.push(reconciler);
   await tasks[0].runNow();
   let recovery: Promise<unknown> = Promise.resolve();
   let recovering = false;
@@ -114,7 +119,9 @@ async function serveHost(
   recovering = true;
   recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)])
     .catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'))
-    .finally(() => { recovering = false; });
+    .finally(() => { recovering = false; })
+    // The reconciler's pass at start, once recovery has taken what it resumes.
+    .then(() => (stopping.signal.aborted ? undefined : reconciler.runNow()));
   return service;
 }
 export * from './transfer';

@@ -2,7 +2,8 @@
 import { served } from '@ferry/common/rpc';
 import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { Notifier } from '@ferry/common/notify';
-import { ComputeRpcApi } from '@ferry/compute';
+import { ComputeRpcApi, PeriodicTask } from '@ferry/compute';
+import { reconcileScheduler } from './reconciler/pass';
 import { SchedulerManager } from './manager';
 import { SCHEDULER_CONTRACT } from './rpc-contract';
 import { SCHEDULER_TOPIC } from './rpcapi';
@@ -25,8 +26,21 @@ export async function startScheduler(deps: ServiceDeps, opts: { host: string }):
     compute: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
     notifier: new Notifier(deps.transport, `${SCHEDULER_BINARY}:${opts.host}`, log),
   });
-  return startRpcService(deps, { binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [served(manager, SCHEDULER_CONTRACT)] });
+  const reconcile = { ds: deps.db.dataSource, config: deps.config, log, manager, owner: `${SCHEDULER_BINARY}:${opts.host}` };
+  const reconciler = new PeriodicTask('reconcile', deps.config.reconcileIntervalSeconds * 1000, async () => { await reconcileScheduler(reconcile); }, log);
+  let reconcilerStopped: Promise<void> = Promise.resolve();
+  const service = await startRpcService(deps, {
+    binary: SCHEDULER_BINARY, topic: SCHEDULER_TOPIC, host: opts.host, endpoints: [served(manager, SCHEDULER_CONTRACT)],
+    onStopping: () => { reconcilerStopped = reconciler.stop(); },
+    onStop: () => reconcilerStopped,
+  });
+  // A pass at start (in the background: a re-drive must not hold up the service), then one every interval.
+  reconciler.start();
+  void reconciler.runNow();
+  return service;
 }
 export { migrateServer, MIGRATE_SERVER_EVENT } from './moves';
 export { moveRequestSpec } from './move-destination';
 export { liveMigrateServer, LIVE_MIGRATE_EVENT } from './live-moves';
+export { reconcileScheduler, SCHEDULER_RECONCILER_LOCK, type SchedulerPassReport } from './reconciler/pass';
+export { SCHEDULER_REDRIVES } from './reconciler/redrives';

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type FerryConfig } from '@ferry/common/config';
 import {
-  advanceInstanceTask, createMigration, getInstance, migrate, openDatabase, seed, startAction, type FerryDatabase, type Instance, type InstanceFlavor,
+  advanceInstanceTask, createMigration, getInstance, migrate, openDatabase, rememberRequestValue, seed, startAction, type FerryDatabase, type Instance, type InstanceFlavor,
   type Migration,
 } from '@ferry/common/db';
-import type { LiveMigrationRequestData, TaskState } from '@ferry/common/domain';
+import { MOVE_REQUESTED_HOST_KEY, type LiveMigrationRequestData, type TaskState } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
-import { createTransport, newRequestContext, type RequestContext, type Transport } from '@ferry/common/rpc';
+import { contextFromWire, createTransport, newRequestContext, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
 import { ComputeRpcApi, FakeDriver, STATE_FILE, startCompute, type FakeVmRecord, type Transfer } from '@ferry/compute';
-import { SchedulerRpcApi, startScheduler, type RequestSpec } from '@ferry/scheduler';
+import { SchedulerRpcApi, startScheduler, type MigrateServerRequest, type RequestSpec } from '@ferry/scheduler';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
@@ -117,6 +117,13 @@ export class Cluster {
 
   /** What the API does for resize and migrate: win resize_prep (recording both flavors), open the action, cast to the scheduler. */
   async requestMove(uuid: string, opts: { newFlavor?: InstanceFlavor; host?: string } = {}): Promise<RequestContext> {
+    const { ctx, request } = await this.acceptMove(uuid, opts);
+    await this.scheduler.migrateServer(ctx, request);
+    return ctx;
+  }
+
+  /** requestMove without the cast (one the bus lost): resize_prep won, the request kept on the instance, the action open. */
+  async acceptMove(uuid: string, opts: { newFlavor?: InstanceFlavor; host?: string } = {}): Promise<{ ctx: RequestContext; request: MigrateServerRequest }> {
     const instance = await this.instance(uuid);
     const type = opts.newFlavor ? 'resize' : 'migration';
     const newFlavor = opts.newFlavor ?? instance.flavor;
@@ -125,12 +132,19 @@ export class Cluster {
     }
     const ctx = newRequestContext({ user_id: 'demo', project_id: 'demo' });
     await startAction(this.ds, ctx, uuid, type === 'resize' ? 'resize' : 'migrate');
-    await this.scheduler.migrateServer(ctx, { instance_uuid: uuid, migration_type: type, new_flavor: newFlavor, ...(opts.host ? { host: opts.host } : {}) });
-    return ctx;
+    await rememberRequestValue(this.ds, uuid, MOVE_REQUESTED_HOST_KEY, opts.host ?? null);
+    return { ctx, request: { instance_uuid: uuid, migration_type: type, new_flavor: newFlavor, ...(opts.host ? { host: opts.host } : {}) } };
   }
 
   /** What the API does for os-migrateLive: win task `migrating`, record the request (accepted), open the action, cast. */
   async requestLiveMigration(uuid: string, opts: { host?: string; blockMigration?: boolean | 'auto'; force?: boolean } = {}): Promise<Migration> {
+    const m = await this.acceptLiveMigration(uuid, opts);
+    await this.scheduler.liveMigrateServer(contextFromWire(m.migrate_data.request_context), m.id);
+    return m;
+  }
+
+  /** requestLiveMigration without the cast (one the bus lost): task migrating, the record accepted, the action open. */
+  async acceptLiveMigration(uuid: string, opts: { host?: string; blockMigration?: boolean | 'auto'; force?: boolean } = {}): Promise<Migration> {
     const instance = await this.instance(uuid);
     if (!(await advanceInstanceTask(this.ds, uuid, [null], 'migrating'))) throw new Error(`instance ${uuid} is busy (${instance.task_state})`);
     const ctx = newRequestContext({ user_id: 'admin', project_id: 'admin', roles: ['admin'] });
@@ -143,7 +157,6 @@ export class Cluster {
       dest_compute: opts.host ?? null, user_id: 'admin', project_id: 'admin', migrate_data: data as unknown as Record<string, unknown>,
     }, 'api');
     await startAction(this.ds, ctx, uuid, 'live-migration');
-    await this.scheduler.liveMigrateServer(ctx, m.id);
     return m;
   }
 

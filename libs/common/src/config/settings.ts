@@ -260,6 +260,30 @@ export const SETTINGS = {
     env: 'FERRY_API_LIST_TIMEOUT_MS', default: 5000, parse: int(100, 600_000),
     doc: 'Statement timeout of a server listing, in milliseconds: a costly filter is answered 400 instead of holding a database connection.',
   } as Setting<number>,
+  reconcileIntervalSeconds: {
+    env: 'FERRY_RECONCILE_INTERVAL', default: 60, parse: int(1, 86400),
+    doc: 'Seconds between reconciler passes (the scheduler\'s and each compute\'s; one also runs at service start). A pass re-drives from the database every open task or move record left longer than its step\'s deadline below (a lost cast).',
+  } as Setting<number>,
+  reconcileBuildSeconds: {
+    env: 'FERRY_RECONCILE_BUILD_AFTER', default: 300, parse: int(1, 7 * 86400),
+    doc: 'A server building in task `scheduling` this many seconds is scheduled again by the elected scheduler (no host yet) or built by the compute the scheduler named (its build message lost).',
+  } as Setting<number>,
+  reconcileMovePrepSeconds: {
+    env: 'FERRY_RECONCILE_MOVE_PREP_AFTER', default: 300, parse: int(1, 7 * 86400),
+    doc: 'A resize or cold migration in task `resize_prep` with no migration record this many seconds is handed to migrate_server again by the elected scheduler.',
+  } as Setting<number>,
+  reconcileLiveAcceptedSeconds: {
+    env: 'FERRY_RECONCILE_LIVE_ACCEPTED_AFTER', default: 300, parse: int(1, 7 * 86400),
+    doc: 'A live migration left `accepted` this many seconds is handed to live_migrate_server again by the elected scheduler.',
+  } as Setting<number>,
+  reconcileLiveQueuedSeconds: {
+    env: 'FERRY_RECONCILE_LIVE_QUEUED_AFTER', default: 300, parse: int(1, 7 * 86400),
+    doc: 'A live migration left `queued` this many seconds with no run on its source is started by the source compute; one aborted (`cancelled`) while its source was down is ended there after the same time.',
+  } as Setting<number>,
+  reconcileTaskSeconds: {
+    env: 'FERRY_RECONCILE_TASK_AFTER', default: 300, parse: int(1, 7 * 86400),
+    doc: 'A power action (stop, start, reboot, pause, unpause, suspend, resume), rescue or unrescue left in its task this many seconds is run again by the instance\'s compute (each is idempotent).',
+  } as Setting<number>,
   deleteRetrySeconds: {
     env: 'FERRY_DELETE_RETRY_AFTER', default: 60, parse: int(1, 86400),
     doc: 'A DELETE of a server already being deleted is a 409 while that delete has made progress within this many seconds; after that it drives the delete again (a lost message must not leave a server stuck).',

@@ -10,6 +10,7 @@ import { VmNotFound, type Driver } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { instanceBeingDeleted } from './stop-move';
 import type { RebootType } from '../rpcapi';
+import { onceHere } from './task-once';
 
 export interface PowerActionArgs {
   instance_uuid: string;
@@ -78,7 +79,11 @@ export type PowerActionName = keyof typeof POWER_ACTIONS;
  * done, superseded, or elsewhere) it is a no-op. A driver failure clears the task, records the real power
  * state and a fault, as Nova does, and fails the event.
  */
-export async function runPowerAction(c: ComputeContext, ctx: RequestContext, name: PowerActionName, args: PowerActionArgs): Promise<void> {
+export function runPowerAction(c: ComputeContext, ctx: RequestContext, name: PowerActionName, args: PowerActionArgs): Promise<void> {
+  return onceHere(c, args.instance_uuid, () => powerActionHere(c, ctx, name, args));
+}
+
+async function powerActionHere(c: ComputeContext, ctx: RequestContext, name: PowerActionName, args: PowerActionArgs): Promise<void> {
   const action: PowerAction = POWER_ACTIONS[name];
   const uuid = args.instance_uuid;
   const instance = await getInstance(c.ds, uuid);

@@ -8,6 +8,7 @@ import { vmSpecOf, type ComputeContext } from '../compute-context';
 import { instanceNotification } from '../notifications';
 import { observedPowerState } from './power-actions';
 import { instanceBeingDeleted } from './stop-move';
+import { onceHere } from './task-once';
 
 export const RESCUE_EVENT = 'compute_rescue_instance';
 export const UNRESCUE_EVENT = 'compute_unrescue_instance';
@@ -32,7 +33,11 @@ async function failed(c: ComputeContext, instance: Instance, task: string, err: 
   throw err;
 }
 
-export async function rescueInstance(c: ComputeContext, ctx: RequestContext, uuid: string, rescueImageRef: string): Promise<void> {
+export function rescueInstance(c: ComputeContext, ctx: RequestContext, uuid: string, rescueImageRef: string): Promise<void> {
+  return onceHere(c, uuid, () => rescueHere(c, ctx, uuid, rescueImageRef));
+}
+
+async function rescueHere(c: ComputeContext, ctx: RequestContext, uuid: string, rescueImageRef: string): Promise<void> {
   const instance = await instanceHere(c, uuid, 'rescuing');
   if (!instance) return;
   await withActionEvent(c.ds, ctx, uuid, RESCUE_EVENT, c.host, () =>
@@ -45,7 +50,11 @@ export async function rescueInstance(c: ComputeContext, ctx: RequestContext, uui
     }, () => rescuePayload(instance, rescueImageRef)));
 }
 
-export async function unrescueInstance(c: ComputeContext, ctx: RequestContext, uuid: string): Promise<void> {
+export function unrescueInstance(c: ComputeContext, ctx: RequestContext, uuid: string): Promise<void> {
+  return onceHere(c, uuid, () => unrescueHere(c, ctx, uuid));
+}
+
+async function unrescueHere(c: ComputeContext, ctx: RequestContext, uuid: string): Promise<void> {
   const instance = await instanceHere(c, uuid, 'unrescuing');
   if (!instance) return;
   await withActionEvent(c.ds, ctx, uuid, UNRESCUE_EVENT, c.host, () =>

@@ -1,7 +1,7 @@
 // check_can_live_migrate_destination on the claimed destination: CPU model, shared storage, rescue support, then the
 // source's own checks; queue the migration on the source, or move on to the next alternate, or fail the record.
 import {
-  advanceMigration, listComputeNodes, patchMigration, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type ComputeNode,
+  advanceMigration, getMigration, listComputeNodes, patchMigration, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type ComputeNode,
 } from '@ferry/common/db';
 import { MigrationPreCheckError, VM_STATES, type LiveMigrationData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -42,7 +42,8 @@ export async function checkCanLiveMigrateDestination(
     dest_compute: c.host, dest_node: c.node, dest_host: c.host, migrate_data: data as unknown as Record<string, unknown>,
   });
   if (!queued) {
-    await releaseClaim(c.ds, instance.uuid, c.host);
+    // A repeated request lost to one that queued the move here: the claim is that move's (both shared it).
+    if ((await getMigration(c.ds, migration.id))?.dest_compute !== c.host) await releaseClaim(c.ds, instance.uuid, c.host);
     return;
   }
   c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, source: migration.source_compute, block_migration: blockMigration }, 'live migration checked and queued on the source');

@@ -1,6 +1,6 @@
 // POST /servers/{id}/action for cold moves: resize, migrate, confirmResize, revertResize — preconditions, policy, the
 // casts each one sends, racing requests, and how the server looks while its move waits.
-import { Flavor, InstanceAction, type Instance, type InstanceFlavor, type Migration } from '@ferry/common/db';
+import { Allocation, Flavor, InstanceAction, Migration as MigrationRow, type Instance, type InstanceFlavor, type Migration } from '@ferry/common/db';
 import { createTransport } from '@ferry/common/rpc';
 import { ApiHarness, PUBLIC_URL, USERS, type Cast, type Reply, type Who } from './support';
 
@@ -498,6 +498,43 @@ describe('cold moves through POST /servers/{id}/action', () => {
       const { vm } = await resized();
       expect((await act('alice', vm, { confirmResize: null })).status).toBe(204);
       expect(await show(vm)).toMatchObject({ status: 'VERIFY_RESIZE', 'OS-EXT-STS:task_state': null });
+    });
+  });
+
+  describe('os-resetState of a server being moved', () => {
+    const claimsOf = async (uuid: string) => (await h.ds.getRepository(Allocation).findBy({ consumer_uuid: uuid })).map((a) => a.host).sort();
+    const claim = (uuid: string, host: string) => h.ds.getRepository(Allocation).insert({ consumer_uuid: uuid, host, vcpus: 1, memory_mb: 512, disk_gb: 1 });
+    const recordOf = async (m: Migration) => h.ds.getRepository(MigrationRow).findOneByOrFail({ id: m.id });
+
+    it.each([
+      ['a cold migration stuck copying', 'resize_migrating', { migration_type: 'migration', status: 'migrating' }],
+      ['a live migration left running', 'migrating', { migration_type: 'live-migration', status: 'running' }],
+      ['a live migration left accepted', 'migrating', { migration_type: 'live-migration', status: 'accepted' }],
+    ] as const)('ends %s in error, frees its claim on the other host, and the server can be moved again', async (_label, task, move) => {
+      const vm = await h.insertInstance({ task_state: task });
+      const m = await h.insertMigration({ instance_uuid: vm.uuid, ...move });
+      await claim(vm.uuid, 'compute-1');
+      await claim(vm.uuid, 'compute-2');
+      // Before the reset the open move blocks any other.
+      expect((await act('admin', vm, { migrate: null })).status).toBe(409);
+
+      expect((await act('admin', vm, { 'os-resetState': { state: 'active' } })).status).toBe(202);
+      expect(await h.instance(vm.uuid)).toMatchObject({ vm_state: 'active', task_state: null, host: 'compute-1' });
+      expect(await recordOf(m)).toMatchObject({ status: 'error', last_error: 'abandoned by os-resetState' });
+      expect(await claimsOf(vm.uuid)).toEqual(['compute-1']);
+
+      expect((await act('admin', vm, { migrate: null })).status).toBe(202);
+      expect(await castsFor('migrate_server', vm.uuid)).toHaveLength(1);
+    });
+
+    it('a reset with no move in progress touches no record and no claim', async () => {
+      const vm = await h.insertInstance({ task_state: 'powering-off' });
+      const done = await h.insertMigration({ instance_uuid: vm.uuid, status: 'confirmed' });
+      await claim(vm.uuid, 'compute-1');
+      expect((await act('admin', vm, { 'os-resetState': { state: 'error' } })).status).toBe(202);
+      expect(await h.instance(vm.uuid)).toMatchObject({ vm_state: 'error', task_state: null });
+      expect((await recordOf(done)).status).toBe('confirmed');
+      expect(await claimsOf(vm.uuid)).toEqual(['compute-1']);
     });
   });
 });

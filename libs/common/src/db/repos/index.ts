@@ -19,3 +19,5 @@ export {
   openMigrationsOnHost,
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';
+export { claimStuck, latestActionRequester, whileElected, STUCK_QUERIES, type StuckKind, type StuckQuery, type StuckRecord } from './reconcile';
+export { rememberRequestValue } from './stored-requests';

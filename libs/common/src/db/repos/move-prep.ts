@@ -21,3 +21,4 @@ export async function abandonMovePrep(ds: DataSource, instanceUuid: string, fail
   await recordInstanceFault(ds, { instance_uuid: instanceUuid, code: failure.code ?? 500, message: failure.message, details: failure.details ?? null, host: failure.host });
   return updateInstanceIf(ds, instanceUuid, { task_states: ['resize_prep'] }, { task_state: null, old_flavor: null, new_flavor: null });
 }
+

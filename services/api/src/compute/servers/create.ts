@@ -3,7 +3,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { advanceInstanceTask, Instance, startAction, type Flavor, type Image } from '@ferry/common/db';
-import { POWER_STATES, TASK_STATES, VM_STATES } from '@ferry/common/domain';
+import { FORCED_HOSTS_KEY, POWER_STATES, TASK_STATES, VM_STATES } from '@ferry/common/domain';
 import type { RequestSpec } from '@ferry/common/domain';
 import type { ApiDeps } from '../../api-deps';
 import { versionIn } from '../../http/microversion';
@@ -41,6 +41,11 @@ interface Plan {
   reservationId: string;
 }
 
+/** The forced hosts, kept on the instance for the reconciler, which schedules a lost build again with the same request. */
+function forcedHostsEntry(hosts: string[]): Record<string, string> {
+  return hosts.length > 0 ? { [FORCED_HOSTS_KEY]: JSON.stringify(hosts) } : {};
+}
+
 function instanceRows(req: FastifyRequest, plan: Plan, count: number): Partial<Instance>[] {
   const { server } = plan;
   const description = versionIn(req.apiVersion, '2.19') ? (server.description ?? null) : server.name;
@@ -61,21 +66,24 @@ function instanceRows(req: FastifyRequest, plan: Plan, count: number): Partial<I
       progress: 0,
       locked: false,
       metadata: { ...(server.metadata ?? {}) },
-      system_metadata: encodeServerAttrs({
-        description,
-        requestedAz: plan.placement.zone,
-        reservationId: plan.reservationId,
-        launchIndex: index,
-        hostname: hostnameFrom(count > 1 ? `${server.name}-${index + 1}` : server.name, uuid),
-        userData: server.user_data ?? null,
-        configDrive: looseBool(server.config_drive) ? 'True' : '',
-        accessIpV4: server.accessIPv4 ?? null,
-        accessIpV6: server.accessIPv6 ?? null,
-        autoDiskConfig: server['OS-DCF:diskConfig'] === 'AUTO',
-        tags: server.tags ? [...new Set(server.tags)] : [],
-        securityGroups: plan.securityGroups,
-        trustedCerts: server.trusted_image_certificates ?? null,
-      }),
+      system_metadata: {
+        ...forcedHostsEntry(plan.placement.forceHosts),
+        ...encodeServerAttrs({
+          description,
+          requestedAz: plan.placement.zone,
+          reservationId: plan.reservationId,
+          launchIndex: index,
+          hostname: hostnameFrom(count > 1 ? `${server.name}-${index + 1}` : server.name, uuid),
+          userData: server.user_data ?? null,
+          configDrive: looseBool(server.config_drive) ? 'True' : '',
+          accessIpV4: server.accessIPv4 ?? null,
+          accessIpV6: server.accessIPv6 ?? null,
+          autoDiskConfig: server['OS-DCF:diskConfig'] === 'AUTO',
+          tags: server.tags ? [...new Set(server.tags)] : [],
+          securityGroups: plan.securityGroups,
+          trustedCerts: server.trusted_image_certificates ?? null,
+        }),
+      },
     };
   });
 }
