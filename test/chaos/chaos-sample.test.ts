@@ -17,10 +17,10 @@ describe(`chaos: a sample of ${COUNT} cells (seed ${SEED})`, () => {
     expect(cells).toHaveLength(Math.min(COUNT, allCells().length));
     const lines: string[] = [`chaos: seed ${SEED}; replay the sample with FERRY_CHAOS_SEED=${SEED} npx jest test/chaos/chaos-sample.test.ts`];
     const started = Date.now();
-    const results = await runCells(cells, { convergeSeconds: CONVERGE_SECONDS, log: (l) => lines.push(l) });
+    const { results, orphans } = await runCells(cells, { convergeSeconds: CONVERGE_SECONDS, log: (l) => lines.push(l) });
     lines.push(matrixReport(results, replayCommand), `chaos: ${results.length} cells in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     console.log(lines.join('\n'));
     const failing = results.filter((r) => r.outcome === 'fail').map((r) => `${r.cell.id}: ${r.detail} [${r.where}] — replay: ${replayCommand(r.cell.id)}`);
-    expect(failing).toEqual([]);
+    expect({ failing, orphans }).toEqual({ failing: [], orphans: [] });
   });
 });

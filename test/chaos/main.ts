@@ -46,7 +46,13 @@ export function chosenCells(args: ChaosArgs): Cell[] {
   return all;
 }
 
-export async function runCells(cells: readonly Cell[], opts: { convergeSeconds: number; keep?: boolean; log?: (l: string) => void }): Promise<CellResult[]> {
+export interface ChaosRun {
+  results: CellResult[];
+  /** VM directories left on a host for an instance that no longer exists, after every cell. */
+  orphans: string[];
+}
+
+export async function runCells(cells: readonly Cell[], opts: { convergeSeconds: number; keep?: boolean; log?: (l: string) => void }): Promise<ChaosRun> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-chaos-'));
   // The private Postgres and RabbitMQ run as their own users, below this directory.
   chmodSync(dir, 0o755);
@@ -54,6 +60,7 @@ export async function runCells(cells: readonly Cell[], opts: { convergeSeconds: 
   log(`chaos: ${cells.length} cells; services, logs and state under ${dir}`);
   const harness = await ChaosHarness.start(dir, { convergeSeconds: opts.convergeSeconds, log });
   const results: CellResult[] = [];
+  let orphans: string[] = [];
   try {
     for (const [i, cell] of cells.entries()) {
       const started = Date.now();
@@ -62,11 +69,13 @@ export async function runCells(cells: readonly Cell[], opts: { convergeSeconds: 
       results.push(r);
       log(`  ${r.outcome}${r.convergeMs === undefined ? '' : ` in ${(r.convergeMs / 1000).toFixed(1)} s`} (cell ${((Date.now() - started) / 1000).toFixed(1)} s)${r.outcome === 'pass' ? '' : `: ${r.detail}`} [${r.where}] steps: ${r.steps.join(' | ')}`);
     }
+    orphans = await harness.orphans();
+    if (orphans.length) log(`orphan VMs (no live instance owns them): ${orphans.join(', ')}`);
   } finally {
     await harness.stop();
-    if (!opts.keep && results.every((r) => r.outcome !== 'fail')) rmSync(dir, { recursive: true, force: true });
+    if (!opts.keep && results.every((r) => r.outcome !== 'fail') && orphans.length === 0) rmSync(dir, { recursive: true, force: true });
   }
-  return results;
+  return { results, orphans };
 }
 
 export function replayCommand(cellId: string): string {
@@ -79,10 +88,11 @@ async function main(): Promise<void> {
   const cells = chosenCells(args);
   if (args.seed !== undefined) console.log(`chaos: seed ${args.seed} (replay this sample: npm run chaos -- --seed ${args.seed} --cells ${args.cells})`);
   const started = Date.now();
-  const results = await runCells(cells, { convergeSeconds: args.convergeSeconds, keep: args.keep, log: (l) => console.log(l) });
+  const { results, orphans } = await runCells(cells, { convergeSeconds: args.convergeSeconds, keep: args.keep, log: (l) => console.log(l) });
   console.log(`\n${matrixReport(results, replayCommand)}`);
+  if (orphans.length) console.log(`ORPHANS ${orphans.join(', ')}`);
   console.log(`chaos: ${results.length} cells in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  process.exitCode = results.some((r) => r.outcome === 'fail') ? 1 : 0;
+  process.exitCode = results.some((r) => r.outcome === 'fail') || orphans.length ? 1 : 0;
 }
 
 if (require.main === module) {

@@ -23,9 +23,8 @@ function sharedSettings(dir: string, apiPort: number, db: string, bus: string): 
     FERRY_API_PORT: String(apiPort), FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD, FERRY_LOG_LEVEL: 'info',
     FERRY_HEARTBEAT_INTERVAL: '1', FERRY_SERVICE_LEASE_SECONDS: '3', FERRY_SERVICE_DOWN_TIME: '8', FERRY_POWER_SYNC_INTERVAL: '2',
     FERRY_RPC_TIMEOUT: String(RPC_TIMEOUT_SECONDS), FERRY_STOP_TIMEOUT: '5', FERRY_DELETE_RETRY_AFTER: '5',
-    // The guest never writes on its own: the disk's content at power-off is what the harness wrote, so every copy
-    // is compared with one known hash.
-    FERRY_FAKE_GUEST_WRITE_RATE: '0', FERRY_FAKE_MIGRATION_BANDWIDTH: String(256 * 1024 * 1024),
+    // The guest writes (FERRY_FAKE_GUEST_WRITE_RATE's default) only while a cold move's first pass copies its disk.
+    FERRY_FAKE_MIGRATION_BANDWIDTH: String(256 * 1024 * 1024),
     FERRY_LIVE_MIGRATION_MONITOR_INTERVAL: '100', FERRY_CRASH_POINT: '',
   };
 }
