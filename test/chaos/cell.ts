@@ -6,12 +6,11 @@ import type { CrashRole } from '@ferry/common/chaos';
 import { sha256 } from '../support/disk-hash';
 import { ChaosClient } from './client';
 import { ReconnectingDb } from './db';
-import { BUSY_GUEST, FLAVOR, RESIZED_FLAVOR, runFlow, snapshot, waitFor, type FlowEnv } from './flows';
+import { BUSY_GUEST, DISK_BYTES, FLAVOR, RESIZED_FLAVOR, runFlow, snapshot, waitFor, type FlowEnv } from './flows';
 import { checkInvariants, instanceDir, orphansOnHosts, type Verdict } from './invariants';
 import { FLOW_SPECS, type Cell } from './matrix';
 import { ADMIN_PASSWORD, COMPUTES, RPC_TIMEOUT_SECONDS, SERVICES, startChaosServices, type ChaosServices, type ComputeHost, type ServiceName } from './services';
 
-const GIB = 1024 ** 3;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export type Outcome = 'pass' | 'fail' | 'human';
@@ -91,11 +90,15 @@ export class ChaosHarness {
     const path = join(instanceDir(this.services.stateDir, host, uuid), 'disk');
     const handle = await open(path, 'r+');
     try {
-      for (const at of [0, 300, 700, 1023]) await handle.write(Buffer.from(`${uuid} ${at} `.repeat(4096)), 0, undefined, at * 1024 * 1024);
+      // Known bytes at a few places, the last ending the disk at DISK_BYTES.
+      const block = 64 * 1024;
+      for (const at of [0, DISK_BYTES / 4, DISK_BYTES / 2, DISK_BYTES - block]) {
+        await handle.write(Buffer.alloc(block, `${uuid} ${at} `), 0, block, at);
+      }
     } finally {
       await handle.close();
     }
-    return sha256(path, FLAVOR.disk * GIB);
+    return sha256(path, DISK_BYTES);
   }
 
   async run(cell: Cell): Promise<CellResult> {
@@ -176,7 +179,7 @@ export class ChaosHarness {
       beforeDecision: async () => {
         // The source copy is powered off and waits for the decision: its disk is the one every copy must equal.
         const path = join(instanceDir(this.services.stateDir, source, env.uuid), 'disk');
-        diskSha = await sha256(path, FLAVOR.disk * GIB).catch(() => undefined);
+        diskSha = await sha256(path, DISK_BYTES).catch(() => undefined);
         if (!diskSha) flowViolations.push(`no source disk on ${source} in VERIFY_RESIZE`);
       },
       note: (line) => steps.push(line),
@@ -258,7 +261,7 @@ export class ChaosHarness {
   }
 
   private verdict(uuid: string, diskSha: string | undefined): Promise<Verdict> {
-    return this.db.use((c) => checkInvariants(c, this.services.stateDir, uuid, diskSha, FLAVOR.disk));
+    return this.db.use((c) => checkInvariants(c, this.services.stateDir, uuid, diskSha, DISK_BYTES));
   }
 
   /** Deletes the cell's instance (not waited for: the next cell has its own). */

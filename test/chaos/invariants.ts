@@ -7,7 +7,6 @@ import { sha256 } from '../support/disk-hash';
 import { COMPUTES } from './services';
 
 export const TERMINAL_MIGRATION = ['confirmed', 'reverted', 'completed', 'done', 'cancelled', 'error', 'failed'];
-const GIB = 1024 ** 3;
 
 export interface InstanceRow {
   uuid: string;
@@ -78,10 +77,10 @@ export interface Verdict {
 const RUNNING_COPY = ['running'];
 
 /**
- * Checks every invariant of a converged cell. `diskSha` is the disk's hash at power-off (over its original size);
- * it is compared only once everything else holds (hashing costs a second).
+ * Checks every invariant of a converged cell. `diskSha` is the disk's hash at power-off (over its first `diskBytes`);
+ * it is compared only once everything else holds.
  */
-export async function checkInvariants(db: pg.Client, stateDir: string, uuid: string, diskSha: string | undefined, diskGb: number): Promise<Verdict> {
+export async function checkInvariants(db: pg.Client, stateDir: string, uuid: string, diskSha: string | undefined, diskBytes: number): Promise<Verdict> {
   const v: string[] = [];
   const inst = await loadInstance(db, uuid);
   const migrations = await loadMigrations(db, uuid);
@@ -125,7 +124,7 @@ export async function checkInvariants(db: pg.Client, stateDir: string, uuid: str
 
   if (v.length === 0 && diskSha && inst.host) {
     const path = join(instanceDir(stateDir, inst.host, uuid), 'disk');
-    const now = await sha256(path, diskGb * GIB).catch((err: Error) => `unreadable: ${err.message}`);
+    const now = await sha256(path, diskBytes).catch((err: Error) => `unreadable: ${err.message}`);
     if (now !== diskSha) v.push(`disk on ${inst.host} differs from the source's at power-off (${now.slice(0, 12)} ≠ ${diskSha.slice(0, 12)})`);
   }
   return { ok: v.length === 0, humanNeeded: false, violations: v, where };

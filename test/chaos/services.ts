@@ -21,7 +21,7 @@ function sharedSettings(dir: string, apiPort: number, db: string, bus: string): 
   return {
     FERRY_DATABASE_URL: db, FERRY_TRANSPORT_URL: bus, FERRY_BUS_PREFIX: 'chaos_', FERRY_STATE_DIR: join(dir, 'state'),
     FERRY_API_PORT: String(apiPort), FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD, FERRY_LOG_LEVEL: 'info',
-    FERRY_HEARTBEAT_INTERVAL: '1', FERRY_SERVICE_LEASE_SECONDS: '3', FERRY_SERVICE_DOWN_TIME: '8', FERRY_POWER_SYNC_INTERVAL: '2',
+    FERRY_HEARTBEAT_INTERVAL: '1', FERRY_SERVICE_LEASE_SECONDS: '2', FERRY_SERVICE_DOWN_TIME: '8', FERRY_POWER_SYNC_INTERVAL: '2',
     FERRY_RPC_TIMEOUT: String(RPC_TIMEOUT_SECONDS), FERRY_STOP_TIMEOUT: '5', FERRY_DELETE_RETRY_AFTER: '5',
     // The guest writes (FERRY_FAKE_GUEST_WRITE_RATE's default) only while a cold move's first pass copies its disk.
     FERRY_FAKE_MIGRATION_BANDWIDTH: String(256 * 1024 * 1024),
@@ -38,7 +38,7 @@ export interface ChaosServices {
   readonly rabbit: PrivateRabbit;
   /** The running process of a service (undefined while it is down). */
   process(name: ServiceName): FerryProcess | undefined;
-  /** (Re)starts a service, with extra settings (e.g. an armed crash point), and waits until it serves. */
+  /** (Re)starts a service (stopping a running one cleanly), with extra settings (e.g. an armed crash point); resolves once it serves. */
   start(name: ServiceName, extra?: NodeJS.ProcessEnv): Promise<FerryProcess>;
   /** SIGKILLs a service (no-op when it is down). */
   kill(name: ServiceName): Promise<void>;
@@ -83,8 +83,17 @@ export async function startChaosServices(dir: string): Promise<ChaosServices> {
     await p.proc.stop('SIGKILL', 5000);
     save(name, p.proc);
   };
+  /** Stops a running service cleanly (it gives up its host's lease, so its successor starts at once). */
+  const stopCleanly = async (name: ServiceName) => {
+    const p = procs.get(name);
+    if (!p) return;
+    procs.delete(name);
+    p.proc.child.kill('SIGCONT');
+    await p.proc.stop('SIGTERM', 10_000);
+    save(name, p.proc);
+  };
   const start = async (name: ServiceName, extra: NodeJS.ProcessEnv = {}) => {
-    await kill(name);
+    await stopCleanly(name);
     const args = name === 'api' || name === 'scheduler' ? [name, '--host', `${name}-1`] : ['compute', '--host', name];
     // A host's lease outlives a killed process by a few seconds: a start refused for it is tried again.
     for (let attempt = 1; ; attempt++) {
@@ -98,8 +107,8 @@ export async function startChaosServices(dir: string): Promise<ChaosServices> {
       } catch (err) {
         await proc.stop('SIGKILL', 5000);
         save(name, proc);
-        if (attempt >= 8) throw err;
-        await new Promise((r) => setTimeout(r, 1000));
+        if (attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 400));
       }
     }
   };
