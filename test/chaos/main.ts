@@ -59,6 +59,12 @@ export async function runCells(cells: readonly Cell[], opts: { convergeSeconds: 
   const log = opts.log ?? (() => undefined);
   log(`chaos: ${cells.length} cells; services, logs and state under ${dir}`);
   const harness = await ChaosHarness.start(dir, { convergeSeconds: opts.convergeSeconds, log });
+  // Interrupted: the private Postgres and RabbitMQ and every service go too, not left running on their ports.
+  const interrupted = (signal: NodeJS.Signals) => {
+    log(`chaos: ${signal}; stopping the services, Postgres and RabbitMQ under ${dir}`);
+    void harness.stop().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   const results: CellResult[] = [];
   let orphans: string[] = [];
   try {
@@ -72,6 +78,7 @@ export async function runCells(cells: readonly Cell[], opts: { convergeSeconds: 
     orphans = await harness.orphans();
     if (orphans.length) log(`orphan VMs (no live instance owns them): ${orphans.join(', ')}`);
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     await harness.stop();
     if (!opts.keep && results.every((r) => r.outcome !== 'fail') && orphans.length === 0) rmSync(dir, { recursive: true, force: true });
   }
