@@ -13,7 +13,7 @@ export interface LongStep {
   migration?: readonly string[];
   task?: readonly string[];
   /** The process a stall stops. */
-  stall: Exclude<CrashRole, 'compute'> | 'compute';
+  stall: CrashRole;
 }
 
 const COLD = ['api.accept.before_cast', 'scheduler.move.after_claim', 'cold.dest.after_record', 'cold.source.after_pass1',
