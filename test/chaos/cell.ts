@@ -168,6 +168,7 @@ export class ChaosHarness {
         await sleep(30);
       }
       struck();
+      steps.push(`${cell.fault} ${faultNote}`);
       await this.inject(cell.fault, this.serviceOf(long.stall, source, dest));
     })();
 
