@@ -4,6 +4,7 @@ import type { LiveMigrationData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeRpcApi } from '@ferry/compute';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const LIVE_MIGRATE_EVENT = 'conductor_live_migrate_instance';
 
@@ -37,5 +38,6 @@ export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestCon
     return;
   }
   log.info({ migration_id: m.id, instance_uuid: instance.uuid, dest: selection.host, alternates: selection.alternates }, 'live migration destination claimed');
+  crashPoint('scheduler.live.after_claim');
   await deps.compute.checkCanLiveMigrateDestination(ctx, selection.host, m.id, selection.alternates, 1);
 }

@@ -15,6 +15,7 @@ import { placeInstance } from './placement';
 import { liveMigrateServer } from './live-moves';
 import { migrateServer } from './moves';
 import { SCHEDULER_RPC_VERSION, type MigrateServerRequest, type RequestSpec, type SchedulerEndpoint, type Selection } from './rpcapi';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const SCHEDULE_EVENT = 'schedule_instances';
 
@@ -118,6 +119,7 @@ export class SchedulerManager implements SchedulerEndpoint {
         return;
       }
     }
+    crashPoint('scheduler.build.after_claim');
     try {
       await this.deps.compute.buildAndRunInstance(ctx, host, uuid, { ...spec, num_attempts: 1 }, selection.alternates);
     } catch (err) {

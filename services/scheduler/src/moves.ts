@@ -5,6 +5,7 @@ import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeRpcApi } from '@ferry/compute';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
 import type { MigrateServerRequest } from './rpcapi';
+import { crashPoint } from '@ferry/common/chaos';
 
 /** The instance action event the scheduling of a move records (Nova's conductor records the same name). */
 export const MIGRATE_SERVER_EVENT = 'conductor_migrate_server';
@@ -35,6 +36,7 @@ export async function migrateServer(deps: MoveSchedulerDeps, ctx: RequestContext
     return;
   }
   log.info({ instance_uuid: uuid, source: instance.host, dest: selection.host, alternates: selection.alternates, migration_type: req.migration_type }, 'move destination claimed');
+  crashPoint('scheduler.move.after_claim');
   try {
     await deps.compute.prepResize(ctx, selection.host, {
       instance_uuid: uuid, migration_type: req.migration_type, new_flavor: req.new_flavor, request_spec: spec, alternates: selection.alternates,

@@ -1,4 +1,5 @@
 // Every setting Ferry reads from the environment, with its default and meaning: the one place they are documented.
+import { parseCrashPoints } from '../chaos/crash-points';
 
 export type Parser<T> = (raw: string) => T;
 
@@ -45,6 +46,12 @@ export const url = (...schemes: string[]): Parser<string> => (raw) => {
 };
 
 export const text: Parser<string> = (raw) => raw;
+
+/** A FERRY_CRASH_POINT value: validated as crash points, kept as written (the crash-point module arms it). */
+const crashPoints: Parser<string> = (raw) => {
+  parseCrashPoints(raw);
+  return raw;
+};
 
 export const hostname: Parser<string> = (raw) => {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(raw)) throw new Error(`expected a host name (letters, digits, '.', '_', '-'), got "${raw}"`);
@@ -307,6 +314,11 @@ export const SETTINGS = {
   region: {
     env: 'FERRY_REGION', default: 'RegionOne', parse: hostname,
     doc: 'Region name published in the service catalog.',
+  } as Setting<string>,
+  crashPoint: {
+    env: 'FERRY_CRASH_POINT', default: '', parse: crashPoints,
+    doc: 'Chaos testing only: comma-separated `<point>[@<host>][#<pass>]`; the process SIGKILLs itself at that pass (default the first) of the named crash point (libs/common/src/chaos/crash-points.ts lists them). Read once at start; empty: no point is armed.',
+    shownDefault: '(none)',
   } as Setting<string>,
   logLevel: {
     env: 'FERRY_LOG_LEVEL', default: 'info', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),

@@ -5,6 +5,7 @@ import type { RequestContext } from '@ferry/common/rpc';
 import type { RequestSpec } from '@ferry/common/domain';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import { rescheduleOrFail } from './reschedule';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const BUILD_EVENT = 'compute__do_build_and_run_instance';
 
@@ -43,6 +44,7 @@ export async function buildAndRunInstance(c: ComputeContext, ctx: RequestContext
       if (outcome === 'failed') throw err;
       return;
     }
+    crashPoint('build.compute.after_spawn', c.host);
     await finishBuild(c, instance);
   });
 }

@@ -9,6 +9,7 @@ import { instanceNotification } from '../notifications';
 import { DestroyRefused, missingOtherCopy, refuseToDestroy } from './other-copy';
 import { runExclusive } from './exclusive';
 import { loadMove } from './move-record';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const CONFIRM_RESIZE_EVENT = 'compute_confirm_resize';
 
@@ -31,6 +32,7 @@ export async function confirmResize(c: ComputeContext, ctx: RequestContext, migr
         if (reason) throw await refuseToDestroy(c, migration, { name: 'confirm', status: 'confirming', by: 'source', task_state: null, vm_states: [VM_STATES.RESIZED] }, reason);
       }
       await c.driver.destroy(uuid);
+      crashPoint('confirm.source.after_destroy', c.host);
       await releaseClaim(c.ds, uuid, c.host);
       await advanceMigration(c.ds, migration.id, ['confirming'], 'confirmed', 'source');
       if (!instance) return;

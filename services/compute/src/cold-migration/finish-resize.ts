@@ -8,6 +8,7 @@ import { instanceBeingDeleted } from '../instance-ops/stop-move';
 import { instanceNotification } from '../notifications';
 import { runExclusive } from './exclusive';
 import { loadMove, nowIso, shouldRun, withPhase, type MoveState } from './move-record';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const FINISH_RESIZE_EVENT = 'compute_finish_resize';
 
@@ -49,6 +50,7 @@ async function finish(c: ComputeContext, ctx: RequestContext, move: MoveState): 
     await withActionEvent(c.ds, ctx, instance.uuid, FINISH_RESIZE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize_finish', instance, async () => {
         await c.driver.finishIncoming(vmSpecOf(instance, flavor), { powerOn: shouldRun(data) });
+        crashPoint('cold.dest.after_spawn', c.host);
         const timings = withPhase(migration.phase_timings, 'guest_started', { at: nowIso(), running: shouldRun(data) });
         if (!(await advanceMigration(c.ds, migration.id, ['post-migrating'], 'finished', 'dest', { phase_timings: timings }))) {
           // A delete ended the record: its terminate here waits for this step, then removes the guest just defined.

@@ -10,6 +10,7 @@ import type { ComputeContext } from '../compute-context';
 import type { PrepResizeRequest } from '../rpcapi';
 import { instanceNotification } from '../notifications';
 import type { ColdMoveData } from './move-record';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const PREP_RESIZE_EVENT = 'compute_prep_resize';
 
@@ -56,6 +57,7 @@ export async function prepResize(c: ComputeContext, ctx: RequestContext, req: Pr
     return;
   }
   c.log.info({ instance_uuid: uuid, migration_id: migrationId, source: instance.host, dest: c.host, migration_type: req.migration_type }, 'move prepared; handing over to the source');
+  crashPoint('cold.dest.after_record', c.host);
   try {
     await c.computeRpc.resizeInstance(ctx, instance.host, migrationId);
   } catch (err) {

@@ -12,6 +12,7 @@ import { DiskProgressWriter } from './disk-progress';
 import { runExclusive } from './exclusive';
 import { loadMove, nowIso, withPhase, type ColdMoveData, type MoveState } from './move-record';
 import { rollBackToSource } from './rollback';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const RESIZE_INSTANCE_EVENT = 'compute_resize_instance';
 
@@ -95,7 +96,9 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
               const r = await c.transfer.copy({ source, dest: target, signal, onProgress: progress.listener({ total: 0, processed: 0 }) });
               await savePhase('copy_pass_1', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
               pass1 = { total: r.total, processed: r.total };
+              crashPoint('cold.source.after_pass1', c.host);
               await c.driver.powerOff(instance.uuid);
+              crashPoint('cold.source.after_power_off', c.host);
               ranges = tracker.ranges();
             } finally {
               tracker.stop();
@@ -160,6 +163,7 @@ async function handOver(c: ComputeContext, ctx: RequestContext, migrationId: num
     return;
   }
   c.log.info({ migration_id: migrationId, instance_uuid: uuid, dest }, 'disk copied and guest stopped; destination finishes the move');
+  crashPoint('cold.source.after_post_migrating', c.host);
   await castFinish(c, ctx, migrationId, dest);
 }
 

@@ -10,6 +10,7 @@ import { instanceNotification } from '../notifications';
 import { DestroyRefused, missingOtherCopy, refuseToDestroy } from './other-copy';
 import { runExclusive } from './exclusive';
 import { loadMove, settledVmState, shouldRun, type MoveState } from './move-record';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const REVERT_RESIZE_EVENT = 'compute_revert_resize';
 export const FINISH_REVERT_RESIZE_EVENT = 'compute_finish_revert_resize';
@@ -29,6 +30,7 @@ export async function revertResize(c: ComputeContext, ctx: RequestContext, migra
         await withActionEvent(c.ds, ctx, instance.uuid, REVERT_RESIZE_EVENT, c.host, async () => {
           if (reason) throw await refuseToDestroy(c, migration, { name: 'revert', status: 'reverting', by: 'dest', task_state: 'resize_reverting' }, reason);
           await c.driver.destroy(instance.uuid);
+          crashPoint('revert.dest.after_drop', c.host);
           await releaseClaim(c.ds, instance.uuid, c.host);
           await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_reverting'], host: c.host }, {
             host: source, node: migration.source_node, flavor: instance.old_flavor ?? instance.flavor, power_state: POWER_STATES.SHUTDOWN,
@@ -68,6 +70,7 @@ async function resumeHere(c: ComputeContext, move: MoveState): Promise<void> {
   const instance = move.instance!;
   const run = shouldRun(data);
   if (run) await c.driver.powerOn(instance.uuid);
+  crashPoint('revert.source.after_power_on', c.host);
   if (migration.status === 'reverting') await advanceMigration(c.ds, migration.id, ['reverting'], 'reverted', 'source');
   const done = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_reverting'], host: c.host }, {
     vm_state: settledVmState(data), task_state: null, power_state: run ? POWER_STATES.RUNNING : POWER_STATES.SHUTDOWN,

@@ -10,6 +10,7 @@ import type { ComputeContext } from '../compute-context';
 import type { MigrationCookie } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveVmSpec, loadLiveMove, type LiveMove } from './live-record';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const PRE_LIVE_MIGRATION_EVENT = 'compute_pre_live_migration';
 export const POST_LIVE_MIGRATION_DEST_EVENT = 'compute_post_live_migration_at_destination';
@@ -24,9 +25,11 @@ async function moveHere(c: ComputeContext, migrationId: number): Promise<LiveMov
 export async function preLiveMigration(c: ComputeContext, ctx: RequestContext, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
   const move = await moveHere(c, migrationId);
   if (move.migration.status !== 'preparing') throw new Error(`live migration ${migrationId} is ${move.migration.status}, not preparing`);
-  return withActionEvent(c.ds, ctx, move.instance.uuid, PRE_LIVE_MIGRATION_EVENT, c.host, () =>
+  const prepared = await withActionEvent(c.ds, ctx, move.instance.uuid, PRE_LIVE_MIGRATION_EVENT, c.host, () =>
     instanceNotification(c, 'instance.live_migration_pre', move.instance, () =>
       c.driver.liveMigrationPrepare(liveVmSpec(move.instance), cookie, { blockMigration: move.data.block_migration_resolved ?? false })));
+  crashPoint('live.dest.after_prepare', c.host);
+  return prepared;
 }
 
 /**
@@ -57,10 +60,12 @@ async function finishHere(c: ComputeContext, ctx: RequestContext, migrationId: n
   return withActionEvent(c.ds, ctx, instance.uuid, POST_LIVE_MIGRATION_DEST_EVENT, c.host, () =>
     instanceNotification(c, 'instance.live_migration_post_dest', instance, async () => {
       const out = await c.driver.liveMigrationFinish(instance.uuid, cookie, { success: true, paused });
+      crashPoint('live.dest.after_takeover', c.host);
       // The database names this host from here on: the source's Confirm destroys the copy it still holds (paused).
       await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: [migration.source_compute, c.host] }, {
         host: c.host, node: c.node, power_state: paused ? POWER_STATES.PAUSED : POWER_STATES.RUNNING,
       });
+      crashPoint('live.dest.before_reply', c.host);
       return out;
     }, () => instanceActionPayload(instance)));
 }

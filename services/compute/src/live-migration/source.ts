@@ -13,6 +13,7 @@ import { LiveJobHandle } from './job-handle';
 import { monitorJob } from './monitor';
 import { nowIso, withPhase } from '../cold-migration/move-record';
 import { settleAfterPerform } from './settle-after-perform';
+import { crashPoint } from '@ferry/common/chaos';
 
 export const LIVE_MIGRATION_EVENT = 'compute_live_migration';
 const MIB = 1024 * 1024;
@@ -105,6 +106,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
     const opts = liveOptions(c, move, c.config.liveMigrationDowntimeMs);
     const begun = await c.driver.liveMigrationBegin(instance.uuid, opts);
     const prepared = await c.computeRpc.preLiveMigration(ctx, dest, migration.id, begun);
+    crashPoint('live.source.after_prepare', c.host);
     // From here abort and force-complete reach the handle: before the record says `running`, so none is lost while
     // Perform creates the job. A stop that came earlier aborts it too.
     const handle = new LiveJobHandle();
@@ -114,6 +116,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
       if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running', 'source'))) throw cancelled('aborted while preparing');
       const job = await c.driver.liveMigrationPerform(instance.uuid, prepared, opts);
       handle.attach(job);
+      crashPoint('live.source.mid_perform', c.host);
       try {
         finishCookie = await monitorJob(c, job, { migrationId: migration.id, ramBytes });
       } finally {
@@ -152,6 +155,7 @@ async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, 
     await rollBack(c, ctx, move, cancelled('cancelled as the transfer completed'), 'cancelled', stats);
     return;
   }
+  crashPoint('live.source.after_perform', c.host);
   let confirmCookie: MigrationCookie;
   try {
     confirmCookie = await c.computeRpc.postLiveMigrationAtDestination(ctx, migration.dest_compute!, migration.id, cookie);
@@ -160,6 +164,7 @@ async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, 
     await settleAfterPerform(c, ctx, move, err as Error);
     return;
   }
+  crashPoint('live.source.after_finish', c.host);
   await confirmHere(c, move, confirmCookie, stats);
 }
 
@@ -210,6 +215,7 @@ export async function rollBack(
         c.log.error({ migration_id: migration.id, err: (destErr as Error).message }, 'destination could not drop its incoming VM; its recovery will');
       }
     }
+    crashPoint('live.source.after_rollback_dest', c.host);
     await confirmUntilDone(c, instance.uuid, {}, { success: false, paused });
     const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
     await advanceMigration(c.ds, migration.id, ['preparing', 'running', 'post-migrating'], status, 'source', { last_error: err.message.slice(0, 2000), phase_timings: timings });

@@ -17,6 +17,7 @@ import { findVisibleInstance } from '../servers/lookup';
 import { rpcContext, serverRpc } from '../servers/rpc';
 import { validateBody } from '../servers/validate';
 import { serverMigrationView } from './views';
+import { crashPoint } from '@ferry/common/chaos';
 
 type Req = FastifyRequest<{ Params: { server_id: string; migration_id?: string } }>;
 
@@ -67,6 +68,7 @@ export const serverMigrationRoutes: RoutesPlugin = async (app, { deps }) => {
    */
   async function recordAndCast(req: Req, instance: Instance, rule: StateRule, cast: () => Promise<void>, recorded = false): Promise<void> {
     await startAction(ds, req.ctx, instance.uuid, rule.instanceAction);
+    crashPoint('api.migration_action.before_cast');
     try {
       await cast();
     } catch (err) {

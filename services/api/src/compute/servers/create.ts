@@ -18,6 +18,7 @@ import { rpcContext, type ServerRpc } from './rpc';
 import { createSchemaFor, type CreateServerBody, type CreateServerRequest } from './schemas';
 import { validateBody } from './validate';
 import { createdServerView } from './views';
+import { crashPoint } from '@ferry/common/chaos';
 
 const PASSWORD_CHARS = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 const UID_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -129,6 +130,7 @@ export async function createServer(deps: ApiDeps, rpc: ServerRpc, req: FastifyRe
   };
   try {
     for (const instance of instances) await startAction(ds, req.ctx, instance.uuid, 'create');
+    crashPoint('api.build.before_cast');
     await rpc.scheduler.scheduleAndBuildInstances(rpcContext(req.ctx), instances.map((i) => i.uuid), spec);
   } catch (err) {
     req.log.error({ err, instances: instances.map((i) => i.uuid) }, 'cannot hand the new servers to the scheduler; deleting them');

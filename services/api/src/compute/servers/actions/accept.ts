@@ -8,6 +8,7 @@ import type { ApiContext } from '../../../http/api-context';
 import { reloadInstance } from '../lookup';
 import { rpcContext } from '../rpc';
 import type { StateRule, TaskRule } from './rules';
+import { crashPoint } from '@ferry/common/chaos';
 
 export function instanceLocked(uuid: string): Conflict {
   return new Conflict(`Instance ${uuid} is locked`, { instance_id: uuid });
@@ -60,6 +61,7 @@ export async function acceptTask(
   if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to, patch?.set))) throw await lostRace(ds, instance.uuid, rule.action);
   try {
     await startAction(ds, ctx, instance.uuid, rule.instanceAction);
+    crashPoint('api.accept.before_cast');
     await cast(rpcContext(ctx), instance.host!);
   } catch (err) {
     await advanceInstanceTask(ds, instance.uuid, [rule.to], instance.task_state, patch?.undo);

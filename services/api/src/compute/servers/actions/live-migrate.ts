@@ -16,6 +16,7 @@ import { acceptTask, checkPreconditions } from './accept';
 import { checkTargetHost, requireComputeUp, SAME_HOST_ERRORS } from './move-checks';
 import { LIVE_MIGRATE_RULE } from './rules';
 import type { ActionEnv, ServerAction } from './types';
+import { crashPoint } from '@ferry/common/chaos';
 
 /** Nova's parameter_types.fqdn, or null (the scheduler picks). */
 const HostName = Type.Union([Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' }), Type.Null()]);
@@ -98,6 +99,7 @@ const liveMigrate: ServerAction = {
     await checkLiveMigratable(env, instance, req);
     await acceptTask(ds, env.req.ctx, instance, LIVE_MIGRATE_RULE, async (rpcCtx) => {
       const migration = await recordLiveMigration(ds, env.req.ctx, instance, req, rpcCtx);
+      crashPoint('api.live.after_record');
       try {
         await env.rpc.scheduler.liveMigrateServer(rpcCtx, migration.id);
       } catch (err) {

@@ -12,6 +12,7 @@ import { checkUpsizeQuota, migrationAwaitingConfirm, requireComputeUp } from './
 import { CONFIRM_RESIZE_RULE, MOVE_RULES } from './rules';
 import { bareAction } from './schemas';
 import type { ServerAction } from './types';
+import { crashPoint } from '@ferry/common/chaos';
 
 /** The 409 for a request whose migration CAS lost to another confirm or revert. */
 async function migrationTaken(ds: DataSource, instance: Instance, migration: Migration, action: string): Promise<InstanceInvalidState> {
@@ -45,6 +46,7 @@ const confirmResize: ServerAction = {
       throw await migrationTaken(ds, instance, migration, CONFIRM_RESIZE_RULE.action);
     }
     await startAction(ds, ctx, instance.uuid, CONFIRM_RESIZE_RULE.instanceAction);
+    crashPoint('api.confirm.before_cast');
     await nudge(env.req, 'confirmResize', migration, () => env.rpc.compute.confirmResize(rpcContext(ctx), migration.source_compute!, migration.id));
     return { status: 204 };
   },
@@ -69,6 +71,7 @@ const revertResize: ServerAction = {
     }
     await startAction(ds, ctx, instance.uuid, rule.instanceAction);
     const dest = migration.dest_compute ?? instance.host!;
+    crashPoint('api.revert.before_cast');
     await nudge(env.req, 'revertResize', migration, () => env.rpc.compute.revertResize(rpcContext(ctx), dest, migration.id));
     return { status: 202 };
   },

@@ -1,0 +1,83 @@
+// A small Compute API client for the harness: an admin token from the identity endpoint, the requests the flows
+// make, and nothing else. A request to an API that is down (crashed) fails; only reads are retried.
+export interface ServerView {
+  id: string;
+  status: string;
+  [key: string]: unknown;
+}
+
+export interface ApiResult {
+  status: number;
+  body: unknown;
+}
+
+const VERSION = 'compute 2.65';
+
+export class ChaosClient {
+  private token: string | undefined;
+
+  constructor(private readonly url: string, private readonly password: string) {}
+
+  private async login(): Promise<string> {
+    const res = await fetch(`${this.url}/identity/v3/auth/tokens`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        auth: {
+          identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: this.password } } },
+          scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+        },
+      }),
+    });
+    if (res.status !== 201) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+    this.token = res.headers.get('x-subject-token')!;
+    return this.token;
+  }
+
+  /** One request; a 401 logs in again once. Throws only when the API cannot be reached. */
+  async request(method: string, path: string, body?: unknown): Promise<ApiResult> {
+    for (let attempt = 0; ; attempt++) {
+      const token = this.token ?? (await this.login());
+      const res = await fetch(`${this.url}${path}`, {
+        method, signal: AbortSignal.timeout(30_000),
+        headers: { 'x-auth-token': token, 'content-type': 'application/json', 'openstack-api-version': VERSION },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      if (res.status === 401 && attempt === 0) {
+        this.token = undefined;
+        continue;
+      }
+      return { status: res.status, body: text ? (JSON.parse(text) as unknown) : undefined };
+    }
+  }
+
+  /** A read, retried while the API is unreachable (restarting) for up to timeoutMs. */
+  async read(path: string, timeoutMs = 30_000): Promise<ApiResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.request('GET', `/compute/v2.1${path}`);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  }
+
+  /** A request the user makes once: an unreachable API (it crashed on it) is an answer too (status 0). */
+  async act(method: string, path: string, body?: unknown): Promise<ApiResult> {
+    try {
+      return await this.request(method, `/compute/v2.1${path}`, body);
+    } catch (err) {
+      return { status: 0, body: { error: (err as Error).message } };
+    }
+  }
+
+  async imageId(name: string): Promise<string> {
+    const token = this.token ?? (await this.login());
+    const res = await fetch(`${this.url}/image/v2/images?name=${encodeURIComponent(name)}`, { headers: { 'x-auth-token': token } });
+    const body = (await res.json()) as { images: { id: string }[] };
+    if (!body.images[0]) throw new Error(`no image named ${name}`);
+    return body.images[0].id;
+  }
+}

@@ -1,0 +1,73 @@
+// The chaos matrix as data: every flow with the crash points it passes, and the four faults each flow takes at its
+// long step. A cell is one flow with one crash point (in the process of the point's role) or one fault.
+import { CRASH_POINTS, type CrashPointName, type CrashRole } from '@ferry/common/chaos';
+
+export const FLOWS = ['build', 'cold-confirm', 'resize-revert', 'live-block', 'live-shared', 'abort', 'force-complete'] as const;
+export type Flow = (typeof FLOWS)[number];
+
+export const FAULTS = ['stall', 'broker-cut', 'broker-restart', 'postgres-restart'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** A status of the instance's migration (or, for a build, task_state) that marks the flow's long step. */
+export interface LongStep {
+  migration?: readonly string[];
+  task?: readonly string[];
+  /** The process a stall stops. */
+  stall: CrashRole;
+}
+
+const COLD = ['api.accept.before_cast', 'scheduler.move.after_claim', 'cold.dest.after_record', 'cold.source.after_pass1',
+  'cold.source.after_power_off', 'cold.source.after_post_migrating', 'cold.dest.after_spawn'] as const;
+const LIVE = ['api.accept.before_cast', 'api.live.after_record', 'scheduler.live.after_claim', 'live.source.after_prepare',
+  'live.dest.after_prepare', 'live.source.mid_perform', 'live.source.after_perform', 'live.dest.after_takeover', 'live.dest.before_reply',
+  'live.source.after_finish'] as const;
+
+export const FLOW_SPECS: Record<Flow, { points: readonly CrashPointName[]; longStep: LongStep }> = {
+  build: { points: ['api.build.before_cast', 'scheduler.build.after_claim', 'build.compute.after_spawn'], longStep: { task: ['scheduling', 'spawning'], stall: 'compute' } },
+  'cold-confirm': { points: [...COLD, 'api.confirm.before_cast', 'confirm.source.after_destroy'], longStep: { migration: ['migrating'], stall: 'source' } },
+  'resize-revert': { points: [...COLD, 'api.revert.before_cast', 'revert.dest.after_drop', 'revert.source.after_power_on'], longStep: { migration: ['migrating'], stall: 'source' } },
+  'live-block': { points: LIVE, longStep: { migration: ['running'], stall: 'source' } },
+  // The fake driver's hosts never share instance storage: a shared-storage request fails the destination's checks.
+  'live-shared': { points: ['api.accept.before_cast', 'api.live.after_record', 'scheduler.live.after_claim'], longStep: { migration: ['accepted', 'queued', 'error'], stall: 'dest' } },
+  abort: { points: ['api.migration_action.before_cast', 'live.source.after_rollback_dest'], longStep: { migration: ['running'], stall: 'source' } },
+  'force-complete': { points: ['api.migration_action.before_cast', 'live.source.after_perform', 'live.dest.after_takeover', 'live.dest.before_reply', 'live.source.after_finish'], longStep: { migration: ['running'], stall: 'source' } },
+};
+
+export type Cell =
+  | { id: string; flow: Flow; kind: 'crash'; point: CrashPointName; role: CrashRole }
+  | { id: string; flow: Flow; kind: 'fault'; fault: Fault };
+
+export function crashCell(flow: Flow, point: CrashPointName): Cell {
+  return { id: `${flow}/crash/${point}`, flow, kind: 'crash', point, role: CRASH_POINTS[point].role };
+}
+
+/** Every cell: each flow × each of its crash points (in its role's process), then each flow × each fault. */
+export function allCells(): Cell[] {
+  const crashes = FLOWS.flatMap((flow) => FLOW_SPECS[flow].points.map((point) => crashCell(flow, point)));
+  const faults = FLOWS.flatMap((flow) => FAULTS.map((fault): Cell => ({ id: `${flow}/fault/${fault}`, flow, kind: 'fault', fault })));
+  return [...crashes, ...faults];
+}
+
+/** mulberry32: a small seeded generator, so a seed names one sample on every machine. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `count` distinct cells chosen by `seed` (all of them when count reaches the matrix size), in matrix order. */
+export function sampleCells(cells: readonly Cell[], seed: number, count: number): Cell[] {
+  if (count >= cells.length) return [...cells];
+  const random = seededRandom(seed);
+  const idx = cells.map((_, i) => i);
+  for (let i = idx.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
+  }
+  return idx.slice(0, count).sort((a, b) => a - b).map((i) => cells[i]!);
+}
