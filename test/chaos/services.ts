@@ -26,6 +26,11 @@ function sharedSettings(dir: string, apiPort: number, db: string, bus: string): 
     // The guest writes (FERRY_FAKE_GUEST_WRITE_RATE's default) only while a cold move's first pass copies its disk.
     FERRY_FAKE_MIGRATION_BANDWIDTH: String(256 * 1024 * 1024),
     FERRY_LIVE_MIGRATION_MONITOR_INTERVAL: '100', FERRY_CRASH_POINT: '',
+    // The reconciler's deadlines, short enough for a cell to converge within its limit: a lost message is re-driven
+    // after a few seconds, what a move left on a host is swept soon after the move ended.
+    FERRY_RECONCILE_INTERVAL: '1', FERRY_RECONCILE_BUILD_AFTER: '4', FERRY_RECONCILE_MOVE_PREP_AFTER: '4',
+    FERRY_RECONCILE_LIVE_ACCEPTED_AFTER: '4', FERRY_RECONCILE_LIVE_QUEUED_AFTER: '4', FERRY_RECONCILE_TASK_AFTER: '4',
+    FERRY_RECONCILE_MOVE_STEP_AFTER: '5', FERRY_STRAY_GRACE: '3',
   };
 }
 

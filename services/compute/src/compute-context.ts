@@ -12,7 +12,7 @@ import type { ComputeRpcApi } from './rpcapi';
 import type { Transfer } from './transfer';
 
 export type ComputeSettings = Pick<
-  FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds' | 'powerSyncSeconds' | 'strayGraceSeconds' | 'availabilityZone'
+  FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds' | 'powerSyncSeconds' | 'strayGraceSeconds' | 'reconcileMoveStepSeconds' | 'availabilityZone'
   | 'cpuAllocationRatio' | 'ramAllocationRatio' | 'diskAllocationRatio' | 'resizeConfirmWindowSeconds'
   | 'maxConcurrentLiveMigrations' | 'liveMigrationDowntimeMs' | 'liveMigrationDowntimeSteps' | 'liveMigrationDowntimeDelay'
   | 'liveMigrationCompletionTimeout' | 'liveMigrationTimeoutAction' | 'livePermitPostCopy' | 'livePermitAutoConverge' | 'liveMigrationMonitorMs'

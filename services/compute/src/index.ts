@@ -37,9 +37,6 @@ export { PeriodicTask } from './periodic/periodic-task';
 export * from './cold-migration';
 export * from './live-migration';
 
-/** A move record untouched this long is resumed by the periodic pass (a lost message, or a peer that restarted). */
-const STALE_MOVE_SECONDS = 120;
-
 export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
   // The host is claimed before anything touches it (driver, resource report, recovery): a second compute for the
@@ -87,7 +84,10 @@ async function serveHost(
     new PeriodicTask('incoming_from_down_sources', intervalMs, async () => { await dropIncomingFromDownSources(c); }, log),
     new PeriodicTask('stray_guests', intervalMs, async () => { await sweepStrayGuests(c, reportedStrays); }, log),
     new PeriodicTask('unsettled_live_moves', intervalMs, async () => { await settleUnsettledLiveMoves(c); }, log),
-    new PeriodicTask('stale_moves', STALE_MOVE_SECONDS * 1000, async () => { await recoverColdMoves(c, { staleSeconds: STALE_MOVE_SECONDS }); }, log),
+    // A cold move record untouched past its deadline is resumed (a lost message, or a peer that restarted).
+    new PeriodicTask('stale_moves', deps.config.reconcileIntervalSeconds * 1000, async () => {
+      await recoverColdMoves(c, { staleSeconds: deps.config.reconcileMoveStepSeconds });
+    }, log),
   ];
   const reconciler = new PeriodicTask('reconcile', deps.config.reconcileIntervalSeconds * 1000, async () => { await reconcileHost(c); }, log);
   tasks.push(reconciler);

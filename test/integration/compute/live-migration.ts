@@ -2,7 +2,7 @@
 // max_concurrent_live_migrations, abort, force-complete, the completion timeout, and failures at each phase.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getActionWithEvents, listAllocations, Migration, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { getActionWithEvents, listAllocations, Migration, requestLiveSteer, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { armFault, FAULTS_FILE } from '@ferry/compute';
@@ -166,6 +166,28 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect((await vmOn(vm.host!, vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
       expect(await vmOn(running.dest_compute!, vm.uuid)).toBeUndefined();
       expect(await claims(vm.uuid)).toEqual([vm.host]);
+    });
+
+    it('applies an abort or force-complete kept on the record though its message never comes (the API died after recording it)', async () => {
+      const aborted = await neverConverges();
+      const a = await cluster.requestLiveMigration(aborted.uuid);
+      const running = await waitStatus(a.id, ['running']);
+      expect(await requestLiveSteer(cluster.ds, a.id, 'abort')).toBe(true);
+      // A later force-complete never replaces an abort.
+      expect(await requestLiveSteer(cluster.ds, a.id, 'force_complete')).toBe(false);
+      expect((await waitStatus(a.id, ['cancelled', 'failed', 'completed'])).status).toBe('cancelled');
+      expect(await settledIdle(aborted.uuid)).toMatchObject({ host: aborted.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect(await vmOn(running.dest_compute!, aborted.uuid)).toBeUndefined();
+      expect(await requestLiveSteer(cluster.ds, a.id, 'abort')).toBe(false);
+
+      const forced = await neverConverges();
+      const f = await cluster.requestLiveMigration(forced.uuid);
+      await waitStatus(f.id, ['running']);
+      expect(await requestLiveSteer(cluster.ds, f.id, 'force_complete')).toBe(true);
+      const done = await waitStatus(f.id, ['cancelled', 'failed', 'completed']);
+      expect(done.status).toBe('completed');
+      expect(await settledIdle(forced.uuid)).toMatchObject({ host: done.dest_compute, power_state: POWER_STATES.RUNNING });
+      expect(await claims(forced.uuid)).toEqual([done.dest_compute]);
     });
 
     it('a failed Prepare changes nothing on the source', async () => {

@@ -287,6 +287,10 @@ export const SETTINGS = {
     env: 'FERRY_RECONCILE_LIVE_QUEUED_AFTER', default: 300, parse: int(1, 7 * 86400),
     doc: 'A live migration left `queued` this many seconds with no run on its source is started by the source compute; one aborted (`cancelled`) while its source was down is ended there after the same time.',
   } as Setting<number>,
+  reconcileMoveStepSeconds: {
+    env: 'FERRY_RECONCILE_MOVE_STEP_AFTER', default: 120, parse: int(1, 7 * 86400),
+    doc: 'A resize or cold migration whose record has not changed for this many seconds (a lost cast, or a step that failed on a database or bus error) is resumed by its source or destination compute at the step its status calls for (confirm, revert, copy, finish).',
+  } as Setting<number>,
   reconcileTaskSeconds: {
     env: 'FERRY_RECONCILE_TASK_AFTER', default: 300, parse: int(1, 7 * 86400),
     doc: 'A power action (stop, start, reboot, pause, unpause, suspend, resume), rescue or unrescue left in its task this many seconds is run again by the instance\'s compute (each is idempotent).',

@@ -1,6 +1,6 @@
 // Watching a running live-migration job from the source: progress into the record every tick, the downtime ramp,
 // and the completion timeout's action. Resolves with the job's cookie, or rejects as the job does.
-import { patchMigration } from '@ferry/common/db';
+import { recordLiveProgress, type LiveSteerRequest } from '@ferry/common/db';
 import type { ComputeContext } from '../compute-context';
 import type { LiveMigrationJob, LiveMigrationJobStats, MigrationCookie } from '../drivers';
 import { completionTimeoutSeconds, downtimeAt, downtimeSteps } from './downtime-ramp';
@@ -10,6 +10,8 @@ export interface MonitorTarget {
   ramBytes: number;
   /** Called once when the completion timeout passes, with the action taken. */
   onTimeout?: (action: 'abort' | 'force_complete') => void;
+  /** Called once per kind when the record carries an abort or force-complete (its message may never come). */
+  onSteerRequest?: (request: LiveSteerRequest) => void;
 }
 
 export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: MonitorTarget): Promise<MigrationCookie> {
@@ -22,9 +24,15 @@ export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: Mo
   const quiet = done.then(() => undefined, () => undefined);
   let timedOut = false;
   let allowed = -1;
+  const applied = new Set<LiveSteerRequest>();
   const tick = async () => {
     const s = job.stats();
-    await record(c, t.migrationId, s);
+    const asked = await record(c, t.migrationId, s);
+    if (asked && !applied.has(asked)) {
+      applied.add(asked);
+      c.log.info({ migration_id: t.migrationId, request: asked }, 'applying the request kept on the live migration record');
+      t.onSteerRequest?.(asked);
+    }
     const elapsed = s.elapsed_ms / 1000;
     const downtime = downtimeAt(steps, elapsed);
     if (downtime !== allowed && s.phase === 'running') {
@@ -49,9 +57,16 @@ export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: Mo
   return done;
 }
 
-async function record(c: ComputeContext, migrationId: number, s: LiveMigrationJobStats): Promise<void> {
-  await patchMigration(c.ds, migrationId, ['running'], {
-    memory_total: s.memory_total, memory_processed: s.memory_processed, memory_remaining: s.memory_remaining,
-    disk_total: s.disk_total, disk_processed: s.disk_processed, disk_remaining: s.disk_remaining,
-  }).catch((err: unknown) => c.log.warn({ migration_id: migrationId, err: (err as Error).message }, 'cannot record live migration progress'));
+/** Writes progress; returns the abort or force-complete the record carries, if any. */
+async function record(c: ComputeContext, migrationId: number, s: LiveMigrationJobStats): Promise<LiveSteerRequest | null> {
+  try {
+    const { steer_request } = await recordLiveProgress(c.ds, migrationId, {
+      memory_total: s.memory_total, memory_processed: s.memory_processed, memory_remaining: s.memory_remaining,
+      disk_total: s.disk_total, disk_processed: s.disk_processed, disk_remaining: s.disk_remaining,
+    });
+    return steer_request;
+  } catch (err) {
+    c.log.warn({ migration_id: migrationId, err: (err as Error).message }, 'cannot record live migration progress');
+    return null;
+  }
 }

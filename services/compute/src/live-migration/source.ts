@@ -118,7 +118,9 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
       handle.attach(job);
       crashPoint('live.source.mid_perform', c.host);
       try {
-        finishCookie = await monitorJob(c, job, { migrationId: migration.id, ramBytes });
+        finishCookie = await monitorJob(c, job, {
+          migrationId: migration.id, ramBytes, onSteerRequest: (request) => (request === 'abort' ? handle.abort() : handle.forceComplete()),
+        });
       } finally {
         lastStats = job.stats();
       }

@@ -322,10 +322,11 @@ describe('live migration API', () => {
         expect((await forceComplete('bob', vm, m)).status).toBe(404);
       });
 
-      it('503 and the action failed when the bus refuses the cast', async () => {
+      it('kept on the record before the cast, so a bus that refuses the cast still gets 202: the source\'s monitor applies it', async () => {
         const { vm, m } = await migratingServer('running');
-        expect((await h.withBrokenBus(() => forceComplete('admin', vm, m))).status).toBe(503);
-        expect(await h.actionsOf(vm.uuid)).toEqual([expect.objectContaining({ action: 'live_migration_force_complete', message: 'Error' })]);
+        expect((await h.withBrokenBus(() => forceComplete('admin', vm, m))).status).toBe(202);
+        expect(await h.migration(m.id)).toMatchObject({ status: 'running', steer_request: 'force_complete' });
+        expect(await h.actionsOf(vm.uuid)).toEqual([expect.objectContaining({ action: 'live_migration_force_complete', message: null })]);
       });
     });
 
@@ -368,10 +369,13 @@ describe('live migration API', () => {
         expect((await h.migration(m.id))!.status).toBe('running');
       });
 
-      it('when the bus refuses the cast: 503 for a running one; a queued one is cancelled all the same (202)', async () => {
+      it('when the bus refuses the cast: a running one keeps the abort on its record, a queued one is cancelled (both 202)', async () => {
         const running = await migratingServer('running');
-        expect((await h.withBrokenBus(() => abort('admin', running.vm, running.m))).status).toBe(503);
-        expect(await h.actionsOf(running.vm.uuid)).toEqual([expect.objectContaining({ action: 'live_migration_cancel', message: 'Error' })]);
+        expect((await h.withBrokenBus(() => abort('admin', running.vm, running.m))).status).toBe(202);
+        expect(await h.migration(running.m.id)).toMatchObject({ status: 'running', steer_request: 'abort' });
+        // An abort is never replaced by a later force-complete.
+        expect((await forceComplete('admin', running.vm, running.m)).status).toBe(202);
+        expect((await h.migration(running.m.id))!.steer_request).toBe('abort');
         const queued = await migratingServer('queued');
         expect((await h.withBrokenBus(() => abort('admin', queued.vm, queued.m, '2.65'))).status).toBe(202);
         expect((await h.migration(queued.m.id))!.status).toBe('cancelled');

@@ -86,6 +86,10 @@ export class Migration {
   @Column({ type: 'text', name: 'last_error', nullable: true })
   last_error!: string | null;
 
+  /** A running live migration's abort or force-complete as asked (the source's monitor applies it, message or not). */
+  @Column({ type: 'text', name: 'steer_request', nullable: true })
+  steer_request!: 'abort' | 'force_complete' | null;
+
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   created_at!: Date;
 

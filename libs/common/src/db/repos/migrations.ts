@@ -71,3 +71,31 @@ export function isOpenMoveConflict(err: unknown): boolean {
   const constraint = e.driverError?.constraint ?? e.constraint;
   return code === '23505' && constraint === 'migrations_one_open_move_idx';
 }
+
+export type LiveSteerRequest = 'abort' | 'force_complete';
+
+/**
+ * Keeps an abort or force-complete on a running live migration's record; an abort is never replaced by a later
+ * force-complete. Returns whether the record (still running) now carries the request.
+ */
+export async function requestLiveSteer(ds: DataSource, migrationId: number, request: LiveSteerRequest): Promise<boolean> {
+  const result = await ds.createQueryBuilder().update(Migration)
+    .set({ steer_request: request, updated_at: () => 'now()' })
+    .where("id = :migrationId AND migration_type = 'live-migration' AND status = 'running'", { migrationId })
+    .andWhere("(steer_request IS NULL OR steer_request = :request OR :request = 'abort')", { request })
+    .execute();
+  return result.affected === 1;
+}
+
+/** Live progress into a running record, in the same statement reading back what was asked of it (abort, force). */
+export async function recordLiveProgress(
+  ds: DataSource, migrationId: number, progress: Pick<Migration, 'memory_total' | 'memory_processed' | 'memory_remaining' | 'disk_total' | 'disk_processed' | 'disk_remaining'>,
+): Promise<{ recorded: boolean; steer_request: LiveSteerRequest | null }> {
+  const rows: { steer_request: LiveSteerRequest | null }[] = await ds.query(
+    `UPDATE migrations SET memory_total = $2, memory_processed = $3, memory_remaining = $4, disk_total = $5, disk_processed = $6,
+            disk_remaining = $7, updated_at = now()
+      WHERE id = $1 AND status = 'running' RETURNING steer_request`,
+    [migrationId, progress.memory_total, progress.memory_processed, progress.memory_remaining, progress.disk_total, progress.disk_processed, progress.disk_remaining],
+  ).then((r: unknown) => (Array.isArray(r) && Array.isArray(r[0]) ? r[0] : r) as { steer_request: LiveSteerRequest | null }[]);
+  return { recorded: rows.length === 1, steer_request: rows[0]?.steer_request ?? null };
+}

@@ -3,7 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { In, IsNull, type DataSource } from 'typeorm';
-import { advanceMigration, Migration, startAction, type Instance } from '@ferry/common/db';
+import { advanceMigration, Migration, requestLiveSteer, startAction, type Instance } from '@ferry/common/db';
 import {
   ABORTABLE_LIVE_STATUSES, ABORTABLE_LIVE_STATUSES_BEFORE_2_65, BadRequest, FORCE_COMPLETABLE_LIVE_STATUSES, IN_PROGRESS_LIVE_STATUSES, NotFound,
   type MigrationStatus,
@@ -110,7 +110,9 @@ export const serverMigrationRoutes: RoutesPlugin = async (app, { deps }) => {
     const m = await migrationOf(ds, instance, req.params.migration_id!);
     if (!m) throw new BadRequest(notFoundForInstance(req.params.migration_id!, instance.uuid));
     if (m.migration_type !== LIVE || !isIn(FORCE_COMPLETABLE_LIVE_STATUSES, m)) throw stateError(m, instance.uuid, 'force complete');
-    await recordAndCast(req, instance, rule, () => rpc.compute.liveMigrationForceComplete(rpcContext(req.ctx), m.source_compute!, m.id));
+    // Kept on the record first: the source's monitor applies it even if the cast below never arrives.
+    const recorded = await requestLiveSteer(ds, m.id, 'force_complete');
+    await recordAndCast(req, instance, rule, () => rpc.compute.liveMigrationForceComplete(rpcContext(req.ctx), m.source_compute!, m.id), recorded);
     return reply.code(202).send();
   });
 
@@ -122,10 +124,13 @@ export const serverMigrationRoutes: RoutesPlugin = async (app, { deps }) => {
     if (!m) throw new NotFound(notFoundForInstance(req.params.migration_id!, instance.uuid));
     const abortable = versionIn(req.apiVersion, '2.65') ? ABORTABLE_LIVE_STATUSES : ABORTABLE_LIVE_STATUSES_BEFORE_2_65;
     if (m.migration_type !== LIVE || !isIn(abortable, m)) throw stateError(m, instance.uuid, 'abort live migration');
-    // Not transferring yet: the record says so at once (the source rolls back when it gets there); the cast is a nudge.
-    // A record that moved on meanwhile (preparing → running) is the source's to abort: the cast is then the abort itself.
-    const cancelled = m.status !== 'running' && (await advanceMigration(ds, m.id, [m.status], 'cancelled', 'api'));
-    await recordAndCast(req, instance, rule, () => rpc.compute.liveMigrationAbort(rpcContext(req.ctx), m.source_compute!, m.id), cancelled);
+    // Not transferring yet: the record says so at once (the source rolls back when it gets there). Running: the record
+    // keeps the abort for the source's monitor. Either way the cast is a nudge; a record that moved on meanwhile
+    // (preparing → running) is the source's to abort, and the cast is then the abort itself.
+    const recorded = m.status === 'running'
+      ? await requestLiveSteer(ds, m.id, 'abort')
+      : await advanceMigration(ds, m.id, [m.status], 'cancelled', 'api');
+    await recordAndCast(req, instance, rule, () => rpc.compute.liveMigrationAbort(rpcContext(req.ctx), m.source_compute!, m.id), recorded);
     return reply.code(202).send();
   });
 };
