@@ -129,6 +129,15 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
       expect(after.host).not.toBe(vm.host);
     });
 
+    it('a live migration accepted (task migrating) but never recorded is dropped: task cleared, action failed, guest untouched', async () => {
+      const vm = await buildServer(cluster, tiny);
+      const ctx = await cluster.requestAction(vm.uuid, 'live-migration', 'migrating', lostCast);
+      const after = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+      expect(after).toMatchObject({ host: vm.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect((await listActions(cluster.ds, vm.uuid)).find((a) => a.request_id === ctx.request_id)).toMatchObject({ message: 'Error' });
+      expect(await expectOneCopy(cluster, vm.uuid)).toMatchObject({ host: vm.host });
+    });
+
     it('a live migration left queued on its source is started by the source', async () => {
       const vm = await buildServer(cluster, tiny);
       const dest = HOSTS.find((h) => h !== vm.host)!;

@@ -2,8 +2,10 @@
 // runs again. Each step is the scheduler's own handler, so it passes the same checks and CAS a late original
 // message passes: of the two, whichever comes second finds nothing left to do.
 import type { FerryConfig } from '@ferry/common/config';
-import { getInstance, getMigration, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
-import { buildRequestSpecOf, MOVE_REQUESTED_HOST_KEY } from '@ferry/common/domain';
+import {
+  advanceInstanceTask, failAction, getInstance, getMigration, latestActionRequester, type StuckKind, type StuckRecord,
+} from '@ferry/common/db';
+import { buildRequestSpecOf, MOVE_REQUESTED_HOST_KEY, TASK_STATES } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
 import type { SchedulerManager } from '../manager';
@@ -25,6 +27,7 @@ export const SCHEDULER_REDRIVES: readonly SchedulerRedrive[] = [
   { kind: 'build_scheduling', deadline: 'reconcileBuildSeconds', redrive: redriveBuild },
   { kind: 'move_prep', deadline: 'reconcileMovePrepSeconds', redrive: redriveMovePrep },
   { kind: 'live_accepted', deadline: 'reconcileLiveAcceptedSeconds', redrive: redriveLiveAccepted },
+  { kind: 'live_unrecorded', deadline: 'reconcileLiveAcceptedSeconds', redrive: dropUnrecordedLiveMigration },
 ];
 
 /** The request context of the instance's latest action: the re-driven step records its events there. */
@@ -55,4 +58,11 @@ async function redriveLiveAccepted(manager: SchedulerManager, deps: RedriveDeps,
   const stored = (m.migrate_data as { request_context?: RequestContext } | null)?.request_context;
   const ctx = stored?.request_id ? newRequestContext(stored) : await actionContext(deps, m.instance_uuid);
   await manager.live_migrate_server(ctx, { migration_id: m.id });
+}
+
+/** The API took the task but died before the record: the request never reached anyone, so the task goes back. */
+async function dropUnrecordedLiveMigration(_manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {
+  if (!(await advanceInstanceTask(deps.ds, stuck.instance_uuid, [TASK_STATES.MIGRATING], null))) return;
+  const requester = await latestActionRequester(deps.ds, stuck.instance_uuid);
+  if (requester) await failAction(deps.ds, requester, stuck.instance_uuid);
 }

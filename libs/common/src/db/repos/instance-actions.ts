@@ -65,6 +65,11 @@ export async function finishAction(ds: DataSource, ctx: ActionRequester, instanc
   await ds.getRepository(InstanceAction).update({ request_id: ctx.request_id, instance_uuid: instanceUuid }, { finish_time: new Date() });
 }
 
+/** Ends the action a request opened as failed (its work never started: a refused or lost message). */
+export async function failAction(ds: DataSource, ctx: Pick<ActionRequester, 'request_id'>, instanceUuid: string): Promise<void> {
+  await ds.getRepository(InstanceAction).update({ request_id: ctx.request_id, instance_uuid: instanceUuid }, { message: 'Error', finish_time: new Date() });
+}
+
 export async function listActions(ds: DataSource, instanceUuid: string): Promise<InstanceAction[]> {
   return ds.getRepository(InstanceAction).find({ where: { instance_uuid: instanceUuid }, order: { created_at: 'DESC', id: 'DESC' } });
 }

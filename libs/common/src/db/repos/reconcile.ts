@@ -26,6 +26,18 @@ export const STUCK_QUERIES = {
   move_prep: {
     table: 'instances', where: `t.deleted_at IS NULL AND t.task_state = 'resize_prep' AND t.host IS NOT NULL AND NOT ${OPEN_MOVE_OF_T}`,
   },
+  /**
+   * A live migration the API accepted (task `migrating`) that never got its record: the API died between the two.
+   * Nothing left the source and no host was claimed, so the request is dropped. A live migration aborted while its
+   * source was down (a `cancelled` record made for this request) is the source compute's (live_cancelled).
+   */
+  live_unrecorded: {
+    table: 'instances',
+    where: `t.deleted_at IS NULL AND t.task_state = 'migrating' AND t.host IS NOT NULL AND NOT ${OPEN_MOVE_OF_T}
+      AND NOT EXISTS (SELECT 1 FROM migrations c WHERE c.instance_uuid = t.uuid AND c.deleted_at IS NULL AND c.migration_type = 'live-migration'
+        AND c.status = 'cancelled' AND c.created_at >= COALESCE((SELECT max(a.start_time) FROM instance_actions a
+          WHERE a.instance_uuid = t.uuid AND a.action = 'live-migration'), '-infinity'))`,
+  },
   /** A live migration the scheduler never handed to a destination. */
   live_accepted: {
     table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'live-migration' AND t.status = 'accepted'`,

@@ -1,7 +1,7 @@
 // Accepting a server action: check its preconditions, win its task_state by CAS (so of two racing requests
 // exactly one proceeds), open its instance action, cast. A cast the bus refuses puts everything back.
 import type { DataSource } from 'typeorm';
-import { advanceInstanceTask, InstanceAction, startAction, type Instance } from '@ferry/common/db';
+import { advanceInstanceTask, failAction, startAction, type Instance } from '@ferry/common/db';
 import { Conflict, InstanceInvalidState } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ApiContext } from '../../../http/api-context';
@@ -39,8 +39,8 @@ export async function lostRace(ds: DataSource, uuid: string, action: string): Pr
 }
 
 /** Marks the action a request opened as failed (its work never started: a refused cast). */
-export async function markActionFailed(ds: DataSource, ctx: ApiContext, uuid: string): Promise<void> {
-  await ds.getRepository(InstanceAction).update({ request_id: ctx.request_id, instance_uuid: uuid }, { message: 'Error', finish_time: new Date() });
+export function markActionFailed(ds: DataSource, ctx: ApiContext, uuid: string): Promise<void> {
+  return failAction(ds, ctx, uuid);
 }
 
 /** Columns an accepted task writes in the same CAS as its task_state, and what they go back to if the cast fails. */
