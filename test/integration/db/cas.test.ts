@@ -137,6 +137,16 @@ describe('compare-and-set status writes on Postgres', () => {
       expect(row.progress).toBe(winners[0]);
     });
 
+    it('keeps the winner\'s remembered request values with its task, merged into system_metadata; losers write none', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: null, system_metadata: { keep: 'me', stale: 'old' } });
+      const results = await Promise.all(
+        Array.from({ length: RACERS }, (_, i) => advanceInstanceTask(db.dataSource, inst.uuid, [null], 'resize_prep', undefined, { host: `h${i}`, stale: null })),
+      );
+      const winners = results.flatMap((won, i) => (won ? [i] : []));
+      expect(winners).toHaveLength(1);
+      expect((await reloadInstance(inst.uuid)).system_metadata).toEqual({ keep: 'me', host: `h${winners[0]}` });
+    });
+
     it('matches named states and NULL together, and clears the task back to NULL', async () => {
       const inst = await insertInstance(db.dataSource, { task_state: 'resize_migrated' });
       expect(await advanceInstanceTask(db.dataSource, inst.uuid, [null], 'resize_prep')).toBe(false);

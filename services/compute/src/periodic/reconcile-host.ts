@@ -1,7 +1,7 @@
 // This compute's reconciler pass: the records it owns (the instance's host, or the move's source) left past their
 // deadline because a cast to it was lost. Each is handed to the step the cast would have run, which passes the same
 // checks and CAS, and this process's own run registry: a late original message and the re-drive cannot both act.
-import { claimStuck, getInstance, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
+import { advanceInstanceTask, claimStuck, failAction, getInstance, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
 import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { buildAndRunInstance } from '../build/build-instance';
@@ -72,7 +72,12 @@ async function redriveTask(c: ComputeContext, stuck: StuckRecord): Promise<boole
   }
   if (task === RESCUING) {
     const image = instance?.system_metadata?.[RESCUE_REQUESTED_IMAGE_KEY];
-    if (!image) return false;
+    if (!image) {
+      // No image kept with the task (written before images were kept): the rescue cannot be run again, so it is
+      // dropped as a refused request would be; the guest was never touched.
+      if (await advanceInstanceTask(c.ds, uuid, [RESCUING], null)) await failAction(c.ds, ctx, uuid);
+      return true;
+    }
     await rescueInstance(c, ctx, uuid, image);
     return true;
   }

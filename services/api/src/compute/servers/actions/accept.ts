@@ -45,8 +45,10 @@ export function markActionFailed(ds: DataSource, ctx: ApiContext, uuid: string):
 
 /** Columns an accepted task writes in the same CAS as its task_state, and what they go back to if the cast fails. */
 export interface TaskPatch {
-  set: Partial<Instance>;
-  undo: Partial<Instance>;
+  set?: Partial<Instance>;
+  undo?: Partial<Instance>;
+  /** system_metadata entries the request carries (null removes one), written with the task for a re-drive to read. */
+  remember?: Readonly<Record<string, string | null>>;
 }
 
 /**
@@ -58,7 +60,7 @@ export async function acceptTask(
   cast: (rpcCtx: RequestContext, host: string) => Promise<void>, patch?: TaskPatch,
 ): Promise<void> {
   checkPreconditions(ctx, instance, rule);
-  if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to, patch?.set))) throw await lostRace(ds, instance.uuid, rule.action);
+  if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to, patch?.set, patch?.remember))) throw await lostRace(ds, instance.uuid, rule.action);
   try {
     await startAction(ds, ctx, instance.uuid, rule.instanceAction);
     crashPoint('api.accept.before_cast');

@@ -1,6 +1,6 @@
 // resize (owner or admin) and migrate (admin): accept a cold move in task resize_prep and hand it to the scheduler.
 import { Type, type Static } from '@sinclair/typebox';
-import { rememberRequestValue, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import type { Instance, InstanceFlavor } from '@ferry/common/db';
 import { BadRequest, MOVE_REQUESTED_HOST_KEY } from '@ferry/common/domain';
 import type { MigrateServerRequest } from '@ferry/scheduler';
 import { versionIn } from '../../../http/microversion';
@@ -54,12 +54,12 @@ async function acceptColdMove(env: ActionEnv, instance: Instance, move: ColdMove
     instance_uuid: instance.uuid, migration_type: move.migrationType, new_flavor: move.newFlavor, ...(move.host ? { host: move.host } : {}),
   };
   await acceptTask(
-    env.deps.db.dataSource, env.req.ctx, instance, move.rule, async (ctx) => {
-      // Kept for the reconciler, which hands a lost request to the scheduler again.
-      await rememberRequestValue(env.deps.db.dataSource, instance.uuid, MOVE_REQUESTED_HOST_KEY, move.host ?? null);
-      await env.rpc.scheduler.migrateServer(ctx, request);
+    env.deps.db.dataSource, env.req.ctx, instance, move.rule, (ctx) => env.rpc.scheduler.migrateServer(ctx, request),
+    {
+      set: { old_flavor: instance.flavor, new_flavor: move.newFlavor, progress: 0 }, undo: { old_flavor: null, new_flavor: null },
+      // Kept with the task for the reconciler, which hands a lost request to the scheduler again.
+      remember: { [MOVE_REQUESTED_HOST_KEY]: move.host ?? null },
     },
-    { set: { old_flavor: instance.flavor, new_flavor: move.newFlavor, progress: 0 }, undo: { old_flavor: null, new_flavor: null } },
   );
 }
 

@@ -2,7 +2,6 @@
 // another one is named. Both are a CAS on the task state, then a cast to the server's host.
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { rememberRequestValue } from '@ferry/common/db';
 import { BadRequest, NotFound, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
 import { getImage } from '../../../image/repo';
 import { acceptTask } from './accept';
@@ -36,10 +35,9 @@ const rescue: ServerAction = {
         throw err;
       });
     }
-    await acceptTask(ds, env.req.ctx, instance, RESCUE_RULES.rescue, async (ctx, host) => {
-      // Kept for the reconciler, which runs a lost rescue again on the instance's compute.
-      await rememberRequestValue(ds, instance.uuid, RESCUE_REQUESTED_IMAGE_KEY, imageRef);
-      await env.rpc.compute.rescueInstance(ctx, host, instance.uuid, imageRef);
+    // The image is kept with the task for the reconciler, which runs a lost rescue again on the instance's compute.
+    await acceptTask(ds, env.req.ctx, instance, RESCUE_RULES.rescue, (ctx, host) => env.rpc.compute.rescueInstance(ctx, host, instance.uuid, imageRef), {
+      remember: { [RESCUE_REQUESTED_IMAGE_KEY]: imageRef },
     });
     return { status: 200, body: { adminPass: opts.adminPass ?? generatePassword() } };
   },
