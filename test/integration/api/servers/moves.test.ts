@@ -249,6 +249,9 @@ describe('cold moves through POST /servers/{id}/action', () => {
       expect((await castsFor('migrate_server', a.uuid))[0]!.args).toEqual({ instance_uuid: a.uuid, migration_type: 'migration', new_flavor: TINY, host: 'compute-2' });
       expect((await castsFor('migrate_server', b.uuid))[0]!.args).not.toHaveProperty('host');
       expect((await castsFor('migrate_server', c.uuid))[0]!.args).not.toHaveProperty('host');
+      // The host asked for is kept on the server with the task (for a re-drive of a lost cast); none clears an older one.
+      expect((await h.instance(a.uuid))!.system_metadata).toMatchObject({ move_requested_host: 'compute-2' });
+      expect((await h.instance(b.uuid))!.system_metadata).not.toHaveProperty('move_requested_host');
     });
 
     it.each([
