@@ -2,7 +2,7 @@
 // hosts, rows straight into the database) come back as problems per instance; a compute that is stopped is named as
 // not answering and nothing is guessed about what it holds; nothing is changed by asking.
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@ferry/api';
 import { createMigration, Instance, type InstanceFlavor } from '@ferry/common/db';
@@ -46,9 +46,9 @@ describe('GET /os-ferry-audit (amqp bus, postgres database)', () => {
   /** An instance row the database calls active on host (or as given), written directly. */
   const row = (fields: Partial<Instance> = {}) =>
     insertBuildingInstance(cluster.ds, tiny, { vm_state: 'active', task_state: null, power_state: 1, host: 'compute-1', node: 'compute-1', ...fields });
-  const spec = (uuid: string) => ({ uuid, name: `instance-${uuid.slice(0, 8)}`, flavor: tiny, image_ref: 'cirros' });
+  const spec = (uuid: string, name = `instance-${uuid.slice(0, 8)}`) => ({ uuid, name, flavor: tiny, image_ref: 'cirros' });
   /** A VM written straight into host's fake hypervisor. */
-  const vmOn = (host: string, uuid: string) => cluster.driver(host).spawn(spec(uuid));
+  const vmOn = (host: string, uuid: string, name?: string) => cluster.driver(host).spawn(spec(uuid, name));
 
   it('is refused to a non-admin', async () => {
     const res = await getAudit(await token('demo', 'ferry-demo'));
@@ -62,7 +62,8 @@ describe('GET /os-ferry-audit (amqp bus, postgres database)', () => {
 
     const twice = await row();
     await vmOn('compute-1', twice.uuid);
-    await vmOn('compute-2', twice.uuid);
+    // The second copy under another name, as a migration that renames its target leaves it.
+    await vmOn('compute-2', twice.uuid, 'instance-renamed');
 
     const elsewhere = await row();
     await vmOn('compute-2', elsewhere.uuid);
@@ -89,6 +90,10 @@ describe('GET /os-ferry-audit (amqp bus, postgres database)', () => {
     const diskOnly = await row();
     await vmOn('compute-1', diskOnly.uuid);
     await writeFile(await cluster.driver('compute-2').prepareIncoming(diskOnly.uuid), Buffer.alloc(1024));
+
+    const noDisk = await row();
+    await vmOn('compute-1', noDisk.uuid);
+    await rm(cluster.driver('compute-1').diskPath(noDisk.uuid));
 
     // On the host that will not answer: the audit must not call it missing.
     const silent = await row({ host: 'compute-3', node: 'compute-3' });
@@ -118,11 +123,12 @@ describe('GET /os-ferry-audit (amqp bus, postgres database)', () => {
     expect(problems(deleted.uuid)).toEqual(['deleted_but_held']);
     expect(problems(unknown)).toEqual(['unknown_instance']);
     expect(problems(diskOnly.uuid)).toEqual(['stray_copy']);
+    expect(problems(noDisk.uuid)).toEqual(['vm_without_disk']);
 
     const twiceFinding = audit.instances.find((i) => i.uuid === twice.uuid)!;
     expect(twiceFinding.held).toEqual([
       { host: 'compute-1', name: `instance-${twice.uuid.slice(0, 8)}`, presence: 'running', power_state: 1, has_disk: true },
-      { host: 'compute-2', name: `instance-${twice.uuid.slice(0, 8)}`, presence: 'running', power_state: 1, has_disk: true },
+      { host: 'compute-2', name: 'instance-renamed', presence: 'running', power_state: 1, has_disk: true },
     ]);
     expect(audit.instances.find((i) => i.uuid === diskOnly.uuid)!.held[1]).toEqual({
       host: 'compute-2', name: null, presence: 'absent', power_state: null, has_disk: true,
