@@ -33,6 +33,9 @@ export { reportResources } from './periodic/resource-report';
 export { sweepStrayGuests, type StraySweepReport } from './periodic/stray-guests';
 export { reconcileHost, HOST_REDRIVES } from './periodic/reconcile-host';
 export { PeriodicTask } from './periodic/periodic-task';
+export { runAudit } from './audit/run-audit';
+export * from './audit/audit-findings';
+export type { HostGuest } from './audit/list-guests';
 
 export * from './cold-migration';
 export * from './live-migration';

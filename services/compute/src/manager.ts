@@ -10,6 +10,7 @@ import {
 } from './live-migration';
 import type { GuestPresence, MigrationCookie } from './drivers';
 import type { ComputeContext } from './compute-context';
+import { listGuests, type HostGuest } from './audit/list-guests';
 import { runPowerAction } from './instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
 import { terminateInstance } from './instance-ops/terminate';
@@ -123,6 +124,10 @@ export class ComputeManager implements ComputeEndpoint {
 
   async get_instance_presence(_ctx: RequestContext, args: InstanceArgs): Promise<{ presence: GuestPresence }> {
     return { presence: await this.c.driver.guestPresence(args.instance_uuid) };
+  }
+
+  async list_guests(_ctx: RequestContext, _args: Record<string, never>): Promise<{ guests: HostGuest[] }> {
+    return { guests: await listGuests(this.c.driver) };
   }
 
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void> {

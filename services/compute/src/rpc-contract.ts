@@ -43,6 +43,7 @@ export const COMPUTE_CONTRACT = defineContract<ComputeEndpoint>()({
   post_live_migration_at_destination: argsSchema({ migration_id: RowIdSchema, cookie: Cookie }),
   rollback_live_migration_at_destination: onMigration,
   get_instance_presence: onInstance,
+  list_guests: NoArgsSchema,
   live_migration_abort: onMigration,
   live_migration_force_complete: onMigration,
 

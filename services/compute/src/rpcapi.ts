@@ -12,13 +12,15 @@
 //   1.4  suspend_instance, resume_instance (casts)
 //   1.5  get_host_uptime (call)
 //   1.6  get_instance_presence (call): what a host's driver has of a guest, asked before a source resumes its copy
+//   1.7  list_guests (call): every instance the host's driver holds anything of, for `ferry audit`; read only
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
 import type { GuestPresence, MigrationCookie } from './drivers/live-migration';
+import type { HostGuest } from './audit/list-guests';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.6';
+export const COMPUTE_RPC_VERSION = '1.7';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -95,6 +97,8 @@ export interface ComputeEndpoint {
   rollback_live_migration_at_destination(ctx: RequestContext, args: MigrationArgs): Promise<void>;
   /** On either host (call): what its driver has of the guest now; read only, safe to repeat. */
   get_instance_presence(ctx: RequestContext, args: InstanceArgs): Promise<{ presence: GuestPresence }>;
+  /** On any host (call): every instance its driver holds anything of (VM, incoming VM, disk only); read only. */
+  list_guests(ctx: RequestContext, args: Record<string, never>): Promise<{ guests: HostGuest[] }>;
   /** On S: cancel the running job (or a queued/preparing one). */
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void>;
   /** On S: complete the running job now (post-copy if permitted, else pause the guest). */
@@ -212,6 +216,11 @@ export class ComputeRpcApi {
 
   getInstancePresence(ctx: RequestContext, host: string, instanceUuid: string): Promise<{ presence: GuestPresence }> {
     return this.on(host).call(ctx, 'get_instance_presence', { instance_uuid: instanceUuid });
+  }
+
+  /** A quick question, like getHostUptime. */
+  listGuests(ctx: RequestContext, host: string, timeoutMs?: number): Promise<{ guests: HostGuest[] }> {
+    return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'list_guests', {});
   }
 
   liveMigrationAbort(ctx: RequestContext, host: string, migrationId: number): Promise<void> {

@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/config';
 import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
+import { audit } from './commands/audit';
 import { dbMigrate } from './commands/db';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
@@ -55,6 +56,14 @@ function buildProgram(): Command {
     .description('list services with heartbeat age and up/down state')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => status(readConfig(), o));
+
+  program
+    .command('audit')
+    .description('compare what every compute host holds with the database (read only); exit 0 clean, 1 problems, 3 a host did not answer')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      process.exitCode = await audit(readConfig(), o);
+    });
 
   program
     .command('config')

@@ -1,6 +1,7 @@
 // The Compute API v2.1: one plugin per resource, all behind auth and microversion negotiation.
 import type { RoutesPlugin } from '../api-deps';
 import { availabilityZoneRoutes } from './availability-zones';
+import { ferryAuditRoutes } from './ferry-audit';
 import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
 import { instanceActionRoutes } from './instance-actions';
@@ -11,7 +12,7 @@ import { serverRoutes } from './servers';
 import { serviceRoutes } from './services';
 
 export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
-  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes]) {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes]) {
     await app.register(plugin, { deps });
   }
 };

@@ -7,9 +7,7 @@ import { instanceStandings, listAllocations, openMigrationsOnHost, releaseSettle
 import { newRequestContext } from '@ferry/common/rpc';
 import { missingOtherCopy } from '../cold-migration/other-copy';
 import type { ComputeContext } from '../compute-context';
-import { claimReleasable, guestVerdict, standingOf, type Standing } from './stray-verdict';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { claimReleasable, guestVerdict, isInstanceUuid, standingOf, type Standing } from './stray-verdict';
 
 export interface StraySweepReport {
   destroyed: number;
@@ -23,7 +21,7 @@ export interface StraySweepReport {
  */
 export async function sweepStrayGuests(c: ComputeContext, reported = new Set<string>()): Promise<StraySweepReport> {
   const report: StraySweepReport = { destroyed: 0, reported: 0, claimsReleased: 0 };
-  const held = (await c.driver.listHeldInstances()).filter((uuid) => UUID.test(uuid));
+  const held = (await c.driver.listHeldInstances()).filter(isInstanceUuid);
   const claims = await listAllocations(c.ds, { host: c.host });
   const uuids = [...new Set([...held, ...claims.map((a) => a.consumer_uuid)])];
   const standings = await judge(c, uuids);

@@ -16,7 +16,7 @@ export {
 export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';
 export {
   finishedMovesOlderThan, getMigration, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
-  openMigrationsOnHost, recordLiveProgress, requestLiveSteer, type LiveSteerRequest,
+  openMigrations, openMigrationsOnHost, recordLiveProgress, requestLiveSteer, type LiveSteerRequest,
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';
 export { claimStuck, latestActionRequester, whileElected, STUCK_QUERIES, type StuckKind, type StuckQuery, type StuckRecord } from './reconcile';

@@ -46,20 +46,25 @@ export async function getInstance(ds: DataSource, uuid: string): Promise<Instanc
 export interface InstanceStanding {
   uuid: string;
   host: string | null;
+  vm_state: string;
   task_state: string | null;
   deleted: boolean;
   /** Seconds since the instance or any of its moves last changed (on the database clock). */
   quiet_seconds: number;
 }
 
-/** For each uuid that has a row (deleted or not): its host, task, whether it is deleted and how long it has been quiet. */
-export async function instanceStandings(ds: DataSource, uuids: readonly string[]): Promise<InstanceStanding[]> {
-  if (uuids.length === 0) return [];
-  const rows: { uuid: string; host: string | null; task_state: string | null; deleted: boolean; quiet_seconds: string | number }[] = await ds.query(
-    `SELECT i.uuid, i.host, i.task_state, i.deleted_at IS NOT NULL AS deleted,
+/**
+ * For each uuid that has a row (deleted or not): its host, states, whether it is deleted and how long it has been
+ * quiet. With `andLive`, every instance that is not deleted is included as well.
+ */
+export async function instanceStandings(ds: DataSource, uuids: readonly string[], opts: { andLive?: boolean } = {}): Promise<InstanceStanding[]> {
+  if (uuids.length === 0 && !opts.andLive) return [];
+  const rows: (Omit<InstanceStanding, 'quiet_seconds'> & { quiet_seconds: string | number })[] = await ds.query(
+    `SELECT i.uuid, i.host, i.vm_state, i.task_state, i.deleted_at IS NOT NULL AS deleted,
             EXTRACT(EPOCH FROM now() - GREATEST(i.updated_at, COALESCE((SELECT max(m.updated_at) FROM migrations m WHERE m.instance_uuid = i.uuid), i.updated_at))) AS quiet_seconds
-       FROM instances i WHERE i.uuid = ANY($1::uuid[])`,
-    [[...uuids]],
+       FROM instances i WHERE i.uuid = ANY($1::uuid[]) OR ($2::boolean AND i.deleted_at IS NULL)
+      ORDER BY i.uuid`,
+    [[...uuids], opts.andLive === true],
   );
   return rows.map((r) => ({ ...r, quiet_seconds: Number(r.quiet_seconds) }));
 }

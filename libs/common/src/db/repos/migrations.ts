@@ -24,6 +24,11 @@ export async function latestMigrationOf(ds: DataSource, instanceUuid: string, ty
   return found ?? undefined;
 }
 
+/** Every unfinished move (of any instance), oldest first. */
+export async function openMigrations(ds: DataSource): Promise<Migration[]> {
+  return ds.getRepository(Migration).find({ where: { status: In(allNonTerminalStatuses()), deleted_at: IsNull() }, order: { id: 'ASC' } });
+}
+
 /** Cold moves waiting in `finished` on destination host for longer than olderThanSeconds (auto-confirm candidates). */
 export async function finishedMovesOlderThan(ds: DataSource, destHost: string, olderThanSeconds: number): Promise<Migration[]> {
   return ds.getRepository(Migration).createQueryBuilder('m')
