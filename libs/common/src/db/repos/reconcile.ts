@@ -29,14 +29,14 @@ export const STUCK_QUERIES = {
   /**
    * A live migration the API accepted (task `migrating`) that never got its record: the API died between the two.
    * Nothing left the source and no host was claimed, so the request is dropped. A live migration aborted while its
-   * source was down (a `cancelled` record made for this request) is the source compute's (live_cancelled).
+   * source was down (a `cancelled` record whose destination still holds the claim) is the source compute's
+   * (live_cancelled): it frees that claim before it clears the task.
    */
   live_unrecorded: {
     table: 'instances',
     where: `t.deleted_at IS NULL AND t.task_state = 'migrating' AND t.host IS NOT NULL AND NOT ${OPEN_MOVE_OF_T}
-      AND NOT EXISTS (SELECT 1 FROM migrations c WHERE c.instance_uuid = t.uuid AND c.deleted_at IS NULL AND c.migration_type = 'live-migration'
-        AND c.status = 'cancelled' AND c.created_at >= COALESCE((SELECT max(a.start_time) FROM instance_actions a
-          WHERE a.instance_uuid = t.uuid AND a.action = 'live-migration'), '-infinity'))`,
+      AND NOT EXISTS (SELECT 1 FROM migrations c JOIN allocations a ON a.consumer_uuid = c.instance_uuid AND a.host = c.dest_compute
+        WHERE c.instance_uuid = t.uuid AND c.deleted_at IS NULL AND c.migration_type = 'live-migration' AND c.status = 'cancelled')`,
   },
   /** A live migration the scheduler never handed to a destination. */
   live_accepted: {
