@@ -23,6 +23,7 @@ import { BenchCluster } from './support/bench-cluster';
 import { CpuMeter, formatCpu, type CpuFigures } from './support/cpu';
 import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
+import { seededRandom } from '../support/seeded-random';
 
 const COUNT = Number(process.env.FERRY_BENCH_LIVE_COUNT ?? 200);
 const SLOT_RUNS = [1, 4];
@@ -51,20 +52,9 @@ interface Guest {
   dirtyMibS: number;
 }
 
-/** mulberry32: a small seeded generator, so both runs get the same guests. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function plan(): Guest[] {
-  const rand = seeded(SEED);
+  const rand = seededRandom(SEED);
   return Array.from({ length: COUNT }, () => ({
     flavor: rand() < 0.5 ? 'tiny' : 'small',
     dirtyMibS: Math.round(rand() * MAX_DIRTY_SHARE * (BANDWIDTH / MIB)),

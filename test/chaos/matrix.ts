@@ -1,6 +1,7 @@
 // The chaos matrix as data: every flow with the crash points it passes, and the four faults each flow takes at its
 // long step. A cell is one flow with one crash point (in the process of the point's role) or one fault.
 import { CRASH_POINTS, type CrashPointName, type CrashRole } from '@ferry/common/chaos';
+import { seededRandom } from '../support/seeded-random';
 
 export const FLOWS = ['build', 'cold-confirm', 'resize-revert', 'live-block', 'live-shared', 'abort', 'force-complete'] as const;
 export type Flow = (typeof FLOWS)[number];
@@ -46,18 +47,6 @@ export function allCells(): Cell[] {
   const crashes = FLOWS.flatMap((flow) => FLOW_SPECS[flow].points.map((point) => crashCell(flow, point)));
   const faults = FLOWS.flatMap((flow) => FAULTS.map((fault): Cell => ({ id: `${flow}/fault/${fault}`, flow, kind: 'fault', fault })));
   return [...crashes, ...faults];
-}
-
-/** mulberry32: a small seeded generator, so a seed names one sample on every machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` distinct cells chosen by `seed` (all of them when count reaches the matrix size), in matrix order. */
