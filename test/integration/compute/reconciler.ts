@@ -4,7 +4,7 @@
 // re-drive never both act.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { advanceMigration, claimResources, flavorResources, getActionWithEvents, getMigration, listActions, listAllocations, Migration, rememberRequestValue, startAction, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { advanceMigration, claimResources, Instance as InstanceRow, flavorResources, getActionWithEvents, getMigration, listActions, listAllocations, Migration, rememberRequestValue, startAction, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { buildRequestSpecOf, POWER_STATES, RESCUE_REQUESTED_IMAGE_KEY, type LiveMigrationData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
@@ -98,6 +98,18 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
       const built = await cluster.settled(row.uuid, 20_000);
       expect(built).toMatchObject({ vm_state: 'active', host: 'compute-3' });
       await expectOneCopy(cluster, row.uuid);
+    });
+
+    it('a build left spawning with no run (its end write failed) is settled by its compute: ACTIVE if its VM runs, else ERROR', async () => {
+      const host = HOSTS[0]!;
+      const [up, none] = [await insertBuildingInstance(cluster.ds, tiny), await insertBuildingInstance(cluster.ds, tiny)];
+      for (const row of [up, none]) {
+        await cluster.ds.getRepository(InstanceRow).update({ uuid: row.uuid }, { task_state: 'spawning', host, node: host });
+      }
+      await cluster.driver(host).spawn({ uuid: up.uuid, name: `instance-${up.uuid.slice(0, 8)}`, flavor: tiny, image_ref: 'cirros' });
+      expect(await cluster.waitFor(up.uuid, (i) => i.task_state === null, 20_000)).toMatchObject({ vm_state: 'active', host, power_state: POWER_STATES.RUNNING });
+      expect(await cluster.waitFor(none.uuid, (i) => i.task_state === null, 20_000)).toMatchObject({ vm_state: 'error' });
+      expect(await cluster.driver(host).getVm(none.uuid)).toBeUndefined();
     });
 
     it('a resize left in resize_prep with no record is handed to migrate_server again', async () => {

@@ -35,18 +35,24 @@ export async function buildAndRunInstance(c: ComputeContext, ctx: RequestContext
     await forwardIfWaitingElsewhere(c, ctx, req);
     return;
   }
-  await withActionEvent(c.ds, ctx, uuid, BUILD_EVENT, c.host, async () => {
-    try {
-      await c.driver.spawn(vmSpecOf(instance));
-    } catch (err) {
-      const outcome = await rescheduleOrFail(c, ctx, instance, req, err as Error);
-      // A rescheduled build is not this action's failure (Nova's event reads Success); a final one is.
-      if (outcome === 'failed') throw err;
-      return;
-    }
-    crashPoint('build.compute.after_spawn', c.host);
-    await finishBuild(c, instance);
-  });
+  // While it runs, the reconciler leaves this build alone (a spawn left in `spawning` with no run is its to settle).
+  c.activeTasks.add(uuid);
+  try {
+    await withActionEvent(c.ds, ctx, uuid, BUILD_EVENT, c.host, async () => {
+      try {
+        await c.driver.spawn(vmSpecOf(instance));
+      } catch (err) {
+        const outcome = await rescheduleOrFail(c, ctx, instance, req, err as Error);
+        // A rescheduled build is not this action's failure (Nova's event reads Success); a final one is.
+        if (outcome === 'failed') throw err;
+        return;
+      }
+      crashPoint('build.compute.after_spawn', c.host);
+      await finishBuild(c, instance);
+    });
+  } finally {
+    c.activeTasks.delete(uuid);
+  }
 }
 
 async function finishBuild(c: ComputeContext, instance: Instance): Promise<void> {

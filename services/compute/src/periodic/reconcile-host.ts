@@ -5,6 +5,7 @@ import { advanceInstanceTask, claimStuck, failAction, getInstance, latestActionR
 import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { buildAndRunInstance } from '../build/build-instance';
+import { settleInterruptedBuild } from './interrupted-builds';
 import type { ComputeContext, ComputeSettings } from '../compute-context';
 import { POWER_ACTIONS, runPowerAction, type PowerActionName } from '../instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from '../instance-ops/rescue';
@@ -28,7 +29,8 @@ const UNRESCUING = 'unrescuing';
 const RESCUING = 'rescuing';
 
 /**
- * build_assigned: placed here by the scheduler, the build never arrived; it runs with the request the API stored
+ * build_spawning: taken here, but no run finished it (its end write failed on a database error): settled as a
+ * restart settles it. build_assigned: placed here by the scheduler, the build never arrived; it runs with the request the API stored
  * (without the alternates the lost message carried: a failed spawn then ends in ERROR rather than another host).
  * live_queued: checked and queued here, never started (the live_migration cast was lost, or its run died with the
  * process). live_cancelled: aborted while this host was down; the run sees `cancelled` and ends the move before it
@@ -37,6 +39,7 @@ const RESCUING = 'rescuing';
  */
 export const HOST_REDRIVES: readonly HostRedrive[] = [
   { kind: 'build_assigned', deadline: 'reconcileBuildSeconds', redrive: redriveBuild },
+  { kind: 'build_spawning', deadline: 'reconcileBuildSeconds', redrive: settleSpawning },
   { kind: 'live_queued', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'live_cancelled', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'host_task', deadline: 'reconcileTaskSeconds', tasks: [...POWER_TASKS.keys(), RESCUING, UNRESCUING], redrive: redriveTask },
@@ -47,6 +50,13 @@ async function redriveBuild(c: ComputeContext, stuck: StuckRecord): Promise<bool
   if (!instance) return false;
   const ctx = newRequestContext(await latestActionRequester(c.ds, instance.uuid));
   await buildAndRunInstance(c, ctx, { instance_uuid: instance.uuid, request_spec: buildRequestSpecOf(instance), alternates: [] });
+  return true;
+}
+
+async function settleSpawning(c: ComputeContext, stuck: StuckRecord): Promise<boolean> {
+  // A build of this process still spawning it: nothing was lost.
+  if (c.activeTasks.has(stuck.instance_uuid)) return false;
+  await settleInterruptedBuild(c, stuck.instance_uuid, `no run on ${c.host} finished it within the build deadline`);
   return true;
 }
 

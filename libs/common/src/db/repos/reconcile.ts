@@ -22,6 +22,10 @@ export const STUCK_QUERIES = {
   build_assigned: {
     table: 'instances', where: `t.deleted_at IS NULL AND t.vm_state = 'building' AND t.task_state = 'scheduling' AND t.host = :host`,
   },
+  /** A build this host took (spawning) that no run finished: the process died, or the write that ends it failed. */
+  build_spawning: {
+    table: 'instances', where: `t.deleted_at IS NULL AND t.vm_state = 'building' AND t.task_state = 'spawning' AND t.host = :host`,
+  },
   /** A cold move the API accepted whose migrate_server never produced a record. */
   move_prep: {
     table: 'instances', where: `t.deleted_at IS NULL AND t.task_state = 'resize_prep' AND t.host IS NOT NULL AND NOT ${OPEN_MOVE_OF_T}`,
