@@ -46,7 +46,8 @@ describe.each<DatabaseKind>(['postgres', 'embedded'])('stray sweep (amqp bus, %s
     expect(await held(vm.host!, vm.uuid)).toBe(true);
     await cluster.startCompute(vm.host!);
     await cluster.waitUntil(async () => !(await held(vm.host!, vm.uuid)), 15_000);
-    expect(await listAllocations(cluster.ds, { consumer_uuid: vm.uuid })).toEqual([]);
+    // The claim goes later in the same sweep, after the guests.
+    await cluster.waitUntil(async () => (await listAllocations(cluster.ds, { consumer_uuid: vm.uuid })).length === 0, 15_000);
   });
 
   it('removes the source copy of a server deleted in VERIFY_RESIZE while the source was down', async () => {
@@ -59,7 +60,7 @@ describe.each<DatabaseKind>(['postgres', 'embedded'])('stray sweep (amqp bus, %s
     await cluster.ds.getRepository(Instance).update({ uuid: vm.uuid }, { deleted_at: new Date(), vm_state: 'deleted', task_state: null });
     await cluster.startCompute(vm.host!);
     await cluster.waitUntil(async () => !(await held(vm.host!, vm.uuid)), 15_000);
-    expect(await listAllocations(cluster.ds, { consumer_uuid: vm.uuid, host: vm.host! })).toEqual([]);
+    await cluster.waitUntil(async () => (await listAllocations(cluster.ds, { consumer_uuid: vm.uuid, host: vm.host! })).length === 0, 15_000);
   });
 
   it('removes an incoming VM and the claim of a live migration that failed, and leaves the running guest alone', async () => {
