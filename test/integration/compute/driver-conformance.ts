@@ -1,9 +1,9 @@
 // The behaviour every hypervisor driver must show, as one suite each driver runs (fake now, qemu later).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { open, stat, writeFile } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
-import { VmInvalidState, VmNotFound, type Driver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute';
+import { DiskNotFound, VmInvalidState, VmNotFound, type Driver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute';
 
 export interface DriverHarness {
   driver: Driver;
@@ -14,6 +14,8 @@ export interface DriverHarness {
    * cleanup(). Absent: the live-migration cases are skipped.
    */
   peer?: { host: string; open(): Promise<Driver> };
+  /** Takes the VM's definition away behind the driver's back, its disk left in place (an operator's `virsh undefine`). */
+  undefine(uuid: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -145,6 +147,43 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
         await expect(op()).rejects.toBeInstanceOf(VmNotFound);
       }
       expect(await driver.getVm(uuid)).toBeUndefined();
+    }, opts.timeoutMs);
+
+    it('redefines a VM whose definition was lost over the disk it left, shut off and bootable, bytes intact', async () => {
+      const spec = vmSpec();
+      await driver.spawn(spec);
+      const disk = driver.diskPath(spec.uuid);
+      const handle = await open(disk, 'r+');
+      await handle.write(Buffer.from('data the guest wrote'), 0, undefined, 4096);
+      await handle.close();
+      const before = await headSha256(disk, 8192);
+      await driver.powerOff(spec.uuid);
+      await h.undefine(spec.uuid);
+      expect(await driver.getVm(spec.uuid)).toBeUndefined();
+      await expect(driver.powerOn(spec.uuid)).rejects.toBeInstanceOf(VmNotFound);
+
+      await driver.redefine(spec);
+      expect(await powerOf(spec.uuid)).toBe(POWER_STATES.SHUTDOWN);
+      await driver.redefine(spec);
+      await driver.powerOn(spec.uuid);
+      expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+      expect(await headSha256(disk, 8192)).toBe(before);
+      // A VM still defined is left as it is.
+      await driver.redefine(spec);
+      expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+    }, opts.timeoutMs);
+
+    it('refuses to redefine a VM whose disk is gone, and creates nothing', async () => {
+      const spec = vmSpec();
+      await driver.spawn(spec);
+      await h.undefine(spec.uuid);
+      await rm(driver.diskPath(spec.uuid), { force: true });
+      await expect(driver.redefine(spec)).rejects.toBeInstanceOf(DiskNotFound);
+      expect(await driver.getVm(spec.uuid)).toBeUndefined();
+      await expect(stat(driver.diskPath(spec.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
+      const never = vmSpec();
+      await expect(driver.redefine(never)).rejects.toBeInstanceOf(DiskNotFound);
+      expect(await driver.listHeldInstances()).not.toContain(never.uuid);
     }, opts.timeoutMs);
 
     it('lists every VM with its real state, and a restarted driver still finds them', async () => {

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeDriver } from '@ferry/compute';
+import { FakeDriver, STATE_FILE } from '@ferry/compute';
 import { driverConformance } from './driver-conformance';
 
 driverConformance('fake', async () => {
@@ -20,6 +20,7 @@ driverConformance('fake', async () => {
       return d;
     },
     peer: { host: 'conformance-2', open: () => Promise.resolve(make('conformance-2')) },
+    undefine: (uuid) => rm(join(make().vmDir(uuid), STATE_FILE)),
     cleanup: () => rm(stateDir, { recursive: true, force: true }),
   };
 });

@@ -1,7 +1,7 @@
 // Servers end to end through the scheduler and computes: build, power actions, terminate, reschedule, power sync.
 // One suite, run on RabbitMQ and on the in-process bus.
 import { randomUUID } from 'node:crypto';
-import { readdir, rm, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   claimResources, flavorResources, getActionWithEvents, latestInstanceFault, listAllocations, listInstanceFaults, type InstanceFlavor,
@@ -106,6 +106,46 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
         expect((await vm())?.power_state).toBe(step.power);
         expect(await events(uuid, ctx.request_id)).toEqual([[step.event, 'compute-1', 'Success']]);
       }
+    });
+
+    it('regenerates a VM whose definition vanished on start and on hard reboot, from the database and over its disk', async () => {
+      const { instance } = await buildServer();
+      const { uuid } = instance;
+      const driver = cluster.driver('compute-1');
+      await writeFile(join(driver.vmDir(uuid), DISK_FILE), 'what the guest wrote', { flag: 'r+' });
+      const undefine = () => rm(join(driver.vmDir(uuid), STATE_FILE));
+
+      await cluster.requestAction(uuid, 'stop', 'powering-off', (c, host) => cluster.compute.stopInstance(c, host, uuid));
+      expect(await cluster.settled(uuid)).toMatchObject({ vm_state: 'stopped' });
+      await undefine();
+      let ctx = await cluster.requestAction(uuid, 'start', 'powering-on', (c, host) => cluster.compute.startInstance(c, host, uuid));
+      expect(await cluster.settled(uuid)).toMatchObject({ vm_state: 'active', power_state: POWER_STATES.RUNNING, host: 'compute-1' });
+      expect(await events(uuid, ctx.request_id)).toEqual([['compute_start_instance', 'compute-1', 'Success']]);
+      expect(await driver.getVm(uuid)).toMatchObject({ name: guestName(uuid), power_state: POWER_STATES.RUNNING, vcpus: small.vcpus, memory_mb: small.memory_mb, root_gb: 20 });
+
+      await undefine();
+      ctx = await cluster.requestAction(uuid, 'reboot', 'rebooting_hard', (c, host) => cluster.compute.rebootInstance(c, host, uuid, 'HARD'));
+      expect(await cluster.settled(uuid)).toMatchObject({ vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect(await events(uuid, ctx.request_id)).toEqual([['compute_reboot_instance', 'compute-1', 'Success']]);
+      const disk = await open(join(driver.vmDir(uuid), DISK_FILE), 'r');
+      const head = Buffer.alloc(20);
+      await disk.read(head, 0, 20, 0);
+      await disk.close();
+      expect(head.toString()).toBe('what the guest wrote');
+      expect(await latestInstanceFault(cluster.ds, uuid)).toBeUndefined();
+    });
+
+    it('puts an instance whose disk is gone in ERROR with a fault on hard reboot, never booting an empty disk', async () => {
+      const { instance } = await buildServer();
+      const { uuid } = instance;
+      const driver = cluster.driver('compute-1');
+      await rm(driver.vmDir(uuid), { recursive: true });
+      const ctx = await cluster.requestAction(uuid, 'reboot', 'rebooting_hard', (c, host) => cluster.compute.rebootInstance(c, host, uuid, 'HARD'));
+      expect(await cluster.settled(uuid)).toMatchObject({ vm_state: 'error', task_state: null, power_state: POWER_STATES.NOSTATE, host: 'compute-1' });
+      expect((await latestInstanceFault(cluster.ds, uuid))?.message).toMatch(new RegExp(`Instance ${uuid} has no disk on host compute-1`));
+      expect(await events(uuid, ctx.request_id)).toEqual([['compute_reboot_instance', 'compute-1', 'Error']]);
+      expect(await driver.getVm(uuid)).toBeUndefined();
+      await expect(stat(join(driver.vmDir(uuid), DISK_FILE))).rejects.toMatchObject({ code: 'ENOENT' });
     });
 
     it('suspends (SUSPENDED, power_state 7) and resumes, recording events and instance.suspend/resume notifications', async () => {

@@ -83,6 +83,12 @@ export interface Driver extends LiveMigrationDriver {
   rescue(spec: VmSpec, rescueImageRef: string): Promise<void>;
   /** Rebuilds the VM's normal definition from spec (the database) and boots it, as a hard reboot does. Idempotent. */
   unrescue(spec: VmSpec): Promise<void>;
+  /**
+   * Writes the VM's definition anew from spec (the database) over the disk this host holds, shut off: what an
+   * operator's `virsh undefine`, a lost file or a half-written move took away. A VM still defined is left as it is.
+   * Throws DiskNotFound when the host has no disk for it: a definition is never given a new, empty disk.
+   */
+  redefine(spec: VmSpec): Promise<void>;
   /** Every VM on the host with its real state. */
   listVms(): Promise<VmInfo[]>;
   /** One VM, or undefined when the host does not have it. */

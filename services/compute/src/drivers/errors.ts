@@ -15,6 +15,12 @@ export class VmNotFound extends DriverError {
   }
 }
 
+/** The host has no disk for the instance: its data is not here, and nothing may stand in for it (no new empty disk). */
+export class DiskNotFound extends DriverError {
+  override readonly code = 'DiskNotFound';
+  override readonly httpStatus = 404;
+}
+
 /** The VM is in a state the operation cannot start from (e.g. pausing a VM that is shut down). */
 export class VmInvalidState extends DriverError {
   override readonly code = 'VmInvalidState';

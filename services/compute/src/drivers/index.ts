@@ -4,7 +4,7 @@ import type { Driver } from './driver';
 import { FakeDriver } from './fake/fake-driver';
 
 export type { DirtyTracker, Driver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
-export { DriverError, LiveMigrationCancelled, UnsafePeerPath, VmInvalidState, VmNotFound } from './errors';
+export { DiskNotFound, DriverError, LiveMigrationCancelled, UnsafePeerPath, VmInvalidState, VmNotFound } from './errors';
 export { instancesDirOf, peerDiskPath } from './instance-paths';
 export { FakeDriver, type FakeDriverOptions } from './fake/fake-driver';
 export { FakeDirtyTracker } from './fake/simulated-guest';

@@ -6,10 +6,11 @@ import {
 } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
-import { VmNotFound, type Driver } from '../drivers';
+import { DiskNotFound, VmNotFound, type Driver } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { instanceBeingDeleted } from './stop-move';
 import type { RebootType } from '../rpcapi';
+import { withDefinition } from './regenerate';
 import { onceHere } from './task-once';
 
 export interface PowerActionArgs {
@@ -27,6 +28,8 @@ export interface PowerAction {
   result: { vm_state: VmState; power_state: PowerState };
   /** A VM the host does not have already is what the action wants (Nova's power_off of a missing domain). */
   doneWithoutVm?: boolean;
+  /** A VM whose definition is missing is defined anew from the database over its disk first (start, hard reboot). */
+  regenerates?: (args: PowerActionArgs) => boolean;
   /** The versioned notification around the driver call (`<name>.start`, `.end`, `.error`), where Nova sends one. */
   notification?: string;
 }
@@ -42,11 +45,13 @@ export const POWER_ACTIONS = {
     event: 'compute_start_instance', taskStates: ['powering-on'],
     run: (d, a) => d.powerOn(a.instance_uuid),
     result: { vm_state: VM_STATES.ACTIVE, power_state: POWER_STATES.RUNNING },
+    regenerates: () => true,
   },
   reboot: {
     event: 'compute_reboot_instance', taskStates: [...SOFT_REBOOT_TASK_STATES, ...HARD_REBOOT_TASK_STATES],
     run: (d, a) => d.reboot(a.instance_uuid, a.reboot_type ?? 'SOFT'),
     result: { vm_state: VM_STATES.ACTIVE, power_state: POWER_STATES.RUNNING },
+    regenerates: (a) => a.reboot_type === 'HARD',
   },
   pause: {
     event: 'compute_pause_instance', taskStates: ['pausing'],
@@ -107,14 +112,17 @@ async function callDriver(
 ): Promise<PowerAction['result']> {
   const uuid = args.instance_uuid;
   try {
-    await action.run(c.driver, args);
+    const run = () => action.run(c.driver, args);
+    await (action.regenerates?.(args) ? withDefinition(c, uuid, run) : run());
     return action.result;
   } catch (err) {
     if (action.doneWithoutVm && err instanceof VmNotFound) return { ...action.result, power_state: POWER_STATES.NOSTATE };
     // A delete overtook the action (its VM may be gone already): not a failure to record on an instance on its way out.
     if (await instanceBeingDeleted(c, uuid)) return action.result;
     await recordInstanceFault(c.ds, { instance_uuid: uuid, code: 500, message: (err as Error).message, details: (err as Error).stack ?? null, host: c.host });
-    await updateInstanceIf(c.ds, uuid, expected, { task_state: null, power_state: await observedPowerState(c, uuid) });
+    // Without its disk the instance cannot run here again: ERROR, as Nova leaves an instance it cannot boot.
+    const lost = err instanceof DiskNotFound ? { vm_state: VM_STATES.ERROR } : {};
+    await updateInstanceIf(c.ds, uuid, expected, { task_state: null, power_state: await observedPowerState(c, uuid), ...lost });
     throw err;
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
-import { DriverError, VmInvalidState, VmNotFound } from '../errors';
+import { DiskNotFound, DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instancesDirOf, peerDiskPath } from '../instance-paths';
 import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
@@ -290,6 +290,25 @@ export class FakeDriver implements Driver {
     await writeVmRecord(this.vmDir(spec.uuid), {
       ...record, state: 'running', rescue_image_ref: null, vcpus: spec.flavor.vcpus, memory_mb: spec.flavor.memory_mb, image_ref: spec.image_ref,
       boots: record.boots + 1, updated_at: new Date().toISOString(),
+    });
+  }
+
+  async redefine(spec: VmSpec): Promise<void> {
+    await this.faults.check('redefine');
+    const dir = this.vmDir(spec.uuid);
+    if (await readVmRecord(dir)) return;
+    try {
+      await stat(this.diskPath(spec.uuid));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw new DiskNotFound(`Instance ${spec.uuid} has no disk on host ${this.opts.host} (${this.diskPath(spec.uuid)}); its definition is not rebuilt over an empty one.`, {
+        instance_uuid: spec.uuid, host: this.opts.host,
+      });
+    }
+    const now = new Date().toISOString();
+    await writeVmRecord(dir, {
+      uuid: spec.uuid, name: spec.name, state: 'shutdown', vcpus: spec.flavor.vcpus, memory_mb: spec.flavor.memory_mb,
+      root_gb: spec.flavor.root_gb, image_ref: spec.image_ref, boots: 0, created_at: now, updated_at: now,
     });
   }
 

@@ -8,7 +8,7 @@ import { writeFileAtomic } from './vm-files';
 /** Where an operation may be made to fail; `spawn.after_disk` fails a spawn after its disk exists (leftovers). */
 export const FAULT_POINTS = [
   'spawn', 'spawn.after_disk', 'destroy', 'power_off', 'power_on', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'prepare_incoming', 'finish_incoming',
-  'rescue', 'unrescue', 'live_migration_begin', 'live_migration_prepare', 'live_migration_perform', 'live_migration_job', 'live_migration_finish', 'live_migration_confirm',
+  'rescue', 'unrescue', 'redefine', 'live_migration_begin', 'live_migration_prepare', 'live_migration_perform', 'live_migration_job', 'live_migration_finish', 'live_migration_confirm',
   // After Finish resumed the guest here, before it returns: a reply the source never sees.
   'live_migration_finish.after_takeover', 'guest_presence',
 ] as const;
