@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, open, readdir, readFile, readlink, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { totalLength, type ByteRange } from '../../transfer/byte-ranges';
 import { POWER_STATES } from '@ferry/common/domain';
@@ -220,11 +221,15 @@ describe('fake driver: simulated guest and dirty tracking', () => {
   it('writes at roughly guestWriteRate, in blocks of guestWriteBlockSize', async () => {
     const driver = await makeDriver({ guestWriteRate: 8 * MIB, guestWriteBlockSize: 4096 });
     const { uuid } = await spawnSmall(driver);
+    const started = performance.now();
     const tracker = await track(driver, uuid);
     await sleep(500);
     await driver.powerOff(uuid);
-    expect(tracker.bytesWritten).toBeGreaterThan(1.5 * MIB);
-    expect(tracker.bytesWritten).toBeLessThan(6 * MIB);
+    // Judged against the time that really passed, so a loaded machine neither fails nor hides it: never ahead of the
+    // rate (one block of slack), and not far behind it (the guest catches up on a stall of up to 0.25 s).
+    const allowed = (8 * MIB * (performance.now() - started)) / 1000;
+    expect(tracker.bytesWritten).toBeLessThanOrEqual(allowed + 4096);
+    expect(tracker.bytesWritten).toBeGreaterThan(0.3 * allowed);
     expect(tracker.ranges().every((r) => r.offset % 4096 === 0)).toBe(true);
   });
 
