@@ -10,6 +10,7 @@ import { deleteRpcTopology } from '../support/amqp';
 import { createTestDatabase } from '../support/db';
 import { freePort } from '../support/cloud';
 import { eventually, startFerry, tempStateDir } from '../support/ferry-process';
+import { fetchToken } from '../support/tokens';
 
 const SERVERS = 1000;
 const CONNECTIONS = 64;
@@ -27,15 +28,7 @@ async function load(url: string, opts: { method: 'GET' | 'POST'; headers: Record
 }
 
 async function token(apiUrl: string): Promise<string> {
-  const res = await fetch(`${apiUrl}/identity/v3/auth/tokens`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: ADMIN_PASSWORD } } },
-      scope: { project: { name: 'admin', domain: { name: 'Default' } } },
-    } }),
-  });
-  if (res.status !== 201) throw new Error(`token request failed: ${res.status} ${await res.text()}`);
-  return res.headers.get('x-subject-token')!;
+  return fetchToken(apiUrl, 'admin', ADMIN_PASSWORD);
 }
 
 async function insertServers(url: string, state: string): Promise<string[]> {

@@ -1,5 +1,7 @@
 // A small Compute API client for the harness: an admin token from the identity endpoint, the requests the flows
 // make, and nothing else. A request to an API that is down (crashed) fails; only reads are retried.
+import { fetchToken } from '../support/tokens';
+
 export interface ServerView {
   id: string;
   status: string;
@@ -19,17 +21,7 @@ export class ChaosClient {
   constructor(private readonly url: string, private readonly password: string) {}
 
   private async login(): Promise<string> {
-    const res = await fetch(`${this.url}/identity/v3/auth/tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: this.password } } },
-          scope: { project: { name: 'admin', domain: { name: 'Default' } } },
-        },
-      }),
-    });
-    if (res.status !== 201) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-    this.token = res.headers.get('x-subject-token')!;
+    this.token = await fetchToken(this.url, 'admin', this.password);
     return this.token;
   }
 

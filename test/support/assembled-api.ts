@@ -7,6 +7,7 @@ import { silentLogger } from '@ferry/common/log';
 import { createTransport, type Transport } from '@ferry/common/rpc';
 import { createTestDatabase } from './db';
 import { tempStateDir } from './ferry-process';
+import { fetchToken } from './tokens';
 
 export const ASSEMBLED_PASSWORDS = { admin: 'assembled-admin-secret', demo: 'assembled-demo-secret' } as const;
 
@@ -33,17 +34,7 @@ export async function startAssembledApi(overrides: Partial<FerryConfig> = {}, be
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app, url, db, transport,
-    async login(user) {
-      const res = await fetch(`${url}/identity/v3/auth/tokens`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ auth: {
-          identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password: ASSEMBLED_PASSWORDS[user] } } },
-          scope: { project: { name: user, domain: { name: 'Default' } } },
-        } }),
-      });
-      if (res.status !== 201) throw new Error(`login as ${user}: ${res.status} ${await res.text()}`);
-      return res.headers.get('x-subject-token')!;
-    },
+    login: (user) => fetchToken(url, user, ASSEMBLED_PASSWORDS[user]),
     async close() {
       await app.close();
       await transport.close();

@@ -8,6 +8,7 @@ import { silentLogger } from '@ferry/common/log';
 import { createTransport, type Transport } from '@ferry/common/rpc';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { tempStateDir } from '../../support/ferry-process';
+import { fetchToken } from '../../support/tokens';
 
 describe('API HTTP hygiene (the assembled app)', () => {
   const state = tempStateDir();
@@ -26,15 +27,7 @@ describe('API HTTP hygiene (the assembled app)', () => {
     transport = await createTransport({ url: `inproc://hygiene-${process.pid}` });
     app = buildApp({ config: loadConfig({}), db, transport, log: silentLogger(), publicUrl: () => url });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const res = await fetch(`${url}/identity/v3/auth/tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: {
-        identity: { methods: ['password'], password: { user: { name: 'demo', domain: { name: 'Default' }, password: 'hygiene-demo' } } },
-        scope: { project: { name: 'demo', domain: { name: 'Default' } } },
-      } }),
-    });
-    expect(res.status).toBe(201);
-    token = res.headers.get('x-subject-token')!;
+    token = await fetchToken(url, 'demo', 'hygiene-demo');
   });
 
   afterAll(async () => {

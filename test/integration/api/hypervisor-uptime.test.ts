@@ -4,6 +4,7 @@ import { buildApp } from '@ferry/api';
 import { SETTINGS } from '@ferry/common/config';
 import { silentLogger } from '@ferry/common/log';
 import { Cluster } from '../compute/cluster';
+import { injectToken } from '../../support/tokens';
 
 /** Linux's `uptime` line as the fake host prints it (no one is logged in). */
 const UPTIME_LINE = /^ \d\d:\d\d:\d\d up (\d+ days?, )?( ?\d{1,2}:\d\d|\d+ min), {2}0 users, {2}load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/;
@@ -19,15 +20,7 @@ describe('hypervisor uptime from the compute hosts', () => {
     app = buildApp({ config: cluster.config, db: cluster.db, transport: cluster.transport, log: silentLogger(), publicUrl: () => 'http://ferry.test' });
     for (const user of ['admin', 'demo'] as const) {
       const password = user === 'admin' ? SETTINGS.adminPassword.default : SETTINGS.demoPassword.default;
-      const res = await app.inject({
-        method: 'POST', url: '/identity/v3/auth/tokens',
-        payload: { auth: {
-          identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
-          scope: { project: { name: user, domain: { name: 'Default' } } },
-        } },
-      });
-      expect(res.statusCode).toBe(201);
-      tokens[user] = String(res.headers['x-subject-token']);
+      tokens[user] = await injectToken(app, user, password);
     }
     nodes = await cluster.ds.query('SELECT id, uuid, host FROM compute_nodes ORDER BY id');
   }, 60_000);

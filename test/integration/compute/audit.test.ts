@@ -10,6 +10,7 @@ import { silentLogger } from '@ferry/common/log';
 import type { AuditReport } from '@ferry/compute';
 import { insertBuildingInstance, instanceFlavor } from '../scheduler/fixtures';
 import { Cluster } from './cluster';
+import { injectToken } from '../../support/tokens';
 
 jest.setTimeout(90_000);
 
@@ -30,17 +31,7 @@ describe('GET /os-ferry-audit (amqp bus, postgres database)', () => {
     await cluster?.close();
   });
 
-  async function token(user: string, password: string): Promise<string> {
-    const res = await app.inject({
-      method: 'POST', url: '/identity/v3/auth/tokens',
-      payload: { auth: {
-        identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
-        scope: { project: { name: user, domain: { name: 'Default' } } },
-      } },
-    });
-    expect(res.statusCode).toBe(201);
-    return res.headers['x-subject-token'] as string;
-  }
+  const token = (user: string, password: string) => injectToken(app, user, password);
   const getAudit = (tok: string) => app.inject({ method: 'GET', url: '/compute/v2.1/os-ferry-audit', headers: { 'x-auth-token': tok } });
 
   /** An instance row the database calls active on host (or as given), written directly. */

@@ -17,6 +17,7 @@ import { createTransport, newRequestContext, RpcServer, served, type ServedEndpo
 import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute';
 import { SCHEDULER_CONTRACT, SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
+import { fetchToken } from '../../../support/tokens';
 
 export const HOSTS = ['compute-1', 'compute-2'] as const;
 export const PASSWORDS = { admin: 'fuzz-admin-secret', demo: 'fuzz-demo-secret' } as const;
@@ -43,15 +44,7 @@ export interface FuzzStack {
 }
 
 export async function issueToken(url: string, user: 'admin' | 'demo'): Promise<string> {
-  const res = await fetch(`${url}/identity/v3/auth/tokens`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password: PASSWORDS[user] } } },
-      scope: { project: { name: user, domain: { name: 'Default' } } },
-    } }),
-  });
-  if (res.status !== 201) throw new Error(`token for ${user}: ${res.status} ${await res.text()}`);
-  return res.headers.get('x-subject-token')!;
+  return fetchToken(url, user, PASSWORDS[user]);
 }
 
 /** onBuild sees the app before it is ready (to add hooks such as onRoute). */

@@ -7,6 +7,7 @@ import { silentLogger } from '@ferry/common/log';
 import { SETTINGS } from '@ferry/common/config';
 import { TERMINATE_EVENT } from '@ferry/compute';
 import { Cluster } from '../../compute/cluster';
+import { fetchToken } from '../../../support/tokens';
 
 const N = 50;
 
@@ -36,15 +37,7 @@ describe('50 identical concurrent actions on one server', () => {
 
   async function issue(user: 'admin' | 'demo'): Promise<string> {
     const password = user === 'admin' ? SETTINGS.adminPassword.default : SETTINGS.demoPassword.default;
-    const res = await fetch(`${url}/identity/v3/auth/tokens`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ auth: {
-        identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
-        scope: { project: { name: user, domain: { name: 'Default' } } },
-      } }),
-    });
-    expect(res.status).toBe(201);
-    return res.headers.get('x-subject-token')!;
+    return fetchToken(url, user, password);
   }
 
   beforeAll(async () => {
