@@ -77,9 +77,10 @@ export FERRY_TEST_DATABASE_URL=${FERRY_TEST_DATABASE_URL:-postgres://postgres:po
 export FERRY_TEST_TRANSPORT_URL=${FERRY_TEST_TRANSPORT_URL:-amqp://guest:guest@127.0.0.1:5672}
 
 # psql for the login check; the stock OpenStack clients for the end-to-end API tests; OpenSSH's sshd
-# (and scp, the transfer benchmark's baseline) for the disk-transfer tests; QEMU for the qemu driver's tests.
+# (and scp, the transfer benchmark's baseline) for the disk-transfer tests; QEMU (and cpio, to pack the test
+# guest's initramfs) for the qemu driver's tests.
 ensure_tools psql postgresql-client openstack python3-openstackclient nova python3-novaclient \
-  sshd openssh-server scp openssh-client qemu-system-x86_64 qemu-system-x86 qemu-img qemu-utils
+  sshd openssh-server scp openssh-client qemu-system-x86_64 qemu-system-x86 qemu-img qemu-utils cpio cpio
 ensure_postgres
 ensure_postgres_login
 ensure_rabbitmq

@@ -2,9 +2,10 @@
 // temporary directory.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestGuest } from '@ferry/compute';
 
 export interface TestQemu {
   dir: string;
@@ -15,11 +16,37 @@ export interface TestQemu {
   stop(): Promise<void>;
 }
 
+/** Where tests keep what is slow to build and safe to share between runs (the test guest). */
+export const TEST_CACHE_DIR = join(tmpdir(), 'ferry-test-cache');
+
 /** A QEMU with no machine at all (`-machine none`): enough for the monitor, its commands and its run-state events. */
-export async function startBareQemu(): Promise<TestQemu> {
+export function startBareQemu(): Promise<TestQemu> {
+  return startQemu(['-machine', 'none']);
+}
+
+export interface GuestQemu extends TestQemu {
+  /** What the guest printed on its serial console so far, by line. */
+  serial(): Promise<string[]>;
+}
+
+/**
+ * The test guest booted with memoryMb of RAM under TCG (this kind of machine has a /dev/kvm that accepts a guest and
+ * then runs it far slower than TCG), its console in a file.
+ */
+export async function startGuestQemu(guest: TestGuest, opts: { memoryMb?: number; dirtyKibPerSecond?: number } = {}): Promise<GuestQemu> {
+  const serialFile = `serial-${process.pid}-${Date.now()}.log`;
+  const qemu = await startQemu(
+    ['-machine', 'q35', '-accel', 'tcg', '-m', String(opts.memoryMb ?? 128), '-kernel', guest.kernel, '-initrd', guest.initrd,
+      '-append', guest.append({ dirtyKibPerSecond: opts.dirtyKibPerSecond })],
+    (dir) => ['-serial', `file:${join(dir, serialFile)}`],
+  );
+  return { ...qemu, serial: async () => (await readFile(join(qemu.dir, serialFile), 'utf8').catch(() => '')).split('\n') };
+}
+
+async function startQemu(args: string[], inDir: (dir: string) => string[] = () => []): Promise<TestQemu> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-qemu-'));
   const qmpPath = join(dir, 'qmp.sock');
-  const child = spawn('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${qmpPath},server=on,wait=off`], {
+  const child = spawn('qemu-system-x86_64', [...args, ...inDir(dir), '-nodefaults', '-display', 'none', '-qmp', `unix:${qmpPath},server=on,wait=off`], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
