@@ -3,17 +3,17 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
-import { DiskNotFound, VmInvalidState, VmNotFound, type Driver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute';
+import { DiskNotFound, VmInvalidState, VmNotFound, type Driver, type GuestDriver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute';
 
-export interface DriverHarness {
-  driver: Driver;
+export interface DriverHarness<D extends GuestDriver = Driver> {
+  driver: D;
   /** A new driver over the same host (what a restarted compute gets). */
-  reopen(): Promise<Driver>;
+  reopen(): Promise<D>;
   /**
    * The driver of a second host that `driver` can live-migrate to (its host name is `peerHost`); cleaned up by
    * cleanup(). Absent: the live-migration cases are skipped.
    */
-  peer?: { host: string; open(): Promise<Driver> };
+  peer?: { host: string; open(): Promise<D> };
   /** Takes the VM's definition away behind the driver's back, its disk left in place (an operator's `virsh undefine`). */
   undefine(uuid: string): Promise<void>;
   cleanup(): Promise<void>;
@@ -44,10 +44,11 @@ function isNormalized(ranges: readonly { offset: number; length: number }[]): bo
   return ranges.every((r, i) => r.length > 0 && r.offset >= 0 && (i === 0 || r.offset > ranges[i - 1].offset + ranges[i - 1].length));
 }
 
-export function driverConformance(name: string, makeHarness: () => Promise<DriverHarness>, opts: { timeoutMs?: number } = {}): void {
+/** What every driver does with its guests: host facts, power operations, listing, redefinition. */
+export function guestConformance<D extends GuestDriver>(name: string, makeHarness: () => Promise<DriverHarness<D>>, opts: { timeoutMs?: number } = {}): void {
   describe(`driver conformance: ${name}`, () => {
-    let h: DriverHarness;
-    let driver: Driver;
+    let h: DriverHarness<D>;
+    let driver: D;
     const powerOf = async (uuid: string) => (await driver.getVm(uuid))?.power_state;
 
     beforeEach(async () => {
@@ -62,7 +63,7 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
     it('reports the host it runs on', async () => {
       const info = await driver.hostInfo();
       expect(info.hypervisor_hostname).toBeTruthy();
-      expect(info.hypervisor_type).toBe(driver.type);
+      expect(info.hypervisor_type.toLowerCase()).toBe(driver.type);
       expect(info.vcpus).toBeGreaterThan(0);
       expect(info.memory_mb).toBeGreaterThan(0);
       expect(info.local_gb).toBeGreaterThan(0);
@@ -196,6 +197,26 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
       expect(seen(await driver.listVms())).toEqual(expected);
       driver = await h.reopen();
       expect(seen(await driver.listVms())).toEqual(expected);
+    }, opts.timeoutMs);
+
+  });
+}
+
+/** The whole contract: a driver's guests, and moving them cold and live. */
+export function driverConformance(name: string, makeHarness: () => Promise<DriverHarness>, opts: { timeoutMs?: number } = {}): void {
+  guestConformance(name, makeHarness, opts);
+  describe(`driver conformance: ${name} moves`, () => {
+    let h: DriverHarness;
+    let driver: Driver;
+    const powerOf = async (uuid: string) => (await driver.getVm(uuid))?.power_state;
+
+    beforeEach(async () => {
+      h = await makeHarness();
+      driver = h.driver;
+      await driver.init();
+    }, opts.timeoutMs);
+    afterEach(async () => {
+      await h?.cleanup();
     }, opts.timeoutMs);
 
     describe('cold migration', () => {

@@ -53,10 +53,11 @@ export interface DirtyTracker {
 }
 
 /**
- * Every operation is idempotent where Nova's are: spawning a VM that already exists, destroying one that is
- * gone, powering off a VM that is off all succeed. Operations on a VM the host does not have throw VmNotFound.
+ * A host's guests: what every driver does, moves aside. Every operation is idempotent where Nova's are: spawning a
+ * VM that already exists, destroying one that is gone, powering off a VM that is off all succeed. Operations on a VM
+ * the host does not have throw VmNotFound.
  */
-export interface Driver extends LiveMigrationDriver {
+export interface GuestDriver {
   readonly type: string;
   /** Prepares host-local state (directories, leftovers of a previous run). */
   init(): Promise<void>;
@@ -95,11 +96,12 @@ export interface Driver extends LiveMigrationDriver {
   getVm(uuid: string): Promise<VmInfo | undefined>;
   /** Every instance this host holds anything of: a VM, an incoming VM, or only files (a disk copied in, no VM defined). */
   listHeldInstances(): Promise<string[]>;
-
-  // Cold migration and resize: the source copies diskPath() to the path prepareIncoming() gave on the destination.
-
   /** Path of the instance's root disk on this host (whether or not it exists). */
   diskPath(uuid: string): string;
+}
+
+/** Cold migration and resize: the source copies diskPath() to the path prepareIncoming() gave on the destination. */
+export interface ColdMoveDriver {
   /** Starts recording the regions the guest writes to the disk of VM uuid (which must exist). */
   trackDirtyRegions(uuid: string): Promise<DirtyTracker>;
   /**
@@ -114,3 +116,6 @@ export interface Driver extends LiveMigrationDriver {
    */
   finishIncoming(spec: VmSpec, opts: { powerOn: boolean }): Promise<void>;
 }
+
+/** Everything a compute service runs instances through. */
+export interface Driver extends GuestDriver, ColdMoveDriver, LiveMigrationDriver {}

@@ -3,7 +3,7 @@ import type { FerryConfig } from '@ferry/common/config';
 import type { Driver } from './driver';
 import { FakeDriver } from './fake/fake-driver';
 
-export type { DirtyTracker, Driver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
+export type { ColdMoveDriver, DirtyTracker, Driver, GuestDriver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
 export { DiskNotFound, DriverError, LiveMigrationCancelled, UnsafePeerPath, VmInvalidState, VmNotFound } from './errors';
 export { instancesDirOf, peerDiskPath } from './instance-paths';
 export { FakeDriver, type FakeDriverOptions } from './fake/fake-driver';
@@ -20,10 +20,11 @@ export function createDriver(config: Readonly<FerryConfig>, host: string): Drive
         liveMigrationTimeScale: config.fakeLiveTimeScale, liveMigrationBandwidth: config.fakeMigrationBandwidth,
       });
     case 'qemu':
-      throw new Error('FERRY_DRIVER=qemu is not available in this release; use fake');
+      throw new Error('FERRY_DRIVER=qemu cannot move guests yet (its cold and live migration are not built); use fake');
   }
 }
 export type { GuestPresence, LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
 export { FakeLiveMigrationJob } from './fake/live-job';
 export { QmpClient, QmpCommandError, QmpDisconnected, QmpTimeout, type QmpEvent, type QmpGreeting, type QmpOptions } from './qemu/qmp';
 export { COUNTER_LINE, ensureTestGuest, type TestGuest } from './qemu/test-guest';
+export { QemuDriver, type QemuDriverOptions } from './qemu/qemu-driver';

@@ -1,10 +1,27 @@
 // Where a host keeps each instance's files, and the check every path a peer sends (a cookie, a move record) must pass.
+import { createHash } from 'node:crypto';
+import { readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, posix } from 'node:path';
 import { UnsafePeerPath } from './errors';
 
 /** The directory of a host's instances under a state dir: `<state dir>/hosts/<host>/instances`. */
 export function instancesDirOf(stateDir: string, host: string): string {
   return join(stateDir, 'hosts', host, 'instances');
+}
+
+/** The uuids of the instance directories under instancesDir (none when it does not exist), sorted. */
+export async function instanceDirs(instancesDir: string): Promise<string[]> {
+  try {
+    return (await readdir(instancesDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Identifies the storage under instancesDir: hosts whose instance directories are one directory share it. */
+export async function storageIdOf(instancesDir: string): Promise<string> {
+  return createHash('sha256').update(await realpath(instancesDir)).digest('hex').slice(0, 16);
 }
 
 /**

@@ -1,17 +1,16 @@
 // The fake hypervisor: simulated VMs whose state lives in files under the host's state dir, disks as real sparse files.
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DiskNotFound, DriverError, VmInvalidState, VmNotFound } from '../errors';
-import { instancesDirOf, peerDiskPath } from '../instance-paths';
+import { instanceDirs, instancesDirOf, peerDiskPath, storageIdOf } from '../instance-paths';
 import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
-import { uptimeLine } from './uptime-line';
+import { uptimeLine } from '../uptime-line';
 import { DISK_FILE, createSparseDisk, growDisk, readVmRecord, writeVmRecord, type FakeVmRecord, type FakeVmState } from './vm-files';
 
 export interface FakeDriverOptions {
@@ -116,7 +115,6 @@ export class FakeDriver implements Driver {
   }
 
   async hostInfo(): Promise<HostInfo> {
-    const instancesDir = await realpath(this.instancesDir);
     return {
       hypervisor_hostname: this.opts.host,
       hypervisor_type: 'fake',
@@ -124,7 +122,7 @@ export class FakeDriver implements Driver {
       memory_mb: this.opts.memoryMb,
       local_gb: this.opts.diskGb,
       cpu_model: this.opts.cpuModel ?? 'Haswell-noTSX',
-      storage_id: createHash('sha256').update(instancesDir).digest('hex').slice(0, 16),
+      storage_id: await storageIdOf(this.instancesDir),
       capabilities: { supports_live_migrate_rescued: this.opts.supportsLiveMigrateRescued ?? true },
     };
   }
@@ -204,13 +202,8 @@ export class FakeDriver implements Driver {
     return vms;
   }
 
-  async listHeldInstances(): Promise<string[]> {
-    try {
-      return (await readdir(this.instancesDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
+  listHeldInstances(): Promise<string[]> {
+    return instanceDirs(this.instancesDir);
   }
 
   async getVm(uuid: string): Promise<VmInfo | undefined> {

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DriverError } from '../errors';
-import { writeFileAtomic } from './vm-files';
+import { writeFileAtomic } from '../atomic-file';
 
 /** Where an operation may be made to fail; `spawn.after_disk` fails a spawn after its disk exists (leftovers). */
 export const FAULT_POINTS = [

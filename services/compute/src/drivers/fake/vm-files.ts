@@ -1,7 +1,7 @@
-// Where a fake VM lives on disk, and the atomic file writes that let it outlive a crashed compute.
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// Where a fake VM lives on disk, written atomically so it outlives a crashed compute.
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic-file';
 
 /** The states a fake VM can be in, as written in its state file (an operator or test may edit it). */
 /** `incoming`: a live migration's destination VM, paused, waiting for the guest's state. */
@@ -31,22 +31,6 @@ export interface FakeVmRecord {
 export const STATE_FILE = 'state.json';
 export const DISK_FILE = 'disk';
 export const GIB = 1024 ** 3;
-
-/**
- * Writes `data` to `path` via a temporary file and a rename, so a reader (or a compute restarted after a
- * crash) sees the old content or the new one, never half of either. No fsync: the files must survive the
- * compute process dying, not the machine.
- */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    await writeFile(tmp, data);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 export async function writeVmRecord(dir: string, record: FakeVmRecord): Promise<void> {
   await writeFileAtomic(join(dir, STATE_FILE), `${JSON.stringify(record, null, 2)}\n`);
