@@ -26,5 +26,5 @@ export function createDriver(config: Readonly<FerryConfig>, host: string): Drive
 export type { GuestPresence, LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
 export { FakeLiveMigrationJob } from './fake/live-job';
 export { QmpClient, QmpCommandError, QmpDisconnected, QmpTimeout, type QmpEvent, type QmpGreeting, type QmpOptions } from './qemu/qmp';
-export { COUNTER_LINE, ensureTestGuest, type TestGuest } from './qemu/test-guest';
+export { COUNTER_LINE, DIRTIED_LINE, ensureTestGuest, type TestGuest } from './qemu/test-guest';
 export { QemuDriver, type QemuDriverOptions } from './qemu/qemu-driver';

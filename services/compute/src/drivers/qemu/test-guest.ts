@@ -2,7 +2,8 @@
 // and kept under a cache directory. Its init prints `ferry-counter N` on the serial console every 100 ms (N never
 // restarts while the guest lives, so a guest that kept running across a move is seen to) and, when the kernel command
 // line says `ferry.dirty_kib_s=R`, rewrites R KiB of its memory per second over a span of `ferry.dirty_span_mib=S` MiB
-// (16 by default), so a live migration has pages to chase.
+// (16 by default), so a live migration has pages to chase; every second it prints `ferry-dirtied N KiB`, the total its
+// writes have covered so far.
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Bumped whenever what is built changes, so an older cache is rebuilt. */
-const RECIPE = 'ferry-test-guest 1';
+const RECIPE = 'ferry-test-guest 2';
 
 export interface TestGuest {
   kernel: string;
@@ -21,6 +22,7 @@ export interface TestGuest {
 }
 
 export const COUNTER_LINE = /^ferry-counter (\d+)\r?$/;
+export const DIRTIED_LINE = /^ferry-dirtied (\d+) KiB\r?$/;
 
 const INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -36,10 +38,12 @@ echo "ferry-guest up: dirtying $rate KiB/s over $span MiB"
 if [ "$rate" -gt 0 ]; then
   dd if=/dev/urandom of=/run/buf bs=1M count="$span" 2>/dev/null
   (
-    blocks=$((span * 16)); n=$(( (rate / 10 + 63) / 64 )); off=0
+    blocks=$((span * 16)); n=$(( (rate / 10 + 63) / 64 )); off=0; tick=0; total=0
     while :; do
-      dd if=/run/buf of=/run/buf bs=64k count="$n" skip=$(( (off + blocks / 2) % blocks )) seek="$off" conv=notrunc 2>/dev/null
-      off=$(( (off + n) % blocks ))
+      dd if=/run/buf of=/run/buf bs=64k count="$n" skip=$(( (off + blocks / 2) % blocks )) seek="$off" conv=notrunc 2>/dev/null \
+        && total=$((total + n * 64))
+      off=$(( (off + n) % blocks )); tick=$((tick + 1))
+      [ $((tick % 10)) -eq 0 ] && echo "ferry-dirtied $total KiB"
       usleep 100000
     done
   ) &
