@@ -1,6 +1,8 @@
 // `ferry audit` from another process against a running `ferry up`: clean at first (exit 0), then a VM written into a
 // fake host behind Ferry's back is reported (exit 1), in text and in JSON.
 import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FakeDriver, type AuditReport } from '@ferry/compute';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
@@ -54,6 +56,31 @@ describe('ferry audit (against ferry up: embedded database, in-process bus)', ()
       uuid, database: null, problems: [{ kind: 'unknown_instance', detail: 'held on compute-2, but the database has no such instance' }],
       held: [{ host: 'compute-2', name: 'instance-behind-ferry', presence: 'running', power_state: 1, has_disk: true }],
     }]);
+  });
+
+  it('logs in as an openstack client would: OS_CLOUD from clouds.yaml, or the OS_* variables, before its own settings', async () => {
+    const apiUrl = String(auditEnv.FERRY_PUBLIC_URL);
+    // Ferry's own settings point nowhere useful: only the OpenStack credentials can work.
+    const own = { ...env, FERRY_ADMIN_PASSWORD: 'not-the-password', FERRY_API_PORT: '1' };
+    const fromVariables = await runFerry(['audit'], {
+      ...own, OS_AUTH_URL: `${apiUrl}/identity/v3`, OS_USERNAME: 'admin', OS_PASSWORD: 'ferry-admin', OS_PROJECT_NAME: 'admin',
+      OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
+    });
+    expect(fromVariables.stderr).toBe('');
+    expect(fromVariables.stdout).toMatch(/2 of 2 compute host\(s\) answered\n$/);
+
+    const clouds = join(state.dir, 'clouds.yaml');
+    await writeFile(clouds, [
+      'clouds:', '  here:', '    auth:', `      auth_url: ${apiUrl}/identity`, '      username: admin', '      password: ferry-admin',
+      '      project_name: admin', '      user_domain_name: Default', '      project_domain_name: Default', '',
+    ].join('\n'));
+    const fromCloud = await runFerry(['audit', '--json'], { ...own, OS_CLOUD: 'here', OS_CLIENT_CONFIG_FILE: clouds });
+    expect(fromCloud.stderr).toBe('');
+    expect(JSON.parse(fromCloud.stdout)).toMatchObject({ complete: true });
+
+    const unknown = await runFerry(['audit'], { ...own, OS_CLOUD: 'elsewhere', OS_CLIENT_CONFIG_FILE: clouds });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^ferry: OS_CLOUD=elsewhere, but no clouds.yaml names it/);
   });
 
   it('exits 2 with a message when the admin password is wrong', async () => {
