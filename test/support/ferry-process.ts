@@ -75,8 +75,13 @@ function osSignal(signal: NodeJS.Signals): number {
 }
 
 /** Runs ferry to completion; resolves with its exit code and output. */
+/** The environment without the OS_* variables an operator's shell may carry: a command under test logs in as it is told. */
+function withoutOpenStackCredentials(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('OS_')));
+}
+
 export async function runFerry(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 30_000, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [FERRY_MAIN, ...args], { env: { ...process.env, ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FERRY_MAIN, ...args], { env: { ...withoutOpenStackCredentials(process.env), ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (input !== undefined) child.stdin!.end(input);
   let stdout = '';
   let stderr = '';

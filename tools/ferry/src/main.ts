@@ -4,6 +4,7 @@ import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/conf
 import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
 import { audit } from './commands/audit';
 import { dbMigrate } from './commands/db';
+import { migrationList, migrationShow, migrationWatch } from './commands/migration';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
 import { setPassword } from './commands/user';
@@ -63,6 +64,30 @@ function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
       process.exitCode = await audit(readConfig(), o);
+    });
+
+  const migration = program.command('migration').description('moves as the API records them (admin)');
+  migration
+    .command('list')
+    .description('list moves, newest first')
+    .option('--status <status>', 'only moves in this status')
+    .option('--type <type>', 'only moves of this type (migration, resize, live-migration, evacuation)')
+    .option('--host <host>', 'only moves from or to this host')
+    .option('--instance <uuid>', "only this server's moves")
+    .option('--in-progress', 'only moves under way')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { status?: string; type?: string; host?: string; instance?: string; inProgress?: boolean; json?: boolean }) => migrationList(readConfig(), o));
+  migration
+    .command('show <id>')
+    .description('one move (by id or uuid) with its phases and timings')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { json?: boolean }) => migrationShow(readConfig(), id, o));
+  migration
+    .command('watch [id]')
+    .description('follow one move, or every move in flight, until it ends; exit 1 if one failed')
+    .addOption(new Option('--interval <ms>', 'milliseconds between looks').argParser(positiveInt).default(1000))
+    .action(async (id: string | undefined, o: { interval: number }) => {
+      process.exitCode = await migrationWatch(readConfig(), id, { intervalMs: o.interval });
     });
 
   program

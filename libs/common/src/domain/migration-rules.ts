@@ -67,6 +67,14 @@ export function nonTerminalStatuses(type: string): MigrationStatus[] {
 }
 
 /** Every status that is non-terminal in at least one type: what "unfinished migrations" means in a query. */
+/**
+ * Statuses in which a move of type is under way: not over, and not waiting on a person or a host's return (a resize
+ * `finished` waits for confirm or revert; an evacuation `done` waits for its source to come back).
+ */
+export function inFlightStatuses(type: string): MigrationStatus[] {
+  return nonTerminalStatuses(type).filter((s) => s !== 'finished' && s !== 'done');
+}
+
 export function allNonTerminalStatuses(): MigrationStatus[] {
   return [...new Set(Object.keys(MIGRATION_MACHINES).flatMap((t) => nonTerminalStatuses(t)))];
 }

@@ -113,7 +113,10 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
     c.liveJobs.set(migration.id, handle);
     if (c.stopping.aborted) handle.abort();
     try {
-      if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running', 'source'))) throw cancelled('aborted while preparing');
+      const now = nowIso();
+      const timings = withPhase(withPhase(migration.phase_timings, 'preparing', { finished_at: now }), 'perform', { started_at: now });
+      if (!(await advanceMigration(c.ds, migration.id, ['preparing'], 'running', 'source', { phase_timings: timings }))) throw cancelled('aborted while preparing');
+      migration.phase_timings = timings;
       const job = await c.driver.liveMigrationPerform(instance.uuid, prepared, opts);
       handle.attach(job);
       crashPoint('live.source.mid_perform', c.host);
@@ -150,13 +153,15 @@ function perform(stats: LiveMigrationJobStats | undefined): Record<string, unkno
 /** Finish on the destination, then Confirm here; a Finish that fails asks the destination what it runs before anything else. */
 async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, cookie: MigrationCookie, stats?: LiveMigrationJobStats): Promise<void> {
   const { migration } = move;
-  const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
+  const now = nowIso();
+  const timings = withPhase(withPhase(migration.phase_timings, 'perform', { finished_at: now, ...perform(stats) }), 'finish_confirm', { started_at: now });
   if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', 'source', { phase_timings: timings }))
     && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
     // Cancelled as the job completed (the instance is being deleted): the guest is still whole here, so no Finish.
     await rollBack(c, ctx, move, cancelled('cancelled as the transfer completed'), 'cancelled', stats);
     return;
   }
+  migration.phase_timings = timings;
   crashPoint('live.source.after_perform', c.host);
   let confirmCookie: MigrationCookie;
   try {
@@ -177,7 +182,9 @@ export async function confirmHere(c: ComputeContext, move: LiveMove, confirmCook
   await instanceNotification(c, 'instance.live_migration_post', instance, async () => {
     await confirmUntilDone(c, instance.uuid, confirmCookie, { success: true, paused: arrivesPaused(move.data) });
     await releaseClaim(c.ds, instance.uuid, c.host);
-    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', 'source', { last_error: null });
+    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', 'source', {
+      last_error: null, phase_timings: withPhase(migration.phase_timings, 'finish_confirm', { finished_at: nowIso() }),
+    });
     await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.dest_compute }, { task_state: null });
   });
   c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, dest: migration.dest_compute, ...perform(stats) }, 'live migration completed');

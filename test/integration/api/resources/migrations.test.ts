@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Migration } from '@ferry/common/db';
+import { ferryMigrationRoutes } from '../../../../services/api/src/compute/ferry-migrations';
+import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
 import { call, compute, insertInstance, insertMigration, MEMBER_TOKEN, PUBLIC_URL, startApi, type ApiHarness } from './support';
 
 let h: ApiHarness;
@@ -8,7 +10,7 @@ let i1: string;
 let i2: string;
 
 beforeAll(async () => {
-  h = await startApi();
+  h = await startApi([migrationRoutes, ferryMigrationRoutes]);
   i1 = (await insertInstance(h.ds, { host: 'compute-2' })).uuid;
   i2 = (await insertInstance(h.ds, { host: 'compute-2', project_id: 'other-project', user_id: 'other-user' })).uuid;
   const at = (day: number, hour = 0) => new Date(Date.UTC(2024, 0, day, hour));
@@ -208,5 +210,48 @@ describe('os-migrations policy', () => {
     const r = await list('', '2.80', MEMBER_TOKEN);
     expect(r.status).toBe(403);
     expect(r.body).toEqual({ forbidden: { code: 403, message: "Policy doesn't allow os_compute_api:os-migrations:index to be performed." } });
+  });
+});
+
+describe('os-ferry-migrations (the records ferry migration shows)', () => {
+  const ferry = (path = '', token?: string) => call(h, 'GET', compute(`/os-ferry-migrations${path}`), { token });
+
+  it("lists what os-migrations lists (newest first, as from 2.59), with Nova's newest fields, the counters, phases and whether each is under way", async () => {
+    const r = await ferry();
+    expect(r.status).toBe(200);
+    expect(ids(r.body)).toEqual(named('twinB', 'twinA', 'liveDone', 'evacuation', 'cold', 'live', 'resize'));
+    const live = r.body.migrations.find((x: { id: number }) => x.id === m.live!.id);
+    expect(live).toMatchObject({
+      uuid: m.live!.uuid, migration_type: 'live-migration', status: 'running', user_id: expect.any(String), in_progress: true,
+      memory_total: null, disk_total: null, phase_timings: {}, last_error: null, steer_request: null,
+    });
+    expect(r.body.migrations.filter((x: { in_progress: boolean }) => x.in_progress).map((x: { id: number }) => x.id)).toEqual(named('live'));
+  });
+
+  it("keeps the moves under way with in_progress, and takes os-migrations' filters", async () => {
+    expect(ids((await ferry('?in_progress=true')).body)).toEqual(named('live'));
+    expect(ids((await ferry('?in_progress=false&migration_type=resize')).body)).toEqual(named('twinB', 'twinA', 'resize'));
+    expect(ids((await ferry(`?instance_uuid=${i2}&status=completed`)).body)).toEqual(named('liveDone', 'evacuation'));
+    expect(ids((await ferry('?limit=2')).body)).toEqual(named('twinB', 'twinA'));
+    const bad = await ferry('?colour=blue');
+    expect(bad.status).toBe(400);
+  });
+
+  it('shows one move by id or uuid; a hidden, deleted or unknown one is a 404', async () => {
+    expect((await ferry(`/${m.cold!.id}`)).body.migration).toMatchObject({ id: m.cold!.id, status: 'confirmed', in_progress: false });
+    expect((await ferry(`/${m.cold!.uuid}`)).body.migration.id).toBe(m.cold!.id);
+    for (const id of [String(m.hidden!.id), String(m.deleted!.id), '999999', randomUUID(), 'nonsense']) {
+      const r = await ferry(`/${id}`);
+      expect([id, r.status]).toEqual([id, 404]);
+      expect(r.body.itemNotFound.message).toBe(`Migration ${id} could not be found.`);
+    }
+  });
+
+  it('is refused to a non-admin', async () => {
+    for (const path of ['', `/${m.live!.id}`]) {
+      const r = await ferry(path, MEMBER_TOKEN);
+      expect(r.status).toBe(403);
+      expect(r.body.forbidden.message).toMatch(/os-ferry-migrations/);
+    }
   });
 });
