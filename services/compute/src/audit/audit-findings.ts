@@ -2,6 +2,7 @@
 // Pure: the rows and the hosts' answers come in, the report goes out. The rules are data, each one kind of problem; a
 // host that did not answer is named as such and nothing is concluded from its silence.
 import type { InstanceStanding } from '@ferry/common/db';
+import { migratingGuestName } from '@ferry/common/domain';
 import type { HostGuest } from './list-guests';
 
 /** One compute host's answer to list_guests, or why there was none. */
@@ -24,7 +25,9 @@ export type ProblemKind =
   | 'paused_on_many_hosts'
   | 'not_running'
   | 'stray_copy'
-  | 'vm_without_disk';
+  | 'vm_without_disk'
+  | 'renamed_mid_migration'
+  | 'runs_without_definition';
 
 export interface Problem {
   kind: ProblemKind;
@@ -123,6 +126,16 @@ const RULES: readonly Rule[] = [
   (f) => {
     const diskless = holding(f, (c) => (c.presence === 'running' || c.presence === 'paused' || c.presence === 'stopped') && !c.has_disk);
     return diskless.length > 0 ? { kind: 'vm_without_disk', detail: `a VM is defined on ${list(diskless)} without its disk` } : undefined;
+  },
+  (f) => {
+    const renamed = f.held.filter((c) => c.name !== null && f.row && c.name === migratingGuestName(f.row.uuid));
+    return renamed.length > 0
+      ? { kind: 'renamed_mid_migration', detail: `${list(renamed.map((c) => `${c.host} (${c.presence})`))} holds it under its migration name ${renamed[0]!.name}` }
+      : undefined;
+  },
+  (f) => {
+    const transient = holding(f, (c) => c.transient === true);
+    return transient.length > 0 ? { kind: 'runs_without_definition', detail: `runs on ${list(transient)} from memory, with no definition written there` } : undefined;
   },
 ];
 

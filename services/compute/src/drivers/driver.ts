@@ -39,6 +39,8 @@ export interface VmInfo {
   vcpus: number;
   memory_mb: number;
   root_gb: number;
+  /** True when the guest runs from memory and no definition of it is written on the host (absent: defined). */
+  transient?: boolean;
 }
 
 /** Records which regions of a VM's disk the guest writes, from the moment it was started. */
@@ -83,6 +85,10 @@ export interface Driver extends LiveMigrationDriver {
   rescue(spec: VmSpec, rescueImageRef: string): Promise<void>;
   /** Rebuilds the VM's normal definition from spec (the database) and boots it, as a hard reboot does. Idempotent. */
   unrescue(spec: VmSpec): Promise<void>;
+  /** Renames the VM (Xen renames a source domain while it is migrated); renaming it to the name it has is no error. */
+  renameGuest(uuid: string, name: string): Promise<void>;
+  /** Writes the definition of a VM that runs from memory without one, from spec (the database). Idempotent. */
+  persistDefinition(spec: VmSpec): Promise<void>;
   /** Every VM on the host with its real state. */
   listVms(): Promise<VmInfo[]>;
   /** One VM, or undefined when the host does not have it. */

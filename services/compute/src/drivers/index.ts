@@ -25,3 +25,4 @@ export function createDriver(config: Readonly<FerryConfig>, host: string): Drive
 }
 export type { GuestPresence, LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
 export { FakeLiveMigrationJob } from './fake/live-job';
+export { FAILURE_MODES, induceFailureMode, type FailureMode, type FailureModeName, type FailureSite } from './fake/failure-modes';

@@ -188,6 +188,24 @@ export class FakeDriver implements Driver {
     return this.transition(uuid, TRANSITIONS.resume);
   }
 
+  async renameGuest(uuid: string, name: string): Promise<void> {
+    await this.faults.check('rename');
+    const record = await readVmRecord(this.vmDir(uuid));
+    if (!record) throw VmNotFound.forUuid(uuid, this.opts.host);
+    if (record.name !== name) await writeVmRecord(this.vmDir(uuid), { ...record, name, updated_at: new Date().toISOString() });
+  }
+
+  async persistDefinition(spec: VmSpec): Promise<void> {
+    await this.faults.check('persist_definition');
+    const record = await readVmRecord(this.vmDir(spec.uuid));
+    if (!record) throw VmNotFound.forUuid(spec.uuid, this.opts.host);
+    if (!record.transient) return;
+    await writeVmRecord(this.vmDir(spec.uuid), {
+      ...record, transient: false, name: spec.name, vcpus: spec.flavor.vcpus, memory_mb: spec.flavor.memory_mb, root_gb: spec.flavor.root_gb,
+      image_ref: spec.image_ref, updated_at: new Date().toISOString(),
+    });
+  }
+
   async listVms(): Promise<VmInfo[]> {
     let names: string[];
     try {
@@ -480,5 +498,8 @@ function liveMigrationSettings(opts: FakeDriverOptions): LiveMigrationSettings {
 }
 
 function vmInfo(r: FakeVmRecord): VmInfo {
-  return { uuid: r.uuid, name: r.name, power_state: POWER_STATE_OF[r.state], vcpus: r.vcpus, memory_mb: r.memory_mb, root_gb: r.root_gb };
+  return {
+    uuid: r.uuid, name: r.name, power_state: POWER_STATE_OF[r.state], vcpus: r.vcpus, memory_mb: r.memory_mb, root_gb: r.root_gb,
+    ...(r.transient ? { transient: true } : {}),
+  };
 }

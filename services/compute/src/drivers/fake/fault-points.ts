@@ -10,7 +10,7 @@ export const FAULT_POINTS = [
   'spawn', 'spawn.after_disk', 'destroy', 'power_off', 'power_on', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'prepare_incoming', 'finish_incoming',
   'rescue', 'unrescue', 'live_migration_begin', 'live_migration_prepare', 'live_migration_perform', 'live_migration_job', 'live_migration_finish', 'live_migration_confirm',
   // After Finish resumed the guest here, before it returns: a reply the source never sees.
-  'live_migration_finish.after_takeover', 'guest_presence',
+  'live_migration_finish.after_takeover', 'guest_presence', 'rename', 'persist_definition',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
