@@ -4,6 +4,7 @@ import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/conf
 import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
 import { audit } from './commands/audit';
 import { dbMigrate } from './commands/db';
+import { serverCleanup } from './commands/server-cleanup';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
 import { setPassword } from './commands/user';
@@ -63,6 +64,16 @@ function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
       process.exitCode = await audit(readConfig(), o);
+    });
+
+  program
+    .command('server')
+    .description('server administration')
+    .command('cleanup <id>')
+    .description('converge one server from its last move and what every host holds (finish forward, roll back, rename back, adopt); exit 0 done, 1 refused')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { json?: boolean }) => {
+      process.exitCode = await serverCleanup(readConfig(), id, o);
     });
 
   program

@@ -27,7 +27,8 @@ export type ProblemKind =
   | 'stray_copy'
   | 'vm_without_disk'
   | 'renamed_mid_migration'
-  | 'runs_without_definition';
+  | 'runs_without_definition'
+  | 'finalize_pending';
 
 export interface Problem {
   kind: ProblemKind;
@@ -132,6 +133,12 @@ const RULES: readonly Rule[] = [
     return renamed.length > 0
       ? { kind: 'renamed_mid_migration', detail: `${list(renamed.map((c) => `${c.host} (${c.presence})`))} holds it under its migration name ${renamed[0]!.name}` }
       : undefined;
+  },
+  (f) => {
+    const m = f.move;
+    if (!live(f) || m?.migration_type !== 'live-migration' || m.status !== 'post-migrating') return undefined;
+    const at = (host: string | null) => `${host ?? '?'} ${f.held.find((c) => c.host === host)?.presence ?? 'holds nothing'}`;
+    return { kind: 'finalize_pending', detail: `live migration transferred, finalize not done on both sides: ${at(m.source_compute)}, ${at(m.dest_compute)} (a move in its last instant shows this too: run the audit again)` };
   },
   (f) => {
     const transient = holding(f, (c) => c.transient === true);
