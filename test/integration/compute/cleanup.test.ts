@@ -78,7 +78,7 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
     let at: MigrationStatus = 'queued';
     for (const [status, by] of LIVE_PATH) {
       if (at === to) break;
-      const next = to === 'error' && status === 'post-migrating' ? 'error' : status;
+      const next: MigrationStatus = to === 'error' && status === 'post-migrating' ? 'error' : status;
       expect(await advanceMigration(cluster.ds, m.id, [at], next, by)).toBe(true);
       at = next;
     }
