@@ -2,7 +2,7 @@
 // which mean it is already done, so a repeated or late step is a no-op and a copy that changed since the plan was made
 // is refused, never acted on. Destroying only ever touches a copy the plan proved not to be the guest.
 import { getInstance } from '@ferry/common/db';
-import { Conflict, guestName } from '@ferry/common/domain';
+import { Conflict, guestName, VM_STATES } from '@ferry/common/domain';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import type { GuestPresence } from '../drivers';
 import type { CleanupOp, CleanupStepRequest } from './cleanup-step';
@@ -28,10 +28,12 @@ const OPS: Readonly<Record<CleanupOp, OpSpec>> = {
     run: (c, uuid) => c.driver.renameGuest(uuid, guestName(uuid)),
   },
   resume_incoming: {
-    done: (p) => p === 'running',
+    done: (p) => p === 'running' || p === 'paused',
     from: (p) => p === 'incoming',
     run: async (c, uuid) => {
-      await c.driver.liveMigrationFinish(uuid, {}, { success: true, paused: false });
+      // A guest that was paused when it left stays paused where it arrives, as the move's own Finish leaves it.
+      const paused = (await getInstance(c.ds, uuid))?.vm_state === VM_STATES.PAUSED;
+      await c.driver.liveMigrationFinish(uuid, {}, { success: true, paused });
     },
   },
   persist_definition: {

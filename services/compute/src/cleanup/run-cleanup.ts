@@ -78,7 +78,8 @@ async function converge(
     if (!(await advanceMigration(ds, move.id, [move.from], move.to, 'api', patch))) throw new Error(`migration ${move.id} left ${move.from} meanwhile`);
     done.push(`migration ${move.id}: ${move.from} → ${move.to}`);
   }
-  const runs = plan.steps.some((s) => s.op === 'resume_incoming') || facts.copies.some((c) => c.host === good && c.presence === 'running');
+  const runs = facts.instance.vm_state !== VM_STATES.PAUSED
+    && (plan.steps.some((s) => s.op === 'resume_incoming') || facts.copies.some((c) => c.host === good && c.presence === 'running'));
   const node = (await listComputeNodes(ds)).find((n) => n.host === good)?.hypervisor_hostname ?? good;
   const placed = await updateInstanceIf(ds, instance.uuid, { task_states: [facts.instance.task_state as TaskState | null], host: facts.instance.host }, {
     host: good, node, task_state: null, ...(runs ? { vm_state: VM_STATES.ACTIVE, power_state: POWER_STATES.RUNNING } : {}),
