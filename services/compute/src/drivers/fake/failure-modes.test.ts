@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guestName, migratingGuestName } from '@ferry/common/domain';
@@ -19,6 +19,18 @@ const LEFT: Record<FailureModeName, { source: GuestPresence | 'nothing'; other: 
   started_by_hand: { source: 'running', other: 'running' },
   moved_by_hand: { source: 'nothing', other: 'running' },
 };
+
+/** The first 10 bytes of a (1 GiB, sparse) disk. */
+async function head(path: string): Promise<Buffer> {
+  const f = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(10);
+    await f.read(buf, 0, 10, 0);
+    return buf;
+  } finally {
+    await f.close();
+  }
+}
 
 describe('fake failure modes', () => {
   let stateDir: string;
@@ -42,6 +54,21 @@ describe('fake failure modes', () => {
     const [other] = await listGuests(host('h2'));
     expect(other).toMatchObject({ uuid, presence: want.other, name: guestName(uuid), has_disk: true });
     expect(other!.transient).toBe(want.transient ? true : undefined);
+  });
+
+  it('gives a copy the guest moved to the source disk\'s data, and an empty domain an empty disk', async () => {
+    const uuid = randomUUID();
+    const spec = { uuid, name: guestName(uuid), flavor: TINY, image_ref: 'cirros' };
+    await host('h1').spawn(spec);
+    await writeFile(host('h1').diskPath(uuid), Buffer.from('guest data'), { flag: 'r+' });
+    await induceFailureMode('moved_by_hand', { stateDir, spec, source: 'h1', other: 'h2' });
+    expect((await head(host('h2').diskPath(uuid))).toString()).toBe('guest data');
+
+    const fresh = randomUUID();
+    await host('h1').spawn({ ...spec, uuid: fresh });
+    await writeFile(host('h1').diskPath(fresh), Buffer.from('guest data'), { flag: 'r+' });
+    await induceFailureMode('xen_freeze', { stateDir, spec: { ...spec, uuid: fresh }, source: 'h1', other: 'h3' });
+    expect(await head(host('h3').diskPath(fresh))).toEqual(Buffer.alloc(10));
   });
 
   it('refuses a source that holds no VM of the guest', async () => {
