@@ -53,7 +53,16 @@ export async function runRepairCell(h: ChaosHarness, cell: RepairCell, n: number
   });
   steps.push(`${cell.mode} on ${source} → ${dest}${record ? ` (live record ${record.status}, instance on ${record.host})` : ''}`);
 
-  // Cleanup, asked again while it refuses; then only Ferry's periodic passes until the invariants hold.
+  // Cleanup, asked again while it refuses (or the API died in it: it is restarted unarmed); then only Ferry's periodic
+  // passes until the invariants hold.
+  if (cell.point) await h.services.start('api', { FERRY_CRASH_POINT: cell.point });
+  let crashed = false;
+  const restartApi = async () => {
+    if (!h.services.exited('api')) return;
+    crashed = true;
+    steps.push(`api exited at ${cell.point ?? '?'}; restarted`);
+    await h.services.start('api');
+  };
   const from = Date.now();
   const deadline = from + h.opts.convergeSeconds * 1000;
   let refusal = '';
@@ -61,6 +70,10 @@ export async function runRepairCell(h: ChaosHarness, cell: RepairCell, n: number
   for (;;) {
     const verdict = await h.verdict(uuid, diskSha);
     const named = verdict.ok ? renamedLeft(h, uuid) : undefined;
+    if (verdict.ok && !named && cell.point && !crashed) {
+      await h.services.start('api');
+      return h.finish(result('fail', `crash point ${cell.point} was not reached in api`, verdict.where), uuid);
+    }
     if (verdict.ok && !named) {
       const again = await h.client.act('POST', `/servers/${uuid}/action`, { 'ferry-cleanup': null });
       const report = (again.body as { cleanup?: { result?: string } } | undefined)?.cleanup;
@@ -69,11 +82,18 @@ export async function runRepairCell(h: ChaosHarness, cell: RepairCell, n: number
       return h.finish(result('pass', '', verdict.where, Date.now() - from), uuid);
     }
     if (Date.now() > deadline) {
+      if (cell.point && !crashed) await h.services.start('api');
       if (spec.human && refusal && !cleaned) return h.finish(result('human', refusal, verdict.where, Date.now() - from), uuid);
       return h.finish(result('fail', [named, ...verdict.violations, refusal && `cleanup refused: ${refusal}`].filter(Boolean).join('; '), verdict.where), uuid);
     }
     if (!cleaned) {
       const res = await h.client.act('POST', `/servers/${uuid}/action`, { 'ferry-cleanup': null });
+      if (res.status === 0) {
+        // The API died answering: wait for the process to be gone, restart it, ask again.
+        for (let i = 0; i < 50 && !h.services.exited('api'); i++) await sleep(100);
+        await restartApi();
+        continue;
+      }
       if (res.status === 200) {
         cleaned = true;
         steps.push(`cleanup: 200 ${(res.body as { cleanup: { outcome: string | null } }).cleanup.outcome ?? 'nothing to do'}`);

@@ -4,17 +4,16 @@
 // copy is good, or a host does not answer, it refuses with 409 naming the hosts and changes nothing.
 import { appendFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '@ferry/api';
 import {
   advanceMigration, claimResources, createMigration, flavorResources, getInstance, getMigration, Instance, listActions, listAllocations,
   type InstanceFlavor,
 } from '@ferry/common/db';
 import { guestName, migratingGuestName, type MigrationStatus } from '@ferry/common/domain';
-import { silentLogger } from '@ferry/common/log';
 import { induceFailureMode, type AuditReport, type CleanupReport, type FailureModeName } from '@ferry/compute';
 import { formatAudit } from '../../../tools/ferry/src/commands/audit';
 import { formatCleanup } from '../../../tools/ferry/src/commands/server-cleanup';
 import { insertBuildingInstance, instanceFlavor } from '../scheduler/fixtures';
+import { apiOn, tokenFrom } from './api-on-cluster';
 import { Cluster } from './cluster';
 
 jest.setTimeout(120_000);
@@ -32,8 +31,7 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
     // No periodic pass during the test: the sweep and the recovery would repair what the test sets up before cleanup does.
     cluster = await Cluster.start('amqp', 'postgres', { powerSyncSeconds: 3600, reconcileIntervalSeconds: 3600, rpcTimeoutSeconds: 3 });
     tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
-    app = buildApp({ config: cluster.config, db: cluster.db, transport: cluster.transport, log: silentLogger(), publicUrl: () => 'http://localhost' });
-    await app.ready();
+    app = await apiOn(cluster);
     adminToken = await token('admin', 'ferry-admin');
   }, 60_000);
   afterAll(async () => {
@@ -41,17 +39,7 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
     await cluster?.close();
   });
 
-  async function token(user: string, password: string): Promise<string> {
-    const res = await app.inject({
-      method: 'POST', url: '/identity/v3/auth/tokens',
-      payload: { auth: {
-        identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password } } },
-        scope: { project: { name: user, domain: { name: 'Default' } } },
-      } },
-    });
-    expect(res.statusCode).toBe(201);
-    return res.headers['x-subject-token'] as string;
-  }
+  const token = (user: string, password: string) => tokenFrom(app, user, password);
   const cleanup = (uuid: string, body: unknown = { 'ferry-cleanup': null }, tok = adminToken) =>
     app.inject({ method: 'POST', url: `/compute/v2.1/servers/${uuid}/action`, headers: { 'x-auth-token': tok }, payload: body as object });
   async function audit(): Promise<AuditReport> {

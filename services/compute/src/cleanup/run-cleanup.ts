@@ -8,6 +8,7 @@ import {
   updateInstanceIf, withActionEvent, type Instance,
 } from '@ferry/common/db';
 import { Conflict, POWER_STATES, VM_STATES, type TaskState } from '@ferry/common/domain';
+import { crashPoint } from '@ferry/common/chaos';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeRpcApi } from '../rpcapi';
 import { gatherCleanupFacts } from './cleanup-facts';
@@ -71,7 +72,9 @@ async function converge(
     await withActionEvent(ds, ctx, instance.uuid, `cleanup_${step.op}`, step.host, () =>
       compute.cleanupGuest(ctx, step.host, { instance_uuid: instance.uuid, op: step.op, ...(step.op === 'destroy' ? { expect: step.expect } : {}) }, timeoutMs));
     done.push(describeStep(step));
+    if (step !== plan.steps.at(-1)) crashPoint('api.cleanup.mid_steps');
   }
+  crashPoint('api.cleanup.after_steps');
   const move = plan.database.move;
   if (move) {
     const patch = move.to === 'failed' ? { last_error: `rolled back by cleanup: ${plan.reason}`.slice(0, 2000) } : {};
