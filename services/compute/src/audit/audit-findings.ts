@@ -121,7 +121,7 @@ const RULES: readonly Rule[] = [
     const ok = placed(f);
     const strays = f.held.filter((c) => c.presence !== 'running' && !ok.has(c.host));
     return strays.length > 0
-      ? { kind: 'stray_copy', detail: `${list(strays.map((c) => `${c.host} holds a ${c.presence === 'absent' ? 'disk without a VM' : `${c.presence} copy`}`))}; the database names ${f.row.host ?? 'no host'} and no move involves it` }
+      ? { kind: 'stray_copy', detail: `${list(strays.map((c) => `${c.host} holds ${c.presence === 'absent' ? 'a disk without a VM' : `${c.presence === 'incoming' ? 'an' : 'a'} ${c.presence} copy`}`))}; the database names ${f.row.host ?? 'no host'} and no move involves it` }
       : undefined;
   },
   (f) => {

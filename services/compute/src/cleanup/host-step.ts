@@ -1,7 +1,7 @@
 // One `cleanup` step on this host, as the API's cleanup asks for it: each op says which presences it starts from and
 // which mean it is already done, so a repeated or late step is a no-op and a copy that changed since the plan was made
 // is refused, never acted on. Destroying only ever touches a copy the plan proved not to be the guest.
-import { getInstance } from '@ferry/common/db';
+import { getInstance, openMigrationOf } from '@ferry/common/db';
 import { Conflict, guestName, VM_STATES } from '@ferry/common/domain';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import type { GuestPresence } from '../drivers';
@@ -50,6 +50,11 @@ const OPS: Readonly<Record<CleanupOp, OpSpec>> = {
 /** Runs one step; answers what this host holds of the guest afterwards. */
 export async function runCleanupStep(c: ComputeContext, req: CleanupStepRequest): Promise<{ presence: GuestPresence; changed: boolean }> {
   const spec = OPS[req.op];
+  // A move of the guest that this host is driving right now (a flow, or its own settle) owns the copies until it ends.
+  const open = await openMigrationOf(c.ds, req.instance_uuid);
+  if (open && (c.activeMoves.has(open.id) || c.liveJobs.has(open.id))) {
+    throw new Conflict(`cleanup step ${req.op} refused on ${c.host}: it is driving migration ${open.id} of the instance right now; run cleanup again once it stops`);
+  }
   const before = await c.driver.guestPresence(req.instance_uuid);
   const name = (await c.driver.getVm(req.instance_uuid))?.name;
   if (spec.done(before, req, name)) return { presence: before, changed: false };
