@@ -181,6 +181,21 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
     expect(await claims(row.uuid)).toEqual(['compute-3']);
   });
 
+  it('makes a server left in ERROR by a move that could not decide ACTIVE once its running copy is proven', async () => {
+    const row = await builtOn('compute-1', { vm_state: 'error' });
+    await claimOn(row.uuid, 'compute-2');
+    await liveRecord(row.uuid, 'compute-1', 'compute-2', 'error');
+    await induce('finalize_dest_only', row.uuid, 'compute-1', 'compute-2');
+    // The record ended in error: nothing proves the transfer completed, so the paused source copy is not known stale.
+    expect((await cleanup(row.uuid)).statusCode).toBe(409);
+    await cluster.driver('compute-1').destroy(row.uuid);
+
+    const res = await cleanup(row.uuid);
+    expect(res.statusCode).toBe(200);
+    expect((res.json() as { cleanup: CleanupReport }).cleanup).toMatchObject({ outcome: 'finish_forward' });
+    expect(await getInstance(cluster.ds, row.uuid)).toMatchObject({ host: 'compute-2', vm_state: 'active', power_state: 1 });
+  });
+
   it('refuses a copy started by hand beside the good one, naming both hosts, and changes nothing', async () => {
     const row = await builtOn('compute-1');
     await induce('started_by_hand', row.uuid, 'compute-1', 'compute-2');

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { latestMigrationOf, listAllocations, type Instance } from '@ferry/common/db';
 import { Conflict, isTerminal, MIGRATION_TYPES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
+import type { HostAnswer } from '../audit/audit-findings';
 import { askEveryHost } from '../audit/run-audit';
 import type { ComputeRpcApi } from '../rpcapi';
 import type { CleanupFacts } from './cleanup-verdict';
@@ -12,9 +13,9 @@ export async function gatherCleanupFacts(
   ds: DataSource, compute: ComputeRpcApi, ctx: RequestContext, instance: Instance, timeoutMs: number,
 ): Promise<{ facts: CleanupFacts; hosts: string[] }> {
   const answers = await askEveryHost(ds, compute, ctx, timeoutMs);
-  const silent = answers.filter((a) => !a.answered);
+  const silent = answers.filter((a): a is Extract<HostAnswer, { answered: false }> => !a.answered);
   if (silent.length > 0) {
-    const why = silent.map((a) => `${a.host} (${a.answered ? '' : a.reason})`).join(', ');
+    const why = silent.map((a) => `${a.host} (${a.reason})`).join(', ');
     throw new Conflict(`Cannot clean up instance ${instance.uuid}: compute host${silent.length > 1 ? 's' : ''} ${why} did not answer; nothing was changed`);
   }
   const copies = answers.flatMap((a) => (a.answered ? a.guests.filter((g) => g.uuid === instance.uuid).map(({ uuid: _uuid, power_state: _p, ...g }) => ({ host: a.host, ...g })) : []));
