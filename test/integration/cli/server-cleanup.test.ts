@@ -16,6 +16,8 @@ describe('ferry server cleanup (against ferry up: embedded database, in-process 
     FERRY_STATE_DIR: state.dir, FERRY_API_PORT: '0', FERRY_UP_COMPUTES: '3', FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '',
     // No power sync or sweep while the test leaves a guest where the database does not expect it.
     FERRY_POWER_SYNC_INTERVAL: '3600',
+    // The seeded admin at FERRY_PUBLIC_URL, unless a test names OS_* credentials.
+    OS_AUTH_URL: '',
   };
   let up: FerryProcess | undefined;
   let cliEnv: NodeJS.ProcessEnv;
@@ -101,6 +103,22 @@ describe('ferry server cleanup (against ferry up: embedded database, in-process 
     const json = await runFerry(['server', 'cleanup', id, '--json'], cliEnv);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toEqual({ refused: expect.stringContaining('cannot tell which copy is good') });
+  });
+
+  it('logs in with the usual OS_* variables and finds the compute endpoint in the catalog', async () => {
+    const { id } = await activeServer();
+    const res = await runFerry(['server', 'cleanup', id], {
+      ...env, FERRY_ADMIN_PASSWORD: 'not-used', FERRY_API_PORT: '1',
+      OS_AUTH_URL: `${url}/identity`, OS_USERNAME: 'admin', OS_PASSWORD: 'ferry-admin', OS_PROJECT_NAME: 'admin',
+      OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
+    });
+    expect(res.stderr).toBe('');
+    expect(res.stdout).toMatch(new RegExp(`^instance ${id}: nothing to do \\[rule one_good_copy\\]\n`));
+    expect(res.code).toBe(0);
+
+    const wrong = await runFerry(['server', 'cleanup', id], { ...env, OS_AUTH_URL: `${url}/identity`, OS_USERNAME: 'admin', OS_PASSWORD: 'wrong', OS_PROJECT_NAME: 'admin' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/login as admin at .*\/identity\/v3 \(OS_\* variables\): HTTP 401/);
   });
 
   it('exits 2 naming the server when it does not exist', async () => {

@@ -8,8 +8,8 @@ import { adminSession, failure, request } from './admin-api';
 export const AUDIT_EXIT = Object.freeze({ clean: 0, problems: 1, incomplete: 3 });
 
 export async function fetchAudit(config: Readonly<FerryConfig>): Promise<AuditReport> {
-  const { base, token } = await adminSession(config);
-  const res = await request(`${base}/compute/v2.1/os-ferry-audit`, { headers: { 'x-auth-token': token } });
+  const { computeUrl, token } = await adminSession(config);
+  const res = await request(`${computeUrl}/os-ferry-audit`, { headers: { 'x-auth-token': token } });
   if (res.status !== 200) throw await failure('GET /os-ferry-audit', res);
   return ((await res.json()) as { audit: AuditReport }).audit;
 }

@@ -10,8 +10,8 @@ export const CLEANUP_EXIT = Object.freeze({ done: 0, refused: 1 });
 type Answer = { ok: true; report: CleanupReport } | { ok: false; message: string };
 
 export async function requestCleanup(config: Readonly<FerryConfig>, id: string): Promise<Answer> {
-  const { base, token } = await adminSession(config);
-  const res = await request(`${base}/compute/v2.1/servers/${encodeURIComponent(id)}/action`, {
+  const { computeUrl, token } = await adminSession(config);
+  const res = await request(`${computeUrl}/servers/${encodeURIComponent(id)}/action`, {
     method: 'POST', headers: { 'x-auth-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ 'ferry-cleanup': null }),
   });
   if (res.status === 200) return { ok: true, report: ((await res.json()) as { cleanup: CleanupReport }).cleanup };
