@@ -94,6 +94,12 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
       await appendFile(process.env.FERRY_CLEANUP_TRANSCRIPT, `### ${mode}\n$ ferry audit\n${formatAudit(finding)}$ ferry server cleanup ${uuid}\n${formatCleanup(report)}\n`);
     }
     expect((await listActions(cluster.ds, uuid)).map((a) => a.action)).toEqual(['cleanup', 'cleanup']);
+    // Each action records what was found and done, with the steps on the hosts as their own events.
+    const events = (await cluster.ds.query(
+      `SELECT e.event, e.result, e.details FROM instance_action_events e JOIN instance_actions a ON a.id = e.action_id
+        WHERE a.instance_uuid = $1 AND e.event = 'ferry_cleanup' ORDER BY e.id`, [uuid])) as { event: string; result: string; details: string }[];
+    expect(events.map((e) => [e.result, e.details.split(' ')[0]])).toEqual([['Success', 'converged'], ['Success', 'nothing_to_do']]);
+    expect(events[0]!.details).toContain(report.done[0]!);
     return report;
   }
 
