@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { POWER_STATES, type PowerState } from '@ferry/common/domain';
+import { migratingGuestName, POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DriverError, VmInvalidState, VmNotFound } from '../errors';
@@ -366,10 +366,15 @@ export class FakeDriver implements Driver {
       });
       disk = { source: this.diskPath(uuid), dest, bytes: size };
     }
-    const failWith = await this.faults.check('live_migration_job').then(() => undefined, (err: unknown) => {
+    const armed = (point: FaultPoint) => this.faults.check(point).then(() => undefined, (err: unknown) => {
       if (err instanceof InjectedFault) return err;
       throw err;
     });
+    // Xen's freeze failure: the source domain, renamed for the transfer, cannot be frozen and runs on under that name
+    // while the job fails (the destination's empty paused domain is whatever its Finish leaves).
+    const frozeNot = await armed('live_migration_job.freeze');
+    if (frozeNot) await this.fenced(uuid, () => writeVmRecord(this.vmDir(uuid), { ...record, name: migratingGuestName(uuid), updated_at: new Date().toISOString() }));
+    const failWith = (await armed('live_migration_job')) ?? frozeNot;
     const before = record.state;
     return new FakeLiveMigrationJob({
       ramBytes: record.memory_mb * MIB,

@@ -11,6 +11,8 @@ export const FAULT_POINTS = [
   'rescue', 'unrescue', 'live_migration_begin', 'live_migration_prepare', 'live_migration_perform', 'live_migration_job', 'live_migration_finish', 'live_migration_confirm',
   // After Finish resumed the guest here, before it returns: a reply the source never sees.
   'live_migration_finish.after_takeover', 'guest_presence', 'rename', 'persist_definition',
+  // Perform on the source: the guest keeps running under its migration name and the job fails (Xen's freeze failure).
+  'live_migration_job.freeze',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
