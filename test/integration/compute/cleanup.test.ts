@@ -157,6 +157,23 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
     expect(await claims(vm.uuid)).toEqual([source]);
   });
 
+  it('definition not written by a live migration\'s Finish (fault point live_migration_finish.no_definition): cleanup writes it', async () => {
+    const row = await insertBuildingInstance(cluster.ds, tiny);
+    await cluster.requestBuild([row], requestSpecFor(tiny));
+    const vm = await cluster.settled(row.uuid);
+    const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
+    await armFault(cluster.driver(dest).hostDir, 'live_migration_finish.no_definition');
+    const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });
+    await cluster.waitUntil(async () => ['failed', 'error', 'completed'].includes((await getMigration(cluster.ds, m.id))!.status), 20_000);
+    await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
+    expect((await getMigration(cluster.ds, m.id))!.status).toBe('completed');
+    expect(await cluster.driver(dest).getVm(vm.uuid)).toMatchObject({ power_state: 1, transient: true });
+
+    const report = await repair('definition not written by a live migration', vm.uuid, ['runs_without_definition']);
+    expect(report.done).toEqual([`wrote the guest's definition on ${dest} from the database (it runs from memory with no definition written)`]);
+    expect((await cluster.driver(dest).getVm(vm.uuid))!.transient).toBeUndefined();
+  });
+
   it('definition not written: finishes forward to the destination and writes the definition there', async () => {
     const row = await builtOn('compute-1');
     await liveRecord(row.uuid, 'compute-1', 'compute-2', 'error');

@@ -8,7 +8,7 @@ import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instancesDirOf, peerDiskPath } from '../instance-paths';
-import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
+import { FaultPoints, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
 import { uptimeLine } from './uptime-line';
@@ -366,15 +366,11 @@ export class FakeDriver implements Driver {
       });
       disk = { source: this.diskPath(uuid), dest, bytes: size };
     }
-    const armed = (point: FaultPoint) => this.faults.check(point).then(() => undefined, (err: unknown) => {
-      if (err instanceof InjectedFault) return err;
-      throw err;
-    });
     // Xen's freeze failure: the source domain, renamed for the transfer, cannot be frozen and runs on under that name
     // while the job fails (the destination's empty paused domain is whatever its Finish leaves).
-    const frozeNot = await armed('live_migration_job.freeze');
+    const frozeNot = await this.faults.take('live_migration_job.freeze');
     if (frozeNot) await this.fenced(uuid, () => writeVmRecord(this.vmDir(uuid), { ...record, name: migratingGuestName(uuid), updated_at: new Date().toISOString() }));
-    const failWith = (await armed('live_migration_job')) ?? frozeNot;
+    const failWith = (await this.faults.take('live_migration_job')) ?? frozeNot;
     const before = record.state;
     return new FakeLiveMigrationJob({
       ramBytes: record.memory_mb * MIB,
@@ -400,7 +396,11 @@ export class FakeDriver implements Driver {
     if (opts.success) {
       if (!record) throw VmNotFound.forUuid(uuid, this.opts.host);
       if (record.state === 'incoming') {
-        await writeVmRecord(dir, { ...record, state: opts.paused ? 'paused' : 'running', incoming_from: null, updated_at: new Date().toISOString() });
+        // The guest takes over from memory; with the fault armed its definition is never written here.
+        const lost = (await this.faults.take('live_migration_finish.no_definition')) !== undefined;
+        await writeVmRecord(dir, {
+          ...record, state: opts.paused ? 'paused' : 'running', incoming_from: null, updated_at: new Date().toISOString(), ...(lost ? { transient: true } : {}),
+        });
       }
       await this.faults.check('live_migration_finish.after_takeover');
       return { dest_host: this.opts.host };
