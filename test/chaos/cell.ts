@@ -9,6 +9,10 @@ import { ReconnectingDb } from './db';
 import { BUSY_GUEST, DISK_BYTES, FLAVOR, RESIZED_FLAVOR, runFlow, snapshot, waitFor, type FlowEnv } from './flows';
 import { checkInvariants, instanceDir, orphansOnHosts, type Verdict } from './invariants';
 import { FLOW_SPECS, type Cell } from './matrix';
+import { runRepairCell } from './repair-cell';
+
+/** A cell that drives a flow (not a repair). */
+type FlowCell = Exclude<Cell, { kind: 'repair' }>;
 import { ADMIN_PASSWORD, COMPUTES, RPC_TIMEOUT_SECONDS, SERVICES, startChaosServices, type ChaosServices, type ComputeHost, type ServiceName } from './services';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,8 +43,8 @@ export class ChaosHarness {
   private counter = 0;
 
   private constructor(
-    readonly services: ChaosServices, private readonly client: ChaosClient, private readonly db: ReconnectingDb,
-    private readonly imageId: string, private readonly opts: HarnessOptions,
+    readonly services: ChaosServices, readonly client: ChaosClient, readonly db: ReconnectingDb,
+    readonly imageId: string, readonly opts: HarnessOptions,
   ) {}
 
   static async start(dir: string, opts: HarnessOptions): Promise<ChaosHarness> {
@@ -73,7 +77,7 @@ export class ChaosHarness {
   }
 
   /** Creates a server on `host` (admin: `nova:<host>`); its id, found by its unique name even if the API died answering. */
-  private async create(name: string, host: string, metadata: Record<string, string> = {}): Promise<{ status: number; body: unknown; uuid?: string }> {
+  async create(name: string, host: string, metadata: Record<string, string> = {}): Promise<{ status: number; body: unknown; uuid?: string }> {
     const res = await this.client.act('POST', '/servers', {
       server: { name, flavorRef: FLAVOR.name, imageRef: this.imageId, availability_zone: `nova:${host}`, metadata, networks: 'none' },
     });
@@ -81,12 +85,12 @@ export class ChaosHarness {
     return { status: res.status, body: res.body, ...(uuid ? { uuid } : {}) };
   }
 
-  private async uuidByName(name: string): Promise<string | undefined> {
+  async uuidByName(name: string): Promise<string | undefined> {
     return this.db.use(async (c) => (await c.query<{ uuid: string }>('SELECT uuid FROM instances WHERE display_name = $1', [name])).rows[0]?.uuid);
   }
 
   /** Writes known bytes where the disk has none, and returns its hash: what every later copy must equal. */
-  private async seedDisk(host: string, uuid: string): Promise<string> {
+  async seedDisk(host: string, uuid: string): Promise<string> {
     const path = join(instanceDir(this.services.stateDir, host, uuid), 'disk');
     const handle = await open(path, 'r+');
     try {
@@ -102,6 +106,11 @@ export class ChaosHarness {
   }
 
   async run(cell: Cell): Promise<CellResult> {
+    if (cell.kind === 'repair') return runRepairCell(this, cell, this.counter++);
+    return this.runFlowCell(cell);
+  }
+
+  private async runFlowCell(cell: FlowCell): Promise<CellResult> {
     const n = this.counter++;
     const source: ComputeHost = COMPUTES[n % 2]!;
     const dest: ComputeHost = COMPUTES[(n + 1) % 2]!;
@@ -209,7 +218,7 @@ export class ChaosHarness {
   }
 
   private async converge(
-    cell: Cell, uuid: string | undefined, diskSha: string | undefined, armed: ServiceName | undefined, faultAt: () => number | undefined,
+    cell: FlowCell, uuid: string | undefined, diskSha: string | undefined, armed: ServiceName | undefined, faultAt: () => number | undefined,
     faultNote: string, result: (outcome: Outcome, detail: string, where: string, convergeMs?: number) => CellResult,
   ): Promise<CellResult> {
     const converge = this.opts.convergeSeconds * 1000;
@@ -261,17 +270,17 @@ export class ChaosHarness {
     }
   }
 
-  private verdict(uuid: string, diskSha: string | undefined): Promise<Verdict> {
+  verdict(uuid: string, diskSha: string | undefined): Promise<Verdict> {
     return this.db.use((c) => checkInvariants(c, this.services.stateDir, uuid, diskSha, DISK_BYTES));
   }
 
   /** Deletes the cell's instance (not waited for: the next cell has its own). */
-  private async finish(r: CellResult, uuid: string | undefined): Promise<CellResult> {
+  async finish(r: CellResult, uuid: string | undefined): Promise<CellResult> {
     if (uuid) await this.client.act('DELETE', `/servers/${uuid}`);
     return r;
   }
 
-  private async inject(fault: Exclude<Cell, { kind: 'crash' }>['fault'], stalled: ServiceName): Promise<void> {
+  private async inject(fault: Extract<Cell, { kind: 'fault' }>['fault'], stalled: ServiceName): Promise<void> {
     const s = this.services;
     switch (fault) {
       case 'stall':

@@ -31,6 +31,8 @@ export interface MigrationRow {
 export interface HostCopy {
   host: string;
   state?: string;
+  /** The hypervisor's name for the VM, when one is defined. */
+  name?: string;
   dir: boolean;
   disk: boolean;
 }
@@ -43,13 +45,13 @@ export function copiesOf(stateDir: string, uuid: string): HostCopy[] {
   return COMPUTES.map((host) => {
     const dir = instanceDir(stateDir, host, uuid);
     if (!existsSync(dir)) return { host, dir: false, disk: false };
-    let state: string | undefined;
+    let vm: { state?: string; name?: string } = {};
     try {
-      state = (JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { state: string }).state;
+      vm = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { state: string; name: string };
     } catch {
-      state = undefined;
+      vm = {};
     }
-    return { host, dir: true, disk: existsSync(join(dir, 'disk')), ...(state ? { state } : {}) };
+    return { host, dir: true, disk: existsSync(join(dir, 'disk')), ...(vm.state ? { state: vm.state } : {}), ...(vm.name ? { name: vm.name } : {}) };
   });
 }
 

@@ -1,7 +1,8 @@
 // The matrix and its sampling, as data: pure checks (no services).
 import { CRASH_POINT_NAMES } from '@ferry/common/chaos';
+import { FAILURE_MODES } from '@ferry/compute';
 import { chosenCells, parseArgs } from './main';
-import { allCells, FAULTS, FLOW_SPECS, FLOWS, sampleCells } from './matrix';
+import { allCells, FAULTS, FLOW_SPECS, FLOWS, REPAIR_CRASHES, sampleCells } from './matrix';
 import { matrixReport, percentile } from './report';
 
 describe('chaos matrix', () => {
@@ -10,9 +11,10 @@ describe('chaos matrix', () => {
     const ids = cells.map((c) => c.id);
     expect(new Set(ids).size).toBe(ids.length);
     const crashes = FLOWS.reduce((n, f) => n + FLOW_SPECS[f].points.length, 0);
-    expect(cells).toHaveLength(crashes + FLOWS.length * FAULTS.length);
+    expect(cells).toHaveLength(crashes + FLOWS.length * FAULTS.length + Object.keys(FAILURE_MODES).length + REPAIR_CRASHES.length);
+    expect(cells.filter((c) => c.kind === 'repair').map((c) => c.id)).toContain('cleanup/repair/xen_freeze');
     // Every crash point is exercised by some flow.
-    const used = new Set(FLOWS.flatMap((f) => FLOW_SPECS[f].points));
+    const used = new Set([...FLOWS.flatMap((f) => FLOW_SPECS[f].points), ...REPAIR_CRASHES.map(([point]) => point)]);
     expect(CRASH_POINT_NAMES.filter((p) => !used.has(p))).toEqual([]);
   });
 

@@ -1,6 +1,8 @@
-// The chaos matrix as data: every flow with the crash points it passes, and the four faults each flow takes at its
-// long step. A cell is one flow with one crash point (in the process of the point's role) or one fault.
+// The chaos matrix as data: every flow with the crash points it passes, the four faults each flow takes at its long
+// step, and the failures `cleanup` repairs. A cell is one flow with one crash point (in the process of the point's
+// role) or one fault, or one failure made behind Ferry's back followed by cleanup.
 import { CRASH_POINTS, type CrashPointName, type CrashRole } from '@ferry/common/chaos';
+import type { FailureModeName } from '@ferry/compute';
 import { seededRandom } from '../support/seeded-random';
 
 export const FLOWS = ['build', 'cold-confirm', 'resize-revert', 'live-block', 'live-shared', 'abort', 'force-complete'] as const;
@@ -34,19 +36,59 @@ export const FLOW_SPECS: Record<Flow, { points: readonly CrashPointName[]; longS
   'force-complete': { points: ['api.migration_action.before_cast', 'live.source.after_perform', 'live.dest.after_takeover', 'live.dest.before_reply', 'live.source.after_finish'], longStep: { migration: ['running'], stall: 'source' } },
 };
 
+/**
+ * The failures made behind Ferry's back that `cleanup` repairs (the fake driver's failure modes), each on top of what
+ * the database says Ferry last did: a live migration record source → destination in `status`, the instance on the
+ * source or the destination with `task`, and whether the destination still holds its claim; or no move at all.
+ * `human`: cleanup must refuse (it cannot tell which copy is good), so the cell ends needing a human.
+ */
+export interface RepairSpec {
+  record: { status: 'error' | 'post-migrating'; host: 'source' | 'dest'; task: 'migrating' | null; destClaim: boolean } | null;
+  human?: true;
+}
+
+export const REPAIRS: Readonly<Record<FailureModeName, RepairSpec>> = {
+  xen_freeze: { record: { status: 'error', host: 'source', task: null, destClaim: true } },
+  definition_not_written: { record: { status: 'error', host: 'source', task: null, destClaim: false } },
+  finalize_dest_only: { record: { status: 'post-migrating', host: 'dest', task: 'migrating', destClaim: true } },
+  finalize_source_only: { record: { status: 'post-migrating', host: 'source', task: 'migrating', destClaim: true } },
+  started_by_hand: { record: null, human: true },
+  moved_by_hand: { record: null },
+};
+
+/** The row the report gives the repair cells. */
+export const REPAIR_FLOW = 'cleanup';
+
+/**
+ * Repairs whose cleanup the API dies in, at a point its steps pass (it is restarted and cleanup asked again). Only
+ * repairs behind a finished record: with an open one the computes' own settle may converge first, and the point would
+ * not be reached.
+ */
+export const REPAIR_CRASHES: readonly (readonly [CrashPointName, FailureModeName])[] = [
+  ['api.cleanup.mid_steps', 'xen_freeze'],
+  ['api.cleanup.after_steps', 'xen_freeze'],
+  ['api.cleanup.after_steps', 'definition_not_written'],
+  ['api.cleanup.after_steps', 'moved_by_hand'],
+];
+
 export type Cell =
   | { id: string; flow: Flow; kind: 'crash'; point: CrashPointName; role: CrashRole }
-  | { id: string; flow: Flow; kind: 'fault'; fault: Fault };
+  | { id: string; flow: Flow; kind: 'fault'; fault: Fault }
+  | { id: string; flow: typeof REPAIR_FLOW; kind: 'repair'; mode: FailureModeName; point?: CrashPointName };
 
 export function crashCell(flow: Flow, point: CrashPointName): Cell {
   return { id: `${flow}/crash/${point}`, flow, kind: 'crash', point, role: CRASH_POINTS[point].role };
 }
 
-/** Every cell: each flow × each of its crash points (in its role's process), then each flow × each fault. */
+/** Every cell: each flow × each of its crash points (in its role's process), each flow × each fault, then each repair. */
 export function allCells(): Cell[] {
   const crashes = FLOWS.flatMap((flow) => FLOW_SPECS[flow].points.map((point) => crashCell(flow, point)));
   const faults = FLOWS.flatMap((flow) => FAULTS.map((fault): Cell => ({ id: `${flow}/fault/${fault}`, flow, kind: 'fault', fault })));
-  return [...crashes, ...faults];
+  const repairs = [
+    ...(Object.keys(REPAIRS) as FailureModeName[]).map((mode): Cell => ({ id: `${REPAIR_FLOW}/repair/${mode}`, flow: REPAIR_FLOW, kind: 'repair', mode })),
+    ...REPAIR_CRASHES.map(([point, mode]): Cell => ({ id: `${REPAIR_FLOW}/crash/${point}/${mode}`, flow: REPAIR_FLOW, kind: 'repair', mode, point })),
+  ];
+  return [...crashes, ...faults, ...repairs];
 }
 
 /** `count` distinct cells chosen by `seed` (all of them when count reaches the matrix size), in matrix order. */

@@ -1,6 +1,6 @@
 // The matrix as the run saw it: per flow and in total, cells, pass, fail, human-needed, and time to converge.
 import type { CellResult } from './cell';
-import { FLOWS } from './matrix';
+import { FLOWS, REPAIR_FLOW } from './matrix';
 
 export function percentile(sorted: readonly number[], p: number): number | undefined {
   if (sorted.length === 0) return undefined;
@@ -19,7 +19,7 @@ function row(label: string, rs: readonly CellResult[]): string {
 /** The table, then one line per cell that did not pass, with the command that replays it. */
 export function matrixReport(results: readonly CellResult[], replay: (cellId: string) => string): string {
   const lines = [['flow'.padEnd(16), 'cells'.padStart(5), 'pass'.padStart(5), 'fail'.padStart(5), 'human'.padStart(6), 'p50'.padStart(7), 'p99'.padStart(7)].join(' ')];
-  for (const flow of FLOWS) {
+  for (const flow of [...FLOWS, REPAIR_FLOW]) {
     const rs = results.filter((r) => r.cell.flow === flow);
     if (rs.length) lines.push(row(flow, rs));
   }

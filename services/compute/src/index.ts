@@ -128,3 +128,5 @@ async function serveHost(
   return service;
 }
 export * from './transfer';
+export { runCleanup, CLEANUP_ACTION, type CleanupReport } from './cleanup/run-cleanup';
+export { cleanupVerdict, type CleanupPlan, type CleanupFacts } from './cleanup/cleanup-verdict';

@@ -11,6 +11,8 @@ import {
 import type { GuestPresence, MigrationCookie } from './drivers';
 import type { ComputeContext } from './compute-context';
 import { listGuests, type HostGuest } from './audit/list-guests';
+import { runCleanupStep } from './cleanup/host-step';
+import type { CleanupStepRequest } from './cleanup/cleanup-step';
 import { runPowerAction } from './instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
 import { terminateInstance } from './instance-ops/terminate';
@@ -128,6 +130,10 @@ export class ComputeManager implements ComputeEndpoint {
 
   async list_guests(_ctx: RequestContext, _args: Record<string, never>): Promise<{ guests: HostGuest[] }> {
     return { guests: await listGuests(this.c.driver) };
+  }
+
+  cleanup_guest(_ctx: RequestContext, args: CleanupStepRequest): Promise<{ presence: GuestPresence; changed: boolean }> {
+    return runCleanupStep(this.c, args);
   }
 
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void> {

@@ -25,6 +25,8 @@ describe('COMPUTE_CONTRACT', () => {
     ['pre_live_migration', { migration_id: 3, cookie: { port: 49152, disks: [{ path: '/var/lib/ferry/disk', size: 1 }], block_migration: true } }],
     ['post_live_migration_at_destination', { migration_id: 3, cookie: {} }],
     ['rescue_instance', { instance_uuid: UUID, rescue_image_ref: '' }],
+    ['cleanup_guest', { instance_uuid: UUID, op: 'destroy', expect: 'incoming' }],
+    ['cleanup_guest', { instance_uuid: UUID, op: 'rename_back' }],
   ] as const)('accepts %s as its callers send it', (method, args) => {
     expect(check(method, args)).toBe(true);
   });
@@ -43,6 +45,8 @@ describe('COMPUTE_CONTRACT', () => {
     ['check_can_live_migrate_destination', { migration_id: 3, alternates: [], num_attempts: 0 }],
     ['pre_live_migration', { migration_id: 3, cookie: ['not', 'an', 'object'] }],
     ['pre_live_migration', { migration_id: 3 }],
+    ['cleanup_guest', { instance_uuid: UUID, op: 'delete_everything' }],
+    ['cleanup_guest', { instance_uuid: UUID, op: 'destroy', expect: 'gone' }],
   ] as const)('refuses %s with args its callers never send', (method, args) => {
     expect(check(method, args)).toBe(false);
   });

@@ -3,6 +3,8 @@ import { InstanceFlavorSchema, RequestSpecSchema } from '@ferry/common/domain';
 import { argsSchema, defineContract, HostNameSchema, NoArgsSchema, RowIdSchema, UuidSchema } from '@ferry/common/rpc';
 import { Type } from '@sinclair/typebox';
 import type { ComputeEndpoint } from './rpcapi';
+import { CLEANUP_OPS } from './cleanup/cleanup-step';
+import { GUEST_PRESENCES } from './drivers/live-migration';
 
 const onInstance = argsSchema({ instance_uuid: UuidSchema });
 const onMigration = argsSchema({ migration_id: RowIdSchema });
@@ -44,6 +46,11 @@ export const COMPUTE_CONTRACT = defineContract<ComputeEndpoint>()({
   rollback_live_migration_at_destination: onMigration,
   get_instance_presence: onInstance,
   list_guests: NoArgsSchema,
+  cleanup_guest: argsSchema({
+    instance_uuid: UuidSchema,
+    op: Type.Union(CLEANUP_OPS.map((op) => Type.Literal(op))),
+    expect: Type.Optional(Type.Union(GUEST_PRESENCES.map((p) => Type.Literal(p)))),
+  }),
   live_migration_abort: onMigration,
   live_migration_force_complete: onMigration,
 

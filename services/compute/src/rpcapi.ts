@@ -13,14 +13,16 @@
 //   1.5  get_host_uptime (call)
 //   1.6  get_instance_presence (call): what a host's driver has of a guest, asked before a source resumes its copy
 //   1.7  list_guests (call): every instance the host's driver holds anything of, for `ferry audit`; read only
+//   1.8  cleanup_guest (call): one idempotent step of the API's `cleanup` on this host's copy of a guest
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
 import type { GuestPresence, MigrationCookie } from './drivers/live-migration';
 import type { HostGuest } from './audit/list-guests';
+import type { CleanupStepRequest } from './cleanup/cleanup-step';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.7';
+export const COMPUTE_RPC_VERSION = '1.8';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -99,6 +101,8 @@ export interface ComputeEndpoint {
   get_instance_presence(ctx: RequestContext, args: InstanceArgs): Promise<{ presence: GuestPresence }>;
   /** On any host (call): every instance its driver holds anything of (VM, incoming VM, disk only); read only. */
   list_guests(ctx: RequestContext, args: Record<string, never>): Promise<{ guests: HostGuest[] }>;
+  /** On any host (call): one step of `cleanup` (destroy a stale copy, rename back, resume, write a definition). */
+  cleanup_guest(ctx: RequestContext, args: CleanupStepRequest): Promise<{ presence: GuestPresence; changed: boolean }>;
   /** On S: cancel the running job (or a queued/preparing one). */
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void>;
   /** On S: complete the running job now (post-copy if permitted, else pause the guest). */
@@ -221,6 +225,10 @@ export class ComputeRpcApi {
   /** A quick question, like getHostUptime. */
   listGuests(ctx: RequestContext, host: string, timeoutMs?: number): Promise<{ guests: HostGuest[] }> {
     return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'list_guests', {});
+  }
+
+  cleanupGuest(ctx: RequestContext, host: string, step: CleanupStepRequest, timeoutMs?: number): Promise<{ presence: GuestPresence; changed: boolean }> {
+    return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'cleanup_guest', { ...step });
   }
 
   liveMigrationAbort(ctx: RequestContext, host: string, migrationId: number): Promise<void> {

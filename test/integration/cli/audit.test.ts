@@ -14,7 +14,7 @@ const TINY: InstanceFlavor = { id: 1, flavorid: '1', name: 'm1.tiny', vcpus: 1, 
 describe('ferry audit (against ferry up: embedded database, in-process bus)', () => {
   const state = tempStateDir();
   const env = {
-    FERRY_STATE_DIR: state.dir, FERRY_API_PORT: '0', FERRY_UP_COMPUTES: '2', FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '',
+    FERRY_STATE_DIR: state.dir, FERRY_API_PORT: '0', FERRY_UP_COMPUTES: '2', FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '', OS_AUTH_URL: '',
   };
   let up: FerryProcess | undefined;
   let auditEnv: NodeJS.ProcessEnv;

@@ -5,6 +5,7 @@ import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common
 import { audit } from './commands/audit';
 import { dbMigrate } from './commands/db';
 import { migrationList, migrationShow, migrationWatch } from './commands/migration';
+import { serverCleanup } from './commands/server-cleanup';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
 import { setPassword } from './commands/user';
@@ -88,6 +89,16 @@ function buildProgram(): Command {
     .addOption(new Option('--interval <ms>', 'milliseconds between looks').argParser(positiveInt).default(1000))
     .action(async (id: string | undefined, o: { interval: number }) => {
       process.exitCode = await migrationWatch(readConfig(), id, { intervalMs: o.interval });
+    });
+
+  program
+    .command('server')
+    .description('server administration')
+    .command('cleanup <id>')
+    .description('converge one server from its last move and what every host holds (finish forward, roll back, rename back, adopt); exit 0 done, 1 refused')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { json?: boolean }) => {
+      process.exitCode = await serverCleanup(readConfig(), id, o);
     });
 
   program

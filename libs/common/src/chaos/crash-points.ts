@@ -38,6 +38,8 @@ export const CRASH_POINTS = {
   'live.dest.after_prepare': { role: 'dest', doc: 'pre_live_migration: incoming VM defined, reply not sent' },
   'live.dest.after_takeover': { role: 'dest', doc: 'Finish: the guest took over here, the database does not name this host yet' },
   'live.dest.before_reply': { role: 'dest', doc: 'Finish: the database names this host, reply to the source not sent' },
+  'api.cleanup.mid_steps': { role: 'api', doc: 'cleanup: the first step done on a host, the others and the database not' },
+  'api.cleanup.after_steps': { role: 'api', doc: 'cleanup: every step done on the hosts, the database not yet written' },
 } as const satisfies Record<string, CrashPointInfo>;
 
 export type CrashPointName = keyof typeof CRASH_POINTS;

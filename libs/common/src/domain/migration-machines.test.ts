@@ -108,6 +108,11 @@ describe('live migration', () => {
     expect(canTransition('live-migration', 'accepted', 'queued')).toBe(true);
   });
 
+  it('lets the API\'s cleanup finish forward a transferred live migration, and nothing earlier', () => {
+    expect(canTransition('live-migration', 'post-migrating', 'completed', 'api')).toBe(true);
+    expect(canTransition('live-migration', 'running', 'post-migrating', 'api')).toBe(false);
+  });
+
   it('can be cancelled from every abortable status', () => {
     for (const s of ABORTABLE_LIVE_STATUSES) expect(canTransition('live-migration', s, 'cancelled')).toBe(true);
     expect(canTransition('live-migration', 'completed', 'cancelled')).toBe(false);

@@ -99,7 +99,8 @@ const liveMachine = machine({
     step('queued', 'preparing', 'source'),
     step('preparing', 'running', 'source'),
     step('running', 'post-migrating', 'source', 'dest'),
-    step('post-migrating', 'completed', 'source'),
+    // The API's `cleanup` finishes forward a move whose destination runs the guest once the source's copy is gone.
+    step('post-migrating', 'completed', 'source', 'api'),
     step('queued', 'cancelled', 'api', 'source', 'dest'),
     step('preparing', 'cancelled', 'api', 'source', 'dest'),
     step('running', 'cancelled', 'source', 'dest'),

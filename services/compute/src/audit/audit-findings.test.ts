@@ -1,5 +1,5 @@
 import type { InstanceStanding } from '@ferry/common/db';
-import { POWER_STATES } from '@ferry/common/domain';
+import { migratingGuestName, POWER_STATES } from '@ferry/common/domain';
 import type { GuestPresence } from '../drivers';
 import { auditFindings, type AuditInput, type HostAnswer, type OpenMove, type ProblemKind } from './audit-findings';
 import type { HostGuest } from './list-guests';
@@ -106,5 +106,17 @@ describe('auditFindings', () => {
     const r = audit([row()], { h1: [guest('running')], h2: [guest('running', { name: 'instance-1-migrating' })] });
     expect(kinds(r)).toEqual(['running_on_many_hosts', 'running_elsewhere']);
     expect(r.instances[0]!.held[1]).toMatchObject({ host: 'h2', name: 'instance-1-migrating' });
+  });
+
+  it('names a guest running under its migration name, and one running with no definition written', () => {
+    expect(kinds(audit([row()], { h1: [guest('running', { name: migratingGuestName(A) })], h2: [guest('incoming')] })))
+      .toEqual(['stray_copy', 'renamed_mid_migration']);
+    expect(kinds(audit([row()], { h2: [guest('running', { transient: true })] }))).toEqual(['running_elsewhere', 'runs_without_definition']);
+  });
+
+  it('names a live migration whose finalize is pending on one side', () => {
+    const r = audit([row({ host: 'h2', task_state: 'migrating' })], { h1: [guest('paused')], h2: [guest('running')] }, { moves: [move({ status: 'post-migrating' })] });
+    expect(kinds(r)).toEqual(['finalize_pending']);
+    expect(r.instances[0]!.problems[0]!.detail).toMatch(/h1 paused, h2 running/);
   });
 });

@@ -2,6 +2,7 @@
 // Pure: the rows and the hosts' answers come in, the report goes out. The rules are data, each one kind of problem; a
 // host that did not answer is named as such and nothing is concluded from its silence.
 import type { InstanceStanding } from '@ferry/common/db';
+import { migratingGuestName } from '@ferry/common/domain';
 import type { HostGuest } from './list-guests';
 
 /** One compute host's answer to list_guests, or why there was none. */
@@ -24,7 +25,10 @@ export type ProblemKind =
   | 'paused_on_many_hosts'
   | 'not_running'
   | 'stray_copy'
-  | 'vm_without_disk';
+  | 'vm_without_disk'
+  | 'renamed_mid_migration'
+  | 'runs_without_definition'
+  | 'finalize_pending';
 
 export interface Problem {
   kind: ProblemKind;
@@ -117,12 +121,28 @@ const RULES: readonly Rule[] = [
     const ok = placed(f);
     const strays = f.held.filter((c) => c.presence !== 'running' && !ok.has(c.host));
     return strays.length > 0
-      ? { kind: 'stray_copy', detail: `${list(strays.map((c) => `${c.host} holds a ${c.presence === 'absent' ? 'disk without a VM' : `${c.presence} copy`}`))}; the database names ${f.row.host ?? 'no host'} and no move involves it` }
+      ? { kind: 'stray_copy', detail: `${list(strays.map((c) => `${c.host} holds ${c.presence === 'absent' ? 'a disk without a VM' : `${c.presence === 'incoming' ? 'an' : 'a'} ${c.presence} copy`}`))}; the database names ${f.row.host ?? 'no host'} and no move involves it` }
       : undefined;
   },
   (f) => {
     const diskless = holding(f, (c) => (c.presence === 'running' || c.presence === 'paused' || c.presence === 'stopped') && !c.has_disk);
     return diskless.length > 0 ? { kind: 'vm_without_disk', detail: `a VM is defined on ${list(diskless)} without its disk` } : undefined;
+  },
+  (f) => {
+    const renamed = f.held.filter((c) => c.name !== null && f.row && c.name === migratingGuestName(f.row.uuid));
+    return renamed.length > 0
+      ? { kind: 'renamed_mid_migration', detail: `${list(renamed.map((c) => `${c.host} (${c.presence})`))} holds it under its migration name ${renamed[0]!.name}` }
+      : undefined;
+  },
+  (f) => {
+    const m = f.move;
+    if (!live(f) || m?.migration_type !== 'live-migration' || m.status !== 'post-migrating') return undefined;
+    const at = (host: string | null) => `${host ?? '?'} ${f.held.find((c) => c.host === host)?.presence ?? 'holds nothing'}`;
+    return { kind: 'finalize_pending', detail: `live migration transferred, finalize not done on both sides: ${at(m.source_compute)}, ${at(m.dest_compute)} (a move in its last instant shows this too: run the audit again)` };
+  },
+  (f) => {
+    const transient = holding(f, (c) => c.transient === true);
+    return transient.length > 0 ? { kind: 'runs_without_definition', detail: `runs on ${list(transient)} from memory, with no definition written there` } : undefined;
   },
 ];
 

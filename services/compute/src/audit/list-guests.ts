@@ -12,6 +12,8 @@ export interface HostGuest {
   /** Null when no VM is defined. */
   power_state: PowerState | null;
   has_disk: boolean;
+  /** Set when the guest runs from memory with no definition written on the host. */
+  transient?: true;
 }
 
 export async function listGuests(driver: Driver): Promise<HostGuest[]> {
@@ -25,6 +27,7 @@ export async function listGuests(driver: Driver): Promise<HostGuest[]> {
       presence: await driver.guestPresence(uuid),
       power_state: vm?.power_state ?? null,
       has_disk: await access(driver.diskPath(uuid)).then(() => true, () => false),
+      ...(vm?.transient ? { transient: true as const } : {}),
     };
   }));
 }

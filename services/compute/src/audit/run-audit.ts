@@ -10,17 +10,22 @@ import type { ComputeRpcApi } from '../rpcapi';
 import { auditFindings, type AuditReport, type HostAnswer } from './audit-findings';
 
 export async function runAudit(ds: DataSource, compute: ComputeRpcApi, ctx: RequestContext, timeoutMs: number): Promise<AuditReport> {
+  const answers = await askEveryHost(ds, compute, ctx, timeoutMs);
+  const held = answers.flatMap((a) => (a.answered ? a.guests.map((g) => g.uuid).filter(isInstanceUuid) : []));
+  const instances = await instanceStandings(ds, [...new Set(held)], { andLive: true });
+  const moves = await openMigrations(ds);
+  return auditFindings({ instances, moves, hosts: answers });
+}
+
+/** Every compute host the services table lists (up or down), asked in parallel what its driver holds; in host order. */
+export async function askEveryHost(ds: DataSource, compute: ComputeRpcApi, ctx: RequestContext, timeoutMs: number): Promise<HostAnswer[]> {
   const hosts = [...new Set((await listServices(ds)).filter((s) => s.binary === COMPUTE_BINARY).map((s) => s.host))]
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const answers = await Promise.all(hosts.map(async (host): Promise<HostAnswer> => {
+  return Promise.all(hosts.map(async (host): Promise<HostAnswer> => {
     try {
       return { host, answered: true, guests: (await compute.listGuests(ctx, host, timeoutMs)).guests };
     } catch (err) {
       return { host, answered: false, reason: (err as Error).message };
     }
   }));
-  const held = answers.flatMap((a) => (a.answered ? a.guests.map((g) => g.uuid).filter(isInstanceUuid) : []));
-  const instances = await instanceStandings(ds, [...new Set(held)], { andLive: true });
-  const moves = await openMigrations(ds);
-  return auditFindings({ instances, moves, hosts: answers });
 }

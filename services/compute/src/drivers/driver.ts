@@ -39,6 +39,8 @@ export interface VmInfo {
   vcpus: number;
   memory_mb: number;
   root_gb: number;
+  /** True when the guest runs from memory and no definition of it is written on the host (absent: defined). */
+  transient?: boolean;
 }
 
 /** Records which regions of a VM's disk the guest writes, from the moment it was started. */
@@ -117,5 +119,13 @@ export interface ColdMoveDriver {
   finishIncoming(spec: VmSpec, opts: { powerOn: boolean }): Promise<void>;
 }
 
+/** What `cleanup` asks of a host to put a half-finished move right. */
+export interface RepairDriver {
+  /** Renames the VM (Xen renames a source domain while it is migrated); renaming it to the name it has is no error. */
+  renameGuest(uuid: string, name: string): Promise<void>;
+  /** Writes the definition of a VM that runs from memory without one, from spec (the database). Idempotent. */
+  persistDefinition(spec: VmSpec): Promise<void>;
+}
+
 /** Everything a compute service runs instances through. */
-export interface Driver extends GuestDriver, ColdMoveDriver, LiveMigrationDriver {}
+export interface Driver extends GuestDriver, ColdMoveDriver, LiveMigrationDriver, RepairDriver {}

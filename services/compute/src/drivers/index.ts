@@ -28,3 +28,4 @@ export { FakeLiveMigrationJob } from './fake/live-job';
 export { QmpClient, QmpCommandError, QmpDisconnected, QmpTimeout, type QmpEvent, type QmpGreeting, type QmpOptions } from './qemu/qmp';
 export { COUNTER_LINE, DIRTIED_LINE, ensureTestGuest, type TestGuest } from './qemu/test-guest';
 export { QemuDriver, type QemuDriverOptions } from './qemu/qemu-driver';
+export { FAILURE_MODES, induceFailureMode, type FailureMode, type FailureModeName, type FailureSite } from './fake/failure-modes';

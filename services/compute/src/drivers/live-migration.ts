@@ -66,7 +66,8 @@ export interface LiveMigrationJob {
  * What a host's hypervisor has of one guest, as a source asks before it resumes its own copy: nothing, a live
  * migration's incoming VM (paused, never ran here), or a VM that took over (running, paused, or stopped).
  */
-export type GuestPresence = 'absent' | 'incoming' | 'running' | 'paused' | 'stopped';
+export const GUEST_PRESENCES = ['absent', 'incoming', 'running', 'paused', 'stopped'] as const;
+export type GuestPresence = (typeof GUEST_PRESENCES)[number];
 
 /** What the five phases ask of a driver. */
 export interface LiveMigrationDriver {

@@ -26,6 +26,14 @@ export async function settleAfterPerform(c: ComputeContext, ctx: RequestContext,
     return;
   }
   if (presence === 'absent' || presence === 'incoming') {
+    // Rolling back resumes the copy here: with none here, the destination's incoming VM may hold the only copy of the
+    // guest (a source whose copy was destroyed behind Ferry's back), so nothing is touched and cleanup decides.
+    const here = await c.driver.guestPresence(migration.instance_uuid).catch((err: Error) => err);
+    if (here instanceof Error || here === 'absent' || here === 'incoming') {
+      const what = here instanceof Error ? `cannot see its own copy (${here.message})` : 'holds no copy of the guest';
+      await keepPaused(c, move, new Error(`${c.host} ${what}; the destination's ${presence === 'incoming' ? 'incoming VM may hold the only one' : 'has none either'}: run cleanup`));
+      return;
+    }
     // The destination refuses to drop a copy that took over meanwhile (a Finish still in flight): then ask again later.
     try {
       await c.computeRpc.rollbackLiveMigrationAtDestination(ctx, dest, migration.id);

@@ -17,6 +17,10 @@ export interface ApiCredentials {
   projectName: string;
   userDomainName: string;
   projectDomainName: string;
+  /** Which of the catalog's endpoints to use (public unless OS_INTERFACE or the cloud's `interface` says otherwise). */
+  interface: string;
+  /** Only endpoints of this region (OS_REGION_NAME or the cloud's `region_name`), when given. */
+  region?: string;
   /** Where they came from, for messages. */
   source: string;
 }
@@ -48,13 +52,20 @@ export async function resolveCredentials(config: Readonly<FerryConfig>, env: Env
       authUrl: env.OS_AUTH_URL, username: env.OS_USERNAME!, password: env.OS_PASSWORD!,
       projectName: env.OS_PROJECT_NAME ?? env.OS_TENANT_NAME ?? env.OS_USERNAME!,
       userDomainName: env.OS_USER_DOMAIN_NAME ?? 'Default', projectDomainName: env.OS_PROJECT_DOMAIN_NAME ?? 'Default',
-      source: 'the OS_* variables',
+      interface: env.OS_INTERFACE ?? 'public', ...(env.OS_REGION_NAME ? { region: env.OS_REGION_NAME } : {}), source: 'the OS_* variables',
     };
   }
   return {
     authUrl: `${apiBaseUrl(config)}/identity`, username: 'admin', password: config.adminPassword, projectName: 'admin',
-    userDomainName: 'Default', projectDomainName: 'Default', source: 'FERRY_ADMIN_PASSWORD',
+    userDomainName: 'Default', projectDomainName: 'Default', interface: 'public', source: 'FERRY_ADMIN_PASSWORD',
   };
+}
+
+/** One cloud of clouds.yaml, as openstacksdk reads the parts Ferry's commands need. */
+interface CloudEntry {
+  auth?: Record<string, string | undefined>;
+  interface?: string;
+  region_name?: string;
 }
 
 async function cloudCredentials(cloud: string, env: Env, cwd: string): Promise<ApiCredentials> {
@@ -65,8 +76,9 @@ async function cloudCredentials(cloud: string, env: Env, cwd: string): Promise<A
     } catch {
       continue;
     }
-    const clouds = (parseYaml(text) as { clouds?: Record<string, { auth?: Record<string, string | undefined> }> } | null)?.clouds ?? {};
-    const auth = clouds[cloud]?.auth;
+    const clouds = (parseYaml(text) as { clouds?: Record<string, CloudEntry> } | null)?.clouds ?? {};
+    const entry = clouds[cloud];
+    const auth = entry?.auth;
     if (!auth) continue;
     if (!auth.auth_url || !auth.username || !auth.password) {
       throw new UsageError(`cloud ${cloud} in ${path} needs auth_url, username and password under auth`);
@@ -74,7 +86,7 @@ async function cloudCredentials(cloud: string, env: Env, cwd: string): Promise<A
     return {
       authUrl: auth.auth_url, username: auth.username, password: auth.password, projectName: auth.project_name ?? auth.username,
       userDomainName: auth.user_domain_name ?? 'Default', projectDomainName: auth.project_domain_name ?? 'Default',
-      source: `cloud ${cloud} of ${path}`,
+      interface: entry.interface ?? 'public', ...(entry.region_name ? { region: entry.region_name } : {}), source: `cloud ${cloud} of ${path}`,
     };
   }
   throw new UsageError(`OS_CLOUD=${cloud}, but no clouds.yaml names it (looked in ${cloudsYamlPaths(env, cwd).join(', ')})`);
@@ -110,7 +122,7 @@ export interface AdminSession {
 
 interface CatalogEntry {
   type: string;
-  endpoints: { interface: string; url: string }[];
+  endpoints: { interface: string; region?: string; url: string }[];
 }
 
 /** Logs in with the resolved credentials and finds the compute endpoint in the token's catalog. */
@@ -128,8 +140,11 @@ export async function adminSession(config: Readonly<FerryConfig>, env: Env = pro
   if (login.status !== 201) throw await failure(`login as ${creds.username} (${creds.source})`, login);
   const token = login.headers.get('x-subject-token') ?? '';
   const catalog = ((await login.json()) as { token?: { catalog?: CatalogEntry[] } }).token?.catalog ?? [];
-  const endpoint = catalog.find((s) => s.type === 'compute')?.endpoints.find((e) => e.interface === 'public')?.url;
-  if (!endpoint) throw new UsageError(`the token of ${creds.username} (${creds.source}) has no public compute endpoint in its catalog`);
+  const endpoint = catalog.find((s) => s.type === 'compute')?.endpoints
+    .find((e) => e.interface === creds.interface && (!creds.region || e.region === creds.region))?.url;
+  if (!endpoint) {
+    throw new UsageError(`the token of ${creds.username} (${creds.source}) has no ${creds.interface} compute endpoint${creds.region ? ` in region ${creds.region}` : ''} in its catalog`);
+  }
   const computeUrl = endpoint.replace(/\/+$/, '');
   return {
     computeUrl,

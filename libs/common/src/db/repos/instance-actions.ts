@@ -60,6 +60,18 @@ export async function withActionEvent<T>(
   }
 }
 
+/** Records a finished event of the request's action with `details` (what a step found and did), as one statement. */
+export async function noteActionEvent(
+  ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, result: 'Success' | 'Error', details: string,
+): Promise<void> {
+  const now = new Date();
+  await ds.query(
+    `INSERT INTO instance_action_events (action_id, event, host, start_time, finish_time, result, details)
+       SELECT id, $3, $4, $5, $5, $6, $7 FROM instance_actions WHERE request_id = $1 AND instance_uuid = $2 ORDER BY id DESC LIMIT 1`,
+    [ctx.request_id, instanceUuid, event, host, now, result, details],
+  );
+}
+
 /** Marks the action finished (the last step of a request's work is done). */
 export async function finishAction(ds: DataSource, ctx: ActionRequester, instanceUuid: string): Promise<void> {
   await ds.getRepository(InstanceAction).update({ request_id: ctx.request_id, instance_uuid: instanceUuid }, { finish_time: new Date() });

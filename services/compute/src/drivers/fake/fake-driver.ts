@@ -2,12 +2,12 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { POWER_STATES, type PowerState } from '@ferry/common/domain';
+import { migratingGuestName, POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DiskNotFound, DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instanceDirs, instancesDirOf, peerDiskPath, storageIdOf } from '../instance-paths';
-import { FaultPoints, InjectedFault, type FaultPoint } from './fault-points';
+import { FaultPoints, type FaultPoint } from './fault-points';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
 import { uptimeLine } from '../uptime-line';
@@ -186,6 +186,24 @@ export class FakeDriver implements Driver {
     return this.transition(uuid, TRANSITIONS.resume);
   }
 
+  async renameGuest(uuid: string, name: string): Promise<void> {
+    await this.faults.check('rename');
+    const record = await readVmRecord(this.vmDir(uuid));
+    if (!record) throw VmNotFound.forUuid(uuid, this.opts.host);
+    if (record.name !== name) await writeVmRecord(this.vmDir(uuid), { ...record, name, updated_at: new Date().toISOString() });
+  }
+
+  async persistDefinition(spec: VmSpec): Promise<void> {
+    await this.faults.check('persist_definition');
+    const record = await readVmRecord(this.vmDir(spec.uuid));
+    if (!record) throw VmNotFound.forUuid(spec.uuid, this.opts.host);
+    if (!record.transient) return;
+    await writeVmRecord(this.vmDir(spec.uuid), {
+      ...record, transient: false, name: spec.name, vcpus: spec.flavor.vcpus, memory_mb: spec.flavor.memory_mb, root_gb: spec.flavor.root_gb,
+      image_ref: spec.image_ref, updated_at: new Date().toISOString(),
+    });
+  }
+
   async listVms(): Promise<VmInfo[]> {
     let names: string[];
     try {
@@ -360,10 +378,11 @@ export class FakeDriver implements Driver {
       });
       disk = { source: this.diskPath(uuid), dest, bytes: size };
     }
-    const failWith = await this.faults.check('live_migration_job').then(() => undefined, (err: unknown) => {
-      if (err instanceof InjectedFault) return err;
-      throw err;
-    });
+    // Xen's freeze failure: the source domain, renamed for the transfer, cannot be frozen and runs on under that name
+    // while the job fails (the destination's empty paused domain is whatever its Finish leaves).
+    const frozeNot = await this.faults.take('live_migration_job.freeze');
+    if (frozeNot) await this.fenced(uuid, () => writeVmRecord(this.vmDir(uuid), { ...record, name: migratingGuestName(uuid), updated_at: new Date().toISOString() }));
+    const failWith = (await this.faults.take('live_migration_job')) ?? frozeNot;
     const before = record.state;
     return new FakeLiveMigrationJob({
       ramBytes: record.memory_mb * MIB,
@@ -389,7 +408,11 @@ export class FakeDriver implements Driver {
     if (opts.success) {
       if (!record) throw VmNotFound.forUuid(uuid, this.opts.host);
       if (record.state === 'incoming') {
-        await writeVmRecord(dir, { ...record, state: opts.paused ? 'paused' : 'running', incoming_from: null, updated_at: new Date().toISOString() });
+        // The guest takes over from memory; with the fault armed its definition is never written here.
+        const lost = (await this.faults.take('live_migration_finish.no_definition')) !== undefined;
+        await writeVmRecord(dir, {
+          ...record, state: opts.paused ? 'paused' : 'running', incoming_from: null, updated_at: new Date().toISOString(), ...(lost ? { transient: true } : {}),
+        });
       }
       await this.faults.check('live_migration_finish.after_takeover');
       return { dest_host: this.opts.host };
@@ -492,5 +515,8 @@ function liveMigrationSettings(opts: FakeDriverOptions): LiveMigrationSettings {
 }
 
 function vmInfo(r: FakeVmRecord): VmInfo {
-  return { uuid: r.uuid, name: r.name, power_state: POWER_STATE_OF[r.state], vcpus: r.vcpus, memory_mb: r.memory_mb, root_gb: r.root_gb };
+  return {
+    uuid: r.uuid, name: r.name, power_state: POWER_STATE_OF[r.state], vcpus: r.vcpus, memory_mb: r.memory_mb, root_gb: r.root_gb,
+    ...(r.transient ? { transient: true } : {}),
+  };
 }

@@ -10,7 +10,11 @@ export const FAULT_POINTS = [
   'spawn', 'spawn.after_disk', 'destroy', 'power_off', 'power_on', 'reboot', 'pause', 'unpause', 'suspend', 'resume', 'prepare_incoming', 'finish_incoming',
   'rescue', 'unrescue', 'redefine', 'live_migration_begin', 'live_migration_prepare', 'live_migration_perform', 'live_migration_job', 'live_migration_finish', 'live_migration_confirm',
   // After Finish resumed the guest here, before it returns: a reply the source never sees.
-  'live_migration_finish.after_takeover', 'guest_presence',
+  'live_migration_finish.after_takeover', 'guest_presence', 'rename', 'persist_definition',
+  // Perform on the source: the guest keeps running under its migration name and the job fails (Xen's freeze failure).
+  'live_migration_job.freeze',
+  // Finish on the destination: the guest takes over, but its definition is not written (it runs from memory).
+  'live_migration_finish.no_definition',
 ] as const;
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
@@ -43,6 +47,14 @@ export class FaultPoints {
     const run = this.queue.then(() => this.consume(point));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Like check, but answers the fault instead of throwing it: for points that change what an operation does. */
+  take(point: FaultPoint): Promise<InjectedFault | undefined> {
+    return this.check(point).then(() => undefined, (err: unknown) => {
+      if (err instanceof InjectedFault) return err;
+      throw err;
+    });
   }
 
   private async consume(point: FaultPoint): Promise<void> {

@@ -22,6 +22,8 @@ export interface FakeVmRecord {
   rescue_image_ref?: string | null;
   /** While the VM is `incoming`: the host its guest arrives from by live migration. */
   incoming_from?: string | null;
+  /** The guest runs from memory with no definition written on this host (a move that lost it); gone if it stops. */
+  transient?: boolean;
   /** How many times the guest has booted (spawn, power on, reboot); a live-migrated guest keeps its count. */
   boots: number;
   created_at: string;
