@@ -13,6 +13,7 @@ import type { ComputeContext } from './compute-context';
 import { listGuests, type HostGuest } from './audit/list-guests';
 import { runPowerAction } from './instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
+import { rebuildInstance } from './evacuation/rebuild';
 import { terminateInstance } from './instance-ops/terminate';
 import { COMPUTE_RPC_VERSION, type ComputeEndpoint, type PrepResizeRequest, type RebootType } from './rpcapi';
 
@@ -136,6 +137,10 @@ export class ComputeManager implements ComputeEndpoint {
 
   live_migration_force_complete(ctx: RequestContext, args: MigrationArgs): Promise<void> {
     return liveMigrationForceComplete(this.c, ctx, args.migration_id);
+  }
+
+  rebuild_instance(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return rebuildInstance(this.c, ctx, args.migration_id);
   }
 
   rescue_instance(ctx: RequestContext, args: InstanceArgs & { rescue_image_ref: string }): Promise<void> {

@@ -13,6 +13,7 @@
 //   1.5  get_host_uptime (call)
 //   1.6  get_instance_presence (call): what a host's driver has of a guest, asked before a source resumes its copy
 //   1.7  list_guests (call): every instance the host's driver holds anything of, for `ferry audit`; read only
+//   1.8  rebuild_instance (cast): the destination of an evacuation rebuilds the guest of a down host
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
@@ -20,7 +21,7 @@ import type { GuestPresence, MigrationCookie } from './drivers/live-migration';
 import type { HostGuest } from './audit/list-guests';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.7';
+export const COMPUTE_RPC_VERSION = '1.8';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -103,6 +104,9 @@ export interface ComputeEndpoint {
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void>;
   /** On S: complete the running job now (post-copy if permitted, else pause the guest). */
   live_migration_force_complete(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+
+  /** On the destination of an evacuation (claimed by the scheduler): rebuild the guest here, take host and claims, record done. */
+  rebuild_instance(ctx: RequestContext, args: MigrationArgs): Promise<void>;
 
   /** Boot the instance from a rescue image, its disk attached (task rescuing → vm rescued). */
   rescue_instance(ctx: RequestContext, args: InstanceArgs & { rescue_image_ref: string }): Promise<void>;
@@ -229,6 +233,10 @@ export class ComputeRpcApi {
 
   liveMigrationForceComplete(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
     return this.on(host).cast(ctx, 'live_migration_force_complete', { migration_id: migrationId });
+  }
+
+  rebuildInstance(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'rebuild_instance', { migration_id: migrationId });
   }
 
   rescueInstance(ctx: RequestContext, host: string, instanceUuid: string, rescueImageRef: string): Promise<void> {

@@ -61,6 +61,14 @@ export const STUCK_QUERIES = {
       AND EXISTS (SELECT 1 FROM instances i WHERE i.uuid = t.instance_uuid AND i.deleted_at IS NULL AND i.task_state = 'migrating' AND i.host = t.source_compute)
       AND NOT EXISTS (SELECT 1 FROM migrations o WHERE o.instance_uuid = t.instance_uuid AND o.deleted_at IS NULL AND o.status = ANY(:open))`,
   },
+  /** An evacuation the scheduler never handed to a destination. */
+  evacuation_accepted: {
+    table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'accepted'`,
+  },
+  /** An evacuation this host took (pre-migrating) that no run finished: the process died, or a write failed. */
+  evacuation_rebuilding: {
+    table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'pre-migrating' AND t.dest_compute = :host`,
+  },
 } as const satisfies Record<string, StuckQuery>;
 
 export type StuckKind = keyof typeof STUCK_QUERIES;
