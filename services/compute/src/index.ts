@@ -19,6 +19,7 @@ import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves
 import { createTransfer, type Transfer } from './transfer';
 import { Notifier } from '@ferry/common/notify';
 import { fencedFile, SelfFence, unfenceSelf } from './evacuation/self-fence';
+import { isForcedDown } from '@ferry/common/db';
 import { selfFenceSeconds } from './evacuation/self-fence-settings';
 import { recoverEvacuations } from './evacuation/recovery';
 
@@ -82,7 +83,10 @@ async function serveHost(
   // guests a self-fence paused resume only where the database still places them.
   const fenced = fencedFile(deps.config.stateDir, opts.host);
   await unfenceSelf(c, fenced);
-  const selfFence = new SelfFence(c, () => heartbeat.lastSucceededAt(), selfFenceSeconds(deps.config) * 1000, fenced);
+  const selfFence = new SelfFence(c, {
+    lastBeat: () => heartbeat.lastSucceededAt(),
+    forcedDown: () => isForcedDown(c.ds, { host: opts.host, binary: COMPUTE_BINARY }),
+  }, selfFenceSeconds(deps.config) * 1000, fenced);
   await reportResources(c);
   log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
   await recoverInterruptedBuilds(c);

@@ -2,6 +2,7 @@
 import { advanceMigration, getInstance, getMigration, recordInstanceFault, updateInstanceIf } from '@ferry/common/db';
 import type { EvacuationRequestData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
+import type { DataSource } from 'typeorm';
 import type { ComputeRpcApi } from '@ferry/compute';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
 
@@ -25,6 +26,10 @@ export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: Request
     return;
   }
   const data = m.migrate_data as unknown as EvacuationRequestData;
+  if (!(await takeBatchSlot(ds, m.id, data))) {
+    log.info({ migration_id: m.id, batch: data.batch }, 'host evacuation at its concurrency: this one waits for a slot');
+    return;
+  }
   const spec = moveRequestSpec(instance, instance.flavor, data.requested_host);
   let selection: Selection;
   try {
@@ -40,4 +45,32 @@ export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: Request
   }
   log.info({ migration_id: m.id, instance_uuid: instance.uuid, dest: selection.host }, 'evacuation destination claimed');
   await deps.compute.rebuildInstance(ctx, selection.host, m.id);
+}
+
+/**
+ * A whole-host evacuation runs at most `batch.concurrency` of its evacuations at once: one takes a slot here (marked
+ * dispatched, under an advisory lock per batch so two schedulers never both take the last one) and holds it until its
+ * record leaves accepted/pre-migrating. One that finds no slot stays accepted; the batch's progress poll and the
+ * reconciler hand it back here. A lone evacuation (no batch), or one already dispatched (a repeated message), goes on.
+ */
+export async function takeBatchSlot(ds: DataSource, migrationId: number, data: EvacuationRequestData): Promise<boolean> {
+  const batch = data.batch;
+  if (!batch || data.dispatched) return true;
+  return ds.transaction(async (em) => {
+    await em.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`ferry-evacuation-batch:${batch.id}`]);
+    const [{ n }] = (await em.query(
+      `SELECT count(*)::int AS n FROM migrations
+        WHERE migration_type = 'evacuation' AND deleted_at IS NULL AND migrate_data->'batch'->>'id' = $1
+          AND (status = 'pre-migrating' OR (status = 'accepted' AND migrate_data->>'dispatched' = 'true'))`,
+      [batch.id],
+    )) as { n: number }[];
+    if (n >= batch.concurrency) return false;
+    const taken: unknown[] = await em.query(
+      `WITH u AS (UPDATE migrations SET migrate_data = migrate_data || '{"dispatched": true}'::jsonb, updated_at = now()
+                   WHERE id = $1 AND status = 'accepted' RETURNING id)
+       SELECT id FROM u`,
+      [migrationId],
+    );
+    return taken.length > 0;
+  });
 }

@@ -1,7 +1,8 @@
 // Evacuation over RabbitMQ and Postgres with real compute services: the destination rebuilds the guest and takes the
 // instance and its claim; a stopped instance stays stopped; no valid host leaves the server as it was; a lost
 // evacuate_server is re-driven by the reconciler; the returning source destroys its stale copy before anything else,
-// and a source only cut off from the database pauses its guests and resumes those still placed on it.
+// and a source only cut off from the database (or forced down while it runs) pauses its guests and resumes those still
+// placed on it.
 import {
   advanceInstanceTask, createMigration, getMigration, listAllocations, listInstanceFaults, startAction, type Instance, type Migration,
 } from '@ferry/common/db';
@@ -174,5 +175,20 @@ describe('evacuation (amqp, postgres)', () => {
     await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid)) === undefined, 15_000);
     expect((await getMigration(cluster.ds, m!.id))!.status).toBe('completed');
     expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+  });
+
+  it('a compute forced down while it runs pauses its guests, fences an evacuated copy at once, and resumes the rest when no longer forced down', async () => {
+    const moved = await buildOn('compute-1');
+    const stays = await buildOn('compute-1');
+    await cluster.ds.query(`UPDATE services SET forced_down = true WHERE host = 'compute-1'`);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.PAUSED, 15_000);
+    expect((await vmOn('compute-1', moved.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    const m = await evacuate(moved, { host: 'compute-2' });
+    await cluster.waitUntil(async () => (await getMigration(cluster.ds, m.id))!.status === 'completed', 15_000);
+    expect(await vmOn('compute-1', moved.uuid)).toBeUndefined();
+    expect((await vmOn('compute-2', moved.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+    await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.RUNNING, 15_000);
+    expect(await cluster.instance(stays.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
   });
 });

@@ -10,6 +10,10 @@ export interface EvacuationRequestData {
   old_vm_state: string;
   /** The request that started it (ids and roles only): steps resumed later record events on its action. */
   request_context: { request_id: string; global_request_id?: string; user_id?: string; project_id?: string; roles: string[] };
+  /** A whole-host evacuation (`ferry host evacuate`): its id and how many of its evacuations may be under way at once. */
+  batch?: { id: string; concurrency: number };
+  /** Set by the scheduler when a batch's evacuation took one of its slots (it then counts until it ends). */
+  dispatched?: boolean;
 }
 
 /** The task states an evacuation holds the instance in: the API's, then the destination's while it rebuilds. */

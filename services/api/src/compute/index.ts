@@ -2,6 +2,7 @@
 import type { RoutesPlugin } from '../api-deps';
 import { availabilityZoneRoutes } from './availability-zones';
 import { ferryAuditRoutes } from './ferry-audit';
+import { ferryHostEvacuationRoutes } from './ferry-host-evacuations';
 import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
 import { instanceActionRoutes } from './instance-actions';
@@ -12,7 +13,7 @@ import { serverRoutes } from './servers';
 import { serviceRoutes } from './services';
 
 export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
-  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes]) {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryHostEvacuationRoutes]) {
     await app.register(plugin, { deps });
   }
 };

@@ -1,6 +1,6 @@
 // Self-fencing: a compute cut off from the database (alive, but its heartbeat failing) may be declared down and have
-// its instances evacuated. Before that can happen (FERRY_SELF_FENCE_AFTER < FERRY_SERVICE_DOWN_TIME) it pauses every
-// guest it runs, remembering them in a file that outlives the process; once it reaches the database again it fences
+// its instances evacuated, and so may one an admin forced down. Before the first can happen (FERRY_SELF_FENCE_AFTER <
+// FERRY_SERVICE_DOWN_TIME), and as soon as it sees the second, it pauses every guest it runs, remembering them in a file that outlives the process; once it reaches the database again it fences
 // (fencing.ts) and resumes only the guests the database still places here with no evacuation recorded.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -31,7 +31,7 @@ async function writeFenced(path: string, uuids: string[]): Promise<void> {
 
 
 /** Pauses every running guest and records which; uses only the driver and the disk (the database is out of reach). */
-export async function fenceSelf(c: ComputeContext, path: string): Promise<string[]> {
+export async function fenceSelf(c: ComputeContext, path: string, why: string): Promise<string[]> {
   const running = (await c.driver.listVms()).filter((vm) => vm.power_state === POWER_STATES.RUNNING);
   const paused: string[] = [];
   // Recorded before the pause: a crash between the two leaves a guest listed, never a paused one forgotten.
@@ -45,7 +45,7 @@ export async function fenceSelf(c: ComputeContext, path: string): Promise<string
       c.log.error({ instance_uuid: vm.uuid, err: (err as Error).message }, 'cannot pause a guest while fenced');
     }
   }
-  c.log.error({ paused: paused.length, guests: paused }, 'heartbeat failing past FERRY_SELF_FENCE_AFTER: this host may be evacuated, so every guest it ran is paused');
+  c.log.error({ paused: paused.length, guests: paused, why }, 'this host may be evacuated, so every guest it ran is paused');
   return paused;
 }
 
@@ -78,19 +78,25 @@ export async function unfenceSelf(c: ComputeContext, path: string): Promise<{ re
 }
 
 /**
- * Watches the heartbeat: fences when no beat has reached the database for `fenceMs`, unfences after the next one that
- * does. A tick that comes late (the whole process was stopped or starved) only restarts the count: a process that
- * was not running ran no guest work either, and its next beat comes within one interval.
+ * Watches the heartbeat and the service row: fences when no beat has reached the database for `fenceMs`, or when an
+ * admin forced the service down (the host is then evacuable though this process runs); unfences once beats land and
+ * the service is no longer forced down. While forced down it fences evacuated copies at every tick, so the records of
+ * evacuations away complete without a restart. A tick that comes late (the whole process was stopped or starved) only
+ * restarts the count: a process that was not running ran no guest work either, and its next beat comes within one
+ * interval.
  */
 export class SelfFence {
   private timer: NodeJS.Timeout | undefined;
   private fenced = false;
+  private forced = false;
+  private reading = false;
+  private stepping = false;
   private running: Promise<unknown> = Promise.resolve();
   private lastTick = Date.now();
 
   constructor(
     private readonly c: ComputeContext,
-    private readonly lastBeat: () => number,
+    private readonly watch: { lastBeat: () => number; forcedDown: () => Promise<boolean> },
     private readonly fenceMs: number,
     private readonly path: string,
     private readonly tickMs = 500,
@@ -111,17 +117,42 @@ export class SelfFence {
     const late = now - this.lastTick > 4 * this.tickMs;
     this.lastTick = now;
     if (late) return;
-    const stale = now - this.lastBeat() > this.fenceMs;
-    if (stale === this.fenced) return;
-    this.fenced = stale;
-    const step = async (): Promise<void> => {
-      if (stale) await fenceSelf(this.c, this.path);
-      else await unfenceSelf(this.c, this.path);
+    this.readForcedDown();
+    const fence = now - this.watch.lastBeat() > this.fenceMs || this.forced;
+    if (fence !== this.fenced) {
+      this.fenced = fence;
+      this.step(fence ? 'fence' : 'unfence');
+    } else if (fence && this.forced) {
+      this.step('fence-evacuated');
+    }
+  }
+
+  private readForcedDown(): void {
+    if (this.reading) return;
+    this.reading = true;
+    this.watch.forcedDown()
+      .then((forced) => { this.forced = forced; })
+      // Unreadable: the heartbeat's age decides.
+      .catch(() => undefined)
+      .finally(() => { this.reading = false; });
+  }
+
+  private step(kind: 'fence' | 'unfence' | 'fence-evacuated'): void {
+    if (kind === 'fence-evacuated' && this.stepping) return;
+    const run = async (): Promise<void> => {
+      this.stepping = true;
+      try {
+        if (kind === 'fence') await fenceSelf(this.c, this.path, this.forced ? 'service forced down by an admin' : 'heartbeat failing past FERRY_SELF_FENCE_AFTER');
+        else if (kind === 'unfence') await unfenceSelf(this.c, this.path);
+        else await fenceEvacuatedGuests(this.c);
+      } finally {
+        this.stepping = false;
+      }
     };
-    this.running = this.running.then(step).catch((err: unknown) => {
-      this.c.log.error({ err: (err as Error).message }, stale ? 'self-fence failed' : 'unfence failed; retried at the next tick');
+    this.running = this.running.then(run).catch((err: unknown) => {
+      this.c.log.error({ err: (err as Error).message, step: kind }, 'fencing step failed; retried at the next tick');
       // An unfence that could not reach the database is tried again.
-      if (!stale) this.fenced = true;
+      if (kind === 'unfence') this.fenced = true;
     });
   }
 }

@@ -3,51 +3,13 @@
 // answer (the audit is incomplete, whatever else it found); 2 stays the usage error of every ferry command.
 import type { FerryConfig } from '@ferry/common/config';
 import type { AuditReport, InstanceFinding } from '@ferry/compute';
-import { UsageError } from './service';
+import { adminSession, failure } from './api-session';
 
 export const AUDIT_EXIT = Object.freeze({ clean: 0, problems: 1, incomplete: 3 });
 
-/** The API's base URL: the published one, else the address it listens on (a wildcard bind is reached on loopback). */
-export function apiBaseUrl(config: Readonly<FerryConfig>): string {
-  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
-  const host = ['0.0.0.0', '::', ''].includes(config.apiListen) ? '127.0.0.1' : config.apiListen;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.apiPort}`;
-}
-
-async function request(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(120_000) });
-  } catch (err) {
-    throw new UsageError(`cannot reach the Ferry API at ${url}: ${(err as Error).message}. Set FERRY_PUBLIC_URL (or FERRY_API_LISTEN / FERRY_API_PORT) to where it listens.`);
-  }
-}
-
-/** The message of a Nova-style error body ({"forbidden": {"message": …}}), or the raw text. */
-async function failure(what: string, res: Response): Promise<UsageError> {
-  const text = await res.text();
-  let message = text;
-  try {
-    const body = JSON.parse(text) as Record<string, { message?: string }>;
-    message = Object.values(body)[0]?.message ?? text;
-  } catch {
-    // not JSON: keep the text
-  }
-  return new UsageError(`${what}: HTTP ${res.status}: ${message}`);
-}
-
 export async function fetchAudit(config: Readonly<FerryConfig>): Promise<AuditReport> {
-  const base = apiBaseUrl(config);
-  const login = await request(`${base}/identity/v3/auth/tokens`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: config.adminPassword } } },
-      scope: { project: { name: 'admin', domain: { name: 'Default' } } },
-    } }),
-  });
-  if (login.status !== 201) throw await failure('login as admin (FERRY_ADMIN_PASSWORD)', login);
-  const token = login.headers.get('x-subject-token') ?? '';
-  const res = await request(`${base}/compute/v2.1/os-ferry-audit`, { headers: { 'x-auth-token': token } });
+  const api = await adminSession(config);
+  const res = await api.request('GET', '/compute/v2.1/os-ferry-audit');
   if (res.status !== 200) throw await failure('GET /os-ferry-audit', res);
   return ((await res.json()) as { audit: AuditReport }).audit;
 }

@@ -6,6 +6,7 @@ import type { DataSource } from 'typeorm';
 import { advanceMigration, createMigration, isOpenMoveConflict, type Instance, type Migration } from '@ferry/common/db';
 import { BadRequest, Conflict, NotFound, type EvacuationRequestData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
+import type { SchedulerRpcApi } from '@ferry/scheduler';
 import { COMPUTE_BINARY } from '@ferry/compute';
 import type { ApiContext } from '../../../http/api-context';
 import { versionIn } from '../../../http/microversion';
@@ -37,9 +38,11 @@ const BODIES: readonly { from: string; schema: TSchema }[] = [
   { from: '2.1', schema: bodyOf({ host: Type.Optional(HostName), adminPass: Type.Optional(AdminPass), onSharedStorage: LooseBoolean }) },
 ];
 
-interface EvacuateRequest {
+export interface EvacuateRequest {
   host: string | null;
   force: boolean;
+  /** Set by a whole-host evacuation: its id and how many of its evacuations may run at once. */
+  batch?: { id: string; concurrency: number };
   /** What the answer carries before 2.14 (null: nothing, on shared storage). */
   adminPass: string | null;
 }
@@ -65,9 +68,9 @@ async function checkHostKnown(ds: DataSource, host: string): Promise<void> {
 }
 
 /** A host is evacuable only when its compute service is down (heartbeat past the down time, or forced down). */
-async function requireSourceDown(env: ActionEnv, instance: Instance): Promise<void> {
-  const state = (await computeServiceStates(env.deps.db.dataSource, [instance.host!], env.deps.config.serviceDownSeconds)).get(instance.host!);
-  if (state?.up) throw new BadRequest(`Compute service of ${instance.host} is still in use.`);
+export async function requireHostDown(ds: DataSource, host: string, downSeconds: number): Promise<void> {
+  const state = (await computeServiceStates(ds, [host], downSeconds)).get(host);
+  if (state?.up) throw new BadRequest(`Compute service of ${host} is still in use.`);
 }
 
 /** Everything Nova checks before it accepts an evacuation, in Nova's order. */
@@ -76,12 +79,14 @@ async function checkEvacuable(env: ActionEnv, instance: Instance, req: EvacuateR
   if (req.host) await checkHostKnown(ds, req.host);
   if (req.host !== null && req.host === instance.host) throw new BadRequest("The target host can't be the same one.");
   checkPreconditions(env.req.ctx, instance, EVACUATE_RULE);
-  await requireSourceDown(env, instance);
+  await requireHostDown(ds, instance.host!, env.deps.config.serviceDownSeconds);
 }
 
 /** The record of the accepted request; a second open move of the instance (the partial unique index) is a 409. */
 async function recordEvacuation(ds: DataSource, ctx: ApiContext, instance: Instance, req: EvacuateRequest, rpcCtx: RequestContext): Promise<Migration> {
-  const data: EvacuationRequestData = { requested_host: req.host, force: req.force, old_vm_state: instance.vm_state, request_context: rpcCtx };
+  const data: EvacuationRequestData = {
+    requested_host: req.host, force: req.force, old_vm_state: instance.vm_state, request_context: rpcCtx, ...(req.batch ? { batch: req.batch } : {}),
+  };
   try {
     return await createMigration(ds, {
       instance_uuid: instance.uuid, migration_type: 'evacuation', status: 'accepted',
@@ -95,6 +100,23 @@ async function recordEvacuation(ds: DataSource, ctx: ApiContext, instance: Insta
   }
 }
 
+/** Takes task rebuilding, records the evacuation, casts evacuate_server; a refused cast puts everything back. */
+export async function acceptEvacuation(
+  ds: DataSource, ctx: ApiContext, scheduler: SchedulerRpcApi, instance: Instance, req: EvacuateRequest,
+): Promise<Migration> {
+  let migration: Migration | undefined;
+  await acceptTask(ds, ctx, instance, EVACUATE_RULE, async (rpcCtx) => {
+    migration = await recordEvacuation(ds, ctx, instance, req, rpcCtx);
+    try {
+      await scheduler.evacuateServer(rpcCtx, migration.id);
+    } catch (err) {
+      await advanceMigration(ds, migration.id, ['accepted'], 'error', 'api', { last_error: `not sent to the scheduler: ${(err as Error).message}` });
+      throw err;
+    }
+  });
+  return migration!;
+}
+
 const evacuate: ServerAction = {
   name: 'evacuate',
   // The body's shape depends on the microversion: checked in run, before anything else.
@@ -105,15 +127,7 @@ const evacuate: ServerAction = {
     requireAdmin(env.req.ctx, EVACUATE_POLICY);
     const req = readRequest(env, body);
     await checkEvacuable(env, instance, req);
-    await acceptTask(ds, env.req.ctx, instance, EVACUATE_RULE, async (rpcCtx) => {
-      const migration = await recordEvacuation(ds, env.req.ctx, instance, req, rpcCtx);
-      try {
-        await env.rpc.scheduler.evacuateServer(rpcCtx, migration.id);
-      } catch (err) {
-        await advanceMigration(ds, migration.id, ['accepted'], 'error', 'api', { last_error: `not sent to the scheduler: ${(err as Error).message}` });
-        throw err;
-      }
-    });
+    await acceptEvacuation(ds, env.req.ctx, env.rpc.scheduler, instance, req);
     // Nova answers 200 (not 202), with the password only before 2.14.
     if (versionIn(env.req.apiVersion, '2.14') || req.adminPass === null) return { status: 200 };
     return { status: 200, body: { adminPass: req.adminPass } };
