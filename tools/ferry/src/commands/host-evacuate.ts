@@ -18,7 +18,7 @@ interface BatchProgress {
 
 export interface HostEvacuateOptions {
   concurrency?: number;
-  /** Poll interval in milliseconds (default 1000). */
+  /** Poll interval in milliseconds (default 250): each poll also hands waiting evacuations to the scheduler. */
   pollMs?: number;
   json?: boolean;
   out?: (line: string) => void;
@@ -58,7 +58,7 @@ export async function hostEvacuate(config: Readonly<FerryConfig>, host: string, 
   let progress = first;
   let last = '';
   while (!progress.done) {
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 1000));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
     progress = await poll(api, host, first.id);
     const line = progressLine(progress, (Date.now() - started) / 1000);
     if (!opts.json && line.replace(/^\[[^\]]*\] /, '') !== last.replace(/^\[[^\]]*\] /, '')) out(line + '\n');
