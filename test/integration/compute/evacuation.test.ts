@@ -18,7 +18,7 @@ describe('evacuation (amqp, postgres)', () => {
   let cluster: Cluster;
   beforeEach(async () => {
     cluster = await Cluster.start('amqp', 'postgres', {
-      serviceDownSeconds: 6, selfFenceSeconds: 3, reconcileIntervalSeconds: 1, reconcileLiveAcceptedSeconds: 2, reconcileMoveStepSeconds: 2,
+      serviceDownSeconds: 12, selfFenceSeconds: 6, reconcileIntervalSeconds: 1, reconcileLiveAcceptedSeconds: 2, reconcileMoveStepSeconds: 2,
     });
   });
   afterEach(async () => {
@@ -149,12 +149,12 @@ describe('evacuation (amqp, postgres)', () => {
     await qr.startTransaction();
     await qr.query(`SELECT 1 FROM services WHERE host = 'compute-1' FOR UPDATE`);
     try {
-      await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.PAUSED, 15_000);
+      await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.PAUSED, 25_000);
     } finally {
       await qr.rollbackTransaction();
       await qr.release();
     }
-    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.RUNNING, 15_000);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.RUNNING, 25_000);
     expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
   });
 
@@ -165,7 +165,7 @@ describe('evacuation (amqp, postgres)', () => {
     await qr.query(`SELECT 1 FROM services WHERE host = 'compute-1' FOR UPDATE`);
     let m: Migration;
     try {
-      await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.PAUSED, 15_000);
+      await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.PAUSED, 25_000);
       m = await evacuate(vm, { host: 'compute-2' });
       await waitStatus(m.id, ['done']);
     } finally {
@@ -181,14 +181,14 @@ describe('evacuation (amqp, postgres)', () => {
     const moved = await buildOn('compute-1');
     const stays = await buildOn('compute-1');
     await cluster.ds.query(`UPDATE services SET forced_down = true WHERE host = 'compute-1'`);
-    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.PAUSED, 15_000);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.PAUSED, 25_000);
     expect((await vmOn('compute-1', moved.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
     const m = await evacuate(moved, { host: 'compute-2' });
     await cluster.waitUntil(async () => (await getMigration(cluster.ds, m.id))!.status === 'completed', 15_000);
     expect(await vmOn('compute-1', moved.uuid)).toBeUndefined();
     expect((await vmOn('compute-2', moved.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
     await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
-    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.RUNNING, 15_000);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.RUNNING, 25_000);
     expect(await cluster.instance(stays.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
   });
 });
