@@ -116,4 +116,15 @@ describe('evacuate API', () => {
     expect((await h.instance(vm.uuid))!.task_state).toBeNull();
     expect((await recordsOf(vm.uuid)).map((m) => m.status)).toEqual(['error']);
   });
+
+  it('os-resetState leaves a done evacuation for its source to fence, and ends one not yet done', async () => {
+    const moved = await h.insertInstance({ owner: 'alice', host: 'compute-2', node: 'compute-2.local' });
+    const done = await h.insertMigration({ instance_uuid: moved.uuid, migration_type: 'evacuation', status: 'done', source_compute: 'compute-1', dest_compute: 'compute-2' });
+    expect((await h.request('admin', 'POST', `/servers/${moved.uuid}/action`, { body: { 'os-resetState': { state: 'active' } } })).status).toBe(202);
+    expect((await h.migration(done.id))!.status).toBe('done');
+    const stuck = await h.insertInstance({ owner: 'alice', task_state: 'rebuilding' });
+    const open = await h.insertMigration({ instance_uuid: stuck.uuid, migration_type: 'evacuation', status: 'pre-migrating', source_compute: 'compute-1', dest_compute: 'compute-2' });
+    expect((await h.request('admin', 'POST', `/servers/${stuck.uuid}/action`, { body: { 'os-resetState': { state: 'error' } } })).status).toBe(202);
+    expect((await h.migration(open.id))!.status).toBe('error');
+  });
 });
