@@ -7,6 +7,8 @@ import {
   advanceInstanceTask, createMigration, getMigration, listAllocations, listInstanceFaults, startAction, type Instance, type Migration,
 } from '@ferry/common/db';
 import { POWER_STATES, type EvacuationRequestData } from '@ferry/common/domain';
+import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
 import { armFault } from '@ferry/compute';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
@@ -125,21 +127,21 @@ describe('evacuation (amqp, postgres)', () => {
     expect((await cluster.instance(vm.uuid)).host).not.toBe('compute-1');
   });
 
-  it('a source back while its evacuation is not done keeps the guest from running, and destroys it once done', async () => {
+  it('a source back while its evacuation is not done keeps the guest paused, and its reconciler destroys it once done', async () => {
     const vm = await buildOn('compute-1');
     await killSource('compute-1');
     // The scheduler claimed compute-2, whose rebuild has not happened yet (its message lost, compute-2 down).
     await cluster.stopCompute('compute-2');
     const m = await evacuate(vm, { host: 'compute-2', force: true });
+    // Back and no longer forced down: only its start-up fence and its reconciler act on the evacuation.
+    await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
     await cluster.startCompute('compute-1');
     expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
     await cluster.startCompute('compute-2');
-    expect((await waitStatus(m.id, ['done'])).status).toBe('done');
-    // The source's periodic recovery (reconciler) completes it once the destination is done.
-    await cluster.stopCompute('compute-1');
-    await cluster.startCompute('compute-1');
+    // Once the destination is done, the source's reconciler fences the held copy without a restart.
+    expect((await waitStatus(m.id, ['completed'])).status).toBe('completed');
     expect(await vmOn('compute-1', vm.uuid)).toBeUndefined();
-    expect((await getMigration(cluster.ds, m.id))!.status).toBe('completed');
+    expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
   });
 
   it('a compute cut off from the database pauses its guests past the fence interval and resumes them when it reconnects', async () => {
@@ -190,5 +192,25 @@ describe('evacuation (amqp, postgres)', () => {
     await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
     await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.RUNNING, 25_000);
     expect(await cluster.instance(stays.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
+  });
+
+  it('on shared storage the destination defines the guest on the same disk, and the returning source keeps it', async () => {
+    // compute-2 sees compute-1's instance directory: the same storage id, as hosts on one NFS export.
+    await cluster.stopCompute('compute-2');
+    const dir2 = cluster.driver('compute-2').instancesDir;
+    await rm(dir2, { recursive: true, force: true });
+    await symlink(cluster.driver('compute-1').instancesDir, dir2);
+    await cluster.startCompute('compute-2');
+    const vm = await buildOn('compute-1');
+    const disk = join(cluster.driver('compute-1').vmDir(vm.uuid), 'disk');
+    await writeFile(disk, 'the guest wrote this', { flag: 'r+' });
+    await killSource('compute-1');
+    const m = await evacuate(vm, { host: 'compute-2' });
+    expect(await waitStatus(m.id, ['done'])).toMatchObject({ migrate_data: expect.objectContaining({ shared_storage: true }) });
+    expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-2', vm_state: 'active' });
+    await cluster.startCompute('compute-1');
+    expect((await getMigration(cluster.ds, m.id))!.status).toBe('completed');
+    expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+    expect((await readFile(disk)).subarray(0, 20).toString()).toBe('the guest wrote this');
   });
 });

@@ -44,6 +44,7 @@ export const HOST_REDRIVES: readonly HostRedrive[] = [
   { kind: 'live_queued', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'live_cancelled', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'evacuation_rebuilding', deadline: 'reconcileMoveStepSeconds', redrive: (c, stuck) => redriveEvacuation(c, stuck.migration_id!) },
+  { kind: 'evacuation_done', deadline: 'reconcileMoveStepSeconds', redrive: (c, stuck) => redriveEvacuation(c, stuck.migration_id!) },
   { kind: 'host_task', deadline: 'reconcileTaskSeconds', tasks: [...POWER_TASKS.keys(), RESCUING, UNRESCUING], redrive: redriveTask },
 ];
 

@@ -69,6 +69,10 @@ export const STUCK_QUERIES = {
   evacuation_rebuilding: {
     table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'pre-migrating' AND t.dest_compute = :host`,
   },
+  /** An evacuation away from this host that is done: the copy this host still holds (kept paused) is to be fenced. */
+  evacuation_done: {
+    table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'done' AND t.source_compute = :host`,
+  },
 } as const satisfies Record<string, StuckQuery>;
 
 export type StuckKind = keyof typeof STUCK_QUERIES;
