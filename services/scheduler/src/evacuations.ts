@@ -3,6 +3,7 @@ import { advanceMigration, getInstance, getMigration, recordInstanceFault, updat
 import type { EvacuationRequestData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
+import { crashPoint } from '@ferry/common/chaos';
 import type { ComputeRpcApi } from '@ferry/compute';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
 
@@ -44,6 +45,7 @@ export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: Request
     return;
   }
   log.info({ migration_id: m.id, instance_uuid: instance.uuid, dest: selection.host }, 'evacuation destination claimed');
+  crashPoint('scheduler.evacuate.after_claim');
   await deps.compute.rebuildInstance(ctx, selection.host, m.id);
 }
 

@@ -3,6 +3,7 @@
 // done keeps its local guest from running (paused or left stopped), since the destination may be rebuilding it.
 import { advanceMigration, getInstance, openMigrationsOnHost, releaseClaim, type Migration } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
+import { crashPoint } from '@ferry/common/chaos';
 import type { ComputeContext } from '../compute-context';
 import type { EvacuationData } from './rebuild';
 
@@ -43,6 +44,7 @@ export async function completeEvacuation(c: ComputeContext, m: Migration): Promi
   const shared = (m.migrate_data as unknown as EvacuationData | null)?.shared_storage === true;
   const had = !shared && (await c.driver.getVm(m.instance_uuid)) !== undefined;
   if (!shared) await c.driver.destroy(m.instance_uuid);
+  crashPoint('evacuate.source.after_destroy', c.host);
   await releaseClaim(c.ds, m.instance_uuid, c.host);
   c.fencedGuests.delete(m.instance_uuid);
   if (await advanceMigration(c.ds, m.id, ['done'], 'completed', 'source')) {

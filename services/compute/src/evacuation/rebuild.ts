@@ -7,6 +7,7 @@ import {
 import { POWER_STATES, VM_STATES, type EvacuationRequestData } from '@ferry/common/domain';
 import { instanceActionPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
+import { crashPoint } from '@ferry/common/chaos';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 
 /** Nova's compute event for the rebuild an evacuation is. */
@@ -74,6 +75,7 @@ async function rebuildTaken(c: ComputeContext, ctx: RequestContext, m: Migration
     await releaseClaim(c.ds, instance.uuid, c.host);
     return;
   }
+  crashPoint('evacuate.dest.after_take', c.host);
   await updateInstanceIf(c.ds, instance.uuid, { task_states: ['rebuilding'], host: source }, { task_state: 'rebuild_spawning' });
   const data = m.migrate_data as unknown as EvacuationData;
   try {
@@ -85,6 +87,7 @@ async function rebuildTaken(c: ComputeContext, ctx: RequestContext, m: Migration
     await failEvacuation(c, m, instance, err as Error);
     return;
   }
+  crashPoint('evacuate.dest.after_spawn', c.host);
   const moved = await updateInstanceIf(
     c.ds, instance.uuid, { task_states: [...EVACUATING_TASKS], host: source },
     { host: c.host, node: c.node, task_state: null, ...finalState(data.old_vm_state) },

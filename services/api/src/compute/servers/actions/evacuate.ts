@@ -7,6 +7,7 @@ import { advanceMigration, createMigration, isOpenMoveConflict, type Instance, t
 import { BadRequest, Conflict, NotFound, type EvacuationRequestData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { SchedulerRpcApi } from '@ferry/scheduler';
+import { crashPoint } from '@ferry/common/chaos';
 import { COMPUTE_BINARY } from '@ferry/compute';
 import type { ApiContext } from '../../../http/api-context';
 import { versionIn } from '../../../http/microversion';
@@ -107,6 +108,7 @@ export async function acceptEvacuation(
   let migration: Migration | undefined;
   await acceptTask(ds, ctx, instance, EVACUATE_RULE, async (rpcCtx) => {
     migration = await recordEvacuation(ds, ctx, instance, req, rpcCtx);
+    crashPoint('api.evacuate.after_record');
     try {
       await scheduler.evacuateServer(rpcCtx, migration.id);
     } catch (err) {
