@@ -5,7 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { getInstance, openMigrationOf } from '@ferry/common/db';
-import { POWER_STATES } from '@ferry/common/domain';
+import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
 import { fenceEvacuatedGuests } from './fencing';
 
@@ -67,7 +67,8 @@ export async function unfenceSelf(c: ComputeContext, path: string): Promise<{ re
       c.log.warn({ instance_uuid: uuid, host: instance?.host, migration_id: open?.id }, 'guest paused while fenced is not resumed: the database no longer places it here alone');
       continue;
     }
-    if (vm?.power_state === POWER_STATES.PAUSED) await c.driver.unpause(uuid);
+    // Only what the database wants running runs again (a pause asked for meanwhile stays).
+    if (vm?.power_state === POWER_STATES.PAUSED && instance.vm_state === VM_STATES.ACTIVE) await c.driver.unpause(uuid);
     c.fencedGuests.delete(uuid);
     resumed.push(uuid);
   }
