@@ -9,7 +9,7 @@ import {
 import { POWER_STATES, type EvacuationRequestData } from '@ferry/common/domain';
 import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
+import { newRequestContext, type NotificationMessage, type RequestContext } from '@ferry/common/rpc';
 import { armFault } from '@ferry/compute';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster } from './cluster';
@@ -67,12 +67,19 @@ describe('evacuation (amqp, postgres)', () => {
 
   it('rebuilds the guest on the requested host, moves host and claim there, records done; the returning source destroys its copy and completes', async () => {
     const vm = await buildOn('compute-1');
+    const events: NotificationMessage[] = [];
+    const tap = await cluster.transport.listenNotifications((n) => { events.push(n); });
     await killSource('compute-1');
     const m = await evacuate(vm, { host: 'compute-3' });
     expect(await waitStatus(m.id, ['done'])).toMatchObject({ status: 'done', dest_compute: 'compute-3', migrate_data: expect.objectContaining({ shared_storage: false }) });
     expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-3', vm_state: 'active', task_state: null, power_state: POWER_STATES.RUNNING });
     expect((await vmOn('compute-3', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
     expect(await claims(vm.uuid)).toEqual(['compute-3']);
+    await cluster.waitUntil(async () => events.some((e) => e.event_type === 'instance.evacuate'));
+    await tap.stop();
+    const evacuated = events.find((e) => e.event_type === 'instance.evacuate')!;
+    expect(evacuated).toMatchObject({ publisher_id: 'ferry-compute:compute-3', priority: 'INFO' });
+    expect(JSON.stringify(evacuated.payload)).toContain(vm.uuid);
     // The dead host's guest still "runs" (fake VMs outlive their compute, as real ones do) until the host returns.
     expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
 
