@@ -46,6 +46,8 @@ export * from './live-migration';
 
 export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
+  // A bad fence interval stops the compute before it claims its host or touches a guest.
+  selfFenceSeconds(deps.config);
   // The host is claimed before anything touches it (driver, resource report, recovery): a second compute for the
   // same host stops here, before it could repeat a step the first one is running.
   const heartbeat = await startServiceHeartbeat(deps, { binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host }, log);
