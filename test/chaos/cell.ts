@@ -141,6 +141,8 @@ export class ChaosHarness {
 
     let faultAt: number | undefined;
     let faultNote = '';
+    /** Computes a flow keeps down (a dead host): the supervisor leaves them. */
+    const held = new Set<ServiceName>();
     let flowDone = false;
     let cellDone = false;
     // The flow's waits end at the deadline, or sooner once the fault is known: converge time counts from it.
@@ -154,7 +156,7 @@ export class ChaosHarness {
     const supervisor = (async () => {
       while (!cellDone) {
         for (const svc of SERVICES) {
-          if (!this.services.exited(svc)) continue;
+          if (held.has(svc) || !this.services.exited(svc)) continue;
           if (svc === armed && faultAt === undefined) struck();
           this.log(`  ${svc} exited${svc === armed ? ` at ${(cell as { point: string }).point}` : ''}; restarting it`);
           steps.push(`${svc} exited; restarted`);
@@ -192,6 +194,26 @@ export class ChaosHarness {
         diskSha = await sha256(path, DISK_BYTES).catch(() => undefined);
         if (!diskSha) flowViolations.push(`no source disk on ${source} in VERIFY_RESIZE`);
       },
+      holdDown: async (host) => {
+        held.add(host as ServiceName);
+        await this.services.kill(host as ServiceName);
+        steps.push(`${host} killed and held down`);
+      },
+      bringBack: async (host) => {
+        const svc = host as ServiceName;
+        const arm = svc === armed && faultAt === undefined && cell.kind === 'crash';
+        try {
+          await this.services.start(svc, arm ? { FERRY_CRASH_POINT: cell.point } : {});
+        } catch (err) {
+          if (!arm) throw err;
+          // It died at its crash point while starting (a fence runs before the service serves): restarted unarmed.
+          struck();
+          steps.push(`${host} exited at ${cell.point} while starting; restarted`);
+          await this.services.start(svc);
+        }
+        held.delete(svc);
+        steps.push(`${host} brought back`);
+      },
       note: (line) => steps.push(line),
     };
     if (cell.flow === 'build') {
@@ -203,6 +225,8 @@ export class ChaosHarness {
     // A cold move's guest writes during pass 1: from then on the disk to equal is the source's once powered off, taken
     // before the user decides. A move that rolls back leaves only the source's own disk, with nothing to compare.
     if (cell.flow === 'cold-confirm' || cell.flow === 'resize-revert') diskSha = undefined;
+    // An evacuation off a host's own disk rebuilds the guest from its image: there is no disk to compare.
+    if (cell.flow === 'evacuate' || cell.flow === 'evacuate-alive') diskSha = undefined;
     if (uuid) await runFlow(cell.flow, env).catch((err: Error) => steps.push(`flow error: ${err.message}`));
     flowDone = true;
     await injector;
@@ -212,6 +236,10 @@ export class ChaosHarness {
     } finally {
       cellDone = true;
       await supervisor;
+      // Whatever the flow left: no host stays held or forced down for the next cell.
+      for (const svc of held) await this.services.start(svc);
+      held.clear();
+      if (cell.flow === 'evacuate' || cell.flow === 'evacuate-alive') await this.db.use((c) => c.query('UPDATE services SET forced_down = false'));
       // A point never reached leaves its process armed: the next cell gets it unarmed.
       if (armed && faultAt === undefined) await this.services.start(armed);
     }

@@ -25,6 +25,10 @@ export interface FlowEnv {
   readonly deadline: number;
   /** Before the user confirms or reverts: the moment to take the source disk's hash (it is powered off). */
   beforeDecision(): Promise<void>;
+  /** Kills a compute and keeps the supervisor from restarting it (a dead host). */
+  holdDown(host: string): Promise<void>;
+  /** Starts a held compute again (armed if the cell's crash point is its and has not struck yet). */
+  bringBack(host: string): Promise<void>;
   note(line: string): void;
 }
 
@@ -76,6 +80,31 @@ async function liveThen(env: FlowEnv, then: (migrationId: number) => Promise<unk
   await waitSettled(env);
 }
 
+/** Forces a compute service down or up (os-services at 2.53+: by its id); retried while refused (`done` evacuations remain). */
+async function forceDown(env: FlowEnv, host: string, down: boolean): Promise<void> {
+  for (;;) {
+    const list = await env.client.act('GET', `/os-services?host=${host}&binary=nova-compute`);
+    const id = (list.body as { services?: { id: string }[] } | undefined)?.services?.[0]?.id;
+    const status = id ? await act(env, `force ${host} ${down ? 'down' : 'up'}`, 'PUT', `/os-services/${id}`, { forced_down: down }) : 0;
+    if (status === 200 || Date.now() > env.deadline) return;
+    await sleep(500);
+  }
+}
+
+const evacuationOver = (s: Awaited<ReturnType<typeof snapshot>>) =>
+  s.migrations.some((m) => m.migration_type === 'evacuation') && s.migrations.every((m) => m.migration_type !== 'evacuation' || !['accepted', 'pre-migrating', 'done'].includes(m.status));
+
+async function evacuate(env: FlowEnv, alive: boolean): Promise<void> {
+  if (!alive) await env.holdDown(env.source);
+  await forceDown(env, env.source, true);
+  await action(env, 'evacuate', { evacuate: { host: env.dest } });
+  await waitFor(env, (s) => s.inst?.task_state === null && s.migrations.every((m) => !['accepted', 'pre-migrating'].includes(m.status)));
+  if (!alive) await env.bringBack(env.source);
+  await waitFor(env, evacuationOver);
+  await forceDown(env, env.source, false);
+  await waitSettled(env);
+}
+
 /** Runs the flow's steps after the instance exists (a build's own step is its create, made by the cell). */
 export async function runFlow(flow: Flow, env: FlowEnv): Promise<void> {
   switch (flow) {
@@ -98,5 +127,9 @@ export async function runFlow(flow: Flow, env: FlowEnv): Promise<void> {
       return liveThen(env, (id) => act(env, 'abort', 'DELETE', `/servers/${env.uuid}/migrations/${id}`));
     case 'force-complete':
       return liveThen(env, (id) => act(env, 'force_complete', 'POST', `/servers/${env.uuid}/migrations/${id}/action`, { force_complete: null }));
+    case 'evacuate':
+      return evacuate(env, false);
+    case 'evacuate-alive':
+      return evacuate(env, true);
   }
 }

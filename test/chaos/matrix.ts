@@ -5,7 +5,7 @@ import { CRASH_POINTS, type CrashPointName, type CrashRole } from '@ferry/common
 import type { FailureModeName } from '@ferry/compute';
 import { seededRandom } from '../support/seeded-random';
 
-export const FLOWS = ['build', 'cold-confirm', 'resize-revert', 'live-block', 'live-shared', 'abort', 'force-complete'] as const;
+export const FLOWS = ['build', 'cold-confirm', 'resize-revert', 'live-block', 'live-shared', 'abort', 'force-complete', 'evacuate', 'evacuate-alive'] as const;
 export type Flow = (typeof FLOWS)[number];
 
 export const FAULTS = ['stall', 'broker-cut', 'broker-restart', 'postgres-restart'] as const;
@@ -33,6 +33,14 @@ export const FLOW_SPECS: Record<Flow, { points: readonly CrashPointName[]; longS
   // The fake driver's hosts never share instance storage: a shared-storage request fails the destination's checks.
   'live-shared': { points: ['api.accept.before_cast', 'api.live.after_record', 'scheduler.live.after_claim'], longStep: { migration: ['accepted', 'queued', 'error'], stall: 'dest' } },
   abort: { points: ['api.migration_action.before_cast', 'live.source.after_rollback_dest'], longStep: { migration: ['running'], stall: 'source' } },
+  // The source killed and forced down, the server evacuated, then the source brought back (it fences on start).
+  evacuate: {
+    points: ['api.evacuate.after_record', 'scheduler.evacuate.after_claim', 'evacuate.dest.after_take', 'evacuate.dest.after_spawn', 'evacuate.source.after_destroy'],
+    longStep: { migration: ['accepted', 'pre-migrating'], stall: 'dest' },
+  },
+  // The source only forced down, still running (as one cut off from the rest): it pauses its guests and fences the
+  // evacuated copy while it runs.
+  'evacuate-alive': { points: ['evacuate.dest.after_spawn', 'evacuate.source.after_destroy'], longStep: { migration: ['accepted', 'pre-migrating'], stall: 'source' } },
   'force-complete': { points: ['api.migration_action.before_cast', 'live.source.after_perform', 'live.dest.after_takeover', 'live.dest.before_reply', 'live.source.after_finish'], longStep: { migration: ['running'], stall: 'source' } },
 };
 

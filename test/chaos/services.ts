@@ -54,6 +54,7 @@ export interface ChaosServices {
 }
 
 const READY = /service started|API listening/;
+const CRASHED = /ferry: crash point \S+ reached; SIGKILL/;
 
 export async function startChaosServices(dir: string): Promise<ChaosServices> {
   const logDir = join(dir, 'logs');
@@ -112,7 +113,8 @@ export async function startChaosServices(dir: string): Promise<ChaosServices> {
       } catch (err) {
         await proc.stop('SIGKILL', 5000);
         save(name, proc);
-        if (attempt >= 20) throw err;
+        // An armed process that died at its crash point while starting (a fence on start) is not retried armed.
+        if (attempt >= 20 || CRASHED.test(proc.output())) throw err;
         await new Promise((r) => setTimeout(r, 400));
       }
     }

@@ -47,6 +47,8 @@ export interface ComputeContext {
   slotWaits: Map<number, AbortController>;
   /** Disk copies of cold moves this host runs as the source, by migration id: deleting the instance stops them. */
   coldCopies: Map<number, AbortController>;
+  /** Guests kept from running by fencing (an evacuation away from this host, or a self-fence): the power sync leaves them alone. */
+  fencedGuests: Set<string>;
   /** Fires when the service stops: long steps (disk copies) end there, leaving their record for recovery to resume. */
   stopping: AbortSignal;
 }

@@ -18,6 +18,10 @@ import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
 import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves, Slots } from './live-migration';
 import { createTransfer, type Transfer } from './transfer';
 import { Notifier } from '@ferry/common/notify';
+import { fencedFile, SelfFence, unfenceSelf } from './evacuation/self-fence';
+import { isForcedDown } from '@ferry/common/db';
+import { selfFenceSeconds } from './evacuation/self-fence-settings';
+import { recoverEvacuations } from './evacuation/recovery';
 
 export * from './rpcapi';
 export { COMPUTE_CONTRACT } from './rpc-contract';
@@ -42,6 +46,8 @@ export * from './live-migration';
 
 export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
+  // A bad fence interval stops the compute before it claims its host or touches a guest.
+  selfFenceSeconds(deps.config);
   // The host is claimed before anything touches it (driver, resource report, recovery): a second compute for the
   // same host stops here, before it could repeat a step the first one is running.
   const heartbeat = await startServiceHeartbeat(deps, { binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host }, log);
@@ -72,8 +78,17 @@ async function serveHost(
     liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
     slotWaits: new Map(),
     coldCopies: new Map(),
+    fencedGuests: new Set(),
     stopping: stopping.signal,
   };
+  // Fencing before anything else: copies of instances evacuated away go, guests being evacuated stay stopped, and
+  // guests a self-fence paused resume only where the database still places them.
+  const fenced = fencedFile(deps.config.stateDir, opts.host);
+  await unfenceSelf(c, fenced);
+  const selfFence = new SelfFence(c, {
+    lastBeat: () => heartbeat.lastSucceededAt(),
+    forcedDown: () => isForcedDown(c.ds, { host: opts.host, binary: COMPUTE_BINARY }),
+  }, selfFenceSeconds(deps.config) * 1000, fenced);
   await reportResources(c);
   log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
   await recoverInterruptedBuilds(c);
@@ -101,6 +116,7 @@ async function serveHost(
   const service = await startRpcService(deps, {
     binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c), COMPUTE_CONTRACT)], heartbeat,
     onStopping: () => {
+      void selfFence.stop();
       // No periodic run starts any more either: stopping means taking no new work, whoever would start it.
       tasksStopped = Promise.all(tasks.map((t) => t.stop()));
       stopping.abort();
@@ -117,10 +133,11 @@ async function serveHost(
     ],
   });
   for (const t of tasks) t.start();
+  selfFence.start();
   // Moves this host took part in, and deletes it had not finished, resume in the background: a disk copy must not
   // hold up the service's start.
   recovering = true;
-  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), finishInterruptedDeletes(c)])
+  recovery = Promise.all([recoverColdMoves(c), recoverLiveMoves(c), recoverEvacuations(c), finishInterruptedDeletes(c)])
     .catch((err: unknown) => log.error({ err: (err as Error).message }, 'move recovery failed; the periodic pass retries'))
     .finally(() => { recovering = false; })
     // The reconciler's pass at start, once recovery has taken what it resumes.

@@ -15,6 +15,7 @@ import { runCleanupStep } from './cleanup/host-step';
 import type { CleanupStepRequest } from './cleanup/cleanup-step';
 import { runPowerAction } from './instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
+import { rebuildInstance } from './evacuation/rebuild';
 import { terminateInstance } from './instance-ops/terminate';
 import { COMPUTE_RPC_VERSION, type ComputeEndpoint, type PrepResizeRequest, type RebootType } from './rpcapi';
 
@@ -142,6 +143,10 @@ export class ComputeManager implements ComputeEndpoint {
 
   live_migration_force_complete(ctx: RequestContext, args: MigrationArgs): Promise<void> {
     return liveMigrationForceComplete(this.c, ctx, args.migration_id);
+  }
+
+  rebuild_instance(ctx: RequestContext, args: MigrationArgs): Promise<void> {
+    return rebuildInstance(this.c, ctx, args.migration_id);
   }
 
   rescue_instance(ctx: RequestContext, args: InstanceArgs & { rescue_image_ref: string }): Promise<void> {

@@ -54,6 +54,8 @@ export const COMPUTE_CONTRACT = defineContract<ComputeEndpoint>()({
   live_migration_abort: onMigration,
   live_migration_force_complete: onMigration,
 
+  rebuild_instance: onMigration,
+
   rescue_instance: argsSchema({ instance_uuid: UuidSchema, rescue_image_ref: Type.String() }),
   unrescue_instance: onInstance,
 });

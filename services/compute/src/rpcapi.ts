@@ -14,6 +14,7 @@
 //   1.6  get_instance_presence (call): what a host's driver has of a guest, asked before a source resumes its copy
 //   1.7  list_guests (call): every instance the host's driver holds anything of, for `ferry audit`; read only
 //   1.8  cleanup_guest (call): one idempotent step of the API's `cleanup` on this host's copy of a guest
+//   1.9  rebuild_instance (cast): the destination of an evacuation rebuilds the guest of a down host
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
@@ -22,7 +23,7 @@ import type { HostGuest } from './audit/list-guests';
 import type { CleanupStepRequest } from './cleanup/cleanup-step';
 
 export const COMPUTE_TOPIC = 'compute';
-export const COMPUTE_RPC_VERSION = '1.8';
+export const COMPUTE_RPC_VERSION = '1.9';
 
 export type RebootType = 'SOFT' | 'HARD';
 
@@ -107,6 +108,9 @@ export interface ComputeEndpoint {
   live_migration_abort(ctx: RequestContext, args: MigrationArgs): Promise<void>;
   /** On S: complete the running job now (post-copy if permitted, else pause the guest). */
   live_migration_force_complete(ctx: RequestContext, args: MigrationArgs): Promise<void>;
+
+  /** On the destination of an evacuation (claimed by the scheduler): rebuild the guest here, take host and claims, record done. */
+  rebuild_instance(ctx: RequestContext, args: MigrationArgs): Promise<void>;
 
   /** Boot the instance from a rescue image, its disk attached (task rescuing → vm rescued). */
   rescue_instance(ctx: RequestContext, args: InstanceArgs & { rescue_image_ref: string }): Promise<void>;
@@ -237,6 +241,10 @@ export class ComputeRpcApi {
 
   liveMigrationForceComplete(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
     return this.on(host).cast(ctx, 'live_migration_force_complete', { migration_id: migrationId });
+  }
+
+  rebuildInstance(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
+    return this.on(host).cast(ctx, 'rebuild_instance', { migration_id: migrationId });
   }
 
   rescueInstance(ctx: RequestContext, host: string, instanceUuid: string, rescueImageRef: string): Promise<void> {

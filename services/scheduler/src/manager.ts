@@ -12,6 +12,7 @@ import type { ComputeRpcApi } from '@ferry/compute';
 import type { HostState } from './host-state';
 import { loadHostStates } from './load-hosts';
 import { placeInstance } from './placement';
+import { evacuateServer } from './evacuations';
 import { liveMigrateServer } from './live-moves';
 import { migrateServer } from './moves';
 import { SCHEDULER_RPC_VERSION, type MigrateServerRequest, type RequestSpec, type SchedulerEndpoint, type Selection } from './rpcapi';
@@ -24,7 +25,7 @@ export interface SchedulerDeps {
   config: Readonly<Pick<FerryConfig, 'schedulerMaxAttempts' | 'serviceDownSeconds'>>;
   log: Logger;
   /** Where builds and moves are cast. */
-  compute: Pick<ComputeRpcApi, 'buildAndRunInstance' | 'prepResize' | 'checkCanLiveMigrateDestination'>;
+  compute: Pick<ComputeRpcApi, 'buildAndRunInstance' | 'prepResize' | 'checkCanLiveMigrateDestination' | 'rebuildInstance'>;
   notifier?: Notifier;
 }
 
@@ -65,6 +66,10 @@ export class SchedulerManager implements SchedulerEndpoint {
 
   live_migrate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void> {
     return liveMigrateServer(this.deps, ctx, args.migration_id);
+  }
+
+  evacuate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void> {
+    return evacuateServer(this.deps, ctx, args.migration_id);
   }
 
   /** All or nothing: a claim for every instance, or none (claims already made are released) and NoValidHost. */

@@ -16,4 +16,5 @@ export const SCHEDULER_CONTRACT = defineContract<SchedulerEndpoint>()({
     host: Type.Optional(HostNameSchema),
   }),
   live_migrate_server: argsSchema({ migration_id: RowIdSchema }),
+  evacuate_server: argsSchema({ migration_id: RowIdSchema }),
 });

@@ -4,12 +4,13 @@
 //   1.0  schedule_and_build_instances (cast), select_destinations (call)
 //   1.1  migrate_server (cast)
 //   1.2  live_migrate_server (cast)
+//   1.3  evacuate_server (cast)
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec, Selection } from '@ferry/common/domain';
 import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
 
 export const SCHEDULER_TOPIC = 'scheduler';
-export const SCHEDULER_RPC_VERSION = '1.2';
+export const SCHEDULER_RPC_VERSION = '1.3';
 
 export type { RequestSpec, Selection } from '@ferry/common/domain';
 
@@ -26,6 +27,11 @@ export interface SchedulerEndpoint {
    * its migrate_data) and cast check_can_live_migrate_destination to it; on NoValidHost the record goes to error.
    */
   live_migrate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void>;
+  /**
+   * Claim a destination for the evacuation the API recorded (status accepted; the requested host and force in its
+   * migrate_data) and cast rebuild_instance to it; on NoValidHost the record goes to error and the server keeps its state.
+   */
+  evacuate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void>;
 }
 
 /** A cold migration or resize the API accepted (the instance is in task resize_prep on its source host). */
@@ -59,5 +65,9 @@ export class SchedulerRpcApi {
 
   liveMigrateServer(ctx: RequestContext, migrationId: number): Promise<void> {
     return this.client.cast(ctx, 'live_migrate_server', { migration_id: migrationId });
+  }
+
+  evacuateServer(ctx: RequestContext, migrationId: number): Promise<void> {
+    return this.client.cast(ctx, 'evacuate_server', { migration_id: migrationId });
   }
 }

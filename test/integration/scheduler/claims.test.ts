@@ -23,7 +23,7 @@ describe('atomic claims on Postgres', () => {
 
   const ds = () => pools[0].dataSource;
   const scheduler = (i: number) => new SchedulerManager({
-    ds: pools[i % pools.length].dataSource, config, log: silentLogger(), compute: { buildAndRunInstance: async () => undefined, prepResize: async () => undefined, checkCanLiveMigrateDestination: async () => undefined },
+    ds: pools[i % pools.length].dataSource, config, log: silentLogger(), compute: { buildAndRunInstance: async () => undefined, prepResize: async () => undefined, checkCanLiveMigrateDestination: async () => undefined, rebuildInstance: async () => undefined },
   });
 
   beforeAll(async () => {

@@ -17,7 +17,7 @@ describe('scheduler host states on Postgres', () => {
   let small: InstanceFlavor;
   const ds = () => db.dataSource;
   const select = (spec: ReturnType<typeof requestSpecFor>) => new SchedulerManager({
-    ds: ds(), config: { schedulerMaxAttempts: 3, serviceDownSeconds: 30 }, log: silentLogger(), compute: { buildAndRunInstance: async () => undefined, prepResize: async () => undefined, checkCanLiveMigrateDestination: async () => undefined },
+    ds: ds(), config: { schedulerMaxAttempts: 3, serviceDownSeconds: 30 }, log: silentLogger(), compute: { buildAndRunInstance: async () => undefined, prepResize: async () => undefined, checkCanLiveMigrateDestination: async () => undefined, rebuildInstance: async () => undefined },
   }).select_destinations(newRequestContext(), { instance_uuids: [randomUUID()], request_spec: spec });
 
   beforeAll(async () => {

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/config';
 import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
 import { audit } from './commands/audit';
+import { hostEvacuate } from './commands/host-evacuate';
 import { dbMigrate } from './commands/db';
 import { migrationList, migrationShow, migrationWatch } from './commands/migration';
 import { serverCleanup } from './commands/server-cleanup';
@@ -99,6 +100,21 @@ function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (id: string, o: { json?: boolean }) => {
       process.exitCode = await serverCleanup(readConfig(), id, o);
+    });
+
+  program
+    .command('host')
+    .description('whole-host operations')
+    .command('evacuate <host>')
+    .description('evacuate every server of a down compute host, at most N at a time; progress, then a summary (exit 0 all evacuated, 1 some failed or skipped)')
+    .option('--concurrency <n>', 'evacuations under way at once (default 5)', (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--concurrency must be a positive integer, got "${v}"`);
+      return n;
+    })
+    .option('--json', 'print the final state of the batch as JSON')
+    .action(async (host: string, o: { concurrency?: number; json?: boolean }) => {
+      process.exitCode = await hostEvacuate(readConfig(), host, o);
     });
 
   program

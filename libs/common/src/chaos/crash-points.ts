@@ -40,6 +40,11 @@ export const CRASH_POINTS = {
   'live.dest.before_reply': { role: 'dest', doc: 'Finish: the database names this host, reply to the source not sent' },
   'api.cleanup.mid_steps': { role: 'api', doc: 'cleanup: the first step done on a host, the others and the database not' },
   'api.cleanup.after_steps': { role: 'api', doc: 'cleanup: every step done on the hosts, the database not yet written' },
+  'api.evacuate.after_record': { role: 'api', doc: 'evacuate: task rebuilding and record (accepted) written, evacuate_server not cast' },
+  'scheduler.evacuate.after_claim': { role: 'scheduler', doc: 'evacuation: destination claimed, rebuild_instance not cast' },
+  'evacuate.dest.after_take': { role: 'dest', doc: 'rebuild_instance: record pre-migrating, guest not yet rebuilt here' },
+  'evacuate.dest.after_spawn': { role: 'dest', doc: 'rebuild_instance: guest rebuilt here, the database does not name this host yet' },
+  'evacuate.source.after_destroy': { role: 'source', doc: 'fencing on the returning source: stale copy destroyed, record not yet completed' },
 } as const satisfies Record<string, CrashPointInfo>;
 
 export type CrashPointName = keyof typeof CRASH_POINTS;

@@ -131,6 +131,11 @@ export const SETTINGS = {
     doc: 'Seconds a service\'s claim on its host (its lease on the services row) lasts without a heartbeat renewing it; a second process for the same host is refused until then. Must exceed FERRY_HEARTBEAT_INTERVAL.',
     shownDefault: '3 × FERRY_HEARTBEAT_INTERVAL',
   } as Setting<number | undefined>,
+  selfFenceSeconds: {
+    env: 'FERRY_SELF_FENCE_AFTER', default: undefined, parse: optional(int(1, 86400)),
+    doc: 'A compute whose heartbeat has not reached the database for this many seconds (cut off, though alive) pauses every guest it runs, so that a host being evacuated never runs a second copy; once it reconnects it destroys its copies of instances evacuated away and resumes only the guests still placed on it. Must exceed FERRY_HEARTBEAT_INTERVAL and be shorter than FERRY_SERVICE_DOWN_TIME.',
+    shownDefault: '2/3 × FERRY_SERVICE_DOWN_TIME',
+  } as Setting<number | undefined>,
   stopTimeoutSeconds: {
     env: 'FERRY_STOP_TIMEOUT', default: 30, parse: int(1, 3600),
     doc: 'Seconds a service given SIGTERM waits for its running steps to reach a safe point before it exits anyway (status 1, naming them).',

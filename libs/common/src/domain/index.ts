@@ -9,5 +9,6 @@ export * from './api-status';
 export * from './guest-name';
 export * from './request-spec';
 export * from './live-migration-data';
+export * from './evacuation-data';
 export * from './request-spec-schema';
 export * from './move-on-delete';

@@ -138,6 +138,12 @@ describe('evacuation', () => {
     expect(canTransition('evacuation', 'accepted', 'error', 'scheduler')).toBe(true);
     expect(canTransition('evacuation', 'done', 'error', 'scheduler')).toBe(false);
   });
+
+  it('lets nobody but the returning source end a done record (its stale copy must stay visible to the fence)', () => {
+    for (const role of ['api', 'scheduler', 'dest'] as const) {
+      for (const to of ['error', 'failed'] as const) expect(canTransition('evacuation', 'done', to, role)).toBe(false);
+    }
+  });
 });
 
 describe('assertions and queries', () => {

@@ -126,7 +126,9 @@ const evacuationMachine = machine({
   failureWriters: (from) => {
     if (from === 'accepted') return ['api', 'scheduler', 'dest'];
     if (from === 'pre-migrating') return ['api', 'dest'];
-    return ['api', 'source'];
+    // A done evacuation only waits for its source to destroy the stale copy: ending it otherwise would hide that copy
+    // from the fence, and the source would run a second copy when it returns.
+    return ['source'];
   },
 });
 

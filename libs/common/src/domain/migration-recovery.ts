@@ -18,7 +18,11 @@ export type ColdResumeStep = (typeof COLD_RESUME_STEPS)[number];
 export const LIVE_RESUME_STEPS = ['start-live-migration'] as const;
 export type LiveResumeStep = (typeof LIVE_RESUME_STEPS)[number];
 
-export type ResumeStep = ColdResumeStep | LiveResumeStep;
+/** The destination rebuilds (idempotently); the returning source fences (destroys its stale copy, completes). */
+export const EVACUATION_RESUME_STEPS = ['rebuild-instance', 'fence-evacuated'] as const;
+export type EvacuationResumeStep = (typeof EVACUATION_RESUME_STEPS)[number];
+
+export type ResumeStep = ColdResumeStep | LiveResumeStep | EvacuationResumeStep;
 
 export type RecoveryAction =
   /** Run `step` again (every step is idempotent and checks the record before it acts). */
@@ -116,12 +120,21 @@ const liveSpec: RoleSpec = {
   },
 };
 
+/**
+ * Evacuation: the destination runs its rebuild again (each step checks the record and the instance first); the source,
+ * when it returns, fences a `done` one. `accepted` has no host yet: the elected scheduler's reconciler re-drives it.
+ * A rebuild of a deleted instance drops what it made; a fence proceeds (the stale copy goes either way).
+ */
+const evacuationSpec: RoleSpec = {
+  dest: { 'pre-migrating': resume('rebuild-instance', w('pre-migrating', 'done', 'failed', 'error')) },
+  source: { done: resume('fence-evacuated', w('done', 'completed'), 'proceed') },
+};
+
 export const MIGRATION_RECOVERY: Readonly<Record<MigrationType, RecoveryTable>> = Object.freeze({
   migration: recoveryTable(MIGRATION_MACHINES.migration, coldSpec, 'skip'),
   resize: recoveryTable(MIGRATION_MACHINES.resize, coldSpec, 'skip'),
   'live-migration': recoveryTable(MIGRATION_MACHINES['live-migration'], liveSpec, 'drop'),
-  // No compute recovers an evacuation yet: every status waits.
-  evacuation: recoveryTable(MIGRATION_MACHINES.evacuation, {}, 'skip'),
+  evacuation: recoveryTable(MIGRATION_MACHINES.evacuation, evacuationSpec, 'skip'),
 });
 
 const WAIT: RecoveryEntry = Object.freeze({ action: Object.freeze({ kind: 'wait' }), whenDeleting: 'skip' });

@@ -23,6 +23,8 @@ export interface Heartbeat {
   readonly lost: Promise<ServiceLeaseLost>;
   /** Stops beating and gives the lease up (if this process still holds it). */
   stop(): Promise<void>;
+  /** When a beat last reached the database (Date.now() of its answer): a compute fences itself when this grows old. */
+  lastSucceededAt(): number;
 }
 
 /** How often a claim is retried when the holder seen a moment ago is already gone (it released or expired meanwhile). */
@@ -37,6 +39,7 @@ export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat>
   const key = { host: opts.host, binary: opts.binary };
   const owner: LeaseOwner = newLeaseOwner();
   await claim(opts, report, owner);
+  let lastSuccess = Date.now();
 
   let onLost!: (err: ServiceLeaseLost) => void;
   const lost = new Promise<ServiceLeaseLost>((resolve) => { onLost = resolve; });
@@ -59,6 +62,7 @@ export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat>
     beating = true;
     inFlight = beat().then(
       () => {
+        if (!stopped) lastSuccess = Date.now();
         if (failing) opts.log.info('heartbeat recovered');
         failing = false;
       },
@@ -72,6 +76,7 @@ export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat>
   timer.unref();
   return {
     lost,
+    lastSucceededAt: () => lastSuccess,
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -3,6 +3,7 @@ import type { RoutesPlugin } from '../api-deps';
 import { availabilityZoneRoutes } from './availability-zones';
 import { ferryAuditRoutes } from './ferry-audit';
 import { ferryMigrationRoutes } from './ferry-migrations';
+import { ferryHostEvacuationRoutes } from './ferry-host-evacuations';
 import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
 import { instanceActionRoutes } from './instance-actions';
@@ -13,7 +14,7 @@ import { serverRoutes } from './servers';
 import { serviceRoutes } from './services';
 
 export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
-  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryMigrationRoutes]) {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryMigrationRoutes, ferryHostEvacuationRoutes]) {
     await app.register(plugin, { deps });
   }
 };

@@ -39,7 +39,7 @@ export interface PowerSyncReport {
 export async function syncPowerStates(c: ComputeContext): Promise<PowerSyncReport> {
   // The database first, then the driver: a request that completes in between changes the row, so the
   // compare-and-set below (on what was read) loses instead of writing an outdated observation.
-  const idle = (await listInstancesOnHost(c.ds, c.host)).filter((i) => i.task_state === null && !UNSYNCED.includes(i.vm_state));
+  const idle = (await listInstancesOnHost(c.ds, c.host)).filter((i) => i.task_state === null && !UNSYNCED.includes(i.vm_state) && !c.fencedGuests.has(i.uuid));
   if (idle.length === 0) return { checked: 0, updated: 0 };
   const vms = new Map((await c.driver.listVms()).map((vm) => [vm.uuid, vm]));
   let updated = 0;

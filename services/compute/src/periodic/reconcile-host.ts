@@ -11,6 +11,7 @@ import { POWER_ACTIONS, runPowerAction, type PowerActionName } from '../instance
 import { rescueInstance, unrescueInstance } from '../instance-ops/rescue';
 import { loadLiveMove } from '../live-migration/live-record';
 import { startLiveMigration } from '../live-migration/source';
+import { redriveEvacuation } from '../evacuation/recovery';
 
 interface HostRedrive {
   kind: StuckKind;
@@ -42,6 +43,8 @@ export const HOST_REDRIVES: readonly HostRedrive[] = [
   { kind: 'build_spawning', deadline: 'reconcileBuildSeconds', redrive: settleSpawning },
   { kind: 'live_queued', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
   { kind: 'live_cancelled', deadline: 'reconcileLiveQueuedSeconds', redrive: redriveLiveRun },
+  { kind: 'evacuation_rebuilding', deadline: 'reconcileMoveStepSeconds', redrive: (c, stuck) => redriveEvacuation(c, stuck.migration_id!) },
+  { kind: 'evacuation_done', deadline: 'reconcileMoveStepSeconds', redrive: (c, stuck) => redriveEvacuation(c, stuck.migration_id!) },
   { kind: 'host_task', deadline: 'reconcileTaskSeconds', tasks: [...POWER_TASKS.keys(), RESCUING, UNRESCUING], redrive: redriveTask },
 ];
 

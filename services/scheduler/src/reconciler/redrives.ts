@@ -28,6 +28,7 @@ export const SCHEDULER_REDRIVES: readonly SchedulerRedrive[] = [
   { kind: 'move_prep', deadline: 'reconcileMovePrepSeconds', redrive: redriveMovePrep },
   { kind: 'live_accepted', deadline: 'reconcileLiveAcceptedSeconds', redrive: redriveLiveAccepted },
   { kind: 'live_unrecorded', deadline: 'reconcileLiveAcceptedSeconds', redrive: dropUnrecordedLiveMigration },
+  { kind: 'evacuation_accepted', deadline: 'reconcileLiveAcceptedSeconds', redrive: redriveEvacuationAccepted },
 ];
 
 /** The request context of the instance's latest action: the re-driven step records its events there. */
@@ -52,12 +53,22 @@ async function redriveMovePrep(manager: SchedulerManager, deps: RedriveDeps, stu
   });
 }
 
-async function redriveLiveAccepted(manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {
-  const m = await getMigration(deps.ds, stuck.migration_id!);
-  if (!m) return;
+/** The context the API stored on the record, else the instance's latest action's. */
+async function recordContext(deps: RedriveDeps, migrationId: number): Promise<RequestContext | undefined> {
+  const m = await getMigration(deps.ds, migrationId);
+  if (!m) return undefined;
   const stored = (m.migrate_data as { request_context?: RequestContext } | null)?.request_context;
-  const ctx = stored?.request_id ? newRequestContext(stored) : await actionContext(deps, m.instance_uuid);
-  await manager.live_migrate_server(ctx, { migration_id: m.id });
+  return stored?.request_id ? newRequestContext(stored) : actionContext(deps, m.instance_uuid);
+}
+
+async function redriveLiveAccepted(manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {
+  const ctx = await recordContext(deps, stuck.migration_id!);
+  if (ctx) await manager.live_migrate_server(ctx, { migration_id: stuck.migration_id! });
+}
+
+async function redriveEvacuationAccepted(manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {
+  const ctx = await recordContext(deps, stuck.migration_id!);
+  if (ctx) await manager.evacuate_server(ctx, { migration_id: stuck.migration_id! });
 }
 
 /** The API took the task but died before the record: the request never reached anyone, so the task goes back. */

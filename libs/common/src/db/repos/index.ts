@@ -1,5 +1,5 @@
 // Small data-access functions, one module per table the services touch.
-export { listServices, recordHeartbeat, type HeartbeatReport } from './services';
+export { isForcedDown, listServices, recordHeartbeat, type HeartbeatReport } from './services';
 export {
   claimServiceLease, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type LeaseHolder, type LeaseOwner,
 } from './service-leases';

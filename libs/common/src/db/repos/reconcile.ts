@@ -61,6 +61,18 @@ export const STUCK_QUERIES = {
       AND EXISTS (SELECT 1 FROM instances i WHERE i.uuid = t.instance_uuid AND i.deleted_at IS NULL AND i.task_state = 'migrating' AND i.host = t.source_compute)
       AND NOT EXISTS (SELECT 1 FROM migrations o WHERE o.instance_uuid = t.instance_uuid AND o.deleted_at IS NULL AND o.status = ANY(:open))`,
   },
+  /** An evacuation the scheduler never handed to a destination. */
+  evacuation_accepted: {
+    table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'accepted'`,
+  },
+  /** An evacuation this host took (pre-migrating) that no run finished: the process died, or a write failed. */
+  evacuation_rebuilding: {
+    table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'pre-migrating' AND t.dest_compute = :host`,
+  },
+  /** An evacuation away from this host that is done: the copy this host still holds (kept paused) is to be fenced. */
+  evacuation_done: {
+    table: 'migrations', where: `t.deleted_at IS NULL AND t.migration_type = 'evacuation' AND t.status = 'done' AND t.source_compute = :host`,
+  },
 } as const satisfies Record<string, StuckQuery>;
 
 export type StuckKind = keyof typeof STUCK_QUERIES;

@@ -24,3 +24,9 @@ export async function recordHeartbeat(ds: DataSource, report: HeartbeatReport): 
 export async function listServices(ds: DataSource): Promise<Service[]> {
   return ds.getRepository(Service).find({ order: { host: 'ASC', binary: 'ASC' } });
 }
+
+/** Whether an admin forced the (host, binary) service down (os-services force_down). */
+export async function isForcedDown(ds: DataSource, key: { host: string; binary: string }): Promise<boolean> {
+  const rows: { forced_down: boolean }[] = await ds.query(`SELECT forced_down FROM services WHERE host = $1 AND "binary" = $2`, [key.host, key.binary]);
+  return rows[0]?.forced_down === true;
+}

@@ -4,6 +4,7 @@ import { BadRequest, NotFound } from '@ferry/common/domain';
 import { versionIn } from '../../../http/microversion';
 import { findVisibleInstance } from '../lookup';
 import { validateBody } from '../validate';
+import { EVACUATE_ACTIONS } from './evacuate';
 import { ferryCleanup } from './ferry-cleanup';
 import { LIVE_MIGRATE_ACTIONS } from './live-migrate';
 import { MOVE_ACTIONS } from './moves';
@@ -17,7 +18,7 @@ export type { ActionEnv, ActionResult, ServerAction } from './types';
 
 /** Every action Ferry serves, by body key. Further actions (live migration, rescue …) join this table. */
 export const SERVER_ACTIONS: ReadonlyMap<string, ServerAction> = new Map(
-  [...POWER_ACTIONS, resetState, ...MOVE_ACTIONS, ...RESIZE_END_ACTIONS, ...LIVE_MIGRATE_ACTIONS, ...RESCUE_ACTIONS, ferryCleanup].map((a) => [a.name, a]),
+  [...POWER_ACTIONS, resetState, ...MOVE_ACTIONS, ...RESIZE_END_ACTIONS, ...LIVE_MIGRATE_ACTIONS, ...RESCUE_ACTIONS, ...EVACUATE_ACTIONS, ferryCleanup].map((a) => [a.name, a]),
 );
 
 /** The action a body asks for, or Nova's 400s for a body that names none, several or an unknown one. */

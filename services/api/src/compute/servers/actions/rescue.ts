@@ -1,10 +1,10 @@
 // rescue (200 with the admin password) and unrescue (202): owner or admin; the rescue boots the server's image unless
 // another one is named. Both are a CAS on the task state, then a cast to the server's host.
-import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { BadRequest, NotFound, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
 import { getImage } from '../../../image/repo';
 import { acceptTask } from './accept';
+import { generatePassword } from './admin-password';
 import { RESCUE_RULES } from './rules';
 import { bareAction } from './schemas';
 import type { ServerAction } from './types';
@@ -15,12 +15,6 @@ const RescueBody = Type.Object({
     rescue_image_ref: Type.Optional(Type.String({ format: 'uuid' })),
   }, { additionalProperties: false })]),
 }, { additionalProperties: false });
-
-/** Nova's generated passwords: 12 characters from an alphabet without look-alikes. */
-function generatePassword(): string {
-  const alphabet = 'abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  return [...randomBytes(12)].map((b) => alphabet[b % alphabet.length]).join('');
-}
 
 const rescue: ServerAction = {
   name: 'rescue',

@@ -31,10 +31,12 @@ export const resetState: ServerAction = {
 /**
  * The move the reset abandons ends `error` and frees its claims on hosts other than the instance's, so the instance
  * can be moved again. Guest copies on the other host are left where they are (nothing proves which copy is the one).
+ * A done evacuation is not abandoned: it stays, so that its source destroys its stale copy when it returns.
  */
 async function closeAbandonedMove(ds: DataSource, uuid: string): Promise<void> {
   const move = await openMigrationOf(ds, uuid);
-  if (!move) return;
+  // A done evacuation is over for the instance; it stays for its returning source to fence the stale copy.
+  if (!move || (move.migration_type === 'evacuation' && move.status === 'done')) return;
   if (!(await advanceMigration(ds, move.id, [move.status], 'error', 'api', { last_error: 'abandoned by os-resetState' }))) return;
   const host = (await getInstance(ds, uuid))?.host ?? null;
   for (const a of await listAllocations(ds, { consumer_uuid: uuid })) {

@@ -84,3 +84,8 @@ export const MOVE_RULES = Object.freeze({
 export const CONFIRM_RESIZE_RULE: StateRule = Object.freeze({
   action: 'confirmResize', instanceAction: 'confirmResize', vmStates: [RESIZED], fromTasks: [null], hostFirst: false,
 });
+
+/** evacuate (Nova's check_instance_state on it): active, stopped or errored instances with no task, rebuilt elsewhere. */
+export const EVACUATE_RULE: TaskRule = Object.freeze({
+  action: 'evacuate', instanceAction: 'evacuate', vmStates: [ACTIVE, STOPPED, ERROR], fromTasks: [null], to: TASK_STATES.REBUILDING, hostFirst: false,
+});

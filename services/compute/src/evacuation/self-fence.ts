@@ -1,0 +1,159 @@
+// Self-fencing: a compute cut off from the database (alive, but its heartbeat failing) may be declared down and have
+// its instances evacuated, and so may one an admin forced down. Before the first can happen (FERRY_SELF_FENCE_AFTER <
+// FERRY_SERVICE_DOWN_TIME), and as soon as it sees the second, it pauses every guest it runs, remembering them in a file that outlives the process; once it reaches the database again it fences
+// (fencing.ts) and resumes only the guests the database still places here with no evacuation recorded.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { getInstance, openMigrationOf } from '@ferry/common/db';
+import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
+import type { ComputeContext } from '../compute-context';
+import { fenceEvacuatedGuests } from './fencing';
+
+/** The guests this host paused to fence itself, kept across restarts. */
+export function fencedFile(stateDir: string, host: string): string {
+  return join(stateDir, 'hosts', host, 'self-fenced.json');
+}
+
+export async function readFenced(path: string): Promise<string[]> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as string[];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function writeFenced(path: string, uuids: string[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(`${path}.tmp`, JSON.stringify([...new Set(uuids)].sort()));
+  await rename(`${path}.tmp`, path);
+}
+
+
+/** Pauses every running guest and records which; uses only the driver and the disk (the database is out of reach). */
+export async function fenceSelf(c: ComputeContext, path: string, why: string): Promise<string[]> {
+  const running = (await c.driver.listVms()).filter((vm) => vm.power_state === POWER_STATES.RUNNING);
+  const paused: string[] = [];
+  // Recorded before the pause: a crash between the two leaves a guest listed, never a paused one forgotten.
+  await writeFenced(path, [...(await readFenced(path)), ...running.map((vm) => vm.uuid)]);
+  for (const vm of running) {
+    c.fencedGuests.add(vm.uuid);
+    try {
+      await c.driver.pause(vm.uuid);
+      paused.push(vm.uuid);
+    } catch (err) {
+      c.log.error({ instance_uuid: vm.uuid, err: (err as Error).message }, 'cannot pause a guest while fenced');
+    }
+  }
+  c.log.error({ paused: paused.length, guests: paused, why }, 'this host may be evacuated, so every guest it ran is paused');
+  return paused;
+}
+
+/**
+ * Back in touch with the database: fence first (a guest evacuated away is destroyed, one being evacuated stays held),
+ * then resume each guest this host paused that the database still places here with no move open.
+ */
+export async function unfenceSelf(c: ComputeContext, path: string): Promise<{ resumed: string[]; kept: string[] }> {
+  await fenceEvacuatedGuests(c);
+  const listed = await readFenced(path);
+  const resumed: string[] = [];
+  const kept: string[] = [];
+  for (const uuid of listed) {
+    const instance = await getInstance(c.ds, uuid);
+    const open = await openMigrationOf(c.ds, uuid);
+    const vm = await c.driver.getVm(uuid);
+    if (!instance || instance.deleted_at || instance.host !== c.host || (open && open.migration_type === 'evacuation')) {
+      kept.push(uuid);
+      c.log.warn({ instance_uuid: uuid, host: instance?.host, migration_id: open?.id }, 'guest paused while fenced is not resumed: the database no longer places it here alone');
+      continue;
+    }
+    // Only what the database wants running runs again (a pause asked for meanwhile stays).
+    if (vm?.power_state === POWER_STATES.PAUSED && instance.vm_state === VM_STATES.ACTIVE) await c.driver.unpause(uuid);
+    c.fencedGuests.delete(uuid);
+    resumed.push(uuid);
+  }
+  await writeFenced(path, kept);
+  for (const uuid of kept) c.fencedGuests.add(uuid);
+  if (listed.length > 0) c.log.info({ resumed, kept }, 'heartbeat back: guests paused by the self-fence resumed where the database still places them');
+  return { resumed, kept };
+}
+
+/**
+ * Watches the heartbeat and the service row: fences when no beat has reached the database for `fenceMs`, or when an
+ * admin forced the service down (the host is then evacuable though this process runs); unfences once beats land and
+ * the service is no longer forced down. While forced down it fences evacuated copies at every tick, so the records of
+ * evacuations away complete without a restart. A tick that comes late (the whole process was stopped or starved) only
+ * restarts the count: a process that was not running ran no guest work either, and its next beat comes within one
+ * interval.
+ */
+export class SelfFence {
+  private timer: NodeJS.Timeout | undefined;
+  private fenced = false;
+  private forced = false;
+  private reading = false;
+  private stepping = false;
+  private running: Promise<unknown> = Promise.resolve();
+  private lastTick = Date.now();
+
+  constructor(
+    private readonly c: ComputeContext,
+    private readonly watch: { lastBeat: () => number; forcedDown: () => Promise<boolean> },
+    private readonly fenceMs: number,
+    private readonly path: string,
+    private readonly tickMs = 500,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.tickMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const late = now - this.lastTick > 4 * this.tickMs;
+    this.lastTick = now;
+    if (late) return;
+    this.readForcedDown();
+    const fence = now - this.watch.lastBeat() > this.fenceMs || this.forced;
+    if (fence !== this.fenced) {
+      this.fenced = fence;
+      this.step(fence ? 'fence' : 'unfence');
+    } else if (fence && this.forced) {
+      this.step('fence-evacuated');
+    }
+  }
+
+  private readForcedDown(): void {
+    if (this.reading) return;
+    this.reading = true;
+    this.watch.forcedDown()
+      .then((forced) => { this.forced = forced; })
+      // Unreadable: the heartbeat's age decides.
+      .catch(() => undefined)
+      .finally(() => { this.reading = false; });
+  }
+
+  private step(kind: 'fence' | 'unfence' | 'fence-evacuated'): void {
+    if (kind === 'fence-evacuated' && this.stepping) return;
+    const run = async (): Promise<void> => {
+      this.stepping = true;
+      try {
+        if (kind === 'fence') await fenceSelf(this.c, this.path, this.forced ? 'service forced down by an admin' : 'heartbeat failing past FERRY_SELF_FENCE_AFTER');
+        else if (kind === 'unfence') await unfenceSelf(this.c, this.path);
+        else await fenceEvacuatedGuests(this.c);
+      } finally {
+        this.stepping = false;
+      }
+    };
+    this.running = this.running.then(run).catch((err: unknown) => {
+      this.c.log.error({ err: (err as Error).message, step: kind }, 'fencing step failed; retried at the next tick');
+      // An unfence that could not reach the database is tried again.
+      if (kind === 'unfence') this.fenced = true;
+    });
+  }
+}
