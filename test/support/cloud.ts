@@ -26,6 +26,15 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Runs a client command (openstack, nova) with env on top of this process's, and answers what it printed and how it exited. */
+export function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 export interface Cloud {
   readonly mode: DeploymentMode;
   readonly url: string;

@@ -1,6 +1,5 @@
 // The stock clients (python3-openstackclient, novaclient) against the whole API app in this process: the
 // flavor, hypervisor, service, availability zone, migration and image commands operators use.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,14 +11,12 @@ import { createTransport, RpcServer, served, type Transport } from '@ferry/commo
 import { buildApp } from '@ferry/api';
 import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION, FakeDriver } from '@ferry/compute';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
-import { cloudsYaml } from '../../../support/cloud';
+import { cloudsYaml, runClient } from '../../../support/cloud';
 import { addComputeHost, addService, insertInstance, insertMigration, type Json } from './support';
 
 const PASSWORDS = { admin: 'cli-admin-secret', demo: 'cli-demo-secret' };
 const haveCli = existsSync('/usr/bin/openstack') && existsSync('/usr/bin/nova');
 const describeCli = haveCli ? describe : describe.skip;
-
-interface CliResult { code: number; stdout: string; stderr: string }
 
 let tdb: TestDatabase;
 let db: FerryDatabase;
@@ -38,16 +35,9 @@ async function answerUptime(host: string): Promise<void> {
   hostServers.push(server);
 }
 
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const openstack = (user: 'admin' | 'demo', args: string[]) =>
-  exec('openstack', ['--os-cloud', `ferry-${user}`, ...args], { OS_CLIENT_CONFIG_FILE: join(configDir, 'clouds.yaml') });
+  runClient('openstack', ['--os-cloud', `ferry-${user}`, ...args], { OS_CLIENT_CONFIG_FILE: join(configDir, 'clouds.yaml') });
 
 async function json(user: 'admin' | 'demo', args: string[]): Promise<Json> {
   const r = await openstack(user, [...args, '-f', 'json']);
@@ -55,7 +45,7 @@ async function json(user: 'admin' | 'demo', args: string[]): Promise<Json> {
   return JSON.parse(r.stdout);
 }
 
-const nova = (args: string[]) => exec('nova', args, {
+const nova = (args: string[]) => runClient('nova', args, {
   OS_AUTH_URL: `${url}/identity/v3`, OS_USERNAME: 'admin', OS_PASSWORD: PASSWORDS.admin, OS_PROJECT_NAME: 'admin',
   OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
 });

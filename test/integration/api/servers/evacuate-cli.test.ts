@@ -1,7 +1,6 @@
 // The stock clients evacuate through the whole API app: `openstack server evacuate` with and without --host, its
 // refusal while the source compute is up, `nova evacuate` and `nova host-evacuate`. A recording scheduler stands in
 // for the real one (the rebuild itself is covered by test/integration/compute/evacuation.test.ts).
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +12,12 @@ import { createTransport, RpcServer, served, type Transport } from '@ferry/commo
 import { buildApp } from '@ferry/api';
 import { SCHEDULER_CONTRACT, SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
-import { cloudsYaml } from '../../../support/cloud';
+import { cloudsYaml, runClient, type CliResult } from '../../../support/cloud';
 import { addComputeHost, insertInstance } from '../resources/support';
 
 const PASSWORDS = { admin: 'cli-admin-secret', demo: 'cli-demo-secret' };
 const haveCli = existsSync('/usr/bin/openstack') && existsSync('/usr/bin/nova');
 const describeCli = haveCli ? describe : describe.skip;
-
-interface CliResult { code: number; stdout: string; stderr: string }
 
 let tdb: TestDatabase;
 let db: FerryDatabase;
@@ -31,16 +28,9 @@ let transport: Transport;
 let scheduler: RpcServer;
 const evacuations: number[] = [];
 
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
-const openstack = (args: string[]) => exec('openstack', ['--os-cloud', 'ferry-admin', ...args], { OS_CLIENT_CONFIG_FILE: join(configDir, 'clouds.yaml') });
-const nova = (args: string[]) => exec('nova', args, {
+const openstack = (args: string[]) => runClient('openstack', ['--os-cloud', 'ferry-admin', ...args], { OS_CLIENT_CONFIG_FILE: join(configDir, 'clouds.yaml') });
+const nova = (args: string[]) => runClient('nova', args, {
   OS_AUTH_URL: `${url}/identity/v3`, OS_USERNAME: 'admin', OS_PASSWORD: PASSWORDS.admin, OS_PROJECT_NAME: 'admin',
   OS_USER_DOMAIN_NAME: 'Default', OS_PROJECT_DOMAIN_NAME: 'Default',
 });
