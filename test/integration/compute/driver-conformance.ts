@@ -128,6 +128,20 @@ export function guestConformance<D extends GuestDriver>(name: string, makeHarnes
       await expect(driver.resume(spec.uuid)).rejects.toBeInstanceOf(VmInvalidState);
     }, opts.timeoutMs);
 
+    it('rescues into a running VM and unrescues back, each idempotent; an unknown VM is refused', async () => {
+      const spec = vmSpec();
+      await driver.spawn(spec);
+      await driver.rescue(spec, 'rescue-image');
+      await driver.rescue(spec, 'rescue-image');
+      expect(await powerOf(spec.uuid)).toBe(POWER_STATES.RUNNING);
+      await driver.unrescue(spec);
+      await driver.unrescue(spec);
+      expect(await driver.getVm(spec.uuid)).toMatchObject({ power_state: POWER_STATES.RUNNING, vcpus: spec.flavor.vcpus, memory_mb: spec.flavor.memory_mb });
+      const unknown = vmSpec();
+      await expect(driver.rescue(unknown, 'rescue-image')).rejects.toBeInstanceOf(VmNotFound);
+      await expect(driver.unrescue(unknown)).rejects.toBeInstanceOf(VmNotFound);
+    }, opts.timeoutMs);
+
     it("reports the host's uptime line as Linux prints it", async () => {
       expect(await driver.hostUptime()).toMatch(/^ \d\d:\d\d:\d\d up .+, +\d+ users?, {2}load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/);
     }, opts.timeoutMs);

@@ -83,3 +83,27 @@ describe('qemu driver: real guests', () => {
     await countedTo(spec.uuid, 3);
   });
 });
+
+describe('qemu driver: rescue', () => {
+  it('boots the rescue disk first with the instance disk second, and unrescue boots the instance disk alone', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'ferry-qemu-rescue-'));
+    const driver = driverOn(stateDir);
+    await driver.init();
+    try {
+      const spec = vmSpec();
+      await driver.spawn(spec);
+      const drives = async () => {
+        const pid = (await readFile(join(driver.vmDir(spec.uuid), 'qemu.pid'), 'utf8')).trim();
+        return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a.startsWith('file=')).map((a) => a.split(',')[0]!.split('/').at(-1));
+      };
+      expect(await drives()).toEqual(['disk']);
+      await driver.rescue(spec, 'rescue-image');
+      expect(await drives()).toEqual(['rescue-disk', 'disk']);
+      await driver.unrescue(spec);
+      expect(await drives()).toEqual(['disk']);
+    } finally {
+      for (const uuid of await driver.listHeldInstances()) await driver.destroy(uuid);
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
