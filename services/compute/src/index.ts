@@ -18,8 +18,9 @@ import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
 import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves, Slots } from './live-migration';
 import { createTransfer, type Transfer } from './transfer';
 import { Notifier } from '@ferry/common/notify';
-import { fencedFile, SelfFence, unfenceSelf } from './evacuation/self-fence';
-import { isForcedDown } from '@ferry/common/db';
+import { fenceEvacuatedGuests } from './evacuation/fencing';
+import { fencedFile, fenceSelf, SelfFence, unfenceSelf } from './evacuation/self-fence';
+import { getInstance, isForcedDown } from '@ferry/common/db';
 import { selfFenceSeconds } from './evacuation/self-fence-settings';
 import { recoverEvacuations } from './evacuation/recovery';
 
@@ -84,11 +85,21 @@ async function serveHost(
   // Fencing before anything else: copies of instances evacuated away go, guests being evacuated stay stopped, and
   // guests a self-fence paused resume only where the database still places them.
   const fenced = fencedFile(deps.config.stateDir, opts.host);
-  await unfenceSelf(c, fenced);
+  // A compute started while an admin holds its service forced down stays fenced: its host may be evacuated meanwhile.
+  const forcedAtStart = await isForcedDown(c.ds, { host: opts.host, binary: COMPUTE_BINARY });
+  if (forcedAtStart) {
+    await fenceEvacuatedGuests(c);
+    await fenceSelf(c, fenced, 'service forced down by an admin when this compute started', async (uuid) => {
+      const instance = await getInstance(c.ds, uuid);
+      return !instance || instance.deleted_at !== null || instance.host === c.host;
+    });
+  } else {
+    await unfenceSelf(c, fenced);
+  }
   const selfFence = new SelfFence(c, {
     lastBeat: () => heartbeat.lastSucceededAt(),
     forcedDown: () => isForcedDown(c.ds, { host: opts.host, binary: COMPUTE_BINARY }),
-  }, selfFenceSeconds(deps.config) * 1000, fenced);
+  }, selfFenceSeconds(deps.config) * 1000, fenced, undefined, forcedAtStart);
   await reportResources(c);
   log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
   await recoverInterruptedBuilds(c);

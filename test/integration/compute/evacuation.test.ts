@@ -151,6 +151,19 @@ describe('evacuation (amqp, postgres)', () => {
     expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
   });
 
+  it('a compute that starts while its service is forced down keeps its guests paused until an admin lifts it', async () => {
+    const vm = await buildOn('compute-1');
+    await killSource('compute-1');
+    await cluster.startCompute('compute-1');
+    // Paused before the compute serves anything: the host may be evacuated while it stays forced down.
+    expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.RUNNING, 25_000);
+    expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
+  });
+
   it('a compute cut off from the database pauses its guests past the fence interval and resumes them when it reconnects', async () => {
     const vm = await buildOn('compute-1');
     // Hold compute-1's services row: its heartbeat write waits, as it would on a partition.

@@ -9,6 +9,7 @@ import { instanceActionPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import { crashPoint } from '@ferry/common/chaos';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
+import { VmNotFound } from '../drivers';
 
 /** Nova's compute event for the rebuild an evacuation is. */
 export const REBUILD_EVENT = 'compute_rebuild_instance';
@@ -76,7 +77,12 @@ async function rebuildTaken(c: ComputeContext, ctx: RequestContext, m: Migration
     return;
   }
   crashPoint('evacuate.dest.after_take', c.host);
-  await updateInstanceIf(c.ds, instance.uuid, { task_states: ['rebuilding'], host: source }, { task_state: 'rebuild_spawning' });
+  // Taken again by a re-driven run, or changed meanwhile (a reset, a delete): only the first goes on to build.
+  if (!(await updateInstanceIf(c.ds, instance.uuid, { task_states: [...EVACUATING_TASKS], host: source }, { task_state: 'rebuild_spawning' }))) {
+    await advanceMigration(c.ds, m.id, ['pre-migrating'], 'error', 'dest', { last_error: 'instance changed before the rebuild started' });
+    await releaseClaim(c.ds, instance.uuid, c.host);
+    return;
+  }
   const data = m.migrate_data as unknown as EvacuationData;
   try {
     await withActionEvent(c.ds, ctx, instance.uuid, REBUILD_EVENT, c.host, async () => {
@@ -99,7 +105,12 @@ async function rebuildTaken(c: ComputeContext, ctx: RequestContext, m: Migration
       return;
     }
     if (now.host !== c.host) {
-      c.log.warn({ migration_id: m.id, instance_uuid: instance.uuid, host: now.host, task_state: now.task_state }, 'instance changed during the rebuild; the copy here is left for recovery');
+      // Reset or cleaned up while the guest was rebuilt here: the database does not name this copy, so it must not run.
+      // It is stopped, not destroyed (on shared storage its disk is the instance's), and left to an operator's cleanup.
+      await stopHere(c, instance.uuid);
+      await advanceMigration(c.ds, m.id, ['pre-migrating'], 'error', 'dest', { last_error: `instance changed during the rebuild (host ${now.host}, task ${now.task_state}); the rebuilt copy on ${c.host} is stopped` });
+      await releaseClaim(c.ds, instance.uuid, c.host);
+      c.log.warn({ migration_id: m.id, instance_uuid: instance.uuid, host: now.host, task_state: now.task_state }, 'instance changed during the rebuild; the copy rebuilt here is stopped');
       return;
     }
   }
@@ -133,6 +144,7 @@ async function finishRecord(c: ComputeContext, m: Migration, source: string): Pr
 async function dropEvacuation(c: ComputeContext, m: Migration, reason: string): Promise<void> {
   const data = m.migrate_data as unknown as EvacuationData | null;
   if (!data?.shared_storage) await c.driver.destroy(m.instance_uuid);
+  else await stopHere(c, m.instance_uuid);
   await releaseClaim(c.ds, m.instance_uuid, c.host);
   await advanceMigration(c.ds, m.id, ['pre-migrating'], 'failed', 'dest', { last_error: reason });
   c.log.info({ migration_id: m.id, instance_uuid: m.instance_uuid, reason }, 'evacuation dropped');
@@ -145,9 +157,21 @@ async function dropEvacuation(c: ComputeContext, m: Migration, reason: string): 
 async function failEvacuation(c: ComputeContext, m: Migration, instance: Instance, err: Error): Promise<void> {
   c.log.warn({ migration_id: m.id, instance_uuid: instance.uuid, err: err.message }, 'evacuation failed');
   const data = m.migrate_data as unknown as EvacuationData;
+  // On shared storage the disk is the instance's own: the guest this host may have started on it is stopped, not destroyed.
   if (!data.shared_storage) await c.driver.destroy(instance.uuid).catch(() => undefined);
+  else await stopHere(c, instance.uuid);
   await releaseClaim(c.ds, instance.uuid, c.host);
   await recordInstanceFault(c.ds, { instance_uuid: instance.uuid, code: 500, message: err.message.slice(0, 255), details: err.stack ?? null, host: c.host });
   await updateInstanceIf(c.ds, instance.uuid, { task_states: [...EVACUATING_TASKS], host: m.source_compute }, { vm_state: VM_STATES.ERROR, task_state: null });
   await advanceMigration(c.ds, m.id, ['pre-migrating'], 'failed', 'dest', { last_error: err.message.slice(0, 2000) });
+}
+
+/** Stops whatever this host runs of the instance (nothing defined is no error); a failure is logged, never hidden. */
+async function stopHere(c: ComputeContext, uuid: string): Promise<void> {
+  try {
+    await c.driver.powerOff(uuid);
+  } catch (err) {
+    if (err instanceof VmNotFound) return;
+    c.log.error({ instance_uuid: uuid, err: (err as Error).message }, 'cannot stop the copy rebuilt here; it needs an operator');
+  }
 }

@@ -30,10 +30,17 @@ async function writeFenced(path: string, uuids: string[]): Promise<void> {
 }
 
 
-/** Pauses every running guest and records which; uses only the driver and the disk (the database is out of reach). */
-export async function fenceSelf(c: ComputeContext, path: string, why: string): Promise<string[]> {
-  const running = (await c.driver.listVms()).filter((vm) => vm.power_state === POWER_STATES.RUNNING);
+/**
+ * Pauses every running guest and records which; uses only the driver and the disk (the database is out of reach).
+ * `isOurs`, when the database can be read, spares guests it places on another host (on shared storage this host sees
+ * them too).
+ */
+export async function fenceSelf(c: ComputeContext, path: string, why: string, isOurs?: (uuid: string) => Promise<boolean>): Promise<string[]> {
+  const all = (await c.driver.listVms()).filter((vm) => vm.power_state === POWER_STATES.RUNNING);
+  const running = [];
+  for (const vm of all) if (!isOurs || (await isOurs(vm.uuid))) running.push(vm);
   const paused: string[] = [];
+  const failed: string[] = [];
   // Recorded before the pause: a crash between the two leaves a guest listed, never a paused one forgotten.
   await writeFenced(path, [...(await readFenced(path)), ...running.map((vm) => vm.uuid)]);
   for (const vm of running) {
@@ -42,10 +49,13 @@ export async function fenceSelf(c: ComputeContext, path: string, why: string): P
       await c.driver.pause(vm.uuid);
       paused.push(vm.uuid);
     } catch (err) {
+      failed.push(vm.uuid);
       c.log.error({ instance_uuid: vm.uuid, err: (err as Error).message }, 'cannot pause a guest while fenced');
     }
   }
   c.log.error({ paused: paused.length, guests: paused, why }, 'this host may be evacuated, so every guest it ran is paused');
+  // A guest left running must not stay so: the fence is not done, and the next tick tries again.
+  if (failed.length > 0) throw new Error(`could not pause ${failed.length} guest(s) while fenced: ${failed.join(', ')}`);
   return paused;
 }
 
@@ -101,7 +111,12 @@ export class SelfFence {
     private readonly fenceMs: number,
     private readonly path: string,
     private readonly tickMs = 500,
-  ) {}
+    /** Fenced already when it starts (a compute that started while forced down fenced itself first). */
+    fencedAtStart = false,
+  ) {
+    this.fenced = fencedAtStart;
+    this.forced = fencedAtStart;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.tick(), this.tickMs);
@@ -152,8 +167,9 @@ export class SelfFence {
     };
     this.running = this.running.then(run).catch((err: unknown) => {
       this.c.log.error({ err: (err as Error).message, step: kind }, 'fencing step failed; retried at the next tick');
-      // An unfence that could not reach the database is tried again.
+      // A fence or an unfence that did not finish is tried again at the next tick.
       if (kind === 'unfence') this.fenced = true;
+      if (kind === 'fence') this.fenced = false;
     });
   }
 }
