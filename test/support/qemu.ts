@@ -2,7 +2,8 @@
 // temporary directory.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestGuest } from '@ferry/compute';
@@ -53,7 +54,8 @@ async function startQemu(args: string[], inDir: (dir: string) => string[] = () =
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'exit');
   const alive = () => child.exitCode === null && child.signalCode === null;
-  for (let i = 0; !(await access(qmpPath).then(() => true, () => false)); i++) {
+  // The socket file appears before QEMU listens on it: ready once a connection is accepted.
+  for (let i = 0; !(await accepts(qmpPath)); i++) {
     if (!alive() || i > 250) {
       child.kill('SIGKILL');
       await rm(dir, { recursive: true, force: true });
@@ -72,4 +74,16 @@ async function startQemu(args: string[], inDir: (dir: string) => string[] = () =
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Whether something accepts a connection on the unix socket at path now. */
+function accepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
