@@ -99,7 +99,7 @@ async function serveHost(
   const selfFence = new SelfFence(c, {
     lastBeat: () => heartbeat.lastSucceededAt(),
     forcedDown: () => isForcedDown(c.ds, { host: opts.host, binary: COMPUTE_BINARY }),
-  }, selfFenceSeconds(deps.config) * 1000, fenced, undefined, forcedAtStart);
+  }, selfFenceSeconds(deps.config) * 1000, fenced, { fencedAtStart: forcedAtStart });
   await reportResources(c);
   log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
   await recoverInterruptedBuilds(c);

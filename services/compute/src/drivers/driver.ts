@@ -4,6 +4,16 @@ import type { PowerState } from '@ferry/common/domain';
 import type { ByteRange } from '../transfer/byte-ranges';
 import type { LiveMigrationDriver } from './live-migration';
 
+/** Where a driver keeps its host's state, and what the host offers (every driver's options start with these). */
+export interface HostOptions {
+  host: string;
+  stateDir: string;
+  vcpus: number;
+  memoryMb: number;
+  diskGb: number;
+  cpuModel?: string;
+}
+
 /** What a host offers, as reported into its compute_nodes row. */
 export interface HostInfo {
   hypervisor_hostname: string;

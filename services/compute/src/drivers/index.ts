@@ -3,7 +3,7 @@ import type { FerryConfig } from '@ferry/common/config';
 import type { Driver } from './driver';
 import { FakeDriver } from './fake/fake-driver';
 
-export type { ColdMoveDriver, DirtyTracker, Driver, GuestDriver, HostInfo, RebootKind, VmInfo, VmSpec } from './driver';
+export type { ColdMoveDriver, DirtyTracker, Driver, GuestDriver, HostInfo, HostOptions, RebootKind, VmInfo, VmSpec } from './driver';
 export { DiskNotFound, DriverError, LiveMigrationCancelled, UnsafePeerPath, VmInvalidState, VmNotFound } from './errors';
 export { instancesDirOf, peerDiskPath } from './instance-paths';
 export { FakeDriver, type FakeDriverOptions } from './fake/fake-driver';

@@ -110,13 +110,15 @@ export class SelfFence {
     private readonly watch: { lastBeat: () => number; forcedDown: () => Promise<boolean> },
     private readonly fenceMs: number,
     private readonly path: string,
-    private readonly tickMs = 500,
-    /** Fenced already when it starts (a compute that started while forced down fenced itself first). */
-    fencedAtStart = false,
+    /** fencedAtStart: a compute that started while forced down fenced itself first. */
+    opts: { tickMs?: number; fencedAtStart?: boolean } = {},
   ) {
-    this.fenced = fencedAtStart;
-    this.forced = fencedAtStart;
+    this.tickMs = opts.tickMs ?? 500;
+    this.fenced = opts.fencedAtStart ?? false;
+    this.forced = this.fenced;
   }
+
+  private readonly tickMs: number;
 
   start(): void {
     this.timer = setInterval(() => this.tick(), this.tickMs);

@@ -31,9 +31,8 @@ export const ferryMigrationRoutes: RoutesPlugin = async (app, { deps }) => {
     const { in_progress: _ignored, ...filters } = query;
     const q = readMigrationQuery(filters, NOVA_VIEW);
     requireAdmin(req.ctx, POLICY);
-    let rows = await findMigrations(deps.db.dataSource, q);
-    if (inProgress !== undefined && parseLooseBool(inProgress)) rows = rows.filter((m) => inFlightStatuses(m.migration_type).includes(m.status as never));
-    return { migrations: rows.map(view) };
+    const views = (await findMigrations(deps.db.dataSource, q)).map(view);
+    return { migrations: inProgress !== undefined && parseLooseBool(inProgress) ? views.filter((v) => v.in_progress) : views };
   });
 
   app.get('/os-ferry-migrations/:id', async (req) => {

@@ -1,9 +1,9 @@
 // The fake hypervisor: simulated VMs whose state lives in files under the host's state dir, disks as real sparse files.
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { migratingGuestName, POWER_STATES, type PowerState } from '@ferry/common/domain';
-import type { Driver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
+import type { Driver, HostInfo, HostOptions, RebootKind, VmInfo, VmSpec } from '../driver';
 import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
 import { DiskNotFound, DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instanceDirs, instancesDirOf, peerDiskPath, storageIdOf } from '../instance-paths';
@@ -13,13 +13,7 @@ import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from '.
 import { uptimeLine } from '../uptime-line';
 import { DISK_FILE, createSparseDisk, growDisk, readVmRecord, writeVmRecord, type FakeVmRecord, type FakeVmState } from './vm-files';
 
-export interface FakeDriverOptions {
-  host: string;
-  stateDir: string;
-  vcpus: number;
-  memoryMb: number;
-  diskGb: number;
-  cpuModel?: string;
+export interface FakeDriverOptions extends HostOptions {
   /** Bytes per second a guest writes to its disk while the disk is tracked and the VM runs (default 0: idle). */
   guestWriteRate?: number;
   /** Size and alignment of each of the guest's writes (default 64 KiB). */
@@ -205,15 +199,8 @@ export class FakeDriver implements Driver {
   }
 
   async listVms(): Promise<VmInfo[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.instancesDir);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
     const vms: VmInfo[] = [];
-    for (const name of names.sort()) {
+    for (const name of await instanceDirs(this.instancesDir)) {
       const record = await readVmRecord(join(this.instancesDir, name));
       if (record) vms.push(vmInfo(record));
     }

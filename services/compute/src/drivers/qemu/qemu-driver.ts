@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import { writeFileAtomic } from '../atomic-file';
-import type { GuestDriver, HostInfo, RebootKind, VmInfo, VmSpec } from '../driver';
+import type { GuestDriver, HostInfo, HostOptions, RebootKind, VmInfo, VmSpec } from '../driver';
 import { DiskNotFound, DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instanceDirs, instancesDirOf, storageIdOf } from '../instance-paths';
 import type { GuestPresence } from '../live-migration';
@@ -22,13 +22,7 @@ import { ensureTestGuest, type TestGuest } from './test-guest';
 
 const run = promisify(execFile);
 
-export interface QemuDriverOptions {
-  host: string;
-  stateDir: string;
-  vcpus: number;
-  memoryMb: number;
-  diskGb: number;
-  cpuModel?: string;
+export interface QemuDriverOptions extends HostOptions {
   /** kvm or tcg (default tcg: this kind of machine's /dev/kvm runs guests far slower than TCG). */
   accel?: 'kvm' | 'tcg';
   /** Where the test guest is built and kept (default `<state dir>/cache`). */
