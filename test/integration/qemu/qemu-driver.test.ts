@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES } from '@ferry/common/domain';
-import { COUNTER_LINE, QemuDriver } from '@ferry/compute';
+import { COUNTER_LINE, killQemu, QemuDriver } from '@ferry/compute';
 import { TEST_CACHE_DIR } from '../../support/qemu';
 import { guestConformance, vmSpec } from '../compute/driver-conformance';
 
@@ -23,7 +23,11 @@ guestConformance('qemu', async () => {
       await d.init();
       return d;
     },
-    undefine: (uuid) => rm(join(driver.vmDir(uuid), 'domain.json')),
+    // An operator's `virsh destroy` then `virsh undefine`: the QEMU is gone and so is the definition.
+    undefine: async (uuid) => {
+      await killQemu(driver.pidfile(uuid), uuid);
+      await rm(driver.domainPath(uuid));
+    },
     cleanup: async () => {
       for (const uuid of await driver.listHeldInstances()) await driver.destroy(uuid);
       await rm(stateDir, { recursive: true, force: true });
@@ -93,7 +97,7 @@ describe('qemu driver: rescue', () => {
       const spec = vmSpec();
       await driver.spawn(spec);
       const drives = async () => {
-        const pid = (await readFile(join(driver.vmDir(spec.uuid), 'qemu.pid'), 'utf8')).trim();
+        const pid = (await readFile(driver.pidfile(spec.uuid), 'utf8')).trim();
         return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter((a) => a.startsWith('file=')).map((a) => a.split(',')[0]!.split('/').at(-1));
       };
       expect(await drives()).toEqual(['disk']);

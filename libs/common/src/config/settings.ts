@@ -65,6 +65,14 @@ export const prefix: Parser<string> = (raw) => {
 
 const optional = <T>(p: Parser<T>): Parser<T | undefined> => p;
 
+/** A port range written `MIN-MAX`. */
+const portRange: Parser<{ min: number; max: number }> = (raw) => {
+  const m = /^(\d+)-(\d+)$/.exec(raw.trim());
+  const [min, max] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(min >= 1 && max <= 65535 && min <= max)) throw new Error(`expected a port range MIN-MAX within 1-65535, got "${raw}"`);
+  return { min, max };
+};
+
 export const bool: Parser<boolean> = (raw) => {
   const v = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
@@ -227,6 +235,28 @@ export const SETTINGS = {
   fakeGuestWriteRate: {
     env: 'FERRY_FAKE_GUEST_WRITE_RATE', default: 4 * 1024 * 1024, parse: int(0, 1 << 30),
     doc: 'Bytes per second a fake guest writes to its disk while its disk is being copied away (0: the guest stays idle).',
+  } as Setting<number>,
+  qemuAccel: {
+    env: 'FERRY_QEMU_ACCEL', default: 'tcg', parse: oneOf('tcg', 'kvm'),
+    doc: 'How the qemu driver runs guests: `tcg` (emulation, works everywhere) or `kvm` (needs a usable /dev/kvm).',
+  } as Setting<'tcg' | 'kvm'>,
+  qemuGuestCache: {
+    env: 'FERRY_QEMU_GUEST_CACHE', default: undefined, parse: optional(text),
+    doc: 'Directory where the qemu driver builds and keeps the guest it boots (a Debian kernel and a busybox initramfs, from Debian packages).',
+    shownDefault: '<state dir>/cache',
+  } as Setting<string | undefined>,
+  qemuMigrationAddress: {
+    env: 'FERRY_QEMU_MIGRATION_ADDRESS', default: '127.0.0.1', parse: text,
+    doc: 'Address a qemu host\'s incoming live migrations (and the disk exports of block migrations) listen on; sources connect to it.',
+  } as Setting<string>,
+  qemuMigrationPorts: {
+    env: 'FERRY_QEMU_MIGRATION_PORTS', default: { min: 49152, max: 49261 }, parse: portRange,
+    doc: 'Ports (MIN-MAX) incoming live migrations and their disk exports may listen on (libvirt\'s range by default).',
+    shownDefault: '49152-49261',
+  } as Setting<{ min: number; max: number }>,
+  qemuMigrationBandwidth: {
+    env: 'FERRY_QEMU_MIGRATION_BANDWIDTH', default: 1024 * 1024 * 1024, parse: int(1024, Number.MAX_SAFE_INTEGER),
+    doc: 'Bytes per second a qemu live migration may use (QEMU\'s max-bandwidth).',
   } as Setting<number>,
   transfer: {
     env: 'FERRY_TRANSFER', default: 'local', parse: oneOf('local', 'ssh'),

@@ -16,6 +16,8 @@ export interface ColdMoveData {
   pass1_done?: boolean;
   /** The regions the guest wrote during pass 1, saved after power-off so a restart can still copy only those. */
   pass2_ranges?: ByteRange[];
+  /** Files beside the disk that pass 2 copies whole (the driver's pendingDiskFiles after power-off). */
+  pass2_files?: string[];
 }
 
 export function moveData(m: Migration): ColdMoveData {

@@ -1,5 +1,6 @@
 // resize_instance on the source: copy the disk while the guest runs (pass 1), power off, copy what changed (pass 2),
 // then hand the instance to the destination. A failure before the hand-over leaves the instance running here.
+import { basename, dirname, join } from 'node:path';
 import { advanceMigration, patchMigration, updateInstanceIf, withActionEvent, type Migration } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -87,6 +88,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
           const vm = await c.driver.getVm(instance.uuid);
           if (!vm) throw new Error(`instance ${instance.uuid} has no VM on source host ${c.host}`);
           let ranges: ByteRange[] | undefined;
+          let files: string[] = [];
           let pass1 = { total: 0, processed: 0 };
           if (vm.power_state === POWER_STATES.RUNNING || vm.power_state === POWER_STATES.PAUSED) {
             // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
@@ -100,28 +102,33 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
               await c.driver.powerOff(instance.uuid);
               crashPoint('cold.source.after_power_off', c.host);
               ranges = tracker.ranges();
+              files = await c.driver.pendingDiskFiles(instance.uuid);
             } finally {
               tracker.stop();
             }
-            await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges });
+            await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges, pass2_files: files });
           } else {
             // Already off: stopped before the move, or this host restarted after powering it off.
             await c.driver.powerOff(instance.uuid);
             if (!timings.guest_stopped?.at) await savePhase('guest_stopped', { at: nowIso() });
-            if (data.pass1_done && data.pass2_ranges) ranges = data.pass2_ranges;
+            files = await c.driver.pendingDiskFiles(instance.uuid);
+            // The plan saved at power-off holds only while the files it named are still there, unchanged in number.
+            if (data.pass1_done && data.pass2_ranges && sameFiles(data.pass2_files ?? [], files)) ranges = data.pass2_ranges;
           }
-          if (ranges?.length === 0) {
+          if (ranges?.length === 0 && files.length === 0) {
             // The guest wrote nothing during pass 1: the destination already has every byte.
             await savePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
           } else if (ranges) {
-            await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, bytes_planned: totalLength(ranges) });
-            const r = await c.transfer.copy({ source, dest: target, ranges, signal, onProgress: progress.listener(pass1) });
-            await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
+            await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, files: files.length, bytes_planned: totalLength(ranges) });
+            const r = ranges.length > 0 ? await c.transfer.copy({ source, dest: target, ranges, signal, onProgress: progress.listener(pass1) }) : { bytes: 0, seconds: 0 };
+            const f = await copyBeside(files, target, instance.uuid, (file, to) => c.transfer.copy({ source: file, dest: to, signal, onProgress: progress.listener(pass1) }));
+            await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           } else {
-            // No trustworthy record of what changed: copy the whole disk while the guest is off.
+            // No trustworthy record of what changed: copy the whole disk (and what lies over it) while the guest is off.
             await savePhase('copy_while_off', { started_at: nowIso() });
             const r = await c.transfer.copy({ source, dest: target, signal, onProgress: progress.listener({ total: 0, processed: 0 }) });
-            await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds });
+            const f = await copyBeside(files, target, instance.uuid, (file, to) => c.transfer.copy({ source: file, dest: to, signal, onProgress: progress.listener({ total: 0, processed: 0 }) }));
+            await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           }
           await progress.settled();
         } catch (err) {
@@ -148,6 +155,24 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
     return;
   }
   await handOver(c, ctx, migration.id, instance.uuid, dest, migration.dest_node);
+}
+
+function sameFiles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((f, i) => f === b[i]);
+}
+
+/** Copies each file whole to the same name beside the destination's disk, one after the other. */
+async function copyBeside(
+  files: readonly string[], disk: { host: string; path: string }, uuid: string, copy: (file: string, to: { host: string; path: string }) => Promise<{ bytes: number; seconds: number }>,
+): Promise<{ bytes: number; seconds: number }> {
+  let bytes = 0;
+  let seconds = 0;
+  for (const file of files) {
+    const r = await copy(file, { host: disk.host, path: peerDiskPath(join(dirname(disk.path), basename(file)), disk.host, uuid) });
+    bytes += r.bytes;
+    seconds += r.seconds;
+  }
+  return { bytes, seconds };
 }
 
 /** The disk is on the destination: post-migrating, the instance now names the destination, which finishes the move. */

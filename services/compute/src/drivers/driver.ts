@@ -117,6 +117,12 @@ export interface ColdMoveDriver {
   /** Starts recording the regions the guest writes to the disk of VM uuid (which must exist). */
   trackDirtyRegions(uuid: string): Promise<DirtyTracker>;
   /**
+   * Files beside the disk that hold part of it (a qcow2 overlay a snapshot put over it while it was tracked): each is
+   * copied whole, once the guest is off, to the same name beside the disk on the destination, whose finishIncoming
+   * folds it in. Empty when the disk is the one file.
+   */
+  pendingDiskFiles(uuid: string): Promise<string[]>;
+  /**
    * Makes room on this host for the disk of instance uuid arriving from another host and returns the path it
    * must be copied to. Idempotent. Throws when this host cannot take it.
    */

@@ -1,7 +1,9 @@
 // Picks the driver a compute service runs with.
 import type { FerryConfig } from '@ferry/common/config';
 import type { Driver } from './driver';
+import { cpus, totalmem } from 'node:os';
 import { FakeDriver } from './fake/fake-driver';
+import { QemuDriver } from './qemu/qemu-driver';
 
 export type { ColdMoveDriver, DirtyTracker, Driver, GuestDriver, HostInfo, HostOptions, RebootKind, VmInfo, VmSpec } from './driver';
 export { DiskNotFound, DriverError, LiveMigrationCancelled, UnsafePeerPath, VmInvalidState, VmNotFound } from './errors';
@@ -20,7 +22,12 @@ export function createDriver(config: Readonly<FerryConfig>, host: string): Drive
         liveMigrationTimeScale: config.fakeLiveTimeScale, liveMigrationBandwidth: config.fakeMigrationBandwidth,
       });
     case 'qemu':
-      throw new Error('FERRY_DRIVER=qemu cannot move guests yet (its cold and live migration are not built); use fake');
+      // A qemu host offers what the machine has (several hosts on one machine each report all of it).
+      return new QemuDriver({
+        host, stateDir: config.stateDir, vcpus: cpus().length, memoryMb: Math.floor(totalmem() / 1024 ** 2), diskGb: config.fakeDiskGb,
+        accel: config.qemuAccel, migrationAddress: config.qemuMigrationAddress, migrationPorts: config.qemuMigrationPorts,
+        migrationBandwidth: config.qemuMigrationBandwidth, cacheDir: config.qemuGuestCache,
+      });
   }
 }
 export type { GuestPresence, LiveMigrationDriver, LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, LiveMigrationOptions, MigrationCookie } from './live-migration';
@@ -28,4 +35,5 @@ export { FakeLiveMigrationJob } from './fake/live-job';
 export { QmpClient, QmpCommandError, QmpDisconnected, QmpTimeout, type QmpEvent, type QmpGreeting, type QmpOptions } from './qemu/qmp';
 export { COUNTER_LINE, DIRTIED_LINE, ensureTestGuest, type TestGuest } from './qemu/test-guest';
 export { QemuDriver, type QemuDriverOptions } from './qemu/qemu-driver';
+export { killQemu } from './qemu/qemu-process';
 export { FAILURE_MODES, induceFailureMode, type FailureMode, type FailureModeName, type FailureSite } from './fake/failure-modes';

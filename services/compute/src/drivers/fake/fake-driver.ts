@@ -230,6 +230,11 @@ export class FakeDriver implements Driver {
     return guest.track();
   }
 
+  /** A fake VM's disk is one file. */
+  async pendingDiskFiles(_uuid: string): Promise<string[]> {
+    return [];
+  }
+
   async prepareIncoming(uuid: string): Promise<string> {
     await this.faults.check('prepare_incoming');
     // No state file: until finishIncoming writes one, the directory is an arriving disk, not a VM.

@@ -19,12 +19,14 @@ export interface QemuLaunch {
   kernel: string;
   initrd: string;
   append: string;
-  /** Disks in boot order (a rescue disk first, while rescued). */
-  disks: string[];
+  /** Disks in boot order (a rescue disk first, while rescued); id names the drive in QMP commands. */
+  disks: { id: string; file: string }[];
   qmpPath: string;
+  /** A second monitor, for a long-running job (a live migration) that must not hold the first one. */
+  jobQmpPath: string;
   pidfile: string;
   serialLog: string;
-  /** Starts paused, its state arriving later by `migrate-incoming` (-incoming defer). */
+  /** Starts paused, its state arriving later by `migrate-incoming` (-incoming defer), and stays paused until `cont` (-S). */
   incoming?: boolean;
 }
 
@@ -34,18 +36,19 @@ export class QemuStartFailed extends DriverError {
 
 /** The command line of one guest's QEMU. */
 export function qemuArgs(l: QemuLaunch): string[] {
-  if (l.qmpPath.length > MAX_SOCKET_PATH) {
-    throw new QemuStartFailed(`QMP socket path ${l.qmpPath} is ${l.qmpPath.length} bytes, over the ${MAX_SOCKET_PATH} a unix socket allows: use a shorter state dir`, {
+  const longest = [l.qmpPath, l.jobQmpPath].reduce((a, b) => (b.length > a.length ? b : a));
+  if (longest.length > MAX_SOCKET_PATH) {
+    throw new QemuStartFailed(`QMP socket path ${longest} is ${longest.length} bytes, over the ${MAX_SOCKET_PATH} a unix socket allows: use a shorter state dir`, {
       instance_uuid: l.uuid,
     });
   }
   return [
     '-name', `guest=${l.name}`, '-uuid', l.uuid, '-machine', 'q35', '-accel', l.accel, '-m', String(l.memoryMb), '-smp', String(l.vcpus),
     '-kernel', l.kernel, '-initrd', l.initrd, '-append', l.append,
-    ...l.disks.flatMap((file) => ['-drive', `file=${file},if=virtio,format=qcow2`]),
+    ...l.disks.flatMap((d) => ['-drive', `file=${d.file},if=virtio,format=qcow2,id=${d.id}`]),
     '-nodefaults', '-display', 'none', '-serial', `file:${l.serialLog}`,
-    '-qmp', `unix:${l.qmpPath},server=on,wait=off`, '-daemonize', '-pidfile', l.pidfile,
-    ...(l.incoming ? ['-incoming', 'defer'] : []),
+    '-qmp', `unix:${l.qmpPath},server=on,wait=off`, '-qmp', `unix:${l.jobQmpPath},server=on,wait=off`, '-daemonize', '-pidfile', l.pidfile,
+    ...(l.incoming ? ['-incoming', 'defer', '-S'] : []),
   ];
 }
 
