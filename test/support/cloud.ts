@@ -38,6 +38,10 @@ export function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv): 
 export interface Cloud {
   readonly mode: DeploymentMode;
   readonly url: string;
+  /** The services' FERRY_STATE_DIR. */
+  readonly stateDir: string;
+  /** What the services printed so far (their logs). */
+  output(): string;
   /** Runs `openstack --os-cloud <cloud> …`; never throws for a non-zero exit. */
   openstack(cloud: CloudName, args: string[]): Promise<CliResult>;
   /** Runs `openstack … -f json` and parses the output; throws with stderr on failure. */
@@ -75,9 +79,13 @@ export function cloudsYaml(url: string, passwords: { admin: string; demo: string
   return `clouds:\n${cloud('admin')}${cloud('demo')}`;
 }
 
-/** Starts Ferry in the given mode; settings (FERRY_* variables) apply to every service. */
-export async function startCloud(mode: DeploymentMode, settings: NodeJS.ProcessEnv = {}): Promise<Cloud> {
+/**
+ * Starts Ferry in the given mode; settings (FERRY_* variables) apply to every service. beforeStart lays out the
+ * state dir before any service starts (hosts sharing instance storage, say).
+ */
+export async function startCloud(mode: DeploymentMode, settings: NodeJS.ProcessEnv = {}, beforeStart: (stateDir: string) => void = () => undefined): Promise<Cloud> {
   const state = tempStateDir();
+  beforeStart(state.dir);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const configFile = join(state.dir, 'clouds.yaml');
@@ -145,6 +153,8 @@ export async function startCloud(mode: DeploymentMode, settings: NodeJS.ProcessE
   return {
     mode,
     url,
+    stateDir: state.dir,
+    output: () => procs.map((p) => p.output()).join('\n'),
     openstack,
     async openstackJson<T>(cloud: CloudName, args: string[]): Promise<T> {
       const res = await openstack(cloud, [...args, '-f', 'json']);

@@ -26,3 +26,6 @@ export type LiveMigrationData = LiveMigrationRequestData & LiveMigrationDecision
 
 /** The instance metadata key that sets a fake guest's RAM dirty rate in MiB/s (the fake driver's pre-copy model). */
 export const DIRTY_RATE_METADATA_KEY = 'ferry:dirty_rate_mib_s';
+
+/** The instance metadata key that caps the bandwidth (MiB/s) its live migrations may use, below the host's own cap. */
+export const BANDWIDTH_METADATA_KEY = 'ferry:migration_bandwidth_mib_s';

@@ -16,6 +16,8 @@ export interface LiveMigrationOptions {
   autoConverge: boolean;
   /** Allow switching to post-copy (force-complete, or the timeout action). */
   postCopyAllowed: boolean;
+  /** Bytes per second this migration may use at most (the host's own cap applies too). */
+  bandwidthBytesPerSec?: number;
   /** Bytes per second the guest dirties its RAM (the fake's pre-copy model; real hypervisors measure it). */
   dirtyRateBytesPerSec?: number;
 }

@@ -5,7 +5,7 @@ import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import type { LiveMigrationOptions, VmSpec } from '../drivers';
-import { DIRTY_RATE_METADATA_KEY } from '@ferry/common/domain';
+import { BANDWIDTH_METADATA_KEY, DIRTY_RATE_METADATA_KEY } from '@ferry/common/domain';
 
 export interface LiveMove {
   migration: Migration;
@@ -27,9 +27,10 @@ export function arrivesPaused(data: LiveMigrationData): boolean {
   return data.old_vm_state === VM_STATES.PAUSED;
 }
 
-/** The driver options of this move, from settings, the record and the instance (its dirty rate, for the fake driver). */
+/** The driver options of this move, from settings, the record and the instance's metadata (bandwidth cap; the fake driver's dirty rate). */
 export function liveOptions(c: ComputeContext, move: LiveMove, maxDowntimeMs: number): LiveMigrationOptions {
   const mib = Number(move.instance?.metadata?.[DIRTY_RATE_METADATA_KEY]);
+  const bandwidthMib = Number(move.instance?.metadata?.[BANDWIDTH_METADATA_KEY]);
   return {
     destHost: move.migration.dest_compute!,
     blockMigration: move.data.block_migration_resolved ?? false,
@@ -37,6 +38,7 @@ export function liveOptions(c: ComputeContext, move: LiveMove, maxDowntimeMs: nu
     autoConverge: c.config.livePermitAutoConverge,
     postCopyAllowed: c.config.livePermitPostCopy,
     ...(Number.isFinite(mib) && mib >= 0 ? { dirtyRateBytesPerSec: mib * 1024 * 1024 } : {}),
+    ...(Number.isFinite(bandwidthMib) && bandwidthMib > 0 ? { bandwidthBytesPerSec: bandwidthMib * 1024 * 1024 } : {}),
   };
 }
 

@@ -182,8 +182,10 @@ export async function confirmHere(c: ComputeContext, move: LiveMove, confirmCook
   await instanceNotification(c, 'instance.live_migration_post', instance, async () => {
     await confirmUntilDone(c, instance.uuid, confirmCookie, { success: true, paused: arrivesPaused(move.data) });
     await releaseClaim(c.ds, instance.uuid, c.host);
+    // The guest's pause as the hypervisors saw it (source stopped → destination resumed), when they report it.
+    const paused = typeof confirmCookie.downtime_ms === 'number' ? { guest_paused_ms: confirmCookie.downtime_ms } : {};
     await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', 'source', {
-      last_error: null, phase_timings: withPhase(migration.phase_timings, 'finish_confirm', { finished_at: nowIso() }),
+      last_error: null, phase_timings: withPhase(migration.phase_timings, 'finish_confirm', { finished_at: nowIso(), ...paused }),
     });
     await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.dest_compute }, { task_state: null });
   });

@@ -378,7 +378,7 @@ export class FakeDriver implements Driver {
     const before = record.state;
     return new FakeLiveMigrationJob({
       ramBytes: record.memory_mb * MIB,
-      bandwidth: this.live.bandwidth,
+      bandwidth: Math.min(this.live.bandwidth, opts.bandwidthBytesPerSec ?? Infinity),
       dirtyRate: opts.dirtyRateBytesPerSec ?? this.live.dirtyRate,
       autoConverge: opts.autoConverge, postCopyAllowed: opts.postCopyAllowed, maxDowntimeMs: opts.maxDowntimeMs,
       timeScale: this.live.timeScale,

@@ -498,7 +498,7 @@ export class QemuDriver implements Driver {
       return new QemuLiveMigrationJob({
         uuid, host: this.opts.host, qmp, uri: `tcp:${address}:${cookie.port}`,
         mirrors: opts.blockMigration ? domainDrives(domain).map((d) => ({ drive: d.id, target: `nbd://${address}:${String(cookie.nbd_port)}/${d.id}` })) : [],
-        maxDowntimeMs: opts.maxDowntimeMs, maxBandwidthBytes: this.opts.migrationBandwidth ?? 1024 ** 3,
+        maxDowntimeMs: opts.maxDowntimeMs, maxBandwidthBytes: Math.min(this.opts.migrationBandwidth ?? 1024 ** 3, opts.bandwidthBytesPerSec ?? Infinity),
         autoConverge: opts.autoConverge, postCopyAllowed: opts.postCopyAllowed, pollMs: this.opts.migrationPollMs ?? 100,
         cookie: { source_host: this.opts.host, dest_host: opts.destHost },
       });
