@@ -6,7 +6,7 @@ import { SETTINGS } from '@ferry/common/config';
 import { CIRROS_IMAGE_ID, type Instance } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { startMetricsListener, type MetricsListener } from '@ferry/common/metrics';
-import { newRequestContext } from '@ferry/common/rpc';
+import { newRequestContext, RpcClient } from '@ferry/common/rpc';
 import { Cluster, HOSTS, SCHEDULER_HOST } from '../compute/cluster';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { parsePrometheusText, samplesOf, valueOf, type Exposition } from '../../support/prometheus-text';
@@ -138,6 +138,17 @@ describe('metrics after a build and a cold migration (amqp bus, postgres)', () =
     expect(valueOf(m, 'ferry_rpc_server_duration_seconds_count', { topic: 'compute', method: 'get_host_uptime', kind: 'call' })).toBe(1);
     const failures = samplesOf(m, 'ferry_rpc_client_failures_total', { topic: 'compute', method: 'get_host_uptime', kind: 'call' });
     expect(failures).toEqual([expect.objectContaining({ labels: expect.objectContaining({ error: expect.stringMatching(/^Message(Undeliverable|Timeout)$/) }), value: 1 })]);
+  });
+
+  it('counts a message for a method no endpoint has under one label, whatever its name', async () => {
+    const compute = new RpcClient(cluster.transport, { topic: 'compute', server: 'compute-1', version: '1.0' }, { timeoutMs: 10_000 });
+    const ctx = newRequestContext();
+    for (const name of ['no_such_method_1', 'no_such_method_2']) await expect(compute.call(ctx, name, {})).rejects.toMatchObject({ code: 'NoSuchMethod' });
+    const m = await scrapeApi();
+    expect(valueOf(m, 'ferry_rpc_server_failures_total', { topic: 'compute', method: '(unknown)', kind: 'call', error: 'NoSuchMethod' })).toBe(2);
+    expect(samplesOf(m, 'ferry_rpc_server_failures_total').filter((s) => s.labels.method!.startsWith('no_such_method'))).toEqual([]);
+    // The sender still counts its own calls by the name it used.
+    expect(valueOf(m, 'ferry_rpc_client_failures_total', { method: 'no_such_method_1', error: 'NoSuchMethod' })).toBe(1);
   });
 
   it("counts the reconcilers' passes and the move it re-drove", async () => {

@@ -6,10 +6,14 @@ import { logBindings } from './context';
 import type { ServedEndpoint } from './contract';
 import { Dispatcher } from './dispatcher';
 import { failureOf, failureType, parseEnvelope, type Envelope, type Reply } from './envelope';
+import { NoSuchMethod } from './errors';
 import { makeTarget, type ServerTarget } from './target';
 import type { IncomingMessage, Listener, Transport } from './transport';
 
 export const DEFAULT_CONCURRENCY = 16;
+
+/** The method label of a refused message whose method no endpoint has. */
+export const UNKNOWN_METHOD = '(unknown)';
 
 export interface RpcServerOptions {
   readonly log?: Logger;
@@ -96,7 +100,8 @@ export class RpcServer {
       // Refused before any endpoint code ran (unknown method, version or bad args): the sender's bug, and for a cast
       // this line is the only trace of it.
       this.log.warn({ ...fields, error_code: err instanceof FerryError ? err.code : undefined, err: errorText(err) }, 'RPC message rejected');
-      countRpcRefusal(labels, failureType(err));
+      // A method no endpoint has is counted under one name: senders must not mint label values.
+      countRpcRefusal(err instanceof NoSuchMethod ? { ...labels, method: UNKNOWN_METHOD } : labels, failureType(err));
       this.sendReply(message, { failure: failureOf(err) }, env.method);
       return;
     }
