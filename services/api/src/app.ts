@@ -11,6 +11,7 @@ import { registerNullCharacterGuard } from './http/null-characters';
 import { COMPUTE_PREFIX, negotiateMicroversions } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX, tokenCacheFor, watchIdentityRevision } from './identity';
 import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from './image';
+import { metricsRoutes } from './metrics';
 import { computeVersion } from './versions';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -54,5 +55,6 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(behindToken(tokens, computeRoutes, negotiateMicroversions), { prefix: COMPUTE_PREFIX, deps });
   void app.register(imageVersionRoutes, { prefix: IMAGE_PREFIX, deps });
   void app.register(behindToken(tokens, imageRoutes), { prefix: IMAGE_PREFIX, deps });
+  void app.register(behindToken(tokens, metricsRoutes), { deps });
   return app;
 }

@@ -8,6 +8,7 @@ import { API_BINARY } from './binary';
 export { buildApp } from './app';
 export type { ApiDeps } from './api-deps';
 export { API_BINARY } from './binary';
+export { DOWNTIME_BUCKETS, DURATION_BUCKETS, scrapeApiMetrics } from './metrics';
 export const API_TOPIC = 'api';
 
 export interface RunningApi extends RunningService {

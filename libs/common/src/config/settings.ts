@@ -122,6 +122,15 @@ export const SETTINGS = {
     doc: 'Base URL clients use to reach the API, as published in the service catalog.',
     shownDefault: 'http://<listen>:<port>',
   } as Setting<string | undefined>,
+  metricsListen: {
+    env: 'FERRY_METRICS_LISTEN', default: '127.0.0.1', parse: text,
+    doc: 'Address the metrics listener binds to (see FERRY_METRICS_PORT). It answers without a token: keep it on loopback or an internal network.',
+  } as Setting<string>,
+  metricsPort: {
+    env: 'FERRY_METRICS_PORT', default: undefined, parse: optional(int(0, 65535)),
+    doc: 'Port of a listener serving only GET /metrics (Prometheus text, no token) for this process: its RPC and reconciler figures, plus the database\'s in a process running the API. Unset: no listener (the API\'s /metrics still answers admin tokens). 0 picks a free port.',
+    shownDefault: '(off)',
+  } as Setting<number | undefined>,
   upComputes: {
     env: 'FERRY_UP_COMPUTES', default: 3, parse: int(1, 200),
     doc: '`ferry up`: how many fake compute hosts (compute-1..N) run in the process.',

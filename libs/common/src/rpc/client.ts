@@ -1,7 +1,8 @@
 // RpcClient: typed calls and casts to a Target; prepare() derives a new, frozen context instead of mutating.
 import type { RequestContext } from './context';
 import type { ArgsOf, MethodNames, ResultOf } from './endpoint';
-import { buildEnvelope, resultOf } from './envelope';
+import { timeRpc, type RpcKind, type RpcLabels } from '../metrics/rpc-metrics';
+import { buildEnvelope, failureType, resultOf } from './envelope';
 import { describeTarget, makeTarget, withOverrides, type Target, type TargetOverrides } from './target';
 import type { Transport } from './transport';
 
@@ -45,7 +46,8 @@ export class CallContext<E = AnyEndpoint> {
     try {
       if (this.target.fanout) throw new TypeError(`cannot call ${String(method)} on ${describeTarget(this.target)}: fanout is for casts`);
       const envelope = buildEnvelope(this.target, ctx, method as string, args as object);
-      return this.transport.call(this.target, envelope, this.timeoutMs).then(resultOf) as Promise<ResultOf<E, K>>;
+      const reply = this.transport.call(this.target, envelope, this.timeoutMs).then(resultOf);
+      return timeRpc('client', this.labels(method, 'call'), reply, failureType) as Promise<ResultOf<E, K>>;
     } catch (err) {
       return Promise.reject(err);
     }
@@ -54,7 +56,11 @@ export class CallContext<E = AnyEndpoint> {
   /** Sends method to the target without waiting for it to run; resolves once the bus has accepted it. */
   async cast<K extends MethodNames<E>>(ctx: RequestContext, method: K, args: ArgsOf<E, K>): Promise<void> {
     const envelope = buildEnvelope(this.target, ctx, method as string, args as object);
-    await this.transport.cast(this.target, envelope, this.timeoutMs);
+    await timeRpc('client', this.labels(method, 'cast'), this.transport.cast(this.target, envelope, this.timeoutMs), failureType);
+  }
+
+  private labels(method: MethodNames<E>, kind: RpcKind): RpcLabels {
+    return { topic: this.target.topic, method: String(method), kind };
   }
 }
 

@@ -64,6 +64,11 @@ export function failureOf(err: unknown): FailurePayload {
   return { type: 'Error', message: String(err), retryable: false };
 }
 
+/** The type a failure travels under (a FerryError's code, else the error's name): the label it is counted by. */
+export function failureType(err: unknown): string {
+  return failureOf(err).type;
+}
+
 /** The typed error for failure when its type is on the allow-list, otherwise a RemoteError. */
 export function errorFromFailure(failure: FailurePayload): FerryError {
   const ctor = errorTypeFor(failure.type);

@@ -1,14 +1,19 @@
 // RpcServer: consumes a topic's queues on one host and runs each message on its endpoints, in the request's log context.
 import { FerryError } from '../domain/errors/ferry-error';
 import { silentLogger, withLogContext, type Logger } from '../log';
+import { countRpcRefusal, timeRpc, type RpcLabels } from '../metrics/rpc-metrics';
 import { logBindings } from './context';
 import type { ServedEndpoint } from './contract';
 import { Dispatcher } from './dispatcher';
-import { failureOf, parseEnvelope, type Envelope, type Reply } from './envelope';
+import { failureOf, failureType, parseEnvelope, type Envelope, type Reply } from './envelope';
+import { NoSuchMethod } from './errors';
 import { makeTarget, type ServerTarget } from './target';
 import type { IncomingMessage, Listener, Transport } from './transport';
 
 export const DEFAULT_CONCURRENCY = 16;
+
+/** The method label of a refused message whose method no endpoint has. */
+export const UNKNOWN_METHOD = '(unknown)';
 
 export interface RpcServerOptions {
   readonly log?: Logger;
@@ -84,7 +89,9 @@ export class RpcServer {
   private async run(env: Envelope, message: IncomingMessage): Promise<void> {
     const started = performance.now();
     const debug = this.log.isLevelEnabled('debug');
-    const fields = { method: env.method, version: env.version, kind: message.reply ? 'call' : 'cast', msg_id: env._msg_id ?? env._unique_id };
+    const kind = message.reply ? 'call' : 'cast';
+    const fields = { method: env.method, version: env.version, kind, msg_id: env._msg_id ?? env._unique_id };
+    const labels: RpcLabels = { topic: this.target.topic, method: env.method, kind };
     if (debug) this.log.debug({ ...fields, redelivered: message.redelivered || undefined }, 'RPC message received');
     let invoke: () => Promise<unknown>;
     try {
@@ -93,6 +100,8 @@ export class RpcServer {
       // Refused before any endpoint code ran (unknown method, version or bad args): the sender's bug, and for a cast
       // this line is the only trace of it.
       this.log.warn({ ...fields, error_code: err instanceof FerryError ? err.code : undefined, err: errorText(err) }, 'RPC message rejected');
+      // A method no endpoint has is counted under one name: senders must not mint label values.
+      countRpcRefusal(err instanceof NoSuchMethod ? { ...labels, method: UNKNOWN_METHOD } : labels, failureType(err));
       this.sendReply(message, { failure: failureOf(err) }, env.method);
       return;
     }
@@ -100,7 +109,7 @@ export class RpcServer {
     const running: RunningMessage = { method: env.method, kind: fields.kind, msgId: fields.msg_id, started };
     this.running.add(running);
     try {
-      reply = { result: await invoke() };
+      reply = { result: await timeRpc('server', labels, invoke(), failureType) };
       if (debug) this.log.debug({ ...fields, duration_ms: elapsed(started) }, 'RPC message handled');
     } catch (err) {
       reply = { failure: failureOf(err) };

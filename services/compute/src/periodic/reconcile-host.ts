@@ -3,6 +3,7 @@
 // checks and CAS, and this process's own run registry: a late original message and the re-drive cannot both act.
 import { advanceInstanceTask, claimStuck, failAction, getInstance, latestActionRequester, type StuckKind, type StuckRecord } from '@ferry/common/db';
 import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
+import { countReconcilerAction, countReconcilerPass } from '@ferry/common/metrics';
 import { newRequestContext } from '@ferry/common/rpc';
 import { buildAndRunInstance } from '../build/build-instance';
 import { settleInterruptedBuild } from './interrupted-builds';
@@ -104,6 +105,7 @@ async function redriveTask(c: ComputeContext, stuck: StuckRecord): Promise<boole
 /** Returns how many records it re-drove. */
 export async function reconcileHost(c: ComputeContext): Promise<number> {
   const owner = `compute:${c.host}`;
+  countReconcilerPass('compute');
   let actions = 0;
   for (const r of HOST_REDRIVES) {
     for (const stuck of await claimStuck(c.ds, r.kind, c.config[r.deadline], { host: c.host, tasks: r.tasks })) {
@@ -113,7 +115,9 @@ export async function reconcileHost(c: ComputeContext): Promise<number> {
         if (!(await r.redrive(c, stuck))) continue;
         c.log.info(fields, 're-drove a step left past its deadline');
         actions++;
+        countReconcilerAction('compute', r.kind, 'redriven');
       } catch (err) {
+        countReconcilerAction('compute', r.kind, 'failed');
         c.log.error({ ...fields, err: (err as Error).message }, 're-drive failed; the next pass past the deadline tries again');
       }
     }

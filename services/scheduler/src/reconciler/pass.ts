@@ -3,6 +3,7 @@
 import type { FerryConfig } from '@ferry/common/config';
 import { claimStuck, whileElected, type StuckRecord } from '@ferry/common/db';
 import type { Logger } from '@ferry/common/log';
+import { countReconcilerAction, countReconcilerPass } from '@ferry/common/metrics';
 import type { DataSource } from 'typeorm';
 import { computeUsable } from '../filters/compute-filter';
 import { loadHostStates } from '../load-hosts';
@@ -45,6 +46,7 @@ export async function reconcileScheduler(deps: SchedulerReconcilerDeps): Promise
     log.debug({ owner }, 'another scheduler holds the reconciler lock; this pass does nothing');
     return { elected: false, actions: 0 };
   }
+  countReconcilerPass('scheduler');
   let actions = 0;
   for (const { redrive, stuck } of claimed.value) {
     const fields = { kind: redrive.kind, instance_uuid: stuck.instance_uuid, migration_id: stuck.migration_id, age_seconds: stuck.age_seconds, owner };
@@ -52,7 +54,9 @@ export async function reconcileScheduler(deps: SchedulerReconcilerDeps): Promise
     try {
       await redrive.redrive(deps.manager, deps, stuck);
       actions++;
+      countReconcilerAction('scheduler', redrive.kind, 'redriven');
     } catch (err) {
+      countReconcilerAction('scheduler', redrive.kind, 'failed');
       log.error({ ...fields, err: (err as Error).message }, 're-drive failed; the next pass past the deadline tries again');
     }
   }

@@ -1,9 +1,11 @@
 // `ferry api|scheduler|compute`: one service per process, sharing a database and a RabbitMQ bus.
 import type { FerryConfig } from '@ferry/common/config';
 import type { RunningService, ServiceDeps } from '@ferry/common/service';
-import { startApi } from '@ferry/api';
+import { scrapeProcessMetrics, type MetricsListener } from '@ferry/common/metrics';
+import { scrapeApiMetrics, startApi } from '@ferry/api';
 import { startCompute } from '@ferry/compute';
 import { startScheduler } from '@ferry/scheduler';
+import { startMetricsIfAsked } from '../metrics-listener';
 import { openBus, openDb, rootLogger, untilSignal } from '../runtime';
 import { exitOnceIdle, stopWithin, untilStopRequested } from '../stop-services';
 
@@ -29,10 +31,14 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
   const db = await openDb(config, log);
   const transport = await openBus(config, log);
   const signalled = untilSignal(log);
-  let service: RunningService;
+  let service: RunningService | undefined;
+  let metrics: MetricsListener | undefined;
   try {
     service = await starters[name]({ config, db, transport, log: root }, host);
+    // The API process adds the database's figures to its own; the others serve what they count themselves.
+    metrics = await startMetricsIfAsked(config, name === 'api' ? () => scrapeApiMetrics(db.dataSource) : scrapeProcessMetrics, log);
   } catch (err) {
+    await service?.stop();
     await transport.close();
     await db.close();
     throw err;
@@ -40,6 +46,7 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
   const reason = await untilStopRequested(signalled, [service]);
   // Past the stop timeout this throws: the process exits with the steps still running, which recovery resumes.
   await stopWithin([[service]], config.stopTimeoutSeconds, log);
+  await metrics?.stop();
   await transport.close();
   await db.close();
   if ('leaseLost' in reason) throw reason.leaseLost;

@@ -2,9 +2,11 @@
 import { migrate, seed } from '@ferry/common/db';
 import { redactUrl, type FerryConfig } from '@ferry/common/config';
 import { stopAll, type RunningService } from '@ferry/common/service';
-import { startApi } from '@ferry/api';
+import type { MetricsListener } from '@ferry/common/metrics';
+import { scrapeApiMetrics, startApi } from '@ferry/api';
 import { startCompute } from '@ferry/compute';
 import { startScheduler } from '@ferry/scheduler';
+import { startMetricsIfAsked } from '../metrics-listener';
 import { defaultHost, openBus, openDb, rootLogger, untilSignal } from '../runtime';
 import { exitOnceIdle, stopWithin, untilStopRequested } from '../stop-services';
 
@@ -22,6 +24,7 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
   let scheduler: RunningService;
   const computes: RunningService[] = [];
   let api: RunningService;
+  let metrics: MetricsListener | undefined;
   try {
     services.push((scheduler = await startScheduler(deps, { host })));
     for (let i = 1; i <= config.upComputes; i++) {
@@ -31,7 +34,9 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
     }
     const started = await startApi(deps, { host });
     services.push((api = started));
-    printBanner(config, started.url);
+    // One registry for every service of the process, and the database's figures: one listener serves them all.
+    metrics = await startMetricsIfAsked(config, () => scrapeApiMetrics(db.dataSource), log);
+    printBanner(config, started.url, metrics?.url);
   } catch (err) {
     await stopAll(services, log);
     await transport.close();
@@ -41,6 +46,7 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
   const reason = await untilStopRequested(signalled, services);
   // The API first (no new requests), then the scheduler (no new placements), then the computes together.
   await stopWithin([[api], [scheduler], computes], config.stopTimeoutSeconds, log);
+  await metrics?.stop();
   await transport.close();
   await db.close();
   if ('leaseLost' in reason) throw reason.leaseLost;
@@ -48,7 +54,7 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
   exitOnceIdle(log);
 }
 
-function printBanner(config: Readonly<FerryConfig>, url: string): void {
+function printBanner(config: Readonly<FerryConfig>, url: string, metricsUrl: string | undefined): void {
   const computes = config.upComputes === 1 ? 'compute-1' : `compute-1..${config.upComputes}`;
   process.stdout.write(
     [
@@ -58,6 +64,7 @@ function printBanner(config: Readonly<FerryConfig>, url: string): void {
       `  database    ${config.databaseUrl ? redactUrl(config.databaseUrl) : `embedded Postgres in ${config.stateDir}/db`}`,
       `  bus         ${config.transportUrl ? redactUrl(config.transportUrl) : 'in-process'}`,
       `  computes    ${computes} (driver ${config.driver})`,
+      `  metrics     ${metricsUrl ?? `${url}/metrics (admin token; set FERRY_METRICS_PORT for a listener without one)`}`,
       '',
       '  Point the openstack CLI at it (clouds.yaml in the repository root names both clouds):',
       '    openstack --os-cloud ferry-demo server create --flavor m1.small --image cirros --wait vm1',

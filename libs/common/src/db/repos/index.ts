@@ -21,3 +21,6 @@ export {
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';
 export { claimStuck, latestActionRequester, whileElected, STUCK_QUERIES, type StuckKind, type StuckQuery, type StuckRecord } from './reconcile';
 export { rememberRequestValue } from './stored-requests';
+export {
+  heartbeatAges, liveDowntimes, migrationDurations, migrationTallies, phaseDurations, type HeartbeatAge, type HistogramFigures, type MigrationTally,
+} from './metric-figures';
