@@ -35,6 +35,8 @@ export const ferryBusRoutes: RoutesPlugin = async (app, { deps }) => {
       onEvent: (event) => out.write(event),
       onNotice: (notice) => out.write({ notice }),
     });
+    // A blank line at once: it sends the headers, so the client knows the tap is in place.
+    stream.write('\n');
     const keepalive = setInterval(() => stream.write('\n'), KEEPALIVE_MS);
     const end = (): void => {
       if (!open.delete(end)) return;
