@@ -6,7 +6,7 @@ import { Notifier } from '@ferry/common/notify';
 import { RpcClient, RpcServer, createTransport, newRequestContext, type BusEvent, type Transport } from '@ferry/common/rpc';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { ASSEMBLED_PASSWORDS, startAssembledApi, type AssembledApi } from '../../support/assembled-api';
-import { runFerry, startFerry, type FerryProcess } from '../../support/ferry-process';
+import { eventually, runFerry, startFerry, type FerryProcess } from '../../support/ferry-process';
 import { conformanceEndpoint, newProbe, type ConformanceEndpoint } from '../rpc/conformance';
 
 jest.setTimeout(60_000);
@@ -86,6 +86,23 @@ describe('ferry bus tail against RabbitMQ', () => {
     expect(printed(instance).map((e) => `${e.kind} ${e.method}`)).toEqual(['notification instance.resize.error']);
     expect(printed(fromOther).map((e) => `${e.kind} ${e.sender}`)).toEqual(['cast ferry-api:other']);
     for (const t of [all, notes, instance, fromOther]) expect(await t.stop('SIGINT')).toBe(0);
+  });
+
+  it('counts what the broker drops while the tail cannot keep up, and loses nothing it does not count', async () => {
+    const stalled = await tail('--json', '--backlog', '100', '--method', 'note');
+    stalled.child.kill('SIGSTOP');
+    const client = new RpcClient<ConformanceEndpoint>(await open('ferry-api:burst'), { topic: 'compute', version: '1.3' }, { timeoutMs: 10_000 });
+    const ctx = newRequestContext({ request_id: 'req-burst' });
+    const BURST = 1500;
+    await Promise.all(Array.from({ length: BURST }, (_, i) => client.cast(ctx, 'note', { value: `burst-${i}` })));
+    stalled.child.kill('SIGCONT');
+    const [, dropped] = await stalled.waitFor(/ferry bus tail: [\d,]+ messages dropped before the tail could show them \(([\d,]+) in all\)/);
+    const total = Number(dropped!.replace(/,/g, ''));
+    // At most a prefetch's worth in flight plus the backlog reach the tail; the broker dropped (and the tail counted) the rest.
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(BURST - 100);
+    await eventually(async () => printed(stalled).filter((e) => e.request_id === 'req-burst').length + total === BURST, 10_000, 100);
+    expect(await stalled.stop('SIGINT')).toBe(0);
   });
 
   it('refuses a filter it cannot apply', async () => {

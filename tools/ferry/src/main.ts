@@ -82,6 +82,7 @@ function buildProgram(): Command {
     .option('--request-id <id>', 'only messages of this request')
     .option('--json', 'JSON lines (the default when stdout is not a terminal)')
     .option('--api', 'read the API\'s stream (GET /os-ferry-bus) even when FERRY_TRANSPORT_URL names a broker')
+    .addOption(new Option('--backlog <n>', 'RabbitMQ: messages the broker keeps for the tail while it lags (default 100000); beyond, it drops the oldest and the tail counts them').argParser(positiveInt))
     .action(async (o: BusTailOptions) => {
       process.exitCode = await busTail(readConfig(), o);
     });

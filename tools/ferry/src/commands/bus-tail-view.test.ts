@@ -6,7 +6,7 @@ const UUID = '0b4a3c2d-1111-4222-8333-944455556666';
 function event(over: Partial<BusEvent>): BusEvent {
   return {
     time: '2026-12-04T22:41:03.512Z', kind: 'call', sender: 'ferry-api:ctl', target: 'compute.compute-1', topic: 'compute',
-    method: 'prep_resize', version: '5.1', instance: UUID, request_id: 'req-1', msg_id: 'm-1', latency_ms: null, failure: null, ...over,
+    method: 'prep_resize', version: '5.1', instance: UUID, migration: null, request_id: 'req-1', msg_id: 'm-1', latency_ms: null, failure: null, ...over,
   };
 }
 
@@ -21,6 +21,12 @@ describe('how ferry bus tail prints messages', () => {
     expect(formatEvent(reply)).toMatch(/FAILED InstanceNotFound: gone$/);
     expect(formatEvent(reply, true)).toContain('\x1b[1;31mFAILED InstanceNotFound: gone\x1b[0m');
     expect(formatEvent(event({}), true)).not.toContain('\x1b[1;31m');
+  });
+
+  it('names the migration a message is about by id', () => {
+    expect(formatEvent(event({ kind: 'cast', method: 'resize_instance', instance: null, migration: 12, request_id: null }))).toBe(
+      '22:41:03.512  cast          ferry-api:ctl → compute.compute-1  resize_instance v5.1  migration 12',
+    );
   });
 
   it('says what an unknown sender or method is', () => {

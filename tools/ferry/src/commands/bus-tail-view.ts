@@ -19,6 +19,7 @@ export function formatEvent(e: BusEvent, colour = false): string {
   ];
   if (e.latency_ms !== null) parts.push(`${latency(e.latency_ms)}`);
   if (e.instance !== null) parts.push(`instance ${e.instance}`);
+  if (e.migration !== null) parts.push(`migration ${e.migration}`);
   if (e.request_id !== null) parts.push(paint('dim', e.request_id));
   if (e.failure !== null) parts.push(paint('failure', `FAILED ${e.failure.type}${e.failure.message ? `: ${e.failure.message}` : ''}`));
   return parts.join('  ');

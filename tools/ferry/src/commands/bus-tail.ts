@@ -19,6 +19,8 @@ export interface BusTailOptions {
   json?: boolean;
   /** Read the API's stream even when a transport URL is configured. */
   api?: boolean;
+  /** Broker only: messages RabbitMQ keeps for the tail while it lags, before it drops the oldest. */
+  backlog?: number;
 }
 
 interface Output {
@@ -59,16 +61,17 @@ export async function busTail(config: Readonly<FerryConfig>, o: BusTailOptions):
   const out = output(o.json === true || !process.stdout.isTTY);
   const broker = config.transportUrl && !config.transportUrl.startsWith('inproc:') ? config.transportUrl : undefined;
   if (broker && !o.api) {
-    await tailBroker(config, broker, filter, out);
+    await tailBroker(config, broker, filter, out, o.backlog);
     return 0;
   }
   return tailApi(config, filter, out);
 }
 
-async function tailBroker(config: Readonly<FerryConfig>, url: string, filter: BusTailFilter, out: Output): Promise<void> {
+async function tailBroker(config: Readonly<FerryConfig>, url: string, filter: BusTailFilter, out: Output, maxBacklog?: number): Promise<void> {
   const transport = await createTransport({ url, prefix: config.busPrefix, log: silentLogger() });
   try {
-    const tail = await startBusTail(transport, { filter, tap: await knownTopology(config), onEvent: out.event, onNotice: out.notice });
+    const tap = { ...(await knownTopology(config)), ...(maxBacklog !== undefined ? { maxBacklog } : {}) };
+    const tail = await startBusTail(transport, { filter, tap, onEvent: out.event, onNotice: out.notice });
     out.said(`tapping ${redactUrl(url)}${config.busPrefix ? ` (prefix ${config.busPrefix})` : ''}; Ctrl-C to stop`);
     await untilInterrupted();
     await tail.stop();

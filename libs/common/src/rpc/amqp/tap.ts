@@ -11,6 +11,13 @@ import type { AmqpConnection, AmqpSession } from './connection';
 
 /** Messages the broker keeps for a tap that lags; past this it drops the oldest (counted, see stats). */
 export const TAP_MAX_BACKLOG = 100_000;
+/**
+ * Messages on their way to the tap, unacknowledged, at once: the rest wait in its queue, where they can be counted
+ * (and dropped past the backlog) instead of piling up in this process. Acknowledged ACK_EVERY at a time; since
+ * ACK_EVERY is well below the prefetch, the broker never stops for want of an acknowledgement.
+ */
+const PREFETCH = 1000;
+const ACK_EVERY = 100;
 /** Reply addresses bound at most: callers come and go, and each binding lives as long as the tap. */
 const MAX_REPLY_BINDINGS = 10_000;
 
@@ -22,6 +29,8 @@ interface TapQueues {
   readonly drops: string;
   readonly boundKeys: Set<string>;
   readonly boundReplies: Set<string>;
+  /** Delivered since the last acknowledgement. */
+  unacked: number;
 }
 
 export class AmqpTap implements BusTap {
@@ -82,9 +91,11 @@ export class AmqpTap implements BusTap {
       const { queue: drops } = await ch.assertQueue('', { exclusive: true, durable: false });
       const { queue } = await ch.assertQueue('', {
         exclusive: true, autoDelete: true, durable: false,
-        arguments: { 'x-max-length': TAP_MAX_BACKLOG, 'x-overflow': 'drop-head', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': drops },
+        arguments: {
+          'x-max-length': this.opts.maxBacklog ?? TAP_MAX_BACKLOG, 'x-overflow': 'drop-head', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': drops,
+        },
       });
-      const tap: TapQueues = { session, channel: ch, queue, drops, boundKeys: new Set(), boundReplies: new Set() };
+      const tap: TapQueues = { session, channel: ch, queue, drops, boundKeys: new Set(), boundReplies: new Set(), unacked: 0 };
       await ch.bindQueue(queue, this.names.notificationsExchange, '#');
       for (const [exchange] of this.fanoutTopics) {
         if (await this.exists(session, (probe) => probe.checkExchange(exchange))) await ch.bindQueue(queue, exchange, '');
@@ -95,7 +106,8 @@ export class AmqpTap implements BusTap {
         return;
       }
       this.current = tap;
-      await ch.consume(queue, (m) => this.onDelivery(tap, m), { noAck: true });
+      await ch.prefetch(PREFETCH);
+      await ch.consume(queue, (m) => this.onDelivery(tap, m));
       this.log.debug({ queue }, 'tapping the bus');
     } catch (err) {
       if (this.current?.channel === ch) this.current = undefined;
@@ -135,6 +147,14 @@ export class AmqpTap implements BusTap {
     if (m === null) {
       if (!this.stopped) this.conn.recycle(tap.session, 'broker cancelled the bus tap');
       return;
+    }
+    if (++tap.unacked >= ACK_EVERY) {
+      tap.unacked = 0;
+      try {
+        tap.channel.ack(m, true);
+      } catch {
+        // The channel died with its session; the tap is re-made on the next one.
+      }
     }
     const message = this.tapped(m);
     if (!message) return;

@@ -18,8 +18,10 @@ describe('how a tapped message reads', () => {
     const e = describeTapped(tapped({ body: envelope({ _msg_id: 'm-1' }), msgId: 'm-1', sender: 'ferry-api:ctl' }));
     expect(e).toEqual({
       time: '2026-12-04T22:41:03.512Z', kind: 'call', sender: 'ferry-api:ctl', target: 'compute.compute-1', topic: 'compute',
-      method: 'prep_resize', version: '5.1', instance: UUID, request_id: 'req-1', msg_id: 'm-1', latency_ms: null, failure: null,
+      method: 'prep_resize', version: '5.1', instance: UUID, migration: null, request_id: 'req-1', msg_id: 'm-1', latency_ms: null, failure: null,
     });
+    const byMigration = describeTapped(tapped({ body: JSON.stringify({ method: 'resize_instance', version: '1.9', args: { migration_id: 12 }, context: {} }) }));
+    expect(byMigration).toMatchObject({ kind: 'cast', method: 'resize_instance', instance: null, migration: 12 });
   });
 
   it('reads a message without a message id as a cast, and a fanout as a cast to every server of the topic', () => {

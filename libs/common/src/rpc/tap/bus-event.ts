@@ -27,6 +27,8 @@ export interface BusEvent {
   readonly version: string | null;
   /** The instance the message is about (args.instance_uuid, or the payload's uuid). */
   readonly instance: string | null;
+  /** The migration the message is about, for messages that name it by id (args.migration_id). */
+  readonly migration: number | null;
   readonly request_id: string | null;
   /** A call's and its reply's message id; a cast's or notification's unique id. */
   readonly msg_id: string | null;
@@ -55,7 +57,7 @@ function blank(tapped: TappedMessage): Omit<BusEvent, 'kind' | 'target' | 'topic
   return {
     time: new Date(Math.floor(tapped.at)).toISOString(),
     sender: tapped.sender ?? null,
-    method: null, version: null, instance: null, request_id: null,
+    method: null, version: null, instance: null, migration: null, request_id: null,
     msg_id: tapped.msgId ?? null, latency_ms: null, failure: null,
   };
 }
@@ -75,6 +77,7 @@ function describeRequest(tapped: TappedMessage): BusEvent {
     method: body.method,
     version: text(body.version),
     instance: text(args?.instance_uuid),
+    migration: typeof args?.migration_id === 'number' ? args.migration_id : null,
     request_id: text(context?.request_id),
     msg_id: msgId ?? text(body._unique_id),
   };

@@ -34,13 +34,15 @@ export class CallPairing {
     const c = call.event;
     return {
       ...event,
-      // The server that answered, when its process did not say; the reply goes back to whoever called.
-      sender: event.sender ?? c.target,
+      // The process that answered, when it said and is not the caller's own (all services in one process); otherwise
+      // the server the call went to. The reply goes back to whoever called.
+      sender: event.sender !== null && event.sender !== c.sender ? event.sender : c.target,
       target: c.sender ?? event.target,
       topic: c.topic,
       method: c.method,
       version: c.version,
       instance: c.instance,
+      migration: c.migration,
       request_id: c.request_id,
       latency_ms: Math.max(0, Math.round((at - call.at) * 1000) / 1000),
     };

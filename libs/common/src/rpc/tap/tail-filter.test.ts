@@ -7,7 +7,7 @@ const UUID = '0c5e5d8e-93a4-4e33-9f2b-8f0f6f6a1d10';
 function event(over: Partial<BusEvent> = {}): BusEvent {
   return {
     time: '2026-12-04T22:41:03.512Z', kind: 'call', sender: 'ferry-api:ctl', target: 'compute.compute-1', topic: 'compute',
-    method: 'prep_resize', version: '5.1', instance: UUID, request_id: 'req-1', msg_id: 'm-1', latency_ms: null, failure: null, ...over,
+    method: 'prep_resize', version: '5.1', instance: UUID, migration: null, request_id: 'req-1', msg_id: 'm-1', latency_ms: null, failure: null, ...over,
   };
 }
 

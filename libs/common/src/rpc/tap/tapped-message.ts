@@ -26,6 +26,8 @@ export interface TapOptions {
   readonly topics: readonly string[];
   /** Servers known to exist (e.g. from the services table); a tap learns more from the senders it sees. */
   readonly hosts: readonly string[];
+  /** Messages the bus may keep for a tap that lags before it drops the oldest (and counts them); a default otherwise. */
+  readonly maxBacklog?: number;
 }
 
 /** How far the tap is behind the bus. */
