@@ -1,11 +1,13 @@
 // `ferry bus tail` as an operator runs it: against RabbitMQ it taps the broker (calls with their replies and latency,
 // casts, error replies, notifications; filters; JSON lines off a terminal); against an API on the in-process bus it
 // reads GET /os-ferry-bus as the admin; a member is refused and a bad filter is a usage error.
+import { migrate, openDatabase, recordHeartbeat } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { Notifier } from '@ferry/common/notify';
 import { RpcClient, RpcServer, createTransport, newRequestContext, type BusEvent, type Transport } from '@ferry/common/rpc';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { ASSEMBLED_PASSWORDS, startAssembledApi, type AssembledApi } from '../../support/assembled-api';
+import { createTestDatabase } from '../../support/db';
 import { eventually, runFerry, startFerry, type FerryProcess } from '../../support/ferry-process';
 import { conformanceEndpoint, newProbe, type ConformanceEndpoint } from '../rpc/conformance';
 
@@ -103,6 +105,27 @@ describe('ferry bus tail against RabbitMQ', () => {
     expect(total).toBeLessThanOrEqual(BURST - 100);
     await eventually(async () => printed(stalled).filter((e) => e.request_id === 'req-burst').length + total === BURST, 10_000, 100);
     expect(await stalled.stop('SIGINT')).toBe(0);
+  });
+
+  it('watches the hosts the services table names from the start', async () => {
+    const testDb = await createTestDatabase();
+    const db = await openDatabase({ url: testDb.url, stateDir: '/nonexistent', log: silentLogger(), poolSize: 1 });
+    try {
+      await migrate(db.dataSource);
+      await recordHeartbeat(db.dataSource, { host: 'h1', binary: 'ferry-compute', topic: 'compute', version: '1' });
+      const known = startFerry(['bus', 'tail', '--json', '--host', 'h1'], { ...env, FERRY_DATABASE_URL: testDb.url });
+      tails.push(known);
+      await known.waitFor(/tapping amqp:/);
+      // Nothing from h1 has crossed the bus since the tail started, yet a cast to h1's own queue is seen.
+      const client = new RpcClient<ConformanceEndpoint>(await open('ferry-scheduler:ctl'), { topic: 'compute', server: 'h1', version: '1.3' });
+      await client.cast(newRequestContext({ request_id: 'req-h1' }), 'note', { value: 'to h1' });
+      await known.waitFor(/"request_id":"req-h1"/);
+      expect(printed(known).map((e) => `${e.kind} ${e.target}`)).toEqual(['cast compute.h1']);
+      expect(await known.stop('SIGINT')).toBe(0);
+    } finally {
+      await db.close();
+      await testDb.drop();
+    }
   });
 
   it('refuses a filter it cannot apply', async () => {
