@@ -1,6 +1,6 @@
 // `ferry bus tail`: every call, cast, reply and notification on the bus, as it happens. With a RabbitMQ transport URL
-// it taps the broker itself (api/../rpc/amqp/tap.ts); otherwise (the all-in-one's in-process bus), or with --api, it
-// reads the API's admin stream GET /os-ferry-bus. Lines on a terminal, JSON lines otherwise or with --json.
+// it taps the broker itself (libs/common/src/rpc/amqp/tap.ts); otherwise (the all-in-one's in-process bus), or with
+// --api, it reads the API's admin stream GET /os-ferry-bus. Lines on a terminal, JSON lines otherwise or with --json.
 import type { FerryConfig } from '@ferry/common/config';
 import { openDatabase } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';

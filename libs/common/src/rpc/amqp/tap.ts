@@ -65,7 +65,7 @@ export class AmqpTap implements BusTap {
     const tap = this.current;
     this.current = undefined;
     await this.learning;
-    // Closing the channel deletes both exclusive queues' consumers; the queues go with the connection at the latest.
+    // Both queues go now, not when the connection closes: the transport may outlive the tap (the API's does).
     if (tap) {
       await tap.channel.deleteQueue(tap.queue).catch(() => undefined);
       await tap.channel.deleteQueue(tap.drops).catch(() => undefined);
