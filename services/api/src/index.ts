@@ -9,6 +9,8 @@ export { buildApp } from './app';
 export type { ApiDeps } from './api-deps';
 export { API_BINARY } from './binary';
 export { DOWNTIME_BUCKETS, DURATION_BUCKETS, scrapeApiMetrics } from './metrics';
+export { BUS_STREAM_TYPE } from './compute/ferry-bus';
+export { FERRY_TOPICS, ferryTapOptions } from './compute/ferry-bus/tap-options';
 export const API_TOPIC = 'api';
 
 export interface RunningApi extends RunningService {

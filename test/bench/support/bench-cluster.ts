@@ -88,6 +88,10 @@ class CountingTransport implements Transport {
     return this.inner.listenNotifications(...args);
   }
 
+  tap(...args: Parameters<Transport['tap']>): ReturnType<Transport['tap']> {
+    return this.inner.tap(...args);
+  }
+
   onStateChange(...args: Parameters<Transport['onStateChange']>): ReturnType<Transport['onStateChange']> {
     return this.inner.onStateChange(...args);
   }

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/config';
 import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
 import { audit } from './commands/audit';
+import { busTail, type BusTailOptions } from './commands/bus-tail';
 import { hostEvacuate } from './commands/host-evacuate';
 import { dbMigrate } from './commands/db';
 import { migrationList, migrationShow, migrationWatch } from './commands/migration';
@@ -66,6 +67,24 @@ function buildProgram(): Command {
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
       process.exitCode = await audit(readConfig(), o);
+    });
+
+  program
+    .command('bus')
+    .description('the message bus')
+    .command('tail')
+    .description('every call, cast, reply and notification as it happens: replies with their latency, failures in red; ' +
+      'taps RabbitMQ when FERRY_TRANSPORT_URL names it, otherwise reads the API\'s admin stream (the all-in-one\'s in-process bus)')
+    .option('--topic <topic>', 'only this RPC topic (versioned_notifications: only notifications)')
+    .option('--method <method>', 'only this RPC method or notification event type')
+    .option('--instance <uuid>', 'only messages about this instance')
+    .option('--host <host>', 'only messages from or to this host')
+    .option('--request-id <id>', 'only messages of this request')
+    .option('--json', 'JSON lines (the default when stdout is not a terminal)')
+    .option('--api', 'read the API\'s stream (GET /os-ferry-bus) even when FERRY_TRANSPORT_URL names a broker')
+    .addOption(new Option('--backlog <n>', 'RabbitMQ: messages the broker keeps for the tail while it lags (default 100000); beyond, it drops the oldest and the tail counts them').argParser(positiveInt))
+    .action(async (o: BusTailOptions) => {
+      process.exitCode = await busTail(readConfig(), o);
     });
 
   const migration = program.command('migration').description('moves as the API records them (admin)');

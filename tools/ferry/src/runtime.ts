@@ -25,9 +25,10 @@ export async function openDb(config: Readonly<FerryConfig>, log: Logger): Promis
   return openDatabase({ url: config.databaseUrl, stateDir: config.stateDir, log });
 }
 
-export async function openBus(config: Readonly<FerryConfig>, log: Logger): Promise<Transport> {
+/** The configured bus; sender (`<service>:<host>`) is what this process's messages say about who sent them. */
+export async function openBus(config: Readonly<FerryConfig>, log: Logger, sender: string): Promise<Transport> {
   log.info({ bus: config.transportUrl ? redactUrl(config.transportUrl) : 'in-process' }, 'connecting to the message bus');
-  return createTransport({ url: config.transportUrl, prefix: config.busPrefix, log });
+  return createTransport({ url: config.transportUrl, prefix: config.busPrefix, log, sender });
 }
 
 /** Resolves on the first SIGINT/SIGTERM; a second one exits at once. */

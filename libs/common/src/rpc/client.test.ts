@@ -30,6 +30,7 @@ function recordingTransport(reply: unknown = { result: { accepted: true } }) {
     close: async () => undefined,
     notify: async () => undefined,
     listenNotifications: async () => ({ stop: async () => undefined }),
+    tap: async () => ({ stop: async () => undefined, stats: async () => ({ waiting: 0, dropped: 0 }) }),
   };
   return { transport, sent };
 }

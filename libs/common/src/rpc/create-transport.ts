@@ -18,6 +18,8 @@ export interface TransportOptions {
   readonly reconnect?: Partial<BackoffOptions>;
   /** AMQP: how long the first connection may take, retries included; default 20000. */
   readonly connectTimeoutMs?: number;
+  /** What this process calls itself on the bus, `<service>:<host>` (e.g. ferry-compute:compute-1), for bus taps. */
+  readonly sender?: string;
 }
 
 export const DEFAULT_INPROC_URL = 'inproc://default';
@@ -31,10 +33,10 @@ export async function createTransport(opts: TransportOptions = {}): Promise<Tran
   if (!PREFIX.test(prefix)) throw new TypeError(`transport prefix may hold only letters, digits, '_', '.' and '-', got ${JSON.stringify(prefix)}`);
   const log = (opts.log ?? silentLogger()).child({ component: 'rpc' });
   const names = topologyNames(prefix);
-  if (url.startsWith('inproc://')) return new InprocTransport(url, prefix, log);
+  if (url.startsWith('inproc://')) return new InprocTransport(url, prefix, log, opts.sender);
   if (!isAmqpUrl(url)) throw new TypeError(`unsupported transport URL ${redactUrl(url)}: expected inproc:// or amqp://`);
   const conn = new AmqpConnection(url, checkBackoff({ ...DEFAULT_BACKOFF, ...opts.reconnect }), log);
-  const transport = new AmqpTransport(conn, names, log);
+  const transport = new AmqpTransport(conn, names, log, opts.sender);
   // The first hook, so every later session declares exchanges and the reply queue before servers bind to them.
   await conn.addHook(transport.setUpSession);
   await conn.open(opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);

@@ -33,3 +33,9 @@ export { redactUrl } from './amqp/url';
 export { CallContext, DEFAULT_TIMEOUT_MS, RpcClient, type PrepareOptions, type RpcClientOptions } from './client';
 export { DEFAULT_CONCURRENCY, RpcServer, type RpcServerOptions } from './server';
 export { NOTIFICATION_TOPIC, topologyNames, type TopologyNames } from './names';
+export {
+  checkTailFilter, describeTapped, FILTER_KEYS, hostOf, matchesTailFilter, startBusTail, TailMonitor,
+  type BusEvent, type BusEventKind, type BusFailure, type BusTail, type BusTailFilter, type BusTailOptions, type BusTap, type TailNotice,
+  type TapHandler, type TapOptions, type TappedMessage, type TapStats,
+} from './tap';
+export { TAP_MAX_BACKLOG } from './amqp/tap';

@@ -1,6 +1,7 @@
 // The contract between RPC clients/servers and a message bus; AMQP and in-process implement it.
 import type { Envelope, Reply } from './envelope';
 import type { ServerTarget, Target } from './target';
+import type { BusTap, TapHandler, TapOptions } from './tap/tapped-message';
 
 /** A message delivered to a server. */
 export interface IncomingMessage {
@@ -87,6 +88,11 @@ export interface Transport {
    * every reconnection (what is published while disconnected is missed). Handled one at a time, in order.
    */
   listenNotifications(handler: NotificationHandler): Promise<Listener>;
+  /**
+   * Taps every call, cast, reply and notification from now on, whoever sends it, without changing where any message
+   * goes (`ferry bus tail`), again after every reconnection.
+   */
+  tap(handler: TapHandler, opts: TapOptions): Promise<BusTap>;
   /** Calls listener on every connection change; returns the unsubscribe function. */
   onStateChange(listener: (state: TransportState) => void): () => void;
   /** Stops reconnecting, fails waiting calls and closes the connection. */

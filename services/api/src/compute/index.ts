@@ -2,6 +2,7 @@
 import type { RoutesPlugin } from '../api-deps';
 import { availabilityZoneRoutes } from './availability-zones';
 import { ferryAuditRoutes } from './ferry-audit';
+import { ferryBusRoutes } from './ferry-bus';
 import { ferryMigrationRoutes } from './ferry-migrations';
 import { ferryHostEvacuationRoutes } from './ferry-host-evacuations';
 import { flavorRoutes } from './flavors';
@@ -14,7 +15,7 @@ import { serverRoutes } from './servers';
 import { serviceRoutes } from './services';
 
 export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
-  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryMigrationRoutes, ferryHostEvacuationRoutes]) {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryBusRoutes, ferryMigrationRoutes, ferryHostEvacuationRoutes]) {
     await app.register(plugin, { deps });
   }
 };

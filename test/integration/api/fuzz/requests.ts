@@ -102,11 +102,20 @@ export function concrete(plan: RequestPlan, route: RouteInfo, pools: Pools, cred
 /** Header values node:http refuses to send (control characters) would fail the request before the server sees it. */
 const sendable = (v: string) => !/[^\t\x20-\x7e\x80-\xff]/.test(v);
 
+/** Answers that stream until the client hangs up. */
+const STREAM_TYPE = 'application/x-ndjson';
+
 export function send(baseUrl: string, req: ConcreteRequest): Promise<Reply> {
   const headers: Record<string, string | number> = Object.fromEntries(Object.entries(req.headers).filter(([, v]) => sendable(v)));
   if (req.body !== undefined) headers['content-length'] = Buffer.byteLength(req.body);
   return new Promise((resolve, reject) => {
     const r = httpRequest(`${baseUrl}${req.path}`, { method: req.method, headers, agent: false }, (res) => {
+      if (res.statusCode === 200 && String(res.headers['content-type']).startsWith(STREAM_TYPE)) {
+        // A stream (GET /os-ferry-bus) never ends: its status and headers are the answer.
+        resolve({ status: res.statusCode, headers: res.headers, text: '' });
+        res.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));

@@ -92,9 +92,12 @@ async function cloudCredentials(cloud: string, env: Env, cwd: string): Promise<A
   throw new UsageError(`OS_CLOUD=${cloud}, but no clouds.yaml names it (looked in ${cloudsYamlPaths(env, cwd).join(', ')})`);
 }
 
+/** How long a request may take; a stream (signal given) lasts until its reader aborts it. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 async function send(url: string, init: RequestInit): Promise<Response> {
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(120_000) });
+    return await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   } catch (err) {
     throw new UsageError(`cannot reach the Ferry API at ${url}: ${(err as Error).message}. Point OS_CLOUD or OS_AUTH_URL at it, or set FERRY_PUBLIC_URL (or FERRY_API_LISTEN / FERRY_API_PORT) to where it listens.`);
   }
@@ -118,6 +121,8 @@ export interface AdminSession {
   computeUrl: string;
   /** A request to the compute API, path relative to its endpoint (e.g. `/os-ferry-audit`). */
   compute(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /** A GET of the compute API whose answer streams until signal aborts it (no request timeout). */
+  stream(path: string, signal: AbortSignal): Promise<Response>;
 }
 
 interface CatalogEntry {
@@ -153,5 +158,6 @@ export async function adminSession(config: Readonly<FerryConfig>, env: Env = pro
       headers: { 'x-auth-token': token, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     }),
+    stream: (path, signal) => send(`${computeUrl}${path}`, { method: 'GET', headers: { 'x-auth-token': token }, signal }),
   };
 }

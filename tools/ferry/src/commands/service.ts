@@ -29,7 +29,7 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
   const root = rootLogger(config);
   const log = root.child({ service: `ferry-${name}`, host });
   const db = await openDb(config, log);
-  const transport = await openBus(config, log);
+  const transport = await openBus(config, log, `ferry-${name}:${host}`);
   const signalled = untilSignal(log);
   let service: RunningService | undefined;
   let metrics: MetricsListener | undefined;

@@ -17,7 +17,7 @@ export async function up(config: Readonly<FerryConfig>): Promise<void> {
   const db = await openDb(config, log);
   await migrate(db.dataSource);
   await seed(db.dataSource, { adminPassword: config.adminPassword, demoPassword: config.demoPassword });
-  const transport = await openBus(config, log);
+  const transport = await openBus(config, log, `ferry-up:${host}`);
   const deps = { config, db, transport, log: root };
   const signalled = untilSignal(log);
   const services: RunningService[] = [];

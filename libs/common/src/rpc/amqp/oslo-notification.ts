@@ -14,8 +14,8 @@ export function encodeNotification(message: NotificationMessage): Buffer {
 }
 
 /** The notification in an AMQP body, or a MalformedMessage saying why it is not one. */
-export function decodeNotification(content: Buffer): NotificationMessage {
-  const outer = parseJson(content.toString('utf8'), 'notification is not JSON');
+export function decodeNotification(content: Buffer | string): NotificationMessage {
+  const outer = parseJson(typeof content === 'string' ? content : content.toString('utf8'), 'notification is not JSON');
   // Like oslo's deserialize_msg: a body without the envelope is the message itself (oslo 1.0 publishers).
   const raw = isRecord(outer) && 'oslo.version' in outer ? unwrap(outer) : outer;
   return checkNotification(raw);

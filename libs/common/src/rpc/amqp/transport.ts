@@ -20,6 +20,8 @@ import {
 import type { AmqpConnection, AmqpSession } from './connection';
 import { AmqpListener } from './listener';
 import { AmqpNotificationListener } from './notification-listener';
+import { AmqpTap } from './tap';
+import type { BusTap, TapHandler, TapOptions } from '../tap/tapped-message';
 import { encodeNotification } from './oslo-notification';
 
 /** An unused reply queue disappears after this long, should auto-delete never kick in. */
@@ -42,20 +44,25 @@ interface UnconfirmedPublish {
 
 export class AmqpTransport implements Transport {
   private readonly pending = new PendingReplies();
-  private readonly listeners = new Set<AmqpListener | AmqpNotificationListener>();
+  private readonly listeners = new Set<AmqpListener | AmqpNotificationListener | AmqpTap>();
   private readonly replyQueue: string;
   /** Fanout exchanges declared on the session of that id: a publish to a missing exchange would kill the channel. */
   private fanoutDeclared = { session: 0, exchanges: new Set<string>() };
   /** Mandatory publishes on a confirm channel, by message id, until their confirm arrives. */
   private readonly unconfirmed = new Map<string, UnconfirmedPublish>();
   private readonly unsubscribe: () => void;
+  /** The appId every publish carries, when this process named itself. */
+  private readonly senderProps: { appId?: string };
   private closed = false;
 
   constructor(
     private readonly conn: AmqpConnection,
     private readonly names: TopologyNames,
     private readonly log: Logger,
+    /** What this process calls itself on the bus (AMQP appId), so a tap can say who sent what. */
+    sender?: string,
   ) {
+    this.senderProps = sender === undefined ? {} : { appId: sender };
     this.replyQueue = `${names.replyExchange}_${randomUUID().replace(/-/g, '')}`;
     this.unsubscribe = conn.onStateChange((state) => {
       if (state !== 'disconnected') return;
@@ -121,6 +128,7 @@ export class AmqpTransport implements Transport {
         expiration: String(Math.ceil(remaining)),
         contentType: JSON_TYPE,
         mandatory: true,
+        ...this.senderProps,
       });
     } catch (err) {
       if (!session.alive || this.closed) return undefined;
@@ -139,7 +147,7 @@ export class AmqpTransport implements Transport {
     // Fanout casts only matter to servers running now; direct casts wait in durable queues, so they persist.
     // A fanout with no server bound is not an error: it tells whoever runs now, and a server that starts later
     // reconciles from the database anyway. A direct cast nobody's queue takes is lost work: it is mandatory.
-    const options: Options.Publish = { contentType: JSON_TYPE, persistent: !target.fanout, ...(target.fanout ? {} : { mandatory: true }) };
+    const options: Options.Publish = { contentType: JSON_TYPE, persistent: !target.fanout, ...(target.fanout ? {} : { mandatory: true }), ...this.senderProps };
     for (;;) {
       const session = await this.sessionFor(deadline, target, envelope.method, timeoutMs);
       try {
@@ -167,7 +175,7 @@ export class AmqpTransport implements Transport {
     const content = encodeNotification(message);
     const routingKey = this.names.notificationRoutingKey(message.priority);
     // Taps are transient queues, so persisting the message would buy nothing.
-    const options: Options.Publish = { contentType: JSON_TYPE, messageId: message.message_id, timestamp: Math.floor(Date.now() / 1000) };
+    const options: Options.Publish = { contentType: JSON_TYPE, messageId: message.message_id, timestamp: Math.floor(Date.now() / 1000), ...this.senderProps };
     for (;;) {
       if (this.closed) throw new MessagingUnavailable(`cannot send ${what}: AMQP transport is closed`);
       const session = await this.conn.waitForSession(deadline);
@@ -192,13 +200,20 @@ export class AmqpTransport implements Transport {
     return this.track(new AmqpNotificationListener(this.conn, this.names, handler, this.log));
   }
 
+  async tap(handler: TapHandler, opts: TapOptions): Promise<BusTap> {
+    if (this.closed) throw new MessagingUnavailable('AMQP transport is closed');
+    const tap = new AmqpTap(this.conn, this.names, handler, opts, this.log);
+    const listener = await this.track(tap);
+    return { stop: listener.stop, stats: () => tap.stats() };
+  }
+
   async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {
     if (this.closed) throw new MessagingUnavailable('AMQP transport is closed');
     return this.track(new AmqpListener(this.conn, this.names, target, handler, opts, this.sendReply, this.log));
   }
 
   /** Starts a listener and keeps it until stopped, so close() can stop whatever is still listening. */
-  private async track(listener: AmqpListener | AmqpNotificationListener): Promise<Listener> {
+  private async track(listener: AmqpListener | AmqpNotificationListener | AmqpTap): Promise<Listener> {
     await listener.start();
     this.listeners.add(listener);
     return {
@@ -225,7 +240,7 @@ export class AmqpTransport implements Transport {
 
   private readonly sendReply = (replyTo: string, msgId: string, reply: Reply, channel: Channel): void => {
     const content = Buffer.from(JSON.stringify(reply));
-    const options = { correlationId: msgId, contentType: JSON_TYPE };
+    const options = { correlationId: msgId, contentType: JSON_TYPE, ...this.senderProps };
     try {
       // The request's own channel: the reply and the ack that follows it leave in one write.
       channel.publish(this.names.replyExchange, replyTo, content, options);

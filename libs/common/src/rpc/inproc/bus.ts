@@ -1,4 +1,5 @@
 // The in-process message bus: queues, fanout bindings and reply boxes shared by every transport on one inproc:// URL.
+import type { TapHandler, TappedMessage } from '../tap/tapped-message';
 
 /** A message as it sits in a queue: an encoded body, so no two parties share an object. */
 export interface BusMessage {
@@ -98,7 +99,32 @@ export class InprocBus {
   private readonly queues = new Map<string, BusQueue>();
   private readonly fanouts = new Map<string, Set<BusQueue>>();
   private readonly replyBoxes = new Map<string, ReplyBox>();
+  private readonly taps = new Set<TapHandler>();
   users = 0;
+
+  /** True while a tap watches: only then do transports describe what they send. */
+  get tapped(): boolean {
+    return this.taps.size > 0;
+  }
+
+  addTap(tap: TapHandler): void {
+    this.taps.add(tap);
+  }
+
+  removeTap(tap: TapHandler): void {
+    this.taps.delete(tap);
+  }
+
+  /** Hands m to every tap; a tap that throws is its own problem, never the sender's. */
+  observe(m: TappedMessage): void {
+    for (const tap of this.taps) {
+      try {
+        tap(m);
+      } catch {
+        // A tap's failure must not fail the message it watched.
+      }
+    }
+  }
 
   /** The queue called name, created on first use; it outlives its consumers, like a durable queue. */
   declareQueue(name: string): BusQueue {

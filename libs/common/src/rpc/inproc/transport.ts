@@ -18,6 +18,7 @@ import {
   type Transport,
   type TransportState,
 } from '../transport';
+import { tapClock, type BusTap, type TapHandler, type TappedMessage } from '../tap/tapped-message';
 import { BusConsumer, BusQueue, acquireBus, releaseBus, type BusMessage, type InprocBus } from './bus';
 
 export class InprocTransport implements Transport {
@@ -32,6 +33,8 @@ export class InprocTransport implements Transport {
     private readonly url: string,
     prefix: string,
     private readonly log: Logger,
+    /** What this process calls itself, for taps. */
+    private readonly sender?: string,
   ) {
     this.bus = acquireBus(url);
     this.names = topologyNames(prefix);
@@ -50,6 +53,7 @@ export class InprocTransport implements Transport {
     const body = JSON.stringify({ ...envelope, _msg_id: msgId, _reply_q: this.address });
     const delivered = this.bus.publish(this.names.queueFor(target), { body, expiresAt: Date.now() + timeoutMs, replyTo: this.address, msgId });
     if (!delivered) throw undeliverable(target, envelope.method, this.names.routingKey(target));
+    if (this.bus.tapped) this.observe({ route: 'rpc', address: this.names.routingKey(target), body, msgId });
     this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: msgId }, 'RPC call sent');
     // Delivery and reply both happen on later turns, so waiting may begin after the publish.
     return this.pending.wait(msgId, envelope.method, timeoutMs, () => callTimedOut(target, envelope.method, timeoutMs));
@@ -61,12 +65,15 @@ export class InprocTransport implements Transport {
     // As on RabbitMQ: a fanout reaches whoever runs now, possibly nobody; a direct cast no queue takes is an error.
     if (target.fanout) this.bus.publishFanout(this.names.fanoutExchange(target.topic), message);
     else if (!this.bus.publish(this.names.queueFor(target), message)) throw undeliverable(target, envelope.method, this.names.routingKey(target));
+    if (this.bus.tapped) {
+      this.observe(target.fanout ? { route: 'fanout', address: target.topic, body: message.body } : { route: 'rpc', address: this.names.routingKey(target), body: message.body });
+    }
     this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: envelope._unique_id }, 'RPC cast sent');
   }
 
   async listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener> {
     if (this.closed) throw new MessagingUnavailable('in-process transport is closed');
-    const listener = new InprocListener(this.bus, this.names, target, handler, opts, this.log, () => this.listeners.delete(listener));
+    const listener = new InprocListener(this.bus, this.names, target, handler, opts, this.log, () => this.listeners.delete(listener), this.sender);
     this.listeners.add(listener);
     return listener;
   }
@@ -75,7 +82,32 @@ export class InprocTransport implements Transport {
     if (this.closed) throw new MessagingUnavailable(`cannot send notification ${message.event_type}: in-process transport is closed`);
     this.log.debug({ event_type: message.event_type, message_id: message.message_id }, 'notification sent');
     // A fanout of the exchange's name stands for the topic exchange every tap binds to with '#'.
-    this.bus.publishFanout(this.names.notificationsExchange, { body: JSON.stringify(message) });
+    const body = JSON.stringify(message);
+    this.bus.publishFanout(this.names.notificationsExchange, { body });
+    if (this.bus.tapped) this.observe({ route: 'notification', address: this.names.notificationRoutingKey(message.priority), body });
+  }
+
+  async tap(handler: TapHandler): Promise<BusTap> {
+    if (this.closed) throw new MessagingUnavailable('in-process transport is closed');
+    // In process, a tap sees every message as it is sent: nothing waits for it and nothing is dropped.
+    this.bus.addTap(handler);
+    let stopped = false;
+    const tap: BusTap = {
+      stats: async () => ({ waiting: 0, dropped: 0 }),
+      stop: async () => {
+        if (stopped) return;
+        stopped = true;
+        this.bus.removeTap(handler);
+        this.listeners.delete(tap);
+      },
+    };
+    this.listeners.add(tap);
+    return tap;
+  }
+
+  /** Tells the bus's taps about a message this transport sent. */
+  private observe(m: Omit<TappedMessage, 'at' | 'sender'>): void {
+    this.bus.observe({ at: tapClock(), ...m, ...(this.sender !== undefined ? { sender: this.sender } : {}) });
   }
 
   async listenNotifications(handler: NotificationHandler): Promise<Listener> {
@@ -121,10 +153,11 @@ class InprocListener implements Listener {
     opts: ListenOptions,
     log: Logger,
     private readonly onStop: () => void,
+    sender?: string,
   ) {
     this.consumer = new BusConsumer(opts.concurrency, (m) => {
       this.inFlight.begin();
-      return started(handler, incoming(bus, m))
+      return started(handler, incoming(bus, m, sender))
         .catch((err: unknown) => log.error({ err }, 'RPC message handler crashed'))
         .finally(() => this.inFlight.end());
     });
@@ -147,15 +180,19 @@ class InprocListener implements Listener {
   }
 }
 
-function incoming(bus: InprocBus, m: BusMessage): IncomingMessage {
+function incoming(bus: InprocBus, m: BusMessage, sender: string | undefined): IncomingMessage {
   const { replyTo, msgId } = m;
   return {
     body: JSON.parse(m.body),
     redelivered: false,
-    ...(replyTo !== undefined && msgId !== undefined
-      ? { reply: (reply: Reply) => bus.reply(replyTo, msgId, JSON.stringify(reply)) }
-      : {}),
+    ...(replyTo !== undefined && msgId !== undefined ? { reply: (reply: Reply) => sendReply(bus, replyTo, msgId, reply, sender) } : {}),
   };
+}
+
+function sendReply(bus: InprocBus, replyTo: string, msgId: string, reply: Reply, sender: string | undefined): void {
+  const body = JSON.stringify(reply);
+  bus.reply(replyTo, msgId, body);
+  if (bus.tapped) bus.observe({ at: tapClock(), route: 'reply', address: replyTo, body, msgId, ...(sender !== undefined ? { sender } : {}) });
 }
 
 /** A notification tap: its own queue on the notifications exchange, handled one message at a time so order holds. */
