@@ -34,11 +34,11 @@ export interface GuestQemu extends TestQemu {
  * The test guest booted with memoryMb of RAM under TCG (this kind of machine has a /dev/kvm that accepts a guest and
  * then runs it far slower than TCG), its console in a file.
  */
-export async function startGuestQemu(guest: TestGuest, opts: { memoryMb?: number; dirtyKibPerSecond?: number } = {}): Promise<GuestQemu> {
+export async function startGuestQemu(guest: TestGuest, opts: { memoryMb?: number; dirtyKibPerSecond?: number; extraArgs?: string[] } = {}): Promise<GuestQemu> {
   const serialFile = `serial-${process.pid}-${Date.now()}.log`;
   const qemu = await startQemu(
     ['-machine', 'q35', '-accel', 'tcg', '-m', String(opts.memoryMb ?? 128), '-kernel', guest.kernel, '-initrd', guest.initrd,
-      '-append', guest.append({ dirtyKibPerSecond: opts.dirtyKibPerSecond })],
+      '-append', guest.append({ dirtyKibPerSecond: opts.dirtyKibPerSecond }), ...(opts.extraArgs ?? [])],
     (dir) => ['-serial', `file:${join(dir, serialFile)}`],
   );
   return { ...qemu, serial: async () => (await readFile(join(qemu.dir, serialFile), 'utf8').catch(() => '')).split('\n') };

@@ -1,19 +1,45 @@
-// The qemu driver's guests against the driver conformance suite (real QEMU under TCG, the test guest booting), and
-// what only real guests show: a guest keeps counting across pause, suspend and resume, and a restarted compute (a new
+// The qemu driver against the whole driver conformance suite (real QEMU under TCG, the test guest booting; disks are
+// qcow2), and what only real guests show: a guest keeps counting across pause, suspend and resume, and a restarted compute (a new
 // driver object) takes over the QEMU processes the old one left running.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES } from '@ferry/common/domain';
 import { COUNTER_LINE, killQemu, QemuDriver } from '@ferry/compute';
 import { TEST_CACHE_DIR } from '../../support/qemu';
-import { guestConformance, vmSpec } from '../compute/driver-conformance';
+import { driverConformance, vmSpec, type DiskFormat } from '../compute/driver-conformance';
 
 jest.setTimeout(120_000);
 
-const driverOn = (stateDir: string) => new QemuDriver({ host: 'qemu-1', stateDir, vcpus: 2, memoryMb: 4096, diskGb: 50, cacheDir: TEST_CACHE_DIR });
+const driverOn = (stateDir: string, host = 'qemu-1') => new QemuDriver({ host, stateDir, vcpus: 2, memoryMb: 4096, diskGb: 50, cacheDir: TEST_CACHE_DIR });
 
-guestConformance('qemu', async () => {
+const run = promisify(execFile);
+
+/** qcow2 disks: written by converting the raw bytes, read back through qemu-img (what the guest sees). */
+const QCOW2_DISKS: DiskFormat = {
+  async write(path, bytes) {
+    const raw = `${path}.raw`;
+    await writeFile(raw, bytes);
+    await run('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, path]);
+    await rm(raw);
+  },
+  async headSha256(path, length) {
+    const raw = `${path}.head`;
+    await run('qemu-img', ['dd', '-U', '-f', 'qcow2', '-O', 'raw', `bs=${length}`, 'count=1', `if=${path}`, `of=${raw}`]);
+    const sha = createHash('sha256').update(await readFile(raw)).digest('hex');
+    await rm(raw);
+    return sha;
+  },
+  async virtualSize(path) {
+    const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', path]);
+    return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
+  },
+};
+
+driverConformance('qemu', async () => {
   const stateDir = await mkdtemp(join(tmpdir(), 'ferry-qemu-conf-'));
   const driver = driverOn(stateDir);
   return {
@@ -28,8 +54,10 @@ guestConformance('qemu', async () => {
       await killQemu(driver.pidfile(uuid), uuid);
       await rm(driver.domainPath(uuid));
     },
+    peer: { host: 'qemu-2', open: () => Promise.resolve(driverOn(stateDir, 'qemu-2')), blockMigration: true },
+    disks: QCOW2_DISKS,
     cleanup: async () => {
-      for (const uuid of await driver.listHeldInstances()) await driver.destroy(uuid);
+      for (const d of [driver, driverOn(stateDir, 'qemu-2')]) for (const uuid of await d.listHeldInstances()) await d.destroy(uuid);
       await rm(stateDir, { recursive: true, force: true });
     },
   };

@@ -143,6 +143,11 @@ describe('qemu driver: moves between hosts', () => {
 
     expect(stats.disk_total).toBe(0);
     expect(await a.getVm(spec.uuid)).toBeUndefined();
+    // The files are the destination's now: the source neither lists them nor removes them, even when told to destroy.
+    expect(await a.listHeldInstances()).not.toContain(spec.uuid);
+    await a.destroy(spec.uuid);
+    await a.liveMigrationConfirm(spec.uuid, {}, { success: true, paused: false });
+    expect(await b.listHeldInstances()).toContain(spec.uuid);
     expect(await b.getVm(spec.uuid)).toMatchObject({ power_state: POWER_STATES.RUNNING });
     expect(await countedTo(b, spec.uuid, 2)).not.toContain(0);
     await b.powerOff(spec.uuid);

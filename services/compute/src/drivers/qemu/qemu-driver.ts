@@ -1,7 +1,8 @@
 // The qemu driver: one QEMU process per VM, found again from its pidfile and driven over its QMP socket, so guests
 // outlive the compute that started them and a restarted compute takes them over. As with libvirt, a host keeps its
 // own definitions (domains/<uuid>.json, from the database) apart from the instances' files (instances/<uuid>/: a
-// qcow2 overlay over a cached base, which hosts may share), and a running VM's live definition under run/. A VM
+// qcow2 overlay over a cached base, which hosts may share), and a running VM's live definition under run/. On shared
+// storage an instance's directory names the host whose guest uses it (its `owner` file): only that host removes it. A VM
 // boots the test guest's kernel and initramfs with its disks attached (the image catalog carries no bootable content).
 // Moves: cold migration copies the disk in two passes (an external snapshot freezes it while the guest runs; the
 // small overlay above it follows once the guest is off); live migration runs QEMU's own (tcp, NBD + drive-mirror for
@@ -51,8 +52,6 @@ interface Domain {
   rescue_image_ref: string | null;
   /** Set from Prepare until Finish: the VM is an incoming live migration's, and never ran here. */
   incoming?: IncomingMigration | null;
-  /** Set by Perform: the VM's files are on storage the destination shares (Confirm must not remove them). */
-  outgoing_shared_storage?: boolean;
 }
 
 interface IncomingMigration {
@@ -86,6 +85,7 @@ const DISK_FILE = 'disk';
 const PASS2_FILE = 'disk.pass2';
 const RESCUE_DISK_FILE = 'rescue-disk';
 const SAVED_MEMORY_FILE = 'saved-memory';
+const OWNER_FILE = 'owner';
 const ROOT_DRIVE = 'root';
 const RESCUE_DRIVE = 'rescue';
 const MIGRATION_STATES_ACTIVE = new Set(['setup', 'active', 'pre-switchover', 'device', 'postcopy-active', 'postcopy-paused', 'postcopy-recover', 'wait-unplug']);
@@ -177,6 +177,7 @@ export class QemuDriver implements Driver {
       if (await this.domain(spec.uuid)) return;
       await mkdir(this.vmDir(spec.uuid), { recursive: true });
       await this.disks.createOverlay(spec.image_ref, this.diskPath(spec.uuid), rootSize(spec.flavor.root_gb));
+      await this.claimFiles(spec.uuid);
       // The definition is written last: a directory without one is a spawn cut short, not a VM.
       const domain = domainOf(spec);
       await this.writeDomain(domain);
@@ -184,10 +185,11 @@ export class QemuDriver implements Driver {
     });
   }
 
+  /** Removes the VM here, and its files unless another host's guest uses them (shared storage). */
   destroy(uuid: string): Promise<void> {
     return this.serialized(uuid, async () => {
       await this.kill(uuid);
-      await rm(this.vmDir(uuid), { recursive: true, force: true });
+      if (await this.ownsFiles(uuid)) await rm(this.vmDir(uuid), { recursive: true, force: true });
       await rm(this.domainPath(uuid), { force: true });
     });
   }
@@ -341,13 +343,13 @@ export class QemuDriver implements Driver {
     return vms;
   }
 
-  /** Instances with a definition here, a QEMU running here, or files in this host's instances directory. */
+  /** Instances with a definition here, a QEMU running here, or files in this host's instances directory it owns. */
   async listHeldInstances(): Promise<string[]> {
     const named = async (dir: string, suffix: string) => (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length));
     const all = new Set([...(await instanceDirs(this.instancesDir)), ...(await named(this.domainsDir, '.json')), ...(await named(this.runDir, '.pid'))]);
     const held: string[] = [];
     for (const uuid of [...all].sort()) {
-      if ((await this.domain(uuid)) || (await this.runs(uuid)) || (await exists(this.vmDir(uuid)))) held.push(uuid);
+      if ((await this.domain(uuid)) || (await this.runs(uuid)) || ((await exists(this.vmDir(uuid))) && (await this.ownsFiles(uuid)))) held.push(uuid);
     }
     return held;
   }
@@ -418,6 +420,7 @@ export class QemuDriver implements Driver {
       await this.disks.adoptOverlay(spec.image_ref, disk);
       await this.disks.foldInto(this.pass2Path(spec.uuid), disk);
       await this.disks.growTo(disk, spec.flavor.root_gb);
+      await this.claimFiles(spec.uuid);
       const defined = domainOf(spec);
       await this.writeDomain(defined);
       if (opts.powerOn) await this.boot(defined);
@@ -459,7 +462,10 @@ export class QemuDriver implements Driver {
       const domain: Domain = { ...domainOf(spec), rescue_image_ref: spec.rescue_image_ref ?? null, name: typeof cookie.name === 'string' ? cookie.name : spec.name, incoming };
       // Defined first: whatever Prepare leaves, cut short or not, is an incoming VM that Finish(failure) removes.
       await this.writeDomain(domain);
-      if (!shared) await this.createIncomingDisks(domain, drivesOf(cookie));
+      if (!shared) {
+        await this.createIncomingDisks(domain, drivesOf(cookie));
+        await this.claimFiles(spec.uuid);
+      }
       await this.kill(spec.uuid);
       await this.boot(domain, { incoming: true });
       await this.withQmp(spec.uuid, async (qmp) => {
@@ -493,7 +499,6 @@ export class QemuDriver implements Driver {
       if (opts.blockMigration && typeof cookie.nbd_port !== 'number') {
         throw new DriverError(`Cannot block-migrate instance ${uuid}: the destination exported no disks`, { instance_uuid: uuid, dest_host: opts.destHost });
       }
-      await this.writeDomain({ ...domain, outgoing_shared_storage: cookie.shared_storage === true });
       const qmp = await QmpClient.connect(this.jobQmpPath(uuid));
       return new QemuLiveMigrationJob({
         uuid, host: this.opts.host, qmp, uri: `tcp:${address}:${cookie.port}`,
@@ -526,6 +531,8 @@ export class QemuDriver implements Driver {
         await qmp.execute('cont');
         return (await resumed).at;
       });
+      // The guest runs here now: on shared storage its files become this host's.
+      await this.claimFiles(uuid);
       await this.writeDomain({ ...domain, incoming: null });
       const stoppedAt = typeof cookie.stopped_at === 'number' ? cookie.stopped_at : undefined;
       return { dest_host: this.opts.host, ...(resumedAt !== undefined && stoppedAt !== undefined ? { downtime_ms: resumedAt - stoppedAt } : {}) };
@@ -537,7 +544,9 @@ export class QemuDriver implements Driver {
       const domain = await this.domain(uuid);
       if (opts.success) {
         await this.kill(uuid);
-        if (!domain?.outgoing_shared_storage) await rm(this.vmDir(uuid), { recursive: true, force: true });
+        // Confirmed before (the definition is gone), nothing of the files is this host's to touch any more.
+        if (!domain) return;
+        if (await this.ownsFiles(uuid)) await rm(this.vmDir(uuid), { recursive: true, force: true });
         await rm(this.domainPath(uuid), { force: true });
         return;
       }
@@ -555,7 +564,6 @@ export class QemuDriver implements Driver {
           if (!opts.paused && (await this.status(qmp)) !== 'running') await qmp.execute('cont');
         });
       }
-      await this.writeDomain({ ...domain, outgoing_shared_storage: false });
     });
   }
 
@@ -612,7 +620,7 @@ export class QemuDriver implements Driver {
     // for an incoming live migration: on shared storage the disk is still the running source's.
     if (!domain.incoming) await this.disks.foldInto(this.pass2Path(domain.uuid), this.diskPath(domain.uuid));
     for (const path of [this.qmpPath(domain.uuid), this.jobQmpPath(domain.uuid)]) await rm(path, { force: true });
-    await writeFileAtomic(this.liveDomainPath(domain.uuid), `${JSON.stringify({ ...domain, incoming: null, outgoing_shared_storage: undefined })}\n`);
+    await writeFileAtomic(this.liveDomainPath(domain.uuid), `${JSON.stringify({ ...domain, incoming: null })}\n`);
     await startQemu('qemu-system-x86_64', {
       uuid: domain.uuid, name: domain.name, vcpus: domain.vcpus, memoryMb: domain.memory_mb, accel: this.opts.accel ?? 'tcg',
       kernel: guest.kernel, initrd: guest.initrd, append: guest.append(),
@@ -689,6 +697,16 @@ export class QemuDriver implements Driver {
 
   // ---- disks of moves
 
+  /** Whether the instance's files are this host's: it owns them, or nobody does yet (a disk still arriving). */
+  private async ownsFiles(uuid: string): Promise<boolean> {
+    const owner = (await readFile(join(this.vmDir(uuid), OWNER_FILE), 'utf8').catch(() => '')).trim();
+    return owner === '' || owner === this.opts.host;
+  }
+
+  private claimFiles(uuid: string): Promise<void> {
+    return writeFileAtomic(join(this.vmDir(uuid), OWNER_FILE), `${this.opts.host}\n`);
+  }
+
   private pass2Path(uuid: string): string {
     return join(this.vmDir(uuid), PASS2_FILE);
   }
@@ -735,7 +753,7 @@ export class QemuDriver implements Driver {
   /** An incoming VM that never ran here: its QEMU, its files (unless the source's storage is this one), its definition. */
   private async dropIncoming(domain: Domain): Promise<void> {
     await this.kill(domain.uuid);
-    if (!domain.incoming?.shared_storage) await rm(this.vmDir(domain.uuid), { recursive: true, force: true });
+    if (!domain.incoming?.shared_storage && (await this.ownsFiles(domain.uuid))) await rm(this.vmDir(domain.uuid), { recursive: true, force: true });
     await rm(this.domainPath(domain.uuid), { force: true });
   }
 
