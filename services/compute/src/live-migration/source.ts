@@ -11,7 +11,7 @@ import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-record';
 import { LiveJobHandle } from './job-handle';
 import { monitorJob } from './monitor';
-import { livePolicy } from './policy';
+import { movePolicy } from '../migration-policy';
 import { nowIso, withPhase } from '../cold-migration/move-record';
 import { settleAfterPerform } from './settle-after-perform';
 import { crashPoint } from '@ferry/common/chaos';
@@ -60,7 +60,7 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
         return;
       }
       // The policy is fixed as the move starts, and recorded with where each value came from.
-      const policy = await livePolicy(c, migrationId, move.instance);
+      const policy = await movePolicy(c, migrationId, move.instance);
       const timings = withPhase(move.migration.phase_timings, 'preparing', { started_at: nowIso() });
       if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', 'source', { phase_timings: timings, migration_policy: policy }))) {
         await endBeforeStart(c, move);

@@ -2,7 +2,9 @@
 // properties and flavor extra specs set (most specific first, the cluster's settings otherwise), records them with
 // where each came from, and GET /os-ferry-migrations/{id} shows them; the downtime ramp, the completion timeout,
 // post-copy and the bandwidth follow the policy; entries that cannot apply are skipped with a warning naming the key.
-import { randomUUID } from 'node:crypto';
+// A cold move's disk copies keep to a bandwidth the policy sets.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { Image, Migration, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { BANDWIDTH_METADATA_KEY, DIRTY_RATE_METADATA_KEY, MIGRATION_POLICY_PREFIX as P, POWER_STATES } from '@ferry/common/domain';
@@ -24,7 +26,7 @@ const SETTINGS = {
 /** Twice as fast as the fake link moves RAM: the guest never converges on its own. */
 const NEVER_CONVERGES = { [DIRTY_RATE_METADATA_KEY]: String(2 * 1024) };
 
-describe('live migration policies (amqp bus, postgres database)', () => {
+describe('migration policies (amqp bus, postgres database)', () => {
   let cluster: Cluster;
   let app: FastifyInstance;
   let admin: string;
@@ -155,5 +157,25 @@ describe('live migration policies (amqp bus, postgres database)', () => {
     expect(warned.map((l) => l.key).sort()).toEqual(rejected.map(([, key]) => key).sort());
     expect(warned.every((l) => l.level === 40 && l.msg.includes(l.key!))).toBe(true);
     await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.host === done.dest_compute, 20_000);
+  });
+
+  it('holds a cold move\'s disk copies to the bandwidth the policy sets, and leaves others unbounded', async () => {
+    const rate = 8 * MIB;
+    const capped = await buildServer({ [`${P}bandwidth_mib_s`]: '8' });
+    const free = await buildServer({});
+    // 8 MiB of data in each (sparse) disk: a second at 8 MiB/s.
+    for (const vm of [capped, free]) await writeFile(cluster.driver(vm.host!).diskPath(vm.uuid), randomBytes(8 * MIB), { flag: 'r+' });
+    const moved = async (vm: Instance) => {
+      await cluster.requestMove(vm.uuid);
+      await cluster.waitUntil(async () => (await cluster.ds.getRepository(Migration).findOneBy({ instance_uuid: vm.uuid, migration_type: 'migration' }))?.status === 'finished', 30_000);
+      return cluster.ds.getRepository(Migration).findOneByOrFail({ instance_uuid: vm.uuid, migration_type: 'migration' });
+    };
+    const pass1 = (await moved(capped)).phase_timings.copy_pass_1 as { bytes: number; seconds: number; max_bytes_per_s?: number; max_bytes_per_s_from?: string };
+    expect(pass1).toMatchObject({ max_bytes_per_s: rate, max_bytes_per_s_from: 'server' });
+    expect(pass1.bytes).toBeGreaterThanOrEqual(8 * MIB);
+    expect(pass1.seconds).toBeGreaterThanOrEqual(pass1.bytes / rate - 0.1);
+    const unbounded = (await moved(free)).phase_timings.copy_pass_1 as { bytes: number; seconds: number };
+    expect(unbounded).not.toHaveProperty('max_bytes_per_s');
+    expect(unbounded.bytes).toBeGreaterThanOrEqual(8 * MIB);
   });
 });

@@ -1,10 +1,10 @@
-// The migration policy a live migration starts under: the cluster's settings as defaults, overridden per instance by
-// its flavor's extra specs, its image's properties and its metadata. An entry that cannot apply is logged by key and
-// skipped; nothing here fails the move.
+// The migration policy a move starts under: the cluster's settings as defaults, overridden per instance by its
+// flavor's extra specs, its image's properties and its metadata. An entry that cannot apply is logged by key and
+// skipped; nothing here fails the move. Live migrations use every knob; cold moves only a bandwidth a place sets.
 import { Image, type Instance } from '@ferry/common/db';
-import { policyInForce, type MigrationPolicy, type PolicyInForce } from '@ferry/common/domain';
-import type { ComputeContext } from '../compute-context';
-import { hostMigrationBandwidth } from '../drivers';
+import { policyInForce, type MigrationPolicy, type PolicyInForce, type PolicyLayer } from '@ferry/common/domain';
+import type { ComputeContext } from './compute-context';
+import { hostMigrationBandwidth } from './drivers';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -20,7 +20,7 @@ export function clusterPolicy(config: ComputeContext['config']): MigrationPolicy
 }
 
 /** The policy in force for `instance` now; skipped entries are logged with their key and place. */
-export async function livePolicy(c: ComputeContext, migrationId: number, instance: Instance): Promise<PolicyInForce> {
+export async function movePolicy(c: ComputeContext, migrationId: number, instance: Instance): Promise<PolicyInForce> {
   const policy = policyInForce(clusterPolicy(c.config), {
     server: instance.metadata, image: await imageProperties(c, instance), flavor: instance.flavor.extra_specs,
   });
@@ -29,6 +29,15 @@ export async function livePolicy(c: ComputeContext, migrationId: number, instanc
       `migration policy entry ${r.key} (${r.source}) ${r.problem}; ignored`);
   }
   return policy;
+}
+
+/**
+ * The rate a cold move's disk copies keep to: a bandwidth the server, image or flavor sets. The cluster's own setting
+ * is a live-migration figure and leaves disk copies unbounded.
+ */
+export function diskCopyCap(policy: PolicyInForce): { value: number; source: PolicyLayer } | undefined {
+  const { value, source } = policy.bandwidth_bytes_per_s;
+  return source === 'default' ? undefined : { value, source };
 }
 
 /** The properties of the image the instance booted from (deleted or not); none when it has no such image or it cannot be read. */
