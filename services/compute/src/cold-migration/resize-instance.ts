@@ -67,6 +67,9 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   const instance = move.instance!;
   let data = move.data;
   const dest = migration.dest_compute!;
+  // A bandwidth the migration policy sets holds every copy of the move to it; each copy phase records it.
+  const cap = diskCopyCap(await movePolicy(c, migration.id, instance));
+  const capped = cap ? { max_bytes_per_s: cap.value, max_bytes_per_s_from: cap.source } : {};
   const progress = new DiskProgressWriter(c, migration.id, instance.uuid);
   // A delete stops the copy through this; a stopping service through c.stopping.
   const deleted = new AbortController();
@@ -79,9 +82,6 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
     data = { ...data, ...extra };
     await patchMigration(c.ds, migration.id, ['migrating'], { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
   };
-  // A bandwidth the migration policy sets holds every copy of the move to it; each copy phase records it.
-  const cap = diskCopyCap(await movePolicy(c, migration.id, instance));
-  const capped = cap ? { max_bytes_per_s: cap.value, max_bytes_per_s_from: cap.source } : {};
   const copy = (req: Omit<CopyRequest, 'signal' | 'maxBytesPerSecond'>) =>
     c.transfer.copy({ ...req, signal, ...(cap ? { maxBytesPerSecond: cap.value } : {}) });
 
