@@ -17,6 +17,7 @@ export type ComputeSettings = Pick<
   | 'maxConcurrentLiveMigrations' | 'liveMigrationDowntimeMs' | 'liveMigrationDowntimeSteps' | 'liveMigrationDowntimeDelay'
   | 'liveMigrationCompletionTimeout' | 'liveMigrationTimeoutAction' | 'livePermitPostCopy' | 'livePermitAutoConverge' | 'liveMigrationMonitorMs'
   | 'reconcileIntervalSeconds' | 'reconcileLiveQueuedSeconds' | 'reconcileTaskSeconds' | 'reconcileBuildSeconds'
+  | 'driver' | 'fakeMigrationBandwidth' | 'qemuMigrationBandwidth'
 >;
 
 export interface ComputeContext {

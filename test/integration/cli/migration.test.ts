@@ -1,6 +1,6 @@
 // `ferry migration list|show|watch` from another process against a running `ferry up`: a live migration slowed to a
-// few seconds is followed to its end by watch (one line per change off a terminal), then shown with its phases and
-// listed; watching when nothing is in flight says so; an unknown id is a usage error.
+// few seconds is followed to its end by watch (one line per change off a terminal), then shown with its policy and
+// phases and listed; watching when nothing is in flight says so; an unknown id is a usage error.
 import { eventually, runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
 import { fetchToken } from '../../support/tokens';
 
@@ -49,7 +49,7 @@ describe('ferry migration (against ferry up: embedded database, in-process bus)'
   it('watches a live migration to its end, then shows it with its phases and lists it', async () => {
     const images = await api<{ images: { id: string }[] }>('GET', '/image/v2/images?name=cirros');
     const created = await api<{ server: { id: string } }>('POST', '/compute/v2.1/servers', {
-      server: { name: 'watched', flavorRef: '1', imageRef: images.body.images[0].id, networks: 'none' },
+      server: { name: 'watched', flavorRef: '1', imageRef: images.body.images[0].id, networks: 'none', metadata: { 'ferry:migration_policy:max_downtime_ms': '250' } },
     });
     expect(created.status).toBe(202);
     const id = created.body.server.id;
@@ -80,6 +80,16 @@ describe('ferry migration (against ferry up: embedded database, in-process bus)'
     expect(show.stdout).toContain(`  type:      live-migration\n  status:    completed\n  instance:  ${id}\n  hosts:     ${source} -> ${dest}\n`);
     expect(show.stdout).toMatch(/ {2}memory: {4}512\.0 MiB of 512\.0 MiB sent/);
     expect(show.stdout).toMatch(/ {2}disk: {6}1\.0 GiB of 1\.0 GiB sent/);
+    // The policy it ran under: the server's downtime, the rest from the settings.
+    expect(show.stdout).toContain([
+      '  policy:',
+      '    bandwidth           96 MiB/s        default',
+      '    max downtime        250 ms          server (ferry:migration_policy:max_downtime_ms)',
+      '    completion timeout  800 s per GiB   default',
+      '    auto-converge       off             default',
+      '    post-copy           off             default',
+      '  phases:',
+    ].join('\n'));
     // Each phase with when it started and how long it took; Perform with what the transfer reported.
     expect(show.stdout).toMatch(/\n {2}phases:\n {4}preparing +\S+ {2}\d+(\.\d)? m?s\n {4}perform +\S+ {2}\d+(\.\d)? m?s {2}.*iterations=\d+.*\n {4}finish_confirm +\S+ {2}\d+(\.\d)? m?s\n$/);
 

@@ -11,7 +11,7 @@ import {
   type Migration,
 } from '@ferry/common/db';
 import { MOVE_REQUESTED_HOST_KEY, type LiveMigrationRequestData, type TaskState } from '@ferry/common/domain';
-import { silentLogger } from '@ferry/common/log';
+import { silentLogger, type Logger } from '@ferry/common/log';
 import { contextFromWire, createTransport, newRequestContext, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
 import { ComputeRpcApi, FakeDriver, STATE_FILE, startCompute, type FakeVmRecord, type Transfer } from '@ferry/compute';
@@ -80,9 +80,10 @@ export class Cluster {
     });
   }
 
-  /** Starts host's compute service; `transfer` and `driver` replace the ones its settings would give it. */
-  async startCompute(host: string, opts: { transfer?: Transfer; driver?: FakeDriver } = {}): Promise<void> {
-    const service = await startCompute({ config: this.config, db: this.db, transport: this.transport, log: silentLogger() }, { host, driver: this.driver(host), ...opts });
+  /** Starts host's compute service; `transfer`, `driver` and `log` replace the ones its settings would give it. */
+  async startCompute(host: string, opts: { transfer?: Transfer; driver?: FakeDriver; log?: Logger } = {}): Promise<void> {
+    const { log = silentLogger(), ...replaced } = opts;
+    const service = await startCompute({ config: this.config, db: this.db, transport: this.transport, log }, { host, driver: this.driver(host), ...replaced });
     this.computes.set(host, service);
   }
 

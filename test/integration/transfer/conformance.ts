@@ -89,6 +89,21 @@ export function transferConformance(name: string, makeHarness: () => Promise<Tra
       expect(await sha256File(dest)).toBe(await sha256File(source));
     });
 
+    it('holds a copy, whole or by ranges, to maxBytesPerSecond, and still copies every byte', async () => {
+      const rate = 8 * MIB;
+      const whole = await h.make().copy({ source, dest: { host: h.destHost, path: dest }, maxBytesPerSecond: rate });
+      expect(await sha256File(dest)).toBe(await sha256File(source));
+      // About 3 MiB of data at 8 MiB/s: ~0.4 s; unbounded, a few ms.
+      expect(whole.seconds).toBeGreaterThanOrEqual(whole.bytes / rate - 0.05);
+      expect(whole.seconds).toBeLessThan(whole.bytes / rate + 5);
+      const changed: Region[] = [{ offset: 16 * MIB, length: 2 * MIB }];
+      await scribble(source, changed);
+      const ranged = await h.make().copy({ source, dest: { host: h.destHost, path: dest }, ranges: changed, maxBytesPerSecond: rate });
+      expect(ranged.seconds).toBeGreaterThanOrEqual(0.2);
+      expect(await sha256File(dest)).toBe(await sha256File(source));
+      await expect(h.make().copy({ source, dest: { host: h.destHost, path: dest }, maxBytesPerSecond: 0 })).rejects.toMatchObject({ code: 'InvalidInput' });
+    });
+
     it('refuses a ranged copy when there is no destination file to patch', async () => {
       const copy = h.make().copy({ source, dest: { host: h.destHost, path: dest }, ranges: [{ offset: 0, length: 10 }] });
       await expect(copy).rejects.toMatchObject({ code: 'TransferFailed' });

@@ -203,7 +203,7 @@ export const SETTINGS = {
   } as Setting<number>,
   liveMigrationDowntimeMs: {
     env: 'FERRY_LIVE_MIGRATION_DOWNTIME', default: 500, parse: int(100, 600_000),
-    doc: 'Maximum downtime (ms) a live migration may finally allow; the allowed downtime ramps up to it in _STEPS steps.',
+    doc: 'Maximum downtime (ms) a live migration may finally allow; the allowed downtime ramps up to it in _STEPS steps. A migration policy may override it per server.',
   } as Setting<number>,
   liveMigrationDowntimeSteps: {
     env: 'FERRY_LIVE_MIGRATION_DOWNTIME_STEPS', default: 10, parse: int(3, 1000),
@@ -215,7 +215,7 @@ export const SETTINGS = {
   } as Setting<number>,
   liveMigrationCompletionTimeout: {
     env: 'FERRY_LIVE_MIGRATION_COMPLETION_TIMEOUT', default: 800, parse: int(0, 86400),
-    doc: 'Seconds per GiB of guest RAM after which a live migration that has not completed takes the timeout action (0: never).',
+    doc: 'Seconds per GiB of guest RAM after which a live migration that has not completed takes the timeout action (0: never). A migration policy may override it per server.',
   } as Setting<number>,
   liveMigrationTimeoutAction: {
     env: 'FERRY_LIVE_MIGRATION_TIMEOUT_ACTION', default: 'abort', parse: oneOf('abort', 'force_complete'),
@@ -223,11 +223,11 @@ export const SETTINGS = {
   } as Setting<'abort' | 'force_complete'>,
   livePermitPostCopy: {
     env: 'FERRY_LIVE_MIGRATION_PERMIT_POST_COPY', default: false, parse: bool,
-    doc: 'Force-complete switches to post-copy (the guest runs on the destination while its remaining RAM follows) instead of pausing it.',
+    doc: 'Force-complete switches to post-copy (the guest runs on the destination while its remaining RAM follows) instead of pausing it. A migration policy may override it per server.',
   } as Setting<boolean>,
   livePermitAutoConverge: {
     env: 'FERRY_LIVE_MIGRATION_PERMIT_AUTO_CONVERGE', default: false, parse: bool,
-    doc: 'Let the hypervisor throttle a guest whose RAM changes faster than it can be sent.',
+    doc: 'Let the hypervisor throttle a guest whose RAM changes faster than it can be sent. A migration policy may override it per server.',
   } as Setting<boolean>,
   liveMigrationMonitorMs: {
     env: 'FERRY_LIVE_MIGRATION_MONITOR_INTERVAL', default: 500, parse: int(10, 60_000),
@@ -239,7 +239,7 @@ export const SETTINGS = {
   } as Setting<number>,
   fakeMigrationBandwidth: {
     env: 'FERRY_FAKE_MIGRATION_BANDWIDTH', default: 1024 * 1024 * 1024, parse: int(1024, Number.MAX_SAFE_INTEGER),
-    doc: 'Bytes per second a fake live migration moves RAM at.',
+    doc: 'Bytes per second a fake live migration moves RAM at; a migration policy may ask for less per server, never more.',
   } as Setting<number>,
   fakeGuestWriteRate: {
     env: 'FERRY_FAKE_GUEST_WRITE_RATE', default: 4 * 1024 * 1024, parse: int(0, 1 << 30),
@@ -265,7 +265,7 @@ export const SETTINGS = {
   } as Setting<{ min: number; max: number }>,
   qemuMigrationBandwidth: {
     env: 'FERRY_QEMU_MIGRATION_BANDWIDTH', default: 1024 * 1024 * 1024, parse: int(1024, Number.MAX_SAFE_INTEGER),
-    doc: 'Bytes per second a qemu live migration may use (QEMU\'s max-bandwidth).',
+    doc: 'Bytes per second a qemu live migration may use (QEMU\'s max-bandwidth); a migration policy may ask for less per server, never more.',
   } as Setting<number>,
   transfer: {
     env: 'FERRY_TRANSFER', default: 'local', parse: oneOf('local', 'ssh'),

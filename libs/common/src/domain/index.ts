@@ -9,6 +9,7 @@ export * from './api-status';
 export * from './guest-name';
 export * from './request-spec';
 export * from './live-migration-data';
+export * from './migration-policy';
 export * from './evacuation-data';
 export * from './request-spec-schema';
 export * from './move-on-delete';

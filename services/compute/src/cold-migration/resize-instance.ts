@@ -8,7 +8,8 @@ import type { ComputeContext } from '../compute-context';
 import { peerDiskPath, type DirtyTracker } from '../drivers';
 import { endMoveOfDeletedInstance, instanceBeingDeleted, isBeingDeleted, nudgeOtherHost } from '../instance-ops/stop-move';
 import { instanceNotification } from '../notifications';
-import { totalLength, type ByteRange } from '../transfer';
+import { diskCopyCap, movePolicy } from '../migration-policy';
+import { totalLength, type ByteRange, type CopyRequest } from '../transfer';
 import { DiskProgressWriter } from './disk-progress';
 import { runExclusive } from './exclusive';
 import { loadMove, nowIso, withPhase, type ColdMoveData, type MoveState } from './move-record';
@@ -66,6 +67,9 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   const instance = move.instance!;
   let data = move.data;
   const dest = migration.dest_compute!;
+  // A bandwidth the migration policy sets holds every copy of the move to it; each copy phase records it.
+  const cap = diskCopyCap(await movePolicy(c, migration.id, instance));
+  const capped = cap ? { max_bytes_per_s: cap.value, max_bytes_per_s_from: cap.source } : {};
   const progress = new DiskProgressWriter(c, migration.id, instance.uuid);
   // A delete stops the copy through this; a stopping service through c.stopping.
   const deleted = new AbortController();
@@ -78,6 +82,8 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
     data = { ...data, ...extra };
     await patchMigration(c.ds, migration.id, ['migrating'], { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
   };
+  const copy = (req: Omit<CopyRequest, 'signal' | 'maxBytesPerSecond'>) =>
+    c.transfer.copy({ ...req, signal, ...(cap ? { maxBytesPerSecond: cap.value } : {}) });
 
   try {
     await withActionEvent(c.ds, ctx, instance.uuid, RESIZE_INSTANCE_EVENT, c.host, () =>
@@ -94,8 +100,8 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
             const tracker: DirtyTracker = await c.driver.trackDirtyRegions(instance.uuid);
             try {
-              await savePhase('copy_pass_1', { started_at: nowIso() });
-              const r = await c.transfer.copy({ source, dest: target, signal, onProgress: progress.listener({ total: 0, processed: 0 }) });
+              await savePhase('copy_pass_1', { started_at: nowIso(), ...capped });
+              const r = await copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) });
               await savePhase('copy_pass_1', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
               pass1 = { total: r.total, processed: r.total };
               crashPoint('cold.source.after_pass1', c.host);
@@ -119,15 +125,15 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             // The guest wrote nothing during pass 1: the destination already has every byte.
             await savePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
           } else if (ranges) {
-            await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, files: files.length, bytes_planned: totalLength(ranges) });
-            const r = ranges.length > 0 ? await c.transfer.copy({ source, dest: target, ranges, signal, onProgress: progress.listener(pass1) }) : { bytes: 0, seconds: 0 };
-            const f = await copyBeside(files, target, instance.uuid, (file, to) => c.transfer.copy({ source: file, dest: to, signal, onProgress: progress.listener(pass1) }));
+            await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, files: files.length, bytes_planned: totalLength(ranges), ...capped });
+            const r = ranges.length > 0 ? await copy({ source, dest: target, ranges, onProgress: progress.listener(pass1) }) : { bytes: 0, seconds: 0 };
+            const f = await copyBeside(files, target, instance.uuid, (file, to) => copy({ source: file, dest: to, onProgress: progress.listener(pass1) }));
             await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           } else {
             // No trustworthy record of what changed: copy the whole disk (and what lies over it) while the guest is off.
-            await savePhase('copy_while_off', { started_at: nowIso() });
-            const r = await c.transfer.copy({ source, dest: target, signal, onProgress: progress.listener({ total: 0, processed: 0 }) });
-            const f = await copyBeside(files, target, instance.uuid, (file, to) => c.transfer.copy({ source: file, dest: to, signal, onProgress: progress.listener({ total: 0, processed: 0 }) }));
+            await savePhase('copy_while_off', { started_at: nowIso(), ...capped });
+            const r = await copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) });
+            const f = await copyBeside(files, target, instance.uuid, (file, to) => copy({ source: file, dest: to, onProgress: progress.listener({ total: 0, processed: 0 }) }));
             await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           }
           await progress.settled();

@@ -13,6 +13,11 @@ export { FakeDirtyTracker } from './fake/simulated-guest';
 export { armFault, FAULT_POINTS, FAULTS_FILE, InjectedFault, type FaultPoint, type FaultSpec, type FaultsFile } from './fake/fault-points';
 export { DISK_FILE, STATE_FILE, FAKE_VM_STATES, type FakeVmRecord, type FakeVmState } from './fake/vm-files';
 
+/** Bytes per second this host's live migrations may use: its driver's setting, the ceiling of every migration policy. */
+export function hostMigrationBandwidth(config: Readonly<Pick<FerryConfig, 'driver' | 'fakeMigrationBandwidth' | 'qemuMigrationBandwidth'>>): number {
+  return config.driver === 'qemu' ? config.qemuMigrationBandwidth : config.fakeMigrationBandwidth;
+}
+
 export function createDriver(config: Readonly<FerryConfig>, host: string): Driver {
   switch (config.driver) {
     case 'fake':

@@ -1,11 +1,10 @@
 // A live migration as each step reads it: the record, its instance, and the request data the API stored.
 import { getInstance, getMigration, type Instance, type Migration } from '@ferry/common/db';
-import { VM_STATES, type LiveMigrationData } from '@ferry/common/domain';
+import { DIRTY_RATE_METADATA_KEY, VM_STATES, type LiveMigrationData, type MigrationPolicy } from '@ferry/common/domain';
 import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
-import { vmSpecOf, type ComputeContext } from '../compute-context';
+import { vmSpecOf } from '../compute-context';
 import type { LiveMigrationOptions, VmSpec } from '../drivers';
-import { BANDWIDTH_METADATA_KEY, DIRTY_RATE_METADATA_KEY } from '@ferry/common/domain';
 
 export interface LiveMove {
   migration: Migration;
@@ -27,18 +26,17 @@ export function arrivesPaused(data: LiveMigrationData): boolean {
   return data.old_vm_state === VM_STATES.PAUSED;
 }
 
-/** The driver options of this move, from settings, the record and the instance's metadata (bandwidth cap; the fake driver's dirty rate). */
-export function liveOptions(c: ComputeContext, move: LiveMove, maxDowntimeMs: number): LiveMigrationOptions {
+/** The driver options of this move, from its migration policy, the record and (the fake driver's dirty rate) the instance's metadata. */
+export function liveOptions(move: LiveMove, policy: MigrationPolicy): LiveMigrationOptions {
   const mib = Number(move.instance?.metadata?.[DIRTY_RATE_METADATA_KEY]);
-  const bandwidthMib = Number(move.instance?.metadata?.[BANDWIDTH_METADATA_KEY]);
   return {
     destHost: move.migration.dest_compute!,
     blockMigration: move.data.block_migration_resolved ?? false,
-    maxDowntimeMs,
-    autoConverge: c.config.livePermitAutoConverge,
-    postCopyAllowed: c.config.livePermitPostCopy,
+    maxDowntimeMs: policy.max_downtime_ms,
+    autoConverge: policy.auto_converge,
+    postCopyAllowed: policy.post_copy,
+    bandwidthBytesPerSec: policy.bandwidth_bytes_per_s,
     ...(Number.isFinite(mib) && mib >= 0 ? { dirtyRateBytesPerSec: mib * 1024 * 1024 } : {}),
-    ...(Number.isFinite(bandwidthMib) && bandwidthMib > 0 ? { bandwidthBytesPerSec: bandwidthMib * 1024 * 1024 } : {}),
   };
 }
 

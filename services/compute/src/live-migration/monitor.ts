@@ -1,6 +1,7 @@
 // Watching a running live-migration job from the source: progress into the record every tick, the downtime ramp,
 // and the completion timeout's action. Resolves with the job's cookie, or rejects as the job does.
 import { recordLiveProgress, type LiveSteerRequest } from '@ferry/common/db';
+import type { MigrationPolicy } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
 import type { LiveMigrationJob, LiveMigrationJobStats, MigrationCookie } from '../drivers';
 import { completionTimeoutSeconds, downtimeAt, downtimeSteps } from './downtime-ramp';
@@ -8,6 +9,8 @@ import { completionTimeoutSeconds, downtimeAt, downtimeSteps } from './downtime-
 export interface MonitorTarget {
   migrationId: number;
   ramBytes: number;
+  /** The policy in force: the ramp's final downtime and the completion timeout per GiB. */
+  policy: Pick<MigrationPolicy, 'max_downtime_ms' | 'completion_timeout_s_per_gib'>;
   /** Called once when the completion timeout passes, with the action taken. */
   onTimeout?: (action: 'abort' | 'force_complete') => void;
   /** Called once per kind when the record carries an abort or force-complete (its message may never come). */
@@ -16,9 +19,9 @@ export interface MonitorTarget {
 
 export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: MonitorTarget): Promise<MigrationCookie> {
   const steps = downtimeSteps({
-    maxDowntimeMs: c.config.liveMigrationDowntimeMs, steps: c.config.liveMigrationDowntimeSteps, delaySecondsPerGib: c.config.liveMigrationDowntimeDelay,
+    maxDowntimeMs: t.policy.max_downtime_ms, steps: c.config.liveMigrationDowntimeSteps, delaySecondsPerGib: c.config.liveMigrationDowntimeDelay,
   }, t.ramBytes);
-  const timeout = completionTimeoutSeconds(c.config.liveMigrationCompletionTimeout, t.ramBytes);
+  const timeout = completionTimeoutSeconds(t.policy.completion_timeout_s_per_gib, t.ramBytes);
   let settled = false;
   const done = job.done.finally(() => { settled = true; });
   const quiet = done.then(() => undefined, () => undefined);

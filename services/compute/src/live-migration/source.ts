@@ -3,7 +3,7 @@
 // once Finish was asked for, this copy resumes only after the destination says it does not run the guest
 // (settle-after-perform): the guest is never running on both hosts.
 import { advanceMigration, getMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
-import { POWER_STATES } from '@ferry/common/domain';
+import { POWER_STATES, policyValues, type MigrationPolicy } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import type { LiveMigrationJobStats, MigrationCookie } from '../drivers';
@@ -11,6 +11,7 @@ import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-record';
 import { LiveJobHandle } from './job-handle';
 import { monitorJob } from './monitor';
+import { movePolicy } from '../migration-policy';
 import { nowIso, withPhase } from '../cold-migration/move-record';
 import { settleAfterPerform } from './settle-after-perform';
 import { crashPoint } from '@ferry/common/chaos';
@@ -58,14 +59,17 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
         if (move) await endBeforeStart(c, move);
         return;
       }
+      // The policy is fixed as the move starts, and recorded with where each value came from.
+      const policy = await movePolicy(c, migrationId, move.instance);
       const timings = withPhase(move.migration.phase_timings, 'preparing', { started_at: nowIso() });
-      if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', 'source', { phase_timings: timings }))) {
+      if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', 'source', { phase_timings: timings, migration_policy: policy }))) {
         await endBeforeStart(c, move);
         return;
       }
       // Later writes build on these timings: keep them, or completing would drop when preparing started.
       move.migration.phase_timings = timings;
-      await withActionEvent(c.ds, ctx, move.instance.uuid, LIVE_MIGRATION_EVENT, c.host, () => runPhases(c, ctx, move));
+      move.migration.migration_policy = policy;
+      await withActionEvent(c.ds, ctx, move.instance.uuid, LIVE_MIGRATION_EVENT, c.host, () => runPhases(c, ctx, move, policyValues(policy)));
     } finally {
       c.liveSlots.release();
     }
@@ -95,7 +99,7 @@ async function endBeforeStart(c: ComputeContext, move: LiveMove): Promise<void> 
   c.log.info({ migration_id: migration.id, status: migration.status }, 'live migration ended before it started');
 }
 
-async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove): Promise<void> {
+async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove, policy: MigrationPolicy): Promise<void> {
   const { migration } = move;
   const instance = move.instance!;
   const dest = migration.dest_compute!;
@@ -103,7 +107,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
   let lastStats: LiveMigrationJobStats | undefined;
   let finishCookie: MigrationCookie;
   try {
-    const opts = liveOptions(c, move, c.config.liveMigrationDowntimeMs);
+    const opts = liveOptions(move, policy);
     const begun = await c.driver.liveMigrationBegin(instance.uuid, opts);
     const prepared = await c.computeRpc.preLiveMigration(ctx, dest, migration.id, begun);
     crashPoint('live.source.after_prepare', c.host);
@@ -122,7 +126,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove)
       crashPoint('live.source.mid_perform', c.host);
       try {
         finishCookie = await monitorJob(c, job, {
-          migrationId: migration.id, ramBytes, onSteerRequest: (request) => (request === 'abort' ? handle.abort() : handle.forceComplete()),
+          migrationId: migration.id, ramBytes, policy, onSteerRequest: (request) => (request === 'abort' ? handle.abort() : handle.forceComplete()),
         });
       } finally {
         lastStats = job.stats();

@@ -6,6 +6,7 @@ import type { CopyTuning } from './copy-tuning';
 import { clampRanges, splitRanges, totalLength, type ByteRange } from './byte-ranges';
 import { partPathFor, type Destination } from './destination';
 import { TransferCancelled, TransferFailed } from './errors';
+import { Pacer } from './pace';
 import { ProgressMeter } from './progress';
 import type { CopyRequest, CopyResult } from './transfer';
 import { WriteWindow } from './write-window';
@@ -17,6 +18,7 @@ interface CopyRun {
   readonly tuning: CopyTuning;
   readonly source: FileHandle;
   readonly meter: ProgressMeter;
+  readonly pacer: Pacer;
   written: number;
 }
 
@@ -26,6 +28,9 @@ export async function copyToDestination(dest: Destination, req: CopyRequest, tun
   if (req.size !== undefined && !(Number.isSafeInteger(req.size) && req.size >= 0)) {
     throw new InvalidInput(`copy of ${req.source}: size must be a non-negative integer, got ${req.size}`);
   }
+  if (req.maxBytesPerSecond !== undefined && !(req.maxBytesPerSecond > 0 && Number.isFinite(req.maxBytesPerSecond))) {
+    throw new InvalidInput(`copy of ${req.source}: maxBytesPerSecond must be a positive number, got ${req.maxBytesPerSecond}`);
+  }
   const source = await open(req.source, 'r').catch((err: unknown) => {
     throw TransferFailed.because(`cannot read ${req.source}`, err, { source: req.source });
   });
@@ -33,7 +38,7 @@ export async function copyToDestination(dest: Destination, req: CopyRequest, tun
     const size = req.size ?? (await source.stat()).size;
     const ranges = req.ranges && clampRanges(req.ranges, size);
     const meter = new ProgressMeter(ranges ? totalLength(ranges) : size, req.onProgress, tuning.progressIntervalMs);
-    const run: CopyRun = { req, tuning, source, meter, written: 0 };
+    const run: CopyRun = { req, tuning, source, meter, pacer: new Pacer(req.maxBytesPerSecond, req.signal), written: 0 };
     meter.start();
     if (ranges) await patchRanges(dest, run, size, ranges);
     else await copyWholeFile(dest, run, size);
@@ -61,6 +66,7 @@ async function copyWholeFile(dest: Destination, run: CopyRun, size: number): Pro
         await writePieces(window, run, offset + extent.start, chunk.subarray(extent.start, extent.end), run.tuning.maxWriteLength);
       }
       run.meter.advance(chunk.length - data);
+      await run.pacer.account(data);
     }
     await window.drain();
     await file.close({ sync: run.tuning.sync });
@@ -86,6 +92,7 @@ async function patchRanges(dest: Destination, run: CopyRun, size: number, ranges
       throwIfCancelled(run.req);
       const chunk = await readAt(run.source, piece.offset, piece.length);
       await writePieces(window, run, piece.offset, chunk, run.tuning.maxWriteLength);
+      await run.pacer.account(chunk.length);
     }
     await window.drain();
     await file.close({ sync: run.tuning.sync });

@@ -19,6 +19,8 @@ export interface CopyRequest {
   readonly signal?: AbortSignal;
   /** Called at a bounded rate with bytes covered so far (data and skipped holes alike), ending at the total. */
   readonly onProgress?: ProgressListener;
+  /** Bytes per second the copy may send at most (holes skipped cost nothing); absent: as fast as it goes. */
+  readonly maxBytesPerSecond?: number;
 }
 
 export interface CopyResult {

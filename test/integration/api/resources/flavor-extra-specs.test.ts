@@ -64,6 +64,27 @@ describe('flavor extra specs', () => {
     expect(typeof r.body.badRequest.message).toBe('string');
   });
 
+  it('keeps migration policy keys to values their knob accepts: a bad one is a 400 naming the key, and nothing is written', async () => {
+    const good = await call(h, 'POST', specs(), { body: { extra_specs: { 'ferry:migration_policy:max_downtime_ms': 300, 'ferry:migration_policy:post_copy': 'true' } } });
+    expect(good.status).toBe(200);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ 'ferry:migration_policy:max_downtime_ms': '50' }, /ferry:migration_policy:max_downtime_ms must be an integer from 100 to 600000, not "50"/],
+      [{ 'ferry:migration_policy:bandwidth_mib_s': 'fast', 'hw:x': 'y' }, /ferry:migration_policy:bandwidth_mib_s must be a number of MiB\/s/],
+      [{ 'ferry:migration_policy:auto_converge': 'perhaps' }, /ferry:migration_policy:auto_converge must be true or false/],
+      [{ 'ferry:migration_policy:downtime': '300' }, /ferry:migration_policy:downtime is not a migration policy key/],
+    ];
+    for (const [extraSpecs, message] of bad) {
+      const r = await call(h, 'POST', specs(), { body: { extra_specs: extraSpecs } });
+      expect([r.status, r.body.badRequest.message]).toEqual([400, expect.stringMatching(message)]);
+    }
+    const put = await call(h, 'PUT', `${specs()}/ferry:migration_policy:completion_timeout_s_per_gib`, { body: { 'ferry:migration_policy:completion_timeout_s_per_gib': -1 } });
+    expect([put.status, put.body.badRequest.message]).toEqual([400, expect.stringMatching(/completion_timeout_s_per_gib must be an integer from 0 to 86400/)]);
+    const stored = (await call(h, 'GET', specs())).body.extra_specs;
+    expect(stored).toMatchObject({ 'ferry:migration_policy:max_downtime_ms': '300', 'ferry:migration_policy:post_copy': 'true' });
+    expect(stored).not.toHaveProperty('hw:x');
+    expect(stored).not.toHaveProperty('ferry:migration_policy:completion_timeout_s_per_gib');
+  });
+
   it('answers 404 for the specs of an unknown flavor, and members for a private one', async () => {
     expect((await call(h, 'GET', specs('nope'))).status).toBe(404);
     expect((await call(h, 'POST', specs('nope'), { body: { extra_specs: { a: 'b' } } })).status).toBe(404);

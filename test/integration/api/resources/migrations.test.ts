@@ -223,7 +223,7 @@ describe('os-ferry-migrations (the records ferry migration shows)', () => {
     const live = r.body.migrations.find((x: { id: number }) => x.id === m.live!.id);
     expect(live).toMatchObject({
       uuid: m.live!.uuid, migration_type: 'live-migration', status: 'running', user_id: expect.any(String), in_progress: true,
-      memory_total: null, disk_total: null, phase_timings: {}, last_error: null, steer_request: null,
+      memory_total: null, disk_total: null, phase_timings: {}, last_error: null, steer_request: null, migration_policy: null,
     });
     expect(r.body.migrations.filter((x: { in_progress: boolean }) => x.in_progress).map((x: { id: number }) => x.id)).toEqual(named('live'));
   });

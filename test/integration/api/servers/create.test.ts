@@ -103,6 +103,8 @@ describe('POST /servers', () => {
       ['an unknown security group', '2.1', serverBody({ security_groups: [{ name: 'web' }] }), /Security group web not found/],
       ['an unknown availability zone', '2.1', serverBody({ availability_zone: 'elsewhere' }), /The requested availability zone is not available/],
       ['a volume block device', '2.1', serverBody({ block_device_mapping_v2: [{ source_type: 'volume', uuid: 'v1', destination_type: 'volume', boot_index: 0 }] }), /Block Device Mapping is Invalid/],
+      ['a migration policy value the knob refuses', '2.1', serverBody({ metadata: { 'ferry:migration_policy:max_downtime_ms': 'long' } }), /^Invalid input for field\/attribute metadata: ferry:migration_policy:max_downtime_ms must be an integer from 100 to 600000, not "long"$/],
+      ['a bad value of the older bandwidth key', '2.1', serverBody({ metadata: { 'ferry:migration_bandwidth_mib_s': '0' } }), /ferry:migration_bandwidth_mib_s must be a number of MiB\/s above 0/],
       ['user_data that is not base64', '2.1', serverBody({ user_data: 'abc' }), /user_data/],
       ['an accessIPv4 that is not an address', '2.1', serverBody({ accessIPv4: '300.1.1.1' }), /accessIPv4/],
     ];

@@ -1,4 +1,4 @@
-import { bytes, duration, formatList, formatShow, phaseLines, watchFigures, watchLine, type MigrationRecord } from './migration-view';
+import { bytes, duration, formatList, formatShow, phaseLines, policyLines, watchFigures, watchLine, type MigrationRecord } from './migration-view';
 
 const MIB = 1024 * 1024;
 
@@ -43,6 +43,28 @@ describe('how ferry migration prints moves', () => {
     ]);
     expect(formatShow(m)).toContain('  memory:    256.0 MiB of 512.0 MiB sent, 256.0 MiB remaining\n  moved:     50%\n  error:     boom\n  phases:\n');
     expect(formatShow(move({ phase_timings: {} }))).toContain('  phases:    none recorded\n');
+  });
+
+  it('shows the policy in force with where each value came from, and what it ignored, before the phases', () => {
+    const policy = {
+      bandwidth_bytes_per_s: { value: 64 * MIB, source: 'server' as const, key: 'ferry:migration_bandwidth_mib_s' },
+      max_downtime_ms: { value: 300, source: 'flavor' as const, key: 'ferry:migration_policy:max_downtime_ms' },
+      completion_timeout_s_per_gib: { value: 0, source: 'image' as const, key: 'ferry:migration_policy:completion_timeout_s_per_gib' },
+      auto_converge: { value: false, source: 'default' as const },
+      post_copy: { value: true, source: 'default' as const },
+      rejected: [{ source: 'server' as const, key: 'ferry:migration_policy:max_downtime_ms', value: 'abc', problem: 'must be an integer from 100 to 600000' }],
+    };
+    expect(policyLines(policy)).toEqual([
+      '    bandwidth           64 MiB/s        server (ferry:migration_bandwidth_mib_s)',
+      '    max downtime        300 ms          flavor (ferry:migration_policy:max_downtime_ms)',
+      '    completion timeout  never           image (ferry:migration_policy:completion_timeout_s_per_gib)',
+      '    auto-converge       off             default',
+      '    post-copy           on              default',
+      '    ignored             ferry:migration_policy:max_downtime_ms="abc" (server): must be an integer from 100 to 600000',
+    ]);
+    expect(formatShow(move({ migration_policy: policy }))).toContain('  policy:\n    bandwidth           64 MiB/s');
+    expect(formatShow(move({ migration_policy: policy }))).toMatch(/post-copy {11}on {14}default\n {4}ignored .*\n {2}phases: {4}none recorded\n$/);
+    expect(formatShow(move())).not.toContain('policy:');
   });
 
   it('measures the rate between looks that saw bytes move, and keeps it across looks that did not', () => {

@@ -1,5 +1,6 @@
 // How `ferry migration` prints moves: a table for list, phases and timings for show, and the figures a watch shows
 // per move (bytes moved of the total, rate, time left). Pure: records in, text out.
+import type { PolicyInForce } from '@ferry/common/domain';
 
 /** A move as GET /os-ferry-migrations returns it. */
 export interface MigrationRecord {
@@ -21,6 +22,8 @@ export interface MigrationRecord {
   phase_timings: Record<string, { started_at?: string; finished_at?: string; [key: string]: unknown }>;
   last_error: string | null;
   steer_request: string | null;
+  /** A live migration's policy as it started, with where each value came from (absent before it started). */
+  migration_policy?: PolicyInForce | null;
   in_progress: boolean;
 }
 
@@ -85,6 +88,22 @@ export function phaseLines(m: MigrationRecord): string[] {
     });
 }
 
+/** The policy a live migration runs under: each knob, its value, the place it came from (and by which key); then what was ignored. */
+export function policyLines(p: PolicyInForce): string[] {
+  const onOff = (b: boolean) => (b ? 'on' : 'off');
+  const rows: [string, string, { source: string; key?: string }][] = [
+    ['bandwidth', `${+(p.bandwidth_bytes_per_s.value / MIB).toFixed(1)} MiB/s`, p.bandwidth_bytes_per_s],
+    ['max downtime', `${p.max_downtime_ms.value} ms`, p.max_downtime_ms],
+    ['completion timeout', p.completion_timeout_s_per_gib.value > 0 ? `${p.completion_timeout_s_per_gib.value} s per GiB` : 'never', p.completion_timeout_s_per_gib],
+    ['auto-converge', onOff(p.auto_converge.value), p.auto_converge],
+    ['post-copy', onOff(p.post_copy.value), p.post_copy],
+  ];
+  return [
+    ...rows.map(([name, value, { source, key }]) => `    ${name.padEnd(19)} ${value.padEnd(15)} ${source}${key ? ` (${key})` : ''}`.trimEnd()),
+    ...p.rejected.map((r) => `    ignored             ${r.key}=${JSON.stringify(r.value)} (${r.source}): ${r.problem}`),
+  ];
+}
+
 export function formatShow(m: MigrationRecord): string {
   const t = transfer(m);
   const lines = [
@@ -100,6 +119,7 @@ export function formatShow(m: MigrationRecord): string {
   if (m.disk_total !== null) lines.push(`  disk:      ${bytes(m.disk_processed ?? 0)} of ${bytes(m.disk_total)} sent, ${bytes(m.disk_remaining ?? 0)} remaining`);
   if (t.total > 0) lines.push(`  moved:     ${percent(m)}`);
   if (m.last_error) lines.push(`  error:     ${m.last_error}`);
+  if (m.migration_policy) lines.push('  policy:', ...policyLines(m.migration_policy));
   const phases = phaseLines(m);
   lines.push(...(phases.length > 0 ? ['  phases:', ...phases] : ['  phases:    none recorded']));
   return lines.join('\n') + '\n';

@@ -1,5 +1,6 @@
 // migrations: one row per move (Nova's fields), the work queue of record for every flow.
 import { Column, CreateDateColumn, DeleteDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { PolicyInForce } from '../../domain/migration-policy';
 import { bigintAsNumber } from './column-types';
 
 /** When each phase started and ended, keyed by phase name (e.g. "copy_pass_1": {started_at, finished_at}). */
@@ -89,6 +90,10 @@ export class Migration {
   /** A running live migration's abort or force-complete as asked (the source's monitor applies it, message or not). */
   @Column({ type: 'text', name: 'steer_request', nullable: true })
   steer_request!: 'abort' | 'force_complete' | null;
+
+  /** A live migration's policy as it started: each knob's value and where it came from (server, image, flavor, default). */
+  @Column({ type: 'jsonb', name: 'migration_policy', nullable: true })
+  migration_policy!: PolicyInForce | null;
 
   @CreateDateColumn({ type: 'timestamptz', name: 'created_at' })
   created_at!: Date;

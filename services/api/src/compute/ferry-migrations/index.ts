@@ -1,6 +1,7 @@
 // GET /os-ferry-migrations[/{id}] (Ferry's extension, admin only): moves as `ferry migration` shows them — Nova's
 // fields (as os-migrations at 2.80) plus what an operator watching one needs: memory and disk counters, when each
-// phase started and ended, the last error. `in_progress=true` keeps the moves under way.
+// phase started and ended, the last error, a live migration's policy with where each value came from.
+// `in_progress=true` keeps the moves under way.
 import type { DataSource } from 'typeorm';
 import { Migration } from '@ferry/common/db';
 import { inFlightStatuses, MigrationNotFound } from '@ferry/common/domain';
@@ -21,7 +22,7 @@ export const ferryMigrationRoutes: RoutesPlugin = async (app, { deps }) => {
     ...migrationView(m, NOVA_VIEW, deps.publicUrl()),
     memory_total: m.memory_total, memory_processed: m.memory_processed, memory_remaining: m.memory_remaining,
     disk_total: m.disk_total, disk_processed: m.disk_processed, disk_remaining: m.disk_remaining,
-    phase_timings: m.phase_timings, last_error: m.last_error, steer_request: m.steer_request,
+    phase_timings: m.phase_timings, last_error: m.last_error, steer_request: m.steer_request, migration_policy: m.migration_policy,
     in_progress: inFlightStatuses(m.migration_type).includes(m.status as never),
   });
 

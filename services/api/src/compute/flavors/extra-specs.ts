@@ -3,6 +3,7 @@
 import { BadRequest, NotFound } from '@ferry/common/domain';
 import type { RoutesPlugin } from '../../api-deps';
 import { requireAdmin } from '../../http/policy';
+import { refuseBadPolicyEntries } from '../common/migration-policy-entries';
 import { deleteExtraSpec, getFlavor, mergeExtraSpecs } from './repo';
 import { ExtraSpecsCreateBody, ExtraSpecUpdateBody, type ExtraSpecsCreate, type ExtraSpecUpdate } from './schemas';
 
@@ -16,13 +17,18 @@ function missingKey(flavorId: string, key: string): NotFound {
   return new NotFound(`Flavor ${flavorId} has no extra specs with key ${key}.`);
 }
 
-/** Numbers are accepted and stored as their string form, which must fit the 255 characters a string may have. */
+/**
+ * Numbers are accepted and stored as their string form, which must fit the 255 characters a string may have; migration
+ * policy keys must hold values their knob accepts.
+ */
 function asStrings(specs: Record<string, string | number>): Record<string, string> {
-  return Object.fromEntries(Object.entries(specs).map(([k, v]) => {
+  const strings = Object.fromEntries(Object.entries(specs).map(([k, v]) => {
     const s = String(v);
     if (s.length > MAX_VALUE_LENGTH) throw new BadRequest(`Invalid input received: extra_specs value has more than ${MAX_VALUE_LENGTH} characters.`);
     return [k, s];
   }));
+  refuseBadPolicyEntries('extra_specs', strings);
+  return strings;
 }
 
 export const extraSpecRoutes: RoutesPlugin = async (app, { deps }) => {

@@ -6,6 +6,7 @@ import { BadRequest, Forbidden, InvalidInput } from '@ferry/common/domain';
 import type { ApiContext } from '../../http/api-context';
 import { versionIn, type ApiVersion } from '../../http/microversion';
 import { requireAdmin } from '../../http/policy';
+import { refuseBadPolicyEntries } from '../common/migration-policy-entries';
 import { checkMetadataQuota } from '../limits/quotas';
 import { isUuid } from './lookup';
 import type { BdmV2, CreateServerRequest } from './schemas';
@@ -170,6 +171,7 @@ export function securityGroupNames(server: CreateServerRequest): string[] {
 export function checkMiscellany(server: CreateServerRequest): void {
   if (server.key_name !== undefined) throw new BadRequest('Invalid key_name provided.');
   checkMetadataQuota(server.metadata);
+  refuseBadPolicyEntries('metadata', server.metadata);
   if (server.user_data !== undefined && server.user_data.replace(/\s/g, '').length % 4 !== 0) {
     throw new BadRequest(`Invalid input for field/attribute user_data. Value: ${server.user_data}. '${server.user_data}' is not a 'base64'`);
   }
