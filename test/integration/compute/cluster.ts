@@ -37,7 +37,7 @@ export class Cluster {
     readonly db: FerryDatabase,
     readonly transport: Transport,
     readonly config: Readonly<FerryConfig>,
-    private readonly schedulerService: RunningService,
+    private schedulerService: RunningService,
     private readonly cleanup: () => Promise<void>,
   ) {
     this.scheduler = new SchedulerRpcApi(transport);
@@ -69,6 +69,12 @@ export class Cluster {
     });
     for (const host of HOSTS) await cluster.startCompute(host);
     return cluster;
+  }
+
+  /** Stops the scheduler (as SIGTERM does: its running passes end first) and starts a new one for the same host. */
+  async restartScheduler(): Promise<void> {
+    await this.schedulerService.stop();
+    this.schedulerService = await startScheduler({ config: this.config, db: this.db, transport: this.transport, log: silentLogger() }, { host: SCHEDULER_HOST });
   }
 
   /** The fake driver's view of a host (same state dir as its compute service). */

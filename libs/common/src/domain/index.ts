@@ -12,3 +12,5 @@ export * from './live-migration-data';
 export * from './evacuation-data';
 export * from './request-spec-schema';
 export * from './move-on-delete';
+export * from './host-drain';
+export * from './host-drain-progress';
