@@ -37,6 +37,8 @@ export async function drainView(ds: DataSource, drain: HostDrain): Promise<Drain
 }
 
 /** A dry run's answer: the plan the drain would follow, in its order, with how each instance would move or why not. */
+export type DryRunView = ReturnType<typeof dryRunView>;
+
 export function dryRunView(host: string, mode: string, concurrency: number, plan: DrainPlanItem[]) {
   return {
     host, mode, concurrency, dry_run: true, total: plan.length,
