@@ -34,6 +34,8 @@ export async function seedFleet(ds: DataSource, driver: FakeDriver, host: string
 /** The most moves seen under way at once: leaving each host, and in the whole cluster. */
 export interface ObservedConcurrency {
   perHost: Record<string, number>;
+  /** Live migrations only, per source host (those the link's bandwidth limits). */
+  livePerHost: Record<string, number>;
   cluster: number;
   samples: number;
 }
@@ -43,7 +45,7 @@ export interface ObservedConcurrency {
  * waiting for its confirm in `finished` moves nothing) of live and cold migrations.
  */
 export class ConcurrencySampler {
-  private readonly seen: ObservedConcurrency = { perHost: {}, cluster: 0, samples: 0 };
+  private readonly seen: ObservedConcurrency = { perHost: {}, livePerHost: {}, cluster: 0, samples: 0 };
   private stopped = false;
   private readonly loop: Promise<void>;
 
@@ -58,14 +60,15 @@ export class ConcurrencySampler {
 
   private async sample(): Promise<void> {
     const open = allNonTerminalStatuses().filter((s) => s !== 'finished');
-    const rows: { source: string; n: number }[] = await this.ds.query(
-      `SELECT source_compute AS source, count(*)::int AS n FROM migrations
+    const rows: { source: string; n: number; live: number }[] = await this.ds.query(
+      `SELECT source_compute AS source, count(*)::int AS n, count(*) FILTER (WHERE migration_type = 'live-migration')::int AS live FROM migrations
         WHERE deleted_at IS NULL AND migration_type IN ('live-migration', 'migration') AND status = ANY($1) GROUP BY source_compute`,
       [open],
     );
     let total = 0;
     for (const r of rows) {
       this.seen.perHost[r.source] = Math.max(this.seen.perHost[r.source] ?? 0, r.n);
+      this.seen.livePerHost[r.source] = Math.max(this.seen.livePerHost[r.source] ?? 0, r.live);
       total += r.n;
     }
     this.seen.cluster = Math.max(this.seen.cluster, total);

@@ -43,11 +43,14 @@ export function drainDisabledReason(drainId: string): string {
 export async function advanceDrains(deps: DrainPassDeps): Promise<{ elected: boolean; started: number }> {
   const { ds, config, log, owner } = deps;
   if ((await listDrains(ds, { open: true })).length === 0) return { elected: false, started: 0 };
-  if (!(await loadHostStates(ds, config.serviceDownSeconds)).some(computeUsable)) {
+  const hosts = await loadHostStates(ds, config.serviceDownSeconds);
+  if (!hosts.some(computeUsable)) {
     log.info({ owner }, 'no compute service is up; the drains wait for one');
     return { elected: false, started: 0 };
   }
-  const decided = await whileElected(ds, SCHEDULER_DRAIN_LOCK, (em) => decide(em, config));
+  // A drained host whose compute is down starts nothing (the API would refuse the move, 409): its drain waits.
+  const upSources = new Set(hosts.filter((h) => h.service?.state === 'up').map((h) => h.host));
+  const decided = await whileElected(ds, SCHEDULER_DRAIN_LOCK, (em) => decide(em, config, upSources));
   if (!decided.elected) return { elected: false, started: 0 };
   const work = decided.value;
   for (const drain of work.disables) await disableServiceForDrain(ds, drain, COMPUTE_BINARY, drainDisabledReason(drain.id));
@@ -63,7 +66,7 @@ export async function advanceDrains(deps: DrainPassDeps): Promise<{ elected: boo
 }
 
 /** Under the lock: ends the drains with nothing left, notes the moves to start now, and lists the cold moves to confirm. */
-async function decide(em: EntityManager, config: DrainPassDeps['config']): Promise<DrainWork> {
+async function decide(em: EntityManager, config: DrainPassDeps['config'], upSources: ReadonlySet<string>): Promise<DrainWork> {
   const now = new Date();
   const work: DrainWork = { starts: [], confirms: [], disables: [] };
   const drains = (await listDrains(em, { open: true })).reverse();
@@ -93,7 +96,7 @@ async function decide(em: EntityManager, config: DrainPassDeps['config']): Promi
       continue;
     }
     const chosen: string[] = [];
-    for (const item of items) {
+    for (const item of upSources.has(drain.host) ? items : []) {
       if (item.state !== 'pending') continue;
       if (!budget.tryAdmit({ source: drain.host, perHost: drain.concurrency, live: item.move === 'live', metadata: null })) continue;
       chosen.push(item.instance_uuid);

@@ -55,18 +55,13 @@ function planTable(host: string, mode: string, servers: PlannedServer[]): string
   return lines.join('\n') + '\n';
 }
 
-/** Resolves true on the first Ctrl-C (or SIGTERM), false when `until` settles first. */
-function interrupted<T>(until: Promise<T>): Promise<boolean> {
-  return new Promise((resolve) => {
-    const stop = () => resolve(true);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    void until.finally(() => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(false);
-    });
-  });
+/** The first Ctrl-C (or SIGTERM) from now on, and a way to stop listening. */
+function onInterrupt(): { interrupted: Promise<void>; dispose(): void } {
+  let stop = () => undefined as void;
+  const interrupted = new Promise<void>((resolve) => { stop = resolve; });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return { interrupted, dispose: () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); } };
 }
 
 export async function hostDrain(config: Readonly<FerryConfig>, host: string, opts: HostDrainOptions = {}): Promise<number> {
@@ -87,6 +82,8 @@ export async function hostDrain(config: Readonly<FerryConfig>, host: string, opt
     out(opts.json ? JSON.stringify(first, null, 2) + '\n' : `drain ${first.id} of ${host} started: ${first.total} servers (follow it with \`ferry drain show ${first.id}\`)\n`);
     return 0;
   }
+  // Listening before the line that tells the operator Ctrl-C is safe.
+  const signals = onInterrupt();
   if (!opts.json) out(`draining ${host}: drain ${first.id}, ${first.total} servers, mode ${first.mode}, concurrency ${first.concurrency}. Ctrl-C stops following; the drain goes on (\`ferry drain cancel ${first.id}\` stops it).\n`);
   const bar = opts.json ? undefined : (opts.bar ?? process.stdout.isTTY === true)
     ? new SingleBar({ format: '{bar} moved {value}/{total} | failed {failed} | in flight {in_flight} | {status}', hideCursor: true }, Presets.shades_classic)
@@ -106,7 +103,8 @@ export async function hostDrain(config: Readonly<FerryConfig>, host: string, opt
       last = line;
     }
   })();
-  const wasInterrupted = await interrupted(follow);
+  const wasInterrupted = await Promise.race([signals.interrupted.then(() => true), follow.then(() => false, () => false)]);
+  signals.dispose();
   stop = true;
   await follow.catch(() => undefined);
   bar?.stop();

@@ -125,20 +125,24 @@ export interface MoveInFlight {
 
 /**
  * Every move under way in the cluster (live and cold, whoever started it): open records, and moves accepted whose
- * record does not exist yet. A cold move waiting in VERIFY_RESIZE (finished) moves nothing and is not counted.
+ * record does not exist yet. A cold move waiting in VERIFY_RESIZE (finished) moves nothing and is not counted, unless
+ * an open drain of its source started it: that one holds its place until the drain's confirm ends it. One statement,
+ * so a move changing status meanwhile is counted once.
  */
 export async function movesInFlight(db: Db): Promise<MoveInFlight[]> {
   const open = allNonTerminalStatuses().filter((s) => s !== 'finished');
   const rows: { source: string; type: string; metadata: Record<string, string> | null }[] = await db.query(
     `SELECT m.source_compute AS source, m.migration_type AS type, i.metadata
        FROM migrations m LEFT JOIN instances i ON i.uuid = m.instance_uuid
-      WHERE m.deleted_at IS NULL AND m.migration_type = ANY($1) AND m.status = ANY($2)
+      WHERE m.deleted_at IS NULL AND m.migration_type = ANY($1)
+        AND (m.status = ANY($2) OR (m.status = 'finished' AND EXISTS (SELECT 1 FROM host_drains d
+              WHERE d.host = m.source_compute AND d.status = ANY($5) AND m.created_at >= d.created_at)))
      UNION ALL
      SELECT i.host, CASE WHEN i.task_state = 'migrating' THEN 'live-migration' ELSE 'migration' END, i.metadata
        FROM instances i
       WHERE i.deleted_at IS NULL AND i.task_state = ANY($3)
         AND NOT EXISTS (SELECT 1 FROM migrations o WHERE o.instance_uuid = i.uuid AND o.deleted_at IS NULL AND o.status = ANY($4))`,
-    [DRAIN_MOVE_TYPES, open, [...MOVE_ACCEPT_TASKS], allNonTerminalStatuses()],
+    [DRAIN_MOVE_TYPES, open, [...MOVE_ACCEPT_TASKS], allNonTerminalStatuses(), [...OPEN_DRAIN_STATUSES]],
   );
   return rows.map((r) => ({ source: r.source, live: r.type === 'live-migration', metadata: r.metadata }));
 }
