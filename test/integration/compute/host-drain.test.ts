@@ -1,9 +1,10 @@
 // Host drain over RabbitMQ and Postgres: the API records the drain and disables the host, the elected scheduler moves
-// every instance off (live where it runs, cold where it is stopped) within the per-host and per-cluster limits, and a
-// restarted scheduler resumes it; cancel, dry run, bad input and authorization through the API.
+// every instance off (live where it runs, cold where it is stopped) within the per-host, per-cluster and link limits;
+// a restarted scheduler resumes it, and one killed between two steps of a start moves nothing twice; cancel, dry run,
+// bad input and authorization through the API; the same drain on the embedded database.
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@ferry/api';
-import type { InstanceFlavor } from '@ferry/common/db';
+import { advanceInstanceTask, type InstanceFlavor } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { instanceFlavor } from '../scheduler/fixtures';
 import { Cluster, type BusKind, type DatabaseKind } from './cluster';
@@ -109,6 +110,28 @@ describe('host drain (amqp, postgres)', () => {
     expect(svc).toEqual({ disabled: true, disabled_reason: `ferry drain ${started.id}` });
   });
 
+  it('keeps the live migrations leaving a host within its link, while cold moves take the other slots', async () => {
+    const gib = 1024 * 1024 * 1024;
+    h = await startHarness('amqp', 'postgres', {
+      drainParallelPerHost: 4, maxConcurrentLiveMigrations: 4, fakeMigrationBandwidth: gib, hostLinkBandwidth: 1.5 * gib,
+    });
+    const { cluster } = h;
+    const uuids = [
+      ...await seedFleet(cluster.ds, cluster.driver('compute-1'), 'compute-1', fleet(h.tiny, 5)),
+      ...await seedFleet(cluster.ds, cluster.driver('compute-1'), 'compute-1', fleet(h.tiny, 3, true)),
+    ];
+    const sampler = new ConcurrencySampler(cluster.ds);
+    const drain = await startDrain(h, 'compute-1');
+    const done = await waitForDrain(h, drain.id, (d) => d.done);
+    const seen = await sampler.stop();
+    expect(done).toMatchObject({ status: 'completed', moved: 8, failed: 0 });
+    // Two 1 GiB/s migrations would not fit a 1.5 GiB/s link.
+    expect(seen.livePerHost['compute-1']).toBe(1);
+    expect(seen.perHost['compute-1']).toBeLessThanOrEqual(4);
+    const moves = await movesPerInstance(cluster.ds, uuids);
+    for (const uuid of uuids) expect(moves.get(uuid)).toEqual({ records: 1, moved: 1 });
+  });
+
   it('resumes after the scheduler restarts mid-drain: every instance moved exactly once', async () => {
     h = await startHarness('amqp', 'postgres', { fakeLiveTimeScale: 1 });
     const { cluster } = h;
@@ -123,6 +146,32 @@ describe('host drain (amqp, postgres)', () => {
     expect(done).toMatchObject({ status: 'completed', moved: 10, failed: 0 });
     const moves = await movesPerInstance(cluster.ds, uuids);
     for (const uuid of uuids) expect(moves.get(uuid)).toEqual({ records: 1, moved: 1 });
+  });
+
+  it('a scheduler that died between two steps of a start leaves nothing moved twice: what never took starts again', async () => {
+    h = await startHarness('amqp', 'postgres', { reconcileIntervalSeconds: 1, reconcileLiveAcceptedSeconds: 2 });
+    const { cluster } = h;
+    const [marked, tasked, recorded, untouched] = await seedFleet(cluster.ds, cluster.driver('compute-1'), 'compute-1', fleet(h.tiny, 4));
+    await cluster.stopScheduler();
+    const drain = await startDrain(h, 'compute-1');
+    // What a scheduler killed mid-start leaves, a minute ago: the start noted only; the task won but no record; the
+    // record written but never handed to live_migrate_server.
+    const longAgo = new Date(Date.now() - 60_000).toISOString();
+    await cluster.ds.query(`UPDATE host_drains SET dispatched = $2::jsonb WHERE id = $1`, [drain.id, JSON.stringify({ [marked]: longAgo, [tasked]: longAgo, [recorded]: longAgo })]);
+    expect(await advanceInstanceTask(cluster.ds, tasked, [null], 'migrating')).toBe(true);
+    await cluster.acceptLiveMigration(recorded);
+    const before = await drainOf(h, drain.id);
+    expect(Object.fromEntries(before.servers.map((s: Json) => [s.instance_uuid, s.state]))).toEqual({
+      [marked]: 'pending', [tasked]: 'in_flight', [recorded]: 'in_flight', [untouched]: 'pending',
+    });
+
+    await cluster.startScheduler();
+    const done = await waitForDrain(h, drain.id, (d) => d.done);
+    expect(done).toMatchObject({ status: 'completed', moved: 4, failed: 0 });
+    const moves = await movesPerInstance(cluster.ds, [marked, recorded, untouched]);
+    for (const uuid of [marked, recorded, untouched]) expect(moves.get(uuid)).toEqual({ records: 1, moved: 1 });
+    // The task without a record was dropped by the reconciler (nothing had left), then started again: one move.
+    expect((await movesPerInstance(cluster.ds, [tasked])).get(tasked)).toEqual({ records: 1, moved: 1 });
   });
 
   it('cancel starts no new move; the moves under way finish and the drain ends cancelled', async () => {
