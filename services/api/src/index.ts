@@ -10,6 +10,7 @@ export type { ApiDeps } from './api-deps';
 export { API_BINARY } from './binary';
 export { DOWNTIME_BUCKETS, DURATION_BUCKETS, scrapeApiMetrics } from './metrics';
 export { BUS_STREAM_TYPE } from './compute/ferry-bus';
+export type { DrainView, DryRunView } from './compute/ferry-host-drains/view';
 export { FERRY_TOPICS, ferryTapOptions } from './compute/ferry-bus/tap-options';
 export const API_TOPIC = 'api';
 

@@ -37,7 +37,7 @@ export class Cluster {
     readonly db: FerryDatabase,
     readonly transport: Transport,
     readonly config: Readonly<FerryConfig>,
-    private readonly schedulerService: RunningService,
+    private schedulerService: RunningService | undefined,
     private readonly cleanup: () => Promise<void>,
   ) {
     this.scheduler = new SchedulerRpcApi(transport);
@@ -71,6 +71,21 @@ export class Cluster {
     return cluster;
   }
 
+  /** Stops the scheduler (as SIGTERM does: its running passes end first) and starts a new one for the same host. */
+  async restartScheduler(): Promise<void> {
+    await this.stopScheduler();
+    await this.startScheduler();
+  }
+
+  async stopScheduler(): Promise<void> {
+    await this.schedulerService?.stop();
+    this.schedulerService = undefined;
+  }
+
+  async startScheduler(): Promise<void> {
+    this.schedulerService = await startScheduler({ config: this.config, db: this.db, transport: this.transport, log: silentLogger() }, { host: SCHEDULER_HOST });
+  }
+
   /** The fake driver's view of a host (same state dir as its compute service). */
   driver(host: string): FakeDriver {
     return new FakeDriver({
@@ -94,7 +109,7 @@ export class Cluster {
 
   async close(): Promise<void> {
     for (const host of [...this.computes.keys()]) await this.stopCompute(host);
-    await this.schedulerService.stop();
+    await this.schedulerService?.stop();
     await this.cleanup();
   }
 

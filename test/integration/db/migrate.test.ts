@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/db';
 const stateDir = mkdtempSync(join(tmpdir(), 'ferry-migrate-'));
 
 const TABLES = [
-  'allocations', 'compute_nodes', 'flavors', 'images', 'instance_action_events', 'instance_actions', 'instance_faults',
+  'allocations', 'compute_nodes', 'flavors', 'host_drains', 'images', 'instance_action_events', 'instance_actions', 'instance_faults',
   'instances', 'migrations', 'projects', 'role_assignments', 'schema_migrations', 'services', 'tokens', 'users',
 ];
 

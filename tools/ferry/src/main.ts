@@ -4,6 +4,7 @@ import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/conf
 import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
 import { audit } from './commands/audit';
 import { busTail, type BusTailOptions } from './commands/bus-tail';
+import { drainCancel, drainList, drainShow, hostDrain, type HostDrainOptions } from './commands/host-drain';
 import { hostEvacuate } from './commands/host-evacuate';
 import { dbMigrate } from './commands/db';
 import { migrationList, migrationShow, migrationWatch } from './commands/migration';
@@ -121,9 +122,48 @@ function buildProgram(): Command {
       process.exitCode = await serverCleanup(readConfig(), id, o);
     });
 
-  program
+  const host = program
     .command('host')
-    .description('whole-host operations')
+    .description('whole-host operations');
+  host
+    .command('drain <host>')
+    .description('disable a compute host and move every server off it (live where it can, cold where it must), in the server; progress, then a summary (exit 0 all moved, 1 some failed, skipped or cancelled, 130 interrupted: the drain goes on)')
+    .addOption(new Option('--mode <mode>', 'live: only live migrations; cold: only cold ones (confirmed automatically); auto: live for running servers, cold for stopped ones').choices(['live', 'cold', 'auto']))
+    .addOption(new Option('--concurrency <n>', 'moves off the host at once (default FERRY_DRAIN_PARALLEL_PER_HOST)').argParser(positiveInt))
+    .option('--dry-run', 'show the plan (order, how each server moves) and change nothing')
+    .option('--no-wait', 'start the drain and return')
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, o: HostDrainOptions) => {
+      process.exitCode = await hostDrain(readConfig(), name, o);
+    });
+  host
+    .command('drain-cancel <drain-id>')
+    .description('stop a drain starting new moves (those under way finish); same as `ferry drain cancel`')
+    .action(async (id: string) => {
+      process.exitCode = await drainCancel(readConfig(), id);
+    });
+  const drain = program.command('drain').description('host drains: list, show, cancel');
+  drain
+    .command('list')
+    .description('every drain, newest first, with its progress')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      process.exitCode = await drainList(readConfig(), o);
+    });
+  drain
+    .command('show <drain-id>')
+    .description('one drain: progress and where each server stands (failed and skipped ones with the reason)')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, o: { json?: boolean }) => {
+      process.exitCode = await drainShow(readConfig(), id, o);
+    });
+  drain
+    .command('cancel <drain-id>')
+    .description('stop a drain starting new moves; those under way finish, the host stays disabled')
+    .action(async (id: string) => {
+      process.exitCode = await drainCancel(readConfig(), id);
+    });
+  host
     .command('evacuate <host>')
     .description('evacuate every server of a down compute host, at most N at a time; progress, then a summary (exit 0 all evacuated, 1 some failed or skipped)')
     .option('--concurrency <n>', 'evacuations under way at once (default 5)', (v: string) => {

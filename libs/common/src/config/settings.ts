@@ -197,6 +197,22 @@ export const SETTINGS = {
     env: 'FERRY_RESIZE_CONFIRM_WINDOW', default: 0, parse: int(0, 30 * 86400),
     doc: 'Seconds after which a resize or cold migration waiting in VERIFY_RESIZE is confirmed automatically (0: never).',
   } as Setting<number>,
+  drainParallelPerHost: {
+    env: 'FERRY_DRAIN_PARALLEL_PER_HOST', default: 2, parse: int(1, 128),
+    doc: 'Moves a host drain runs off its host at once, unless the drain asks for another `concurrency` (KubeVirt\'s parallelOutboundMigrationsPerNode).',
+  } as Setting<number>,
+  drainParallelPerCluster: {
+    env: 'FERRY_DRAIN_PARALLEL_PER_CLUSTER', default: 5, parse: int(1, 10_000),
+    doc: 'Moves under way in the whole cluster (live and cold, whoever started them) above which host drains start no more (KubeVirt\'s parallelMigrationsPerCluster).',
+  } as Setting<number>,
+  hostLinkBandwidth: {
+    env: 'FERRY_HOST_LINK_BANDWIDTH', default: 3_125_000_000, parse: int(1024, Number.MAX_SAFE_INTEGER),
+    doc: 'Bytes per second of a host\'s migration link (25 Gbit/s by default): a drain starts a live migration only while the bandwidth caps of those leaving the host fit in it (one always may).',
+  } as Setting<number>,
+  drainIntervalMs: {
+    env: 'FERRY_DRAIN_INTERVAL', default: 500, parse: int(10, 60_000),
+    doc: 'Milliseconds between two passes of the elected scheduler over the open host drains (each starts what the limits allow and confirms finished cold moves).',
+  } as Setting<number>,
   maxConcurrentLiveMigrations: {
     env: 'FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS', default: 1, parse: int(1, 128),
     doc: 'Live migrations a source host runs at once; further ones wait in `queued` (Nova\'s max_concurrent_live_migrations).',

@@ -13,3 +13,5 @@ export * from './migration-policy';
 export * from './evacuation-data';
 export * from './request-spec-schema';
 export * from './move-on-delete';
+export * from './host-drain';
+export * from './host-drain-progress';

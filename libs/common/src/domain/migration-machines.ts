@@ -59,7 +59,8 @@ function deepFreeze<T>(value: T): T {
 /**
  * Cold migration and resize. The destination creates the record and proxies to the source, which copies
  * while the guest runs, powers off and copies the rest; the destination defines and starts the guest.
- * Confirm and revert are asked by the API (or the destination's auto-confirm after resize_confirm_window).
+ * Confirm and revert are asked by the API (or the destination's auto-confirm after resize_confirm_window); a host
+ * drain confirms the cold moves it started (the scheduler).
  */
 function coldMachine(type: 'migration' | 'resize'): MigrationStateMachine {
   return machine({
@@ -70,7 +71,7 @@ function coldMachine(type: 'migration' | 'resize'): MigrationStateMachine {
       step('pre-migrating', 'migrating', 'source'),
       step('migrating', 'post-migrating', 'source'),
       step('post-migrating', 'finished', 'dest'),
-      step('finished', 'confirming', 'api', 'dest'),
+      step('finished', 'confirming', 'api', 'dest', 'scheduler'),
       step('confirming', 'confirmed', 'source'),
       step('finished', 'reverting', 'api'),
       // The destination drops its copy first; the source finishes the revert. Either may write the end.

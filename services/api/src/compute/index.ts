@@ -4,6 +4,7 @@ import { availabilityZoneRoutes } from './availability-zones';
 import { ferryAuditRoutes } from './ferry-audit';
 import { ferryBusRoutes } from './ferry-bus';
 import { ferryMigrationRoutes } from './ferry-migrations';
+import { ferryHostDrainRoutes } from './ferry-host-drains';
 import { ferryHostEvacuationRoutes } from './ferry-host-evacuations';
 import { flavorRoutes } from './flavors';
 import { hypervisorRoutes } from './hypervisors';
@@ -15,7 +16,7 @@ import { serverRoutes } from './servers';
 import { serviceRoutes } from './services';
 
 export const computeRoutes: RoutesPlugin = async (app, { deps }) => {
-  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryBusRoutes, ferryMigrationRoutes, ferryHostEvacuationRoutes]) {
+  for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes, serverMigrationRoutes, ferryAuditRoutes, ferryBusRoutes, ferryMigrationRoutes, ferryHostEvacuationRoutes, ferryHostDrainRoutes]) {
     await app.register(plugin, { deps });
   }
 };

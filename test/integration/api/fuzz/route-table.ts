@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createSchemaFor, updateSchemaFor } from '../../../../services/api/src/compute/servers/schemas';
 import { SERVER_ACTIONS } from '../../../../services/api/src/compute/servers/actions';
 import { StartBody as HostEvacuateBody } from '../../../../services/api/src/compute/ferry-host-evacuations';
+import { DrainBody as HostDrainBody } from '../../../../services/api/src/compute/ferry-host-drains';
 import { parseVersion } from '../../../../services/api/src/http/microversion';
 
 export interface RouteInfo {
@@ -25,6 +26,7 @@ const HANDLER_BODIES: Readonly<Record<string, () => TSchema[]>> = {
   'POST /compute/v2.1/servers/:server_id/action': () => [...SERVER_ACTIONS.values()].map((a) => a.schema),
   'POST /compute/v2.1/servers/:server_id/migrations/:migration_id/action': () => [ServerMigrationAction as unknown as TSchema],
   'POST /compute/v2.1/os-ferry-hosts/:host/evacuate': () => [HostEvacuateBody],
+  'POST /compute/v2.1/os-ferry-hosts/:host/drain': () => [HostDrainBody],
 };
 
 // buildApp registers these before a hook added to the app it returns can see them.

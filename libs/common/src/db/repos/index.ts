@@ -24,3 +24,7 @@ export { rememberRequestValue } from './stored-requests';
 export {
   heartbeatAges, liveDowntimes, migrationDurations, migrationTallies, phaseDurations, type HeartbeatAge, type HistogramFigures, type MigrationTally,
 } from './metric-figures';
+export {
+  advanceDrain, createDrain, disableServiceForDrain, drainItems, getDrain, isOpenDrainConflict, listDrains, markDrainDispatched, movesInFlight,
+  recordDrainRefusal, type MoveInFlight,
+} from './host-drains';

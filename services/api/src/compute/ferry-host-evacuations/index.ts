@@ -42,7 +42,7 @@ export interface BatchProgress {
   done: boolean;
 }
 
-async function requireKnownHost(ds: DataSource, host: string): Promise<void> {
+export async function requireKnownHost(ds: DataSource, host: string): Promise<void> {
   const rows: unknown[] = await ds.query(`SELECT 1 FROM services WHERE host = $1 AND "binary" = 'ferry-compute'`, [host]);
   if (rows.length === 0) throw new NotFound(`Compute host ${host} not found.`);
 }
