@@ -524,7 +524,8 @@ export class QemuDriver implements Driver {
         throw new DriverError(`The incoming QEMU of instance ${uuid} on host ${this.opts.host} has exited: the migration did not arrive`, { instance_uuid: uuid });
       }
       const resumedAt = await this.withQmp(uuid, async (qmp) => {
-        await this.untilStatus(qmp, uuid, (s) => s !== 'inmigrate', 'incoming migration');
+        // The guest is paused at both ends until this resumes it: look often.
+        await this.untilStatus(qmp, uuid, (s) => s !== 'inmigrate', 'incoming migration', 2);
         if (domain.incoming?.block) await qmp.execute('nbd-server-stop').catch(() => undefined);
         if (opts.paused || (await this.status(qmp)) === 'running') return undefined;
         const resumed = qmp.waitForEvent('RESUME', 10_000);
@@ -664,15 +665,15 @@ export class QemuDriver implements Driver {
     return this.until(uuid, what, async () => done((await qmp.execute<{ status?: string }>('query-migrate')).status ?? 'none'));
   }
 
-  private untilStatus(qmp: QmpClient, uuid: string, done: (status: string) => boolean, what: string): Promise<void> {
-    return this.until(uuid, what, async () => done(await this.status(qmp)));
+  private untilStatus(qmp: QmpClient, uuid: string, done: (status: string) => boolean, what: string, everyMs = 20): Promise<void> {
+    return this.until(uuid, what, async () => done(await this.status(qmp)), everyMs);
   }
 
-  private async until(uuid: string, what: string, done: () => Promise<boolean>): Promise<void> {
+  private async until(uuid: string, what: string, done: () => Promise<boolean>, everyMs = 20): Promise<void> {
     const deadline = Date.now() + (this.opts.saveTimeoutMs ?? 120_000);
     while (!(await done())) {
       if (Date.now() > deadline) throw new DriverError(`The ${what} of instance ${uuid} on host ${this.opts.host} timed out`, { instance_uuid: uuid });
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, everyMs));
     }
   }
 

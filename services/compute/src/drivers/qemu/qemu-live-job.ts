@@ -47,8 +47,11 @@ export class QemuLiveMigrationJob implements LiveMigrationJob {
   private pausedByUs = false;
   private postcopyEnabled = false;
   private stoppedAt?: number;
+  /** Wakes the loop that follows the migration as soon as QEMU reports a change (its MIGRATION events). */
+  private wake?: () => void;
   private readonly onEvent = (e: QmpEvent) => {
     if (e.event === 'STOP') this.stoppedAt ??= e.at;
+    if (e.event === 'MIGRATION') this.wake?.();
   };
 
   constructor(private readonly o: QemuJobOptions) {
@@ -153,7 +156,16 @@ export class QemuLiveMigrationJob implements LiveMigrationJob {
       if (m.status === 'failed') {
         throw new DriverError(`live migration of instance ${this.o.uuid} from ${this.o.host} failed in QEMU: ${m['error-desc'] ?? 'no reason given'}`, { instance_uuid: this.o.uuid });
       }
-      await sleep(this.o.pollMs);
+      // The next look comes after the poll interval, or at once when QEMU's status changes (completion must not wait:
+      // the guest is paused until the destination resumes it).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.o.pollMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
     }
   }
 
