@@ -1,13 +1,13 @@
 // A running Ferry for end-to-end tests, in either deployment mode, driven by the stock OpenStack clients.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { deleteRpcTopology } from './amqp';
 import { createTestDatabase } from './db';
-import { knownHostsFileFor } from '@ferry/compute';
+import { killQemu, knownHostsFileFor } from '@ferry/compute';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
 import { startSshd, type Sshd } from './sshd';
 
@@ -170,12 +170,25 @@ export async function startCloud(mode: DeploymentMode, settings: NodeJS.ProcessE
     },
     async stop() {
       await Promise.all(procs.map((p) => p.stop('SIGTERM')));
+      // QEMU guests outlive their compute (qemu driver): the ones this cloud left are killed with it.
+      await killGuests(state.dir);
       await dropBus();
       await dropDb?.();
       await sshd?.stop();
       state.remove();
     },
   };
+}
+
+/** Kills every QEMU whose pidfile is under stateDir's hosts (`hosts/<host>/run/<uuid>.pid`). */
+async function killGuests(stateDir: string): Promise<void> {
+  const hosts = join(stateDir, 'hosts');
+  for (const host of existsSync(hosts) ? readdirSync(hosts) : []) {
+    const run = join(hosts, host, 'run');
+    for (const file of existsSync(run) ? readdirSync(run) : []) {
+      if (file.endsWith('.pid')) await killQemu(join(run, file), file.slice(0, -'.pid'.length));
+    }
+  }
 }
 
 /** Settings that send every compute's disk copies over SSH to sshd (all hosts are this machine), host keys pinned. */

@@ -177,6 +177,48 @@ describe('qemu driver: moves between hosts', () => {
     expect((await countedTo(a, spec.uuid, n + 3)).length).toBeGreaterThanOrEqual(n + 3);
   });
 
+  it('force-complete without post-copy pauses the guest so the transfer converges; it runs on at the destination', async () => {
+    // 16 MiB/s: pre-copy alone would take seconds, so the force comes while it runs.
+    const [a, b] = [await open('qa', { migrationBandwidth: 16 * MIB }), await open('qb')];
+    const spec = guestSpec();
+    await a.spawn(spec);
+    await countedTo(a, spec.uuid, 3);
+    const o = live('qb');
+    const prepared = await b.liveMigrationPrepare(spec, await a.liveMigrationBegin(spec.uuid, o), { blockMigration: true });
+    const job = await a.liveMigrationPerform(spec.uuid, prepared, o);
+    await new Promise((r) => setTimeout(r, 300));
+    job.forceComplete();
+    expect(job.stats().paused).toBe(true);
+    const cookie = await job.done;
+    expect(await a.getVm(spec.uuid)).toMatchObject({ power_state: POWER_STATES.PAUSED });
+    await b.liveMigrationFinish(spec.uuid, cookie, { success: true, paused: false });
+    await a.liveMigrationConfirm(spec.uuid, {}, { success: true, paused: false });
+    expect(await b.getVm(spec.uuid)).toMatchObject({ power_state: POWER_STATES.RUNNING });
+    expect(await countedTo(b, spec.uuid, 2)).not.toContain(0);
+  });
+
+  it('a destination QEMU that dies mid-transfer fails the job; the source runs on and the incoming VM is removed', async () => {
+    const [a, b] = [await open('qa', { migrationBandwidth: MIB }), await open('qb')];
+    const spec = guestSpec();
+    await a.spawn(spec);
+    await countedTo(a, spec.uuid, 2);
+    const o = live('qb');
+    const prepared = await b.liveMigrationPrepare(spec, await a.liveMigrationBegin(spec.uuid, o), { blockMigration: true });
+    const job = await a.liveMigrationPerform(spec.uuid, prepared, o);
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(Number((await readFile(b.pidfile(spec.uuid), 'utf8')).trim()), 'SIGKILL');
+    await expect(job.done).rejects.toThrow(/failed|ended before it was in sync/);
+    expect(job.stats().phase).toBe('failed');
+    await expect(b.liveMigrationFinish(spec.uuid, {}, { success: true, paused: false })).rejects.toThrow(/has exited/);
+    expect(await b.guestPresence(spec.uuid)).toBe('incoming');
+    await b.liveMigrationFinish(spec.uuid, {}, { success: false, paused: false });
+    await a.liveMigrationConfirm(spec.uuid, {}, { success: false, paused: false });
+    expect(await b.guestPresence(spec.uuid)).toBe('absent');
+    expect(await a.getVm(spec.uuid)).toMatchObject({ power_state: POWER_STATES.RUNNING });
+    const n = (await counters(a, spec.uuid)).length;
+    expect((await countedTo(a, spec.uuid, n + 2)).length).toBeGreaterThanOrEqual(n + 2);
+  });
+
   it('moves a disk cold in two passes: the snapshot overlay carries what the guest wrote during pass 1', async () => {
     const [a, b] = [await open('qa'), await open('qb')];
     const spec = guestSpec();
