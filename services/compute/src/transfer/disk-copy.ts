@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { FerryError, InvalidInput } from '@ferry/common/domain';
 import type { CopyTuning } from './copy-tuning';
+import { allocatedRanges } from './allocated-ranges';
 import { clampRanges, splitRanges, totalLength, type ByteRange } from './byte-ranges';
 import { partPathFor, type Destination } from './destination';
 import { TransferCancelled, TransferFailed } from './errors';
@@ -51,23 +52,33 @@ export async function copyToDestination(dest: Destination, req: CopyRequest, tun
   }
 }
 
-/** Pass 1: data blocks only, into the part file, which replaces dest.path once complete. */
+/**
+ * Pass 1: data blocks only, into the part file, which replaces dest.path once complete. Only the regions the source's
+ * filesystem says hold data are read (a sparse disk's holes are skipped, not read as zeros); within them, blocks of
+ * zeros are not written either.
+ */
 async function copyWholeFile(dest: Destination, run: CopyRun, size: number): Promise<void> {
   const part = partPathFor(run.req.dest.path);
+  const regions = clampRanges((await allocatedRanges(run.req.source)) ?? [{ offset: 0, length: size }], size);
   const file = await dest.create(part, size);
   const window = new WriteWindow(file, run.tuning.writeConcurrency);
   try {
-    for (let offset = 0; offset < size; offset += run.tuning.readLength) {
+    let cursor = 0;
+    for (const piece of splitRanges(regions, run.tuning.readLength)) {
       throwIfCancelled(run.req);
-      const chunk = await readAt(run.source, offset, Math.min(run.tuning.readLength, size - offset));
+      // A hole before the piece: nothing to read or write.
+      run.meter.advance(piece.offset - cursor);
+      const chunk = await readAt(run.source, piece.offset, piece.length);
       let data = 0;
       for (const extent of dataExtents(chunk, run.tuning.blockSize)) {
         data += extent.end - extent.start;
-        await writePieces(window, run, offset + extent.start, chunk.subarray(extent.start, extent.end), run.tuning.maxWriteLength);
+        await writePieces(window, run, piece.offset + extent.start, chunk.subarray(extent.start, extent.end), run.tuning.maxWriteLength);
       }
       run.meter.advance(chunk.length - data);
       await run.pacer.account(data);
+      cursor = piece.offset + piece.length;
     }
+    run.meter.advance(size - cursor);
     await window.drain();
     await file.close({ sync: run.tuning.sync });
     await dest.rename(part, run.req.dest.path);

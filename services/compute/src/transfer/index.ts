@@ -3,6 +3,7 @@ export type { CopyRequest, CopyResult, Transfer } from './transfer';
 export type { TransferProgress, ProgressListener } from './progress';
 export { DEFAULT_COPY_TUNING, resolveCopyTuning, type CopyTuning } from './copy-tuning';
 export { partPathFor } from './destination';
+export { allocatedRanges } from './allocated-ranges';
 export { alignRanges, clampRanges, normalizeRanges, rangesFromBlocks, splitRanges, totalLength, type ByteRange } from './byte-ranges';
 export * from './errors';
 export { LocalTransfer, type LocalTransferOptions } from './local/local-transfer';
