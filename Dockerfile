@@ -19,7 +19,10 @@ FROM node:20-bookworm-slim
 WORKDIR /ferry
 ENV NODE_ENV=production FERRY_STATE_DIR=/var/lib/ferry FERRY_API_LISTEN=0.0.0.0
 COPY --from=build /ferry /ferry
-RUN mkdir -p /var/lib/ferry
+# qemu-img finds a disk's allocated regions, so disk copies skip holes; QEMU runs guests with FERRY_DRIVER=qemu, whose
+# guest (a Debian kernel and busybox) is built on first use with apt-get download and cpio, so the package lists stay.
+RUN apt-get update && apt-get install -y --no-install-recommends qemu-utils qemu-system-x86 cpio \
+    && mkdir -p /var/lib/ferry
 EXPOSE 8774
 ENTRYPOINT ["node", "/ferry/tools/ferry/dist/main.js"]
 CMD ["status"]

@@ -66,8 +66,10 @@ describe('SIGTERM to a compute in the middle of a cold migration\'s disk copy (s
     const scheduler = new SchedulerRpcApi(bus);
     await start(['scheduler', '--host', 'sched-stop']);
     let source = await start(['compute', '--host', SOURCE]);
-    // A disk large enough that its copy (holes are read too) takes several seconds, with data on it to compare.
-    const flavor: InstanceFlavor = { ...(await instanceFlavor(db.dataSource, 'm1.tiny')), name: 'stop.3g', root_gb: 3 };
+    // A disk with data on it to compare, whose copy its flavor's migration policy holds to 2 MiB/s: its 8 MiB take
+    // seconds (copies skip holes, so a large sparse disk alone would be copied at once).
+    const tiny = await instanceFlavor(db.dataSource, 'm1.tiny');
+    const flavor: InstanceFlavor = { ...tiny, name: 'stop.3g', root_gb: 3, extra_specs: { ...tiny.extra_specs, 'ferry:migration_policy:bandwidth_mib_s': '2' } };
     const row = await insertBuildingInstance(db.dataSource, flavor);
     const buildCtx = newRequestContext({ user_id: 'demo', project_id: 'demo' });
     await startAction(db.dataSource, buildCtx, row.uuid, 'create');
