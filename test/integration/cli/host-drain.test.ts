@@ -62,8 +62,8 @@ describe('ferry host drain (against ferry up: embedded database, in-process bus)
   it('Ctrl-C stops following only; `ferry drain cancel` stops the drain', async () => {
     const follow = startFerry(['host', 'drain', 'compute-2', '--concurrency', '1'], cloud.env);
     const [, id] = await follow.waitFor(/drain ([0-9a-f-]{36}), \d+ servers/, 30_000);
-    follow.child.kill('SIGINT');
-    expect(await follow.stop()).toBe(130);
+    // Ctrl-C, then wait for the command to exit on its own (a SIGTERM sent meanwhile would race it).
+    expect(await follow.stop('SIGINT')).toBe(130);
     expect(follow.output()).toContain(`stopped following drain ${id}; it goes on in the server.`);
     const cancel = await runFerry(['drain', 'cancel', id], cloud.env);
     expect({ code: cancel.code, stderr: cancel.stderr }).toEqual({ code: 0, stderr: '' });
