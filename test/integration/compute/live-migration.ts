@@ -19,13 +19,14 @@ const FAST = { fakeLiveTimeScale: 0.01, liveMigrationMonitorMs: 20, liveMigratio
  */
 export async function expectOneCopy(cluster: Cluster, uuid: string, state: number = POWER_STATES.RUNNING): Promise<Instance> {
   const instance = await cluster.instance(uuid);
-  const holders: string[] = [];
+  // Every host's copy with its power state, so a failure shows where each copy is and in what state.
+  const copies: Record<string, number> = {};
   for (const host of HOSTS) {
     const vm = await cluster.driver(host).getVm(uuid);
-    if (vm && vm.power_state === state) holders.push(host);
+    if (vm) copies[host] = vm.power_state;
   }
-  expect(holders).toEqual([instance.host]);
-  expect(instance.task_state).toBeNull();
+  expect({ host: instance.host, vm_state: instance.vm_state, task_state: instance.task_state, copies })
+    .toEqual({ host: instance.host, vm_state: instance.vm_state, task_state: null, copies: { [instance.host!]: state } });
   expect((await listAllocations(cluster.ds, { consumer_uuid: uuid })).map((a) => a.host)).toEqual([instance.host]);
   return instance;
 }

@@ -9,5 +9,6 @@ export { createDataSource, type DatabaseTarget } from './data-source';
 export { embeddedSocketDir, embeddedSocketPath, embeddedDataDir, SOCKET_FILE_NAME } from './embedded/paths';
 export { EMBEDDED_MAX_CONNECTIONS } from './embedded/embedded-server';
 export { PinoTypeOrmLogger, redactDatabaseUrl } from './typeorm-logger';
+export { type Db } from './db-handle';
 export * from './cas';
 export * from './repos';

@@ -28,11 +28,15 @@ export async function refuseToDestroy(
   const uuid = migration.instance_uuid;
   const message = `${step.name} refused: ${reason}; copies, if any, kept on ${migration.source_compute} and ${migration.dest_compute}`;
   c.log.error({ migration_id: migration.id, instance_uuid: uuid, source: migration.source_compute, dest: migration.dest_compute }, message);
-  await advanceMigration(c.ds, migration.id, [step.status], 'error', step.by, { last_error: message.slice(0, 2000) });
-  await recordInstanceFault(c.ds, { instance_uuid: uuid, code: 500, message, host: c.host });
-  // Only an instance still in the step's own state: one the move already gave back elsewhere keeps running as it is.
-  await updateInstanceIf(c.ds, uuid, { task_states: [step.task_state], ...(step.vm_states ? { vm_states: step.vm_states } : {}) }, {
-    vm_state: VM_STATES.ERROR, task_state: null,
+  // The record, the fault and the instance change together: no reader sees the move ended while the instance still
+  // waits on it, and a crash leaves all three as they were for the step to be retried.
+  await c.ds.transaction(async (tx) => {
+    await advanceMigration(tx, migration.id, [step.status], 'error', step.by, { last_error: message.slice(0, 2000) });
+    await recordInstanceFault(tx, { instance_uuid: uuid, code: 500, message, host: c.host });
+    // Only an instance still in the step's own state: one the move already gave back elsewhere keeps running as it is.
+    await updateInstanceIf(tx, uuid, { task_states: [step.task_state], ...(step.vm_states ? { vm_states: step.vm_states } : {}) }, {
+      vm_state: VM_STATES.ERROR, task_state: null,
+    });
   });
   return new DestroyRefused(message);
 }

@@ -1,5 +1,6 @@
 // The only way a migration's status changes: a compare-and-set that reports whether this caller won.
-import { Brackets, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { Brackets, type QueryDeepPartialEntity } from 'typeorm';
+import type { Db } from '../db-handle';
 import { InvalidTransition, typesAllowing, type MigrationType, type ServiceRole } from '../../domain';
 import { Migration } from '../entities';
 import { checkPatch } from './patch-columns';
@@ -16,7 +17,7 @@ const OWNED = ['id', 'uuid', 'instance_uuid', 'migration_type', 'status', 'creat
  * Returns true when this call made the change (exactly one row), false when the row was elsewhere.
  */
 export async function advanceMigration(
-  ds: DataSource,
+  ds: Db,
   migrationId: number,
   from: readonly string[],
   to: string,

@@ -1,12 +1,10 @@
 // The host_drains table, and the facts a drain's progress is derived from (instance rows, move records, faults).
 // Functions take a DataSource or the EntityManager of the elected pass's transaction (one connection when embedded).
-import type { DataSource, EntityManager } from 'typeorm';
 import {
   allNonTerminalStatuses, drainItemProgress, MOVE_ACCEPT_TASKS, OPEN_DRAIN_STATUSES, type DrainItemFacts, type DrainItemProgress, type DrainStatus,
 } from '../../domain';
 import { HostDrain } from '../entities';
-
-type Db = DataSource | EntityManager;
+import type { Db } from '../db-handle';
 
 /** The move types a drain starts. */
 const DRAIN_MOVE_TYPES = ['live-migration', 'migration', 'resize'];

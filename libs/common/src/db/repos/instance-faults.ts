@@ -1,5 +1,6 @@
 // The instance_faults table: the errors an instance hit, newest shown as the server's `fault`.
 import type { DataSource } from 'typeorm';
+import type { Db } from '../db-handle';
 import { InstanceFault } from '../entities';
 
 /** Nova keeps fault messages short (255 characters); the full text goes in details. */
@@ -14,7 +15,7 @@ export interface NewInstanceFault {
   host?: string | null;
 }
 
-export async function recordInstanceFault(ds: DataSource, fault: NewInstanceFault): Promise<InstanceFault> {
+export async function recordInstanceFault(ds: Db, fault: NewInstanceFault): Promise<InstanceFault> {
   const message = fault.message.length > FAULT_MESSAGE_MAX ? `${fault.message.slice(0, FAULT_MESSAGE_MAX - 3)}...` : fault.message;
   return ds.getRepository(InstanceFault).save({
     instance_uuid: fault.instance_uuid, code: fault.code ?? 500, message,

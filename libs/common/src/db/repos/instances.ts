@@ -2,6 +2,7 @@
 import { Brackets, IsNull, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
 import { InvalidTransition, isPowerState, isTaskState, isVmState, type PowerState, type TaskState, type VmState } from '../../domain';
 import { Instance, type InstanceFlavor } from '../entities';
+import type { Db } from '../db-handle';
 
 /** What the row must look like for a state write to apply. */
 export interface InstanceExpectation {
@@ -79,7 +80,7 @@ export async function listInstancesOnHost(ds: DataSource, host: string): Promise
  * returns true when this call made the change. Unknown state values throw InvalidTransition before the
  * database is touched.
  */
-export async function updateInstanceIf(ds: DataSource, uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): Promise<boolean> {
+export async function updateInstanceIf(ds: Db, uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): Promise<boolean> {
   checkStates(uuid, expected, patch);
   const { launched, deleted, ...columns } = patch;
   const set: QueryDeepPartialEntity<Instance> = { ...columns, updated_at: () => 'now()' };
