@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@ferry/api';
 import { advanceInstanceTask, type InstanceFlavor } from '@ferry/common/db';
+import { MIGRATION_POLICY_PREFIX } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { instanceFlavor } from '../scheduler/fixtures';
 import { Cluster, type BusKind, type DatabaseKind } from './cluster';
@@ -130,6 +131,28 @@ describe('host drain (amqp, postgres)', () => {
     expect(seen.perHost['compute-1']).toBeLessThanOrEqual(4);
     const moves = await movesPerInstance(cluster.ds, uuids);
     for (const uuid of uuids) expect(moves.get(uuid)).toEqual({ records: 1, moved: 1 });
+  });
+
+  it('counts each live migration at the bandwidth its flavor\'s migration policy sets: three 512 MiB/s moves share a 1.5 GiB/s link', async () => {
+    const gib = 1024 * 1024 * 1024;
+    h = await startHarness('amqp', 'postgres', {
+      drainParallelPerHost: 4, maxConcurrentLiveMigrations: 4, fakeMigrationBandwidth: gib, hostLinkBandwidth: 1.5 * gib,
+    });
+    const { cluster } = h;
+    const capped = { ...h.tiny, name: 'm1.tiny.capped', extra_specs: { ...h.tiny.extra_specs, [`${MIGRATION_POLICY_PREFIX}bandwidth_mib_s`]: '512' } };
+    const uuids = await seedFleet(cluster.ds, cluster.driver('compute-1'), 'compute-1', fleet(capped, 8));
+    const sampler = new ConcurrencySampler(cluster.ds);
+    const drain = await startDrain(h, 'compute-1');
+    const done = await waitForDrain(h, drain.id, (d) => d.done);
+    const seen = await sampler.stop();
+    expect(done).toMatchObject({ status: 'completed', moved: 8, failed: 0 });
+    // At the driver's 1 GiB/s only one would fit; at the policy's 512 MiB/s three do, never four.
+    expect(seen.livePerHost['compute-1']).toBeGreaterThan(1);
+    expect(seen.livePerHost['compute-1']).toBeLessThanOrEqual(3);
+    const policies: { bw: number }[] = await cluster.ds.query(
+      `SELECT (migration_policy->'bandwidth_bytes_per_s'->>'value')::float8 AS bw FROM migrations WHERE instance_uuid = ANY($1)`, [uuids],
+    );
+    expect(policies.map((p) => Number(p.bw))).toEqual(uuids.map(() => 512 * 1024 * 1024));
   });
 
   it('resumes after the scheduler restarts mid-drain: every instance moved exactly once', async () => {

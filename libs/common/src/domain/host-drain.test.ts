@@ -1,5 +1,4 @@
-import { BANDWIDTH_METADATA_KEY } from './live-migration-data';
-import { drainDecision, liveMigrationBandwidth, planDrain, type DrainCandidate } from './host-drain';
+import { drainDecision, planDrain, type DrainCandidate } from './host-drain';
 import { countDrainItems, drainItemProgress, type DrainItemContext } from './host-drain-progress';
 
 const vm = (uuid: string, vm_state: string, memory_mb: number, root_gb = 1): DrainCandidate => ({ uuid, display_name: uuid, vm_state, flavor: { memory_mb, root_gb } });
@@ -30,15 +29,6 @@ describe('planDrain', () => {
     expect(plan.map((p) => p.instance_uuid)).toEqual(['e', 'd', 'c', 'b', 'a']);
     expect(plan.map((p) => p.move)).toEqual([null, 'cold', 'live', 'live', 'live']);
     expect(plan[0].skip_reason).toMatch(/^error/);
-  });
-});
-
-describe('liveMigrationBandwidth', () => {
-  it('is the driver cap unless the guest asks for less', () => {
-    expect(liveMigrationBandwidth(1000 * 1024 * 1024, null)).toBe(1000 * 1024 * 1024);
-    expect(liveMigrationBandwidth(1000 * 1024 * 1024, { [BANDWIDTH_METADATA_KEY]: '100' })).toBe(100 * 1024 * 1024);
-    expect(liveMigrationBandwidth(10 * 1024 * 1024, { [BANDWIDTH_METADATA_KEY]: '100' })).toBe(10 * 1024 * 1024);
-    expect(liveMigrationBandwidth(10, { [BANDWIDTH_METADATA_KEY]: 'fast' })).toBe(10);
   });
 });
 

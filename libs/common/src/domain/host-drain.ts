@@ -1,6 +1,5 @@
 // A host drain as data: how each instance leaves the host in each mode, the order a careful operator moves them in
 // (small and idle first), and what one live migration costs of the host's link.
-import { POLICY_KNOBS } from './migration-policy';
 import { VM_STATES } from './instance-states';
 
 export const DRAIN_MODES = ['live', 'cold', 'auto'] as const;
@@ -65,16 +64,4 @@ export function planDrain(mode: DrainMode, instances: readonly DrainCandidate[])
   const idle = (s: string) => IDLE_FIRST[s] ?? 2;
   return items.sort((a, b) => a.memory_mb - b.memory_mb || a.root_gb - b.root_gb || idle(a.vm_state) - idle(b.vm_state)
     || a.instance_uuid.localeCompare(b.instance_uuid));
-}
-
-/**
- * Bytes per second one live migration of a guest may use: the driver's cap, or the bandwidth its server metadata's
- * migration policy sets (`ferry:migration_policy:bandwidth_mib_s`, or the older `ferry:migration_bandwidth_mib_s`)
- * where that is lower.
- */
-export function liveMigrationBandwidth(driverCap: number, metadata: Readonly<Record<string, string>> | null | undefined): number {
-  const knob = POLICY_KNOBS.bandwidth_bytes_per_s;
-  const key = metadata ? knob.keys.find((k) => Object.hasOwn(metadata, k)) : undefined;
-  const parsed = key !== undefined ? knob.parse(String(metadata![key])) : undefined;
-  return parsed && 'value' in parsed ? Math.min(driverCap, parsed.value) : driverCap;
 }

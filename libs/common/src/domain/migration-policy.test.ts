@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { BANDWIDTH_METADATA_KEY } from './live-migration-data';
 import {
-  MIGRATION_POLICY_PREFIX as P, POLICY_KNOBS, POLICY_SOURCES, policyEntryProblems, policyInForce, policyValues,
+  MIGRATION_POLICY_PREFIX as P, POLICY_KNOBS, POLICY_SOURCES, bandwidthInForce, policyEntryProblems, policyInForce, policyValues,
   type MigrationPolicy, type PolicyKnob, type PolicyLayer, type PolicyLayers,
 } from './migration-policy';
 
@@ -75,6 +75,27 @@ describe('the migration policy in force', () => {
     expect(policyEntryProblems({ [`${P}max_downtime_ms`]: '300', [`${P}post_copy`]: 'false', [BANDWIDTH_METADATA_KEY]: '10', 'hw:cpu_policy': 'dedicated' })).toEqual([]);
     expect(policyEntryProblems({ [`${P}max_downtime`]: '300' })).toEqual([expect.stringMatching(/^ferry:migration_policy:max_downtime is not a migration policy key/)]);
     expect(policyEntryProblems({ [BANDWIDTH_METADATA_KEY]: 'none' })).toEqual([`${BANDWIDTH_METADATA_KEY} must be a number of MiB/s above 0 and at most 1048576, not "none"`]);
+  });
+});
+
+describe('bandwidthInForce', () => {
+  it('is the ceiling unless a place asks for less, taking the most specific place that sets it well', () => {
+    expect(bandwidthInForce(1000 * MIB, {})).toBe(1000 * MIB);
+    expect(bandwidthInForce(1000 * MIB, { server: { [BANDWIDTH_METADATA_KEY]: '100' } })).toBe(100 * MIB);
+    expect(bandwidthInForce(1000 * MIB, { flavor: { [`${P}bandwidth_mib_s`]: '200' } })).toBe(200 * MIB);
+    expect(bandwidthInForce(1000 * MIB, { image: { [`${P}bandwidth_mib_s`]: '300' }, flavor: { [`${P}bandwidth_mib_s`]: '200' } })).toBe(300 * MIB);
+    // Above the ceiling, or not a number: skipped for the next place down.
+    expect(bandwidthInForce(10 * MIB, { server: { [BANDWIDTH_METADATA_KEY]: '100' }, flavor: { [`${P}bandwidth_mib_s`]: '5' } })).toBe(5 * MIB);
+    expect(bandwidthInForce(10 * MIB, { server: { [BANDWIDTH_METADATA_KEY]: 'fast' } })).toBe(10 * MIB);
+  });
+
+  it('agrees with the policy in force for any entries', () => {
+    fc.assert(fc.property(fc.option(fc.constantFrom('1', '50', '2000', 'x')), fc.option(fc.constantFrom('7', '900', '')), (server, flavor) => {
+      const layers: PolicyLayers = {
+        ...(server !== null ? { server: { [BANDWIDTH_METADATA_KEY]: server } } : {}), ...(flavor !== null ? { flavor: { [`${P}bandwidth_mib_s`]: flavor } } : {}),
+      };
+      expect(bandwidthInForce(DEFAULTS.bandwidth_bytes_per_s, layers)).toBe(policyInForce(DEFAULTS, layers).bandwidth_bytes_per_s.value);
+    }));
   });
 });
 

@@ -114,28 +114,7 @@ export function policyEntryProblems(entries: Readonly<Record<string, string>>): 
  */
 export function policyInForce(defaults: MigrationPolicy, layers: PolicyLayers): PolicyInForce {
   const rejected: RejectedPolicyEntry[] = [];
-  const pick = <K extends PolicyKnob>(knob: K): PolicyInForce[K] => {
-    const spec = POLICY_KNOBS[knob];
-    for (const source of POLICY_SOURCES) {
-      if (source === 'default') break;
-      const entries = layers[source];
-      if (!entries) continue;
-      const key = spec.keys.find((k) => Object.hasOwn(entries, k));
-      if (key === undefined) continue;
-      const raw = String(entries[key]);
-      const parsed = spec.parse(raw);
-      let problem = 'problem' in parsed ? parsed.problem : undefined;
-      if (!problem && knob === 'bandwidth_bytes_per_s' && (parsed as { value: number }).value > defaults.bandwidth_bytes_per_s) {
-        problem = `is above this host's ${+(defaults.bandwidth_bytes_per_s / MIB).toFixed(3)} MiB/s`;
-      }
-      if (problem) {
-        rejected.push({ source, key, value: raw, problem });
-        continue;
-      }
-      return { value: (parsed as { value: MigrationPolicy[K] }).value, source, key } as PolicyInForce[K];
-    }
-    return { value: defaults[knob], source: 'default' } as PolicyInForce[K];
-  };
+  const pick = <K extends PolicyKnob>(knob: K): PolicyInForce[K] => knobInForce(knob, defaults[knob], layers, rejected);
   return {
     bandwidth_bytes_per_s: pick('bandwidth_bytes_per_s'),
     max_downtime_ms: pick('max_downtime_ms'),
@@ -144,6 +123,38 @@ export function policyInForce(defaults: MigrationPolicy, layers: PolicyLayers): 
     post_copy: pick('post_copy'),
     rejected,
   };
+}
+
+/**
+ * Bytes per second one live migration of the instance may use: the bandwidth its policy sets, else `ceiling` (the
+ * host's own setting, which a policy may lower but not raise). The same choice `policyInForce` makes.
+ */
+export function bandwidthInForce(ceiling: number, layers: PolicyLayers): number {
+  return knobInForce('bandwidth_bytes_per_s', ceiling, layers, []).value;
+}
+
+/** One knob: the first place holding a good value for it, else the default; skipped entries go to `rejected`. */
+function knobInForce<K extends PolicyKnob>(knob: K, fallback: MigrationPolicy[K], layers: PolicyLayers, rejected: RejectedPolicyEntry[]): PolicyInForce[K] {
+  const spec = POLICY_KNOBS[knob];
+  for (const source of POLICY_SOURCES) {
+    if (source === 'default') break;
+    const entries = layers[source];
+    if (!entries) continue;
+    const key = spec.keys.find((k) => Object.hasOwn(entries, k));
+    if (key === undefined) continue;
+    const raw = String(entries[key]);
+    const parsed = spec.parse(raw);
+    let problem = 'problem' in parsed ? parsed.problem : undefined;
+    if (!problem && knob === 'bandwidth_bytes_per_s' && (parsed as { value: number }).value > (fallback as number)) {
+      problem = `is above this host's ${+((fallback as number) / MIB).toFixed(3)} MiB/s`;
+    }
+    if (problem) {
+      rejected.push({ source, key, value: raw, problem });
+      continue;
+    }
+    return { value: (parsed as { value: MigrationPolicy[K] }).value, source, key } as PolicyInForce[K];
+  }
+  return { value: fallback, source: 'default' } as PolicyInForce[K];
 }
 
 /** The plain values of a policy in force. */

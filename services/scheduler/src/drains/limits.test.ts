@@ -1,10 +1,9 @@
-import { BANDWIDTH_METADATA_KEY } from '@ferry/common/domain';
 import { MoveBudget } from './limits';
 
 const GIB = 1024 * 1024 * 1024;
-const limits = { perCluster: 5, linkBandwidth: 2.5 * GIB, driverBandwidth: GIB };
-const live = (source: string, perHost = 2, metadata: Record<string, string> | null = null) => ({ source, perHost, live: true, metadata });
-const cold = (source: string, perHost = 2) => ({ source, perHost, live: false, metadata: null });
+const limits = { perCluster: 5, linkBandwidth: 2.5 * GIB };
+const live = (source: string, perHost = 2, bandwidth = GIB) => ({ source, perHost, live: true, bandwidth });
+const cold = (source: string, perHost = 2) => ({ source, perHost, live: false, bandwidth: 0 });
 
 describe('MoveBudget', () => {
   it('admits at most perHost moves leaving one host', () => {
@@ -14,7 +13,7 @@ describe('MoveBudget', () => {
   });
 
   it('counts moves already under way, whoever started them, against both limits', () => {
-    const b = new MoveBudget(limits, [{ source: 'a', live: false, metadata: null }, ...['b', 'c', 'd'].map((s) => ({ source: s, live: false, metadata: null }))]);
+    const b = new MoveBudget(limits, ['a', 'b', 'c', 'd'].map((s) => ({ source: s, live: false, bandwidth: 0 })));
     expect(b.tryAdmit(cold('a', 2))).toBe(true);
     expect(b.tryAdmit(cold('e', 2))).toBe(false);
   });
@@ -26,10 +25,9 @@ describe('MoveBudget', () => {
     expect(b.tryAdmit(cold('a', 4))).toBe(true);
   });
 
-  it('uses a guest\'s lower bandwidth cap from its metadata', () => {
+  it('counts each live migration at its own bandwidth', () => {
     const b = new MoveBudget({ ...limits, perCluster: 100 }, []);
-    const slow = { [BANDWIDTH_METADATA_KEY]: '256' };
-    expect([1, 2, 3, 4].map(() => b.tryAdmit(live('a', 10, slow)))).toEqual([true, true, true, true]);
+    expect([1, 2, 3, 4].map(() => b.tryAdmit(live('a', 10, GIB / 4)))).toEqual([true, true, true, true]);
     expect(b.tryAdmit(live('a', 10))).toBe(true);
     expect(b.tryAdmit(live('a', 10))).toBe(false);
   });

@@ -3,10 +3,10 @@
 // it decides from is in the database, so any scheduler's next pass picks up where a stopped one left off.
 import type { FerryConfig } from '@ferry/common/config';
 import {
-  advanceDrain, advanceMigration, disableServiceForDrain, drainItems, listDrains, markDrainDispatched, movesInFlight, startAction, whileElected,
-  type HostDrain,
+  advanceDrain, advanceMigration, disableServiceForDrain, drainItems, listDrains, markDrainDispatched, movesInFlight, policyLayersOf, startAction,
+  whileElected, type HostDrain,
 } from '@ferry/common/db';
-import { countDrainItems, type DrainItemProgress } from '@ferry/common/domain';
+import { bandwidthInForce, countDrainItems, type DrainItemProgress } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { COMPUTE_BINARY, type ComputeRpcApi } from '@ferry/compute';
 import type { EntityManager } from 'typeorm';
@@ -72,15 +72,23 @@ async function decide(em: EntityManager, config: DrainPassDeps['config'], upSour
   const drains = (await listDrains(em, { open: true })).reverse();
   const progress = new Map<string, DrainItemProgress[]>();
   for (const drain of drains) progress.set(drain.id, await drainItems(em, drain, DRAIN_START_GRACE_MS, now));
-  const budget = new MoveBudget({
-    perCluster: config.drainParallelPerCluster, linkBandwidth: config.hostLinkBandwidth,
-    driverBandwidth: config.driver === 'qemu' ? config.qemuMigrationBandwidth : config.fakeMigrationBandwidth,
-  }, await movesInFlight(em));
+  const inFlight = await movesInFlight(em);
+  // Each live migration counts at the bandwidth its record says its policy set, else at what its policy would set now.
+  const layers = await policyLayersOf(em, [
+    ...inFlight.filter((m) => m.live && m.recorded_bandwidth === null).map((m) => m.instance_uuid),
+    ...drains.flatMap((d) => progress.get(d.id)!.filter((i) => i.move === 'live' && (i.state === 'pending' || i.state === 'starting')).map((i) => i.instance_uuid)),
+  ]);
+  const driverBandwidth = config.driver === 'qemu' ? config.qemuMigrationBandwidth : config.fakeMigrationBandwidth;
+  const bandwidthOf = (uuid: string) => bandwidthInForce(driverBandwidth, layers.get(uuid) ?? {});
+  const budget = new MoveBudget({ perCluster: config.drainParallelPerCluster, linkBandwidth: config.hostLinkBandwidth }, inFlight.map((m) => ({
+    source: m.source, live: m.live, bandwidth: m.recorded_bandwidth ?? bandwidthOf(m.instance_uuid),
+  })));
+  const counted = (drain: HostDrain, item: DrainItemProgress) => ({ source: drain.host, live: item.move === 'live', bandwidth: bandwidthOf(item.instance_uuid) });
   // Not in movesInFlight, yet holding their place: a move started whose task is not taken yet, and a cold move of the
   // drain waiting for the confirm this pass sends (its slot frees once the source copy is gone).
   for (const drain of drains) {
     for (const item of progress.get(drain.id)!) {
-      if (item.state === 'starting' || item.migration_status === 'finished') budget.add({ source: drain.host, live: item.move === 'live', metadata: null });
+      if (item.state === 'starting' || item.migration_status === 'finished') budget.add(counted(drain, item));
     }
   }
   for (const drain of drains) {
@@ -98,7 +106,7 @@ async function decide(em: EntityManager, config: DrainPassDeps['config'], upSour
     const chosen: string[] = [];
     for (const item of upSources.has(drain.host) ? items : []) {
       if (item.state !== 'pending') continue;
-      if (!budget.tryAdmit({ source: drain.host, perHost: drain.concurrency, live: item.move === 'live', metadata: null })) continue;
+      if (!budget.tryAdmit({ ...counted(drain, item), perHost: drain.concurrency })) continue;
       chosen.push(item.instance_uuid);
     }
     await markDrainDispatched(em, drain.id, chosen, now);

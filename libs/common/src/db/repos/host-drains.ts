@@ -116,9 +116,11 @@ export async function drainItems(db: Db, drain: HostDrain, startGraceMs: number,
 
 /** One move under way in the cluster, as the drain's limits count it. */
 export interface MoveInFlight {
+  instance_uuid: string;
   source: string;
   live: boolean;
-  metadata: Record<string, string> | null;
+  /** The bandwidth the move's record says its policy set (live migrations that recorded one). */
+  recorded_bandwidth: number | null;
 }
 
 /**
@@ -129,18 +131,21 @@ export interface MoveInFlight {
  */
 export async function movesInFlight(db: Db): Promise<MoveInFlight[]> {
   const open = allNonTerminalStatuses().filter((s) => s !== 'finished');
-  const rows: { source: string; type: string; metadata: Record<string, string> | null }[] = await db.query(
-    `SELECT m.source_compute AS source, m.migration_type AS type, i.metadata
-       FROM migrations m LEFT JOIN instances i ON i.uuid = m.instance_uuid
+  const rows: { uuid: string; source: string; type: string; recorded_bandwidth: number | null }[] = await db.query(
+    `SELECT m.instance_uuid AS uuid, m.source_compute AS source, m.migration_type AS type,
+            (m.migration_policy->'bandwidth_bytes_per_s'->>'value')::float8 AS recorded_bandwidth
+       FROM migrations m
       WHERE m.deleted_at IS NULL AND m.migration_type = ANY($1)
         AND (m.status = ANY($2) OR (m.status = 'finished' AND EXISTS (SELECT 1 FROM host_drains d
               WHERE d.host = m.source_compute AND d.status = ANY($5) AND m.created_at >= d.created_at)))
      UNION ALL
-     SELECT i.host, CASE WHEN i.task_state = 'migrating' THEN 'live-migration' ELSE 'migration' END, i.metadata
+     SELECT i.uuid, i.host, CASE WHEN i.task_state = 'migrating' THEN 'live-migration' ELSE 'migration' END, NULL
        FROM instances i
       WHERE i.deleted_at IS NULL AND i.task_state = ANY($3)
         AND NOT EXISTS (SELECT 1 FROM migrations o WHERE o.instance_uuid = i.uuid AND o.deleted_at IS NULL AND o.status = ANY($4))`,
     [DRAIN_MOVE_TYPES, open, [...MOVE_ACCEPT_TASKS], allNonTerminalStatuses(), [...OPEN_DRAIN_STATUSES]],
   );
-  return rows.map((r) => ({ source: r.source, live: r.type === 'live-migration', metadata: r.metadata }));
+  return rows.map((r) => ({
+    instance_uuid: r.uuid, source: r.source, live: r.type === 'live-migration', recorded_bandwidth: r.recorded_bandwidth === null ? null : Number(r.recorded_bandwidth),
+  }));
 }

@@ -28,3 +28,4 @@ export {
   advanceDrain, createDrain, disableServiceForDrain, drainItems, getDrain, isOpenDrainConflict, listDrains, markDrainDispatched, movesInFlight,
   recordDrainRefusal, type MoveInFlight,
 } from './host-drains';
+export { policyLayersOf } from './policy-layers';
