@@ -17,7 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ensureTestGuest, QemuDriver, QmpClient, type QmpEvent, type VmSpec } from '@ferry/compute';
 import { freePort, startCloud, type Cloud } from '../support/cloud';
-import { startGuestQemu, TEST_CACHE_DIR, type GuestQemu } from '../support/qemu';
+import { qemuIo, startGuestQemu, TEST_CACHE_DIR, type GuestQemu } from '../support/qemu';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 /** The downtime Ferry's ramp allows first (500 ms over 10 steps): the direct run allows the same. */
@@ -71,7 +71,9 @@ async function ferrySide(): Promise<{ cloud: Cloud; migrate(): Promise<Sample>; 
           const totalMs = performance.now() - t0;
           host = dest;
           lastId = latest.id;
-          return { pauseMs: Number(latest.phase_timings.finish_confirm?.guest_paused_ms), totalMs };
+          const pauseMs = latest.phase_timings.finish_confirm?.guest_paused_ms;
+          if (typeof pauseMs !== 'number') throw new Error(`live migration ${latest.id} recorded no guest_paused_ms: ${JSON.stringify(latest.phase_timings)}`);
+          return { pauseMs, totalMs };
         }
         if (latest && ['failed', 'error', 'cancelled'].includes(latest.status)) throw new Error(`live migration ${latest.id} ${latest.status}`);
         await sleep(20);
@@ -153,15 +155,6 @@ async function coldMove(twoPass: boolean): Promise<number> {
   } finally {
     for (const d of [a!, b!]) for (const uuid of await d.listHeldInstances()) await d.destroy(uuid).catch(() => undefined);
     await rm(stateDir, { recursive: true, force: true });
-  }
-}
-
-async function qemuIo(driver: QemuDriver, uuid: string, command: string): Promise<void> {
-  const qmp = await QmpClient.connect(driver.qmpPath(uuid));
-  try {
-    await qmp.execute('human-monitor-command', { 'command-line': `qemu-io root "${command}"` }, { timeoutMs: 120_000 });
-  } finally {
-    await qmp.close();
   }
 }
 

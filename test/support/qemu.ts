@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestGuest } from '@ferry/compute';
+import { QmpClient, type QemuDriver, type TestGuest } from '@ferry/compute';
 
 export interface TestQemu {
   dir: string;
@@ -86,4 +86,14 @@ function accepts(path: string): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** Runs a qemu-io command on a running VM's root drive through its monitor (as if the guest wrote it); its output. */
+export async function qemuIo(driver: QemuDriver, uuid: string, command: string): Promise<string> {
+  const qmp = await QmpClient.connect(driver.qmpPath(uuid));
+  try {
+    return await qmp.execute<string>('human-monitor-command', { 'command-line': `qemu-io root "${command}"` }, { timeoutMs: 120_000 });
+  } finally {
+    await qmp.close();
+  }
 }

@@ -29,12 +29,18 @@ export interface DiskFormat {
   headSha256(path: string, length: number): Promise<string>;
   /** The disk's size as the guest sees it. */
   virtualSize(path: string): Promise<number>;
+  /**
+   * Where a tracked disk's later writes go: `ranges` (the tracker lists them, the disk is one file) or `overlay` (a
+   * snapshot freezes the disk and pendingDiskFiles names the file that takes them; the tracker's ranges stay empty).
+   */
+  writesWhileTracked: 'ranges' | 'overlay';
 }
 
 export const RAW_DISKS: DiskFormat = {
   write: (path, bytes) => writeFile(path, bytes),
   headSha256,
   virtualSize: async (path) => (await stat(path)).size,
+  writesWhileTracked: 'ranges',
 };
 
 export const CONFORMANCE_FLAVOR: InstanceFlavor = {
@@ -313,17 +319,31 @@ export function driverConformance(name: string, makeHarness: () => Promise<Drive
         await expect(stat(driver.diskPath(spec.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
       }, opts.timeoutMs);
 
-      it('tracks dirty regions of a VM it has: normalized, complete once the VM is off', async () => {
+      it('tracks the writes to a VM it has (dirty ranges, or an overlay file beside the disk): complete once the VM is off', async () => {
         const spec = vmSpec();
+        const overlay = (h.disks ?? RAW_DISKS).writesWhileTracked === 'overlay';
         await driver.spawn(spec);
         await expect(driver.trackDirtyRegions(randomUUID())).rejects.toBeInstanceOf(VmNotFound);
+        expect(await driver.pendingDiskFiles(spec.uuid)).toEqual([]);
         const tracker = await driver.trackDirtyRegions(spec.uuid);
+        const pending = await driver.pendingDiskFiles(spec.uuid);
+        if (overlay) {
+          // The disk is frozen: the guest's writes go to the one file named, which exists beside the disk.
+          expect(pending).toHaveLength(1);
+          expect((await stat(pending[0]!)).isFile()).toBe(true);
+          expect(pending[0]).not.toBe(driver.diskPath(spec.uuid));
+        } else {
+          expect(pending).toEqual([]);
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
         await driver.powerOff(spec.uuid);
         const ranges = tracker.ranges();
         expect(isNormalized(ranges)).toBe(true);
+        if (overlay) expect(ranges).toEqual([]);
+        // Off, nothing changes any more: the same ranges, the same files.
         await new Promise((resolve) => setTimeout(resolve, 50));
         expect(tracker.ranges()).toEqual(ranges);
+        expect(await driver.pendingDiskFiles(spec.uuid)).toEqual(pending);
         tracker.stop();
         tracker.stop();
       }, opts.timeoutMs);

@@ -37,6 +37,7 @@ const QCOW2_DISKS: DiskFormat = {
     const { stdout } = await run('qemu-img', ['info', '-U', '--output=json', path]);
     return (JSON.parse(stdout) as { 'virtual-size': number })['virtual-size'];
   },
+  writesWhileTracked: 'overlay',
 };
 
 driverConformance('qemu', async () => {

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { POWER_STATES } from '@ferry/common/domain';
 import { COUNTER_LINE, QemuDriver, QmpClient, type LiveMigrationOptions, type QemuDriverOptions, type VmSpec } from '@ferry/compute';
-import { TEST_CACHE_DIR } from '../../support/qemu';
+import { qemuIo, TEST_CACHE_DIR } from '../../support/qemu';
 import { vmSpec } from '../compute/driver-conformance';
 
 jest.setTimeout(180_000);
@@ -38,16 +38,6 @@ async function countedTo(driver: QemuDriver, uuid: string, n: number): Promise<n
   const deadline = Date.now() + 60_000;
   while ((await counters(driver, uuid)).length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   return counters(driver, uuid);
-}
-
-/** Runs a qemu-io command on the running VM's root drive through its monitor (as if the guest wrote it). */
-async function qemuIo(driver: QemuDriver, uuid: string, command: string): Promise<string> {
-  const qmp = await QmpClient.connect(driver.qmpPath(uuid));
-  try {
-    return await qmp.execute<string>('human-monitor-command', { 'command-line': `qemu-io root "${command}"` });
-  } finally {
-    await qmp.close();
-  }
 }
 
 /** Checks, with the VM shut off (its QEMU has flushed everything), that its disk holds pattern over the range. */
