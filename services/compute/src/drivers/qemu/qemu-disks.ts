@@ -12,7 +12,7 @@ const run = promisify(execFile);
 const BLANK_BASE_BYTES = 1024 ** 3;
 
 export class QemuDisks {
-  constructor(private readonly imagesDir: string) {}
+  constructor(readonly imagesDir: string) {}
 
   /** The image's base in this host's cache: blank, made once. Every host makes the same one, so overlays move freely. */
   async baseImage(imageRef: string): Promise<string> {
