@@ -45,7 +45,15 @@ export type { HostGuest } from './audit/list-guests';
 export * from './cold-migration';
 export * from './live-migration';
 
-export async function startCompute(deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }): Promise<RunningService> {
+export interface ComputeStartOptions {
+  host: string;
+  driver?: Driver;
+  transfer?: Transfer;
+  /** The compute RPC version to serve (default the newest): an older one stands for a compute of an earlier release. */
+  rpcVersion?: string;
+}
+
+export async function startCompute(deps: ServiceDeps, opts: ComputeStartOptions): Promise<RunningService> {
   const log = deps.log.child({ service: COMPUTE_BINARY, host: opts.host });
   // A bad fence interval stops the compute before it claims its host or touches a guest.
   selfFenceSeconds(deps.config);
@@ -61,7 +69,7 @@ export async function startCompute(deps: ServiceDeps, opts: { host: string; driv
 }
 
 async function serveHost(
-  deps: ServiceDeps, opts: { host: string; driver?: Driver; transfer?: Transfer }, log: ServiceDeps['log'], heartbeat: Heartbeat,
+  deps: ServiceDeps, opts: ComputeStartOptions, log: ServiceDeps['log'], heartbeat: Heartbeat,
 ): Promise<RunningService> {
   const driver = opts.driver ?? createDriver(deps.config, opts.host);
   await driver.init();
@@ -69,7 +77,7 @@ async function serveHost(
   const stopping = new AbortController();
   const c: ComputeContext = {
     ds: deps.db.dataSource, driver, host: opts.host, node: info.hypervisor_hostname, config: deps.config, log,
-    computeRpc: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 }),
+    computeRpc: new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000, versionCap: deps.config.upgradeLevelsCompute }),
     transfer: opts.transfer ?? createTransfer(deps.config, opts.host),
     notifier: new Notifier(deps.transport, `${COMPUTE_BINARY}:${opts.host}`, log),
     activeMoves: new Set(),
@@ -125,7 +133,7 @@ async function serveHost(
   let recovering = false;
   let tasksStopped: Promise<unknown> = Promise.resolve();
   const service = await startRpcService(deps, {
-    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c), COMPUTE_CONTRACT)], heartbeat,
+    binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c, opts.rpcVersion), COMPUTE_CONTRACT)], heartbeat,
     onStopping: () => {
       void selfFence.stop();
       // No periodic run starts any more either: stopping means taking no new work, whoever would start it.

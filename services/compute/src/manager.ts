@@ -28,9 +28,12 @@ interface MigrationArgs {
 }
 
 export class ComputeManager implements ComputeEndpoint {
-  readonly target = { version: COMPUTE_RPC_VERSION };
+  readonly target: { version: string };
 
-  constructor(private readonly c: ComputeContext) {}
+  /** `version`: the compute RPC version served (an older one stands for a compute of an earlier release). */
+  constructor(private readonly c: ComputeContext, version: string = COMPUTE_RPC_VERSION) {
+    this.target = { version };
+  }
 
   build_and_run_instance(ctx: RequestContext, args: BuildRequest): Promise<void> {
     return buildAndRunInstance(this.c, ctx, args);

@@ -15,7 +15,7 @@
 //   1.7  list_guests (call): every instance the host's driver holds anything of, for `ferry audit`; read only
 //   1.8  cleanup_guest (call): one idempotent step of the API's `cleanup` on this host's copy of a guest
 //   1.9  rebuild_instance (cast): the destination of an evacuation rebuilds the guest of a down host
-import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
+import { PinnedClient, type RequestContext, type Transport, type VersionPins } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
 import type { GuestPresence, MigrationCookie } from './drivers/live-migration';
@@ -23,6 +23,7 @@ import type { HostGuest } from './audit/list-guests';
 import type { CleanupStepRequest } from './cleanup/cleanup-step';
 
 export const COMPUTE_TOPIC = 'compute';
+/** The newest version: what a compute service implements. */
 export const COMPUTE_RPC_VERSION = '1.9';
 
 export type RebootType = 'SOFT' | 'HARD';
@@ -118,140 +119,163 @@ export interface ComputeEndpoint {
   unrescue_instance(ctx: RequestContext, args: InstanceArgs): Promise<void>;
 }
 
-export class ComputeRpcApi {
-  private readonly client: RpcClient<ComputeEndpoint>;
+/** The version each method is sent at: where its signature last changed (the history above). */
+export const COMPUTE_METHOD_VERSIONS: VersionPins<ComputeEndpoint> = {
+  build_and_run_instance: '1.0', stop_instance: '1.0', start_instance: '1.0', reboot_instance: '1.0', pause_instance: '1.0',
+  unpause_instance: '1.0', terminate_instance: '1.0',
+  prep_resize: '1.1', resize_instance: '1.1', finish_resize: '1.1', confirm_resize: '1.1', revert_resize: '1.1', finish_revert_resize: '1.1',
+  cleanup_incoming: '1.1',
+  check_can_live_migrate_destination: '1.2', check_can_live_migrate_source: '1.2', live_migration: '1.2', pre_live_migration: '1.2',
+  post_live_migration_at_destination: '1.2', rollback_live_migration_at_destination: '1.2', live_migration_abort: '1.2',
+  live_migration_force_complete: '1.2',
+  rescue_instance: '1.3', unrescue_instance: '1.3',
+  suspend_instance: '1.4', resume_instance: '1.4',
+  get_host_uptime: '1.5',
+  get_instance_presence: '1.6',
+  list_guests: '1.7',
+  cleanup_guest: '1.8',
+  rebuild_instance: '1.9',
+};
 
-  constructor(transport: Transport, opts: { timeoutMs?: number } = {}) {
-    this.client = new RpcClient<ComputeEndpoint>(transport, { topic: COMPUTE_TOPIC, version: COMPUTE_RPC_VERSION }, opts);
+export class ComputeRpcApi {
+  private readonly client: PinnedClient<ComputeEndpoint>;
+
+  /** `versionCap`: the newest version to send (FERRY_UPGRADE_LEVELS_COMPUTE), while older computes still run. */
+  constructor(transport: Transport, opts: { timeoutMs?: number; versionCap?: string } = {}) {
+    this.client = new PinnedClient<ComputeEndpoint>(transport, {
+      topic: COMPUTE_TOPIC, pins: COMPUTE_METHOD_VERSIONS, capSetting: 'FERRY_UPGRADE_LEVELS_COMPUTE',
+      ...(opts.versionCap !== undefined ? { cap: opts.versionCap } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
   }
 
-  private on(host: string) {
-    return this.client.prepare({ server: host });
+  /** Throws RpcVersionCapped (a 409 naming the cap) when method may not be sent under the version cap. */
+  checkSendable(method: keyof ComputeEndpoint): void {
+    this.client.versionOf(method);
   }
 
   buildAndRunInstance(ctx: RequestContext, host: string, instanceUuid: string, requestSpec: RequestSpec, alternates: string[]): Promise<void> {
-    return this.on(host).cast(ctx, 'build_and_run_instance', { instance_uuid: instanceUuid, request_spec: requestSpec, alternates });
+    return this.client.cast(ctx, 'build_and_run_instance', { instance_uuid: instanceUuid, request_spec: requestSpec, alternates }, { server: host });
   }
 
   stopInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'stop_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'stop_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   startInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'start_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'start_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   rebootInstance(ctx: RequestContext, host: string, instanceUuid: string, rebootType: RebootType): Promise<void> {
-    return this.on(host).cast(ctx, 'reboot_instance', { instance_uuid: instanceUuid, reboot_type: rebootType });
+    return this.client.cast(ctx, 'reboot_instance', { instance_uuid: instanceUuid, reboot_type: rebootType }, { server: host });
   }
 
   pauseInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'pause_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'pause_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   unpauseInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'unpause_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'unpause_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   suspendInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'suspend_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'suspend_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   resumeInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'resume_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'resume_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   /** A quick question: the caller may give it a shorter timeout than the moves' calls. */
   getHostUptime(ctx: RequestContext, host: string, timeoutMs?: number): Promise<string> {
-    return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'get_host_uptime', {});
+    return this.client.call(ctx, 'get_host_uptime', {}, { server: host, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   terminateInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'terminate_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'terminate_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 
   prepResize(ctx: RequestContext, host: string, req: PrepResizeRequest): Promise<void> {
-    return this.on(host).cast(ctx, 'prep_resize', req);
+    return this.client.cast(ctx, 'prep_resize', req, { server: host });
   }
 
   resizeInstance(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'resize_instance', { migration_id: migrationId });
+    return this.client.cast(ctx, 'resize_instance', { migration_id: migrationId }, { server: host });
   }
 
   finishResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'finish_resize', { migration_id: migrationId });
+    return this.client.cast(ctx, 'finish_resize', { migration_id: migrationId }, { server: host });
   }
 
   confirmResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'confirm_resize', { migration_id: migrationId });
+    return this.client.cast(ctx, 'confirm_resize', { migration_id: migrationId }, { server: host });
   }
 
   revertResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'revert_resize', { migration_id: migrationId });
+    return this.client.cast(ctx, 'revert_resize', { migration_id: migrationId }, { server: host });
   }
 
   finishRevertResize(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'finish_revert_resize', { migration_id: migrationId });
+    return this.client.cast(ctx, 'finish_revert_resize', { migration_id: migrationId }, { server: host });
   }
 
   cleanupIncoming(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'cleanup_incoming', { migration_id: migrationId });
+    return this.client.cast(ctx, 'cleanup_incoming', { migration_id: migrationId }, { server: host });
   }
 
   checkCanLiveMigrateDestination(ctx: RequestContext, host: string, migrationId: number, alternates: string[], numAttempts: number): Promise<void> {
-    return this.on(host).cast(ctx, 'check_can_live_migrate_destination', { migration_id: migrationId, alternates, num_attempts: numAttempts });
+    return this.client.cast(ctx, 'check_can_live_migrate_destination', { migration_id: migrationId, alternates, num_attempts: numAttempts }, { server: host });
   }
 
   checkCanLiveMigrateSource(ctx: RequestContext, host: string, migrationId: number): Promise<{ ok: true }> {
-    return this.on(host).call(ctx, 'check_can_live_migrate_source', { migration_id: migrationId });
+    return this.client.call(ctx, 'check_can_live_migrate_source', { migration_id: migrationId }, { server: host });
   }
 
   liveMigration(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'live_migration', { migration_id: migrationId });
+    return this.client.cast(ctx, 'live_migration', { migration_id: migrationId }, { server: host });
   }
 
   preLiveMigration(ctx: RequestContext, host: string, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
-    return this.on(host).call(ctx, 'pre_live_migration', { migration_id: migrationId, cookie });
+    return this.client.call(ctx, 'pre_live_migration', { migration_id: migrationId, cookie }, { server: host });
   }
 
   postLiveMigrationAtDestination(ctx: RequestContext, host: string, migrationId: number, cookie: MigrationCookie): Promise<MigrationCookie> {
-    return this.on(host).call(ctx, 'post_live_migration_at_destination', { migration_id: migrationId, cookie });
+    return this.client.call(ctx, 'post_live_migration_at_destination', { migration_id: migrationId, cookie }, { server: host });
   }
 
   rollbackLiveMigrationAtDestination(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).call(ctx, 'rollback_live_migration_at_destination', { migration_id: migrationId });
+    return this.client.call(ctx, 'rollback_live_migration_at_destination', { migration_id: migrationId }, { server: host });
   }
 
   getInstancePresence(ctx: RequestContext, host: string, instanceUuid: string): Promise<{ presence: GuestPresence }> {
-    return this.on(host).call(ctx, 'get_instance_presence', { instance_uuid: instanceUuid });
+    return this.client.call(ctx, 'get_instance_presence', { instance_uuid: instanceUuid }, { server: host });
   }
 
   /** A quick question, like getHostUptime. */
   listGuests(ctx: RequestContext, host: string, timeoutMs?: number): Promise<{ guests: HostGuest[] }> {
-    return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'list_guests', {});
+    return this.client.call(ctx, 'list_guests', {}, { server: host, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   cleanupGuest(ctx: RequestContext, host: string, step: CleanupStepRequest, timeoutMs?: number): Promise<{ presence: GuestPresence; changed: boolean }> {
-    return this.client.prepare({ server: host, ...(timeoutMs ? { timeoutMs } : {}) }).call(ctx, 'cleanup_guest', { ...step });
+    return this.client.call(ctx, 'cleanup_guest', { ...step }, { server: host, ...(timeoutMs ? { timeoutMs } : {}) });
   }
 
   liveMigrationAbort(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'live_migration_abort', { migration_id: migrationId });
+    return this.client.cast(ctx, 'live_migration_abort', { migration_id: migrationId }, { server: host });
   }
 
   liveMigrationForceComplete(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'live_migration_force_complete', { migration_id: migrationId });
+    return this.client.cast(ctx, 'live_migration_force_complete', { migration_id: migrationId }, { server: host });
   }
 
   rebuildInstance(ctx: RequestContext, host: string, migrationId: number): Promise<void> {
-    return this.on(host).cast(ctx, 'rebuild_instance', { migration_id: migrationId });
+    return this.client.cast(ctx, 'rebuild_instance', { migration_id: migrationId }, { server: host });
   }
 
   rescueInstance(ctx: RequestContext, host: string, instanceUuid: string, rescueImageRef: string): Promise<void> {
-    return this.on(host).cast(ctx, 'rescue_instance', { instance_uuid: instanceUuid, rescue_image_ref: rescueImageRef });
+    return this.client.cast(ctx, 'rescue_instance', { instance_uuid: instanceUuid, rescue_image_ref: rescueImageRef }, { server: host });
   }
 
   unrescueInstance(ctx: RequestContext, host: string, instanceUuid: string): Promise<void> {
-    return this.on(host).cast(ctx, 'unrescue_instance', { instance_uuid: instanceUuid });
+    return this.client.cast(ctx, 'unrescue_instance', { instance_uuid: instanceUuid }, { server: host });
   }
 }

@@ -22,7 +22,7 @@ export const SCHEDULER_BINARY = 'ferry-scheduler';
 
 export async function startScheduler(deps: ServiceDeps, opts: { host: string }): Promise<RunningService> {
   const log = deps.log.child({ service: SCHEDULER_BINARY, host: opts.host });
-  const compute = new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 });
+  const compute = new ComputeRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000, versionCap: deps.config.upgradeLevelsCompute });
   const manager = new SchedulerManager({
     ds: deps.db.dataSource, config: deps.config, log, compute,
     notifier: new Notifier(deps.transport, `${SCHEDULER_BINARY}:${opts.host}`, log),

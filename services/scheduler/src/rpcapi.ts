@@ -7,9 +7,10 @@
 //   1.3  evacuate_server (cast)
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec, Selection } from '@ferry/common/domain';
-import { RpcClient, type RequestContext, type Transport } from '@ferry/common/rpc';
+import { PinnedClient, type RequestContext, type Transport, type VersionPins } from '@ferry/common/rpc';
 
 export const SCHEDULER_TOPIC = 'scheduler';
+/** The newest version: what a scheduler service implements. */
 export const SCHEDULER_RPC_VERSION = '1.3';
 
 export type { RequestSpec, Selection } from '@ferry/common/domain';
@@ -44,11 +45,20 @@ export interface MigrateServerRequest {
   host?: string;
 }
 
-export class SchedulerRpcApi {
-  private readonly client: RpcClient<SchedulerEndpoint>;
+/** The version each method is sent at: where its signature last changed (the history above). */
+export const SCHEDULER_METHOD_VERSIONS: VersionPins<SchedulerEndpoint> = {
+  schedule_and_build_instances: '1.0', select_destinations: '1.0', migrate_server: '1.1', live_migrate_server: '1.2', evacuate_server: '1.3',
+};
 
-  constructor(transport: Transport, opts: { timeoutMs?: number } = {}) {
-    this.client = new RpcClient<SchedulerEndpoint>(transport, { topic: SCHEDULER_TOPIC, version: SCHEDULER_RPC_VERSION }, opts);
+export class SchedulerRpcApi {
+  private readonly client: PinnedClient<SchedulerEndpoint>;
+
+  /** `versionCap`: the newest version to send (FERRY_UPGRADE_LEVELS_SCHEDULER), while older schedulers still run. */
+  constructor(transport: Transport, opts: { timeoutMs?: number; versionCap?: string } = {}) {
+    this.client = new PinnedClient<SchedulerEndpoint>(transport, {
+      topic: SCHEDULER_TOPIC, pins: SCHEDULER_METHOD_VERSIONS, capSetting: 'FERRY_UPGRADE_LEVELS_SCHEDULER',
+      ...(opts.versionCap !== undefined ? { cap: opts.versionCap } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
   }
 
   scheduleAndBuildInstances(ctx: RequestContext, instanceUuids: string[], requestSpec: RequestSpec): Promise<void> {

@@ -96,7 +96,7 @@ export class Cluster {
   }
 
   /** Starts host's compute service; `transfer`, `driver` and `log` replace the ones its settings would give it. */
-  async startCompute(host: string, opts: { transfer?: Transfer; driver?: FakeDriver; log?: Logger } = {}): Promise<void> {
+  async startCompute(host: string, opts: { transfer?: Transfer; driver?: FakeDriver; log?: Logger; rpcVersion?: string } = {}): Promise<void> {
     const { log = silentLogger(), ...replaced } = opts;
     const service = await startCompute({ config: this.config, db: this.db, transport: this.transport, log }, { host, driver: this.driver(host), ...replaced });
     this.computes.set(host, service);

@@ -47,6 +47,12 @@ export const url = (...schemes: string[]): Parser<string> => (raw) => {
 
 export const text: Parser<string> = (raw) => raw;
 
+/** An RPC API version, "major.minor". */
+const rpcVersion: Parser<string> = (raw) => {
+  if (!/^\d{1,6}\.\d{1,6}$/.test(raw.trim())) throw new Error(`expected an RPC version "major.minor", e.g. 1.5, got "${raw}"`);
+  return raw.trim();
+};
+
 /** A FERRY_CRASH_POINT value: validated as crash points, kept as written (the crash-point module arms it). */
 const crashPoints: Parser<string> = (raw) => {
   parseCrashPoints(raw);
@@ -157,6 +163,14 @@ export const SETTINGS = {
     env: 'FERRY_STOP_TIMEOUT', default: 30, parse: int(1, 3600),
     doc: 'Seconds a service given SIGTERM waits for its running steps to reach a safe point before it exits anyway (status 1, naming them).',
   } as Setting<number>,
+  upgradeLevelsCompute: {
+    env: 'FERRY_UPGRADE_LEVELS_COMPUTE', default: undefined, parse: optional(rpcVersion),
+    doc: 'Newest compute RPC version any service sends (Nova\'s [upgrade_levels] compute), e.g. 1.5 while some computes run an older release; a request needing newer is refused with a 409. Unset: no cap.',
+  } as Setting<string | undefined>,
+  upgradeLevelsScheduler: {
+    env: 'FERRY_UPGRADE_LEVELS_SCHEDULER', default: undefined, parse: optional(rpcVersion),
+    doc: 'Newest scheduler RPC version any service sends ([upgrade_levels] scheduler), as FERRY_UPGRADE_LEVELS_COMPUTE. Unset: no cap.',
+  } as Setting<string | undefined>,
   rpcTimeoutSeconds: {
     env: 'FERRY_RPC_TIMEOUT', default: 60, parse: int(1, 3600),
     doc: 'Default timeout of an RPC call, in seconds.',

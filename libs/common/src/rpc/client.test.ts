@@ -1,38 +1,14 @@
 import { RpcClient } from './client';
 import type { RequestContext } from './context';
 import { newRequestContext } from './context';
-import type { Envelope } from './envelope';
 import { RemoteError } from './errors';
-import type { Target } from './target';
-import type { Transport } from './transport';
+import { recordingTransport } from './recording-transport';
 
 class ComputeEndpoint {
   readonly target = { version: '1.3' };
   async resizeInstance(_ctx: RequestContext, args: { instance: string; flavor: string }): Promise<{ accepted: boolean }> {
     return { accepted: args.flavor !== '' };
   }
-}
-
-/** Records what the client hands the transport and answers with a canned reply body. */
-function recordingTransport(reply: unknown = { result: { accepted: true } }) {
-  const sent: { kind: 'call' | 'cast'; target: Target; envelope: Envelope; timeoutMs: number }[] = [];
-  const transport: Transport = {
-    connected: true,
-    call: async (target, envelope, timeoutMs) => {
-      sent.push({ kind: 'call', target, envelope, timeoutMs });
-      return reply;
-    },
-    cast: async (target, envelope, timeoutMs) => {
-      sent.push({ kind: 'cast', target, envelope, timeoutMs });
-    },
-    listen: async () => ({ stop: async () => undefined }),
-    onStateChange: () => () => undefined,
-    close: async () => undefined,
-    notify: async () => undefined,
-    listenNotifications: async () => ({ stop: async () => undefined }),
-    tap: async () => ({ stop: async () => undefined, stats: async () => ({ waiting: 0, dropped: 0 }) }),
-  };
-  return { transport, sent };
 }
 
 describe('RpcClient', () => {

@@ -69,8 +69,15 @@ export class RemoteError extends FerryError {
   }
 }
 
+/** A message a client may not send: its method needs a newer version than the topic's upgrade-level cap allows. */
+export class RpcVersionCapped extends FerryError {
+  override readonly code: string = 'RpcVersionCapped';
+  override readonly httpStatus: number = 409;
+}
+
 registerErrorTypes(
   MessagingTimeout, MessagingUnavailable, UnsupportedVersion, NoSuchMethod, InvalidRpcArguments, MessageUndeliverable, MalformedMessage, RemoteError,
+  RpcVersionCapped,
 );
 
 export function callTimedOut(target: Target, method: string, timeoutMs: number): MessagingTimeout {

@@ -22,8 +22,11 @@ export {
   MessagingUnavailable,
   NoSuchMethod,
   RemoteError,
+  RpcVersionCapped,
   UnsupportedVersion,
 } from './errors';
+export { PinnedClient, type PinnedClientOptions, type VersionPins } from './pinned-client';
+export { pinProblems, versionsInHistory } from './version-history';
 export type { IncomingMessage, ListenOptions, Listener, MessageHandler, Transport, TransportState } from './transport';
 export { NOTIFY_TIMEOUT_MS } from './transport';
 export type { NotificationHandler, NotificationMessage, NotificationPriority, NovaObject } from './transport';

@@ -12,7 +12,7 @@ const HOST_ANSWER_TIMEOUT_MS = 10_000;
 
 export const ferryAuditRoutes: RoutesPlugin = async (app, { deps }) => {
   const timeoutMs = Math.min(deps.config.rpcTimeoutSeconds * 1000, HOST_ANSWER_TIMEOUT_MS);
-  const compute = new ComputeRpcApi(deps.transport, { timeoutMs });
+  const compute = new ComputeRpcApi(deps.transport, { timeoutMs, versionCap: deps.config.upgradeLevelsCompute });
 
   app.get('/os-ferry-audit', async (req) => {
     requireAdmin(req.ctx, POLICY);

@@ -7,6 +7,7 @@ import { In, type DataSource } from 'typeorm';
 import { getInstance, listInstancesOnHost, Migration } from '@ferry/common/db';
 import { FerryError, NotFound, type EvacuationRequestData } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
+import { ComputeRpcApi } from '@ferry/compute';
 import { SchedulerRpcApi } from '@ferry/scheduler';
 import type { RoutesPlugin } from '../../api-deps';
 import { requireAdmin } from '../../http/policy';
@@ -74,12 +75,16 @@ async function batchProgress(ds: DataSource, id: string): Promise<BatchProgress 
 
 export const ferryHostEvacuationRoutes: RoutesPlugin = async (app, { deps }) => {
   const ds = deps.db.dataSource;
-  const scheduler = new SchedulerRpcApi(deps.transport, { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 });
+  const timeoutMs = deps.config.rpcTimeoutSeconds * 1000;
+  const scheduler = new SchedulerRpcApi(deps.transport, { timeoutMs, versionCap: deps.config.upgradeLevelsScheduler });
+  const compute = new ComputeRpcApi(deps.transport, { timeoutMs, versionCap: deps.config.upgradeLevelsCompute });
 
   app.post<{ Params: { host: string } }>('/os-ferry-hosts/:host/evacuate', async (req, reply) => {
     requireAdmin(req.ctx, POLICY);
     const host = validateBody<string>(req, HostParam, req.params.host);
     const body = validateBody<{ evacuate: { concurrency?: number } }>(req, StartBody, req.body);
+    // Each destination rebuilds through rebuild_instance: refused before anything changes while the compute cap predates it.
+    compute.checkSendable('rebuild_instance');
     await requireKnownHost(ds, host);
     await requireHostDown(ds, host, deps.config.serviceDownSeconds);
     const batch = { id: randomUUID(), concurrency: body.evacuate.concurrency ?? DEFAULT_CONCURRENCY };

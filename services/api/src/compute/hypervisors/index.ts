@@ -27,7 +27,7 @@ export const hypervisorRoutes: RoutesPlugin = async (app, { deps }) => {
   const downSeconds = () => deps.config.serviceDownSeconds;
   const listCtx = () => ({ ds, downSeconds: downSeconds(), baseUrl: deps.publicUrl() });
   const rpcTimeoutMs = deps.config.rpcTimeoutSeconds * 1000;
-  const compute = new ComputeRpcApi(deps.transport, { timeoutMs: rpcTimeoutMs });
+  const compute = new ComputeRpcApi(deps.transport, { timeoutMs: rpcTimeoutMs, versionCap: deps.config.upgradeLevelsCompute });
 
   app.get('/os-hypervisors', async (req) => {
     requireAdmin(req.ctx, `${POLICY}:list`);

@@ -11,8 +11,11 @@ export interface ServerRpc {
 }
 
 export function serverRpc(deps: ApiDeps): ServerRpc {
-  const opts = { timeoutMs: deps.config.rpcTimeoutSeconds * 1000 };
-  return { scheduler: new SchedulerRpcApi(deps.transport, opts), compute: new ComputeRpcApi(deps.transport, opts) };
+  const timeoutMs = deps.config.rpcTimeoutSeconds * 1000;
+  return {
+    scheduler: new SchedulerRpcApi(deps.transport, { timeoutMs, versionCap: deps.config.upgradeLevelsScheduler }),
+    compute: new ComputeRpcApi(deps.transport, { timeoutMs, versionCap: deps.config.upgradeLevelsCompute }),
+  };
 }
 
 /** Only what the services need to know about the caller; names and the admin flag stay in the API. */

@@ -77,6 +77,8 @@ export async function requireHostDown(ds: DataSource, host: string, downSeconds:
 /** Everything Nova checks before it accepts an evacuation, in Nova's order. */
 async function checkEvacuable(env: ActionEnv, instance: Instance, req: EvacuateRequest): Promise<void> {
   const ds = env.deps.db.dataSource;
+  // The destination rebuilds through rebuild_instance: refused before anything changes while the compute cap predates it.
+  env.rpc.compute.checkSendable('rebuild_instance');
   if (req.host) await checkHostKnown(ds, req.host);
   if (req.host !== null && req.host === instance.host) throw new BadRequest("The target host can't be the same one.");
   checkPreconditions(env.req.ctx, instance, EVACUATE_RULE);
