@@ -7,7 +7,10 @@ import { normalizeRanges, type ByteRange } from './byte-ranges';
 
 const run = promisify(execFile);
 
-/** Files this small are read whole: their layout is not worth a process. */
+/**
+ * Files this small are read whole: their layout is not worth a process, and a filesystem may keep such a file's data
+ * inline, in no block of its own (ext4 and btrfs do, up to a few KiB), which st_blocks would show as empty.
+ */
 const SMALL_FILE_BYTES = 64 * 1024;
 
 /**
@@ -17,7 +20,8 @@ const SMALL_FILE_BYTES = 64 * 1024;
 export async function allocatedRanges(path: string): Promise<ByteRange[] | undefined> {
   try {
     // Two answers need no map, and so no qemu-img process (whose fork costs a large process ~10 ms of its event
-    // loop): a disk that occupies no blocks holds no data, and one that occupies at least its size has no holes.
+    // loop): a disk that occupies no blocks holds no data, and one that occupies at least its size has no holes
+    // (st_blocks counts data not yet written back too: ext4, XFS and btrfs include delayed allocations).
     const { size, blocks } = await stat(path);
     if (size <= SMALL_FILE_BYTES) return size === 0 ? [] : [{ offset: 0, length: size }];
     if (blocks === 0) return [];
