@@ -1,13 +1,18 @@
 // Live migration through the scheduler and fake-driver computes: the five phases, a paused guest, queueing behind
 // max_concurrent_live_migrations, abort, force-complete, the completion timeout, and failures at each phase.
-import { rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { getActionWithEvents, listAllocations, Migration, requestLiveSteer, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
-import { armFault, FAULTS_FILE } from '@ferry/compute';
+import { allocatedRanges, armFault, FAULTS_FILE, totalLength } from '@ferry/compute';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
+import { sha256 } from '../../support/disk-hash';
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
 
 // The downtime ramp tops out at 100 ms, below what 512 MiB takes at 1 GiB/s (500 ms): a guest that dirties faster than
 // the link never fits the allowed downtime, however long it runs.
@@ -63,6 +68,12 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
 
     it('moves a running guest through the five phases: completed, the database names the destination, only it runs the guest', async () => {
       const vm = await buildServer();
+      // Data in 4 places of its 1 GiB disk: the block migration moves those regions, not the holes between them.
+      const disk = await open(cluster.driver(vm.host!).diskPath(vm.uuid), 'r+');
+      for (const at of [0, 300, 700, 1023]) await disk.write(randomBytes(MIB), 0, MIB, at * MIB);
+      await disk.close();
+      const held = totalLength((await allocatedRanges(cluster.driver(vm.host!).diskPath(vm.uuid)))!);
+      const before = await sha256(cluster.driver(vm.host!).diskPath(vm.uuid), GIB);
       const m = await cluster.requestLiveMigration(vm.uuid);
       const done = await waitStatus(m.id, ['completed', 'failed', 'error']);
       expect(done.status).toBe('completed');
@@ -76,7 +87,13 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect(done.memory_processed).toBeGreaterThanOrEqual(512 * 1024 * 1024);
       // Fake hosts do not share storage: `auto` chose block migration.
       expect((done.migrate_data as { block_migration_resolved: boolean }).block_migration_resolved).toBe(true);
-      expect(done.disk_total).toBeGreaterThan(0);
+      // disk_total is what the copy moved (the regions the disk holds), and the copy is whole and as sparse as the source.
+      expect(held).toBeGreaterThanOrEqual(4 * MIB);
+      expect(held).toBeLessThan(32 * MIB);
+      expect(done).toMatchObject({ disk_total: held, disk_processed: held, disk_remaining: 0 });
+      const copy = cluster.driver(after.host!).diskPath(vm.uuid);
+      expect(await sha256(copy, GIB)).toBe(before);
+      expect((await stat(copy)).blocks * 512).toBeLessThan(32 * MIB);
       expect(Object.keys(done.phase_timings)).toEqual(expect.arrayContaining(['preparing', 'perform']));
       const ctx = (done.migrate_data as { request_context: { request_id: string } }).request_context;
       const action = await getActionWithEvents(cluster.ds, vm.uuid, ctx.request_id);

@@ -32,6 +32,24 @@ describe('allocated ranges of a file', () => {
     expect(ranges.some((r) => r.offset <= 2000 * MIB && 2000 * MIB < r.offset + r.length)).toBe(false);
   });
 
+  it('answers without a map for a file with no blocks (no data), one that fills its size (no holes) and a small one', async () => {
+    const empty = join(dir, 'empty');
+    const none = await open(empty, 'w');
+    await none.truncate(1024 * MIB);
+    await none.close();
+    expect(await allocatedRanges(empty)).toEqual([]);
+    const dense = join(dir, 'dense');
+    const full = await open(dense, 'w');
+    await full.write(Buffer.alloc(8 * MIB, 7), 0, 8 * MIB, 0);
+    await full.close();
+    expect(await allocatedRanges(dense)).toEqual([{ offset: 0, length: 8 * MIB }]);
+    const small = join(dir, 'small');
+    const tiny = await open(small, 'w');
+    await tiny.write(Buffer.from('boot sector'), 0, 11, 0);
+    await tiny.close();
+    expect(await allocatedRanges(small)).toEqual([{ offset: 0, length: 11 }]);
+  });
+
   it('is unknown for a file that cannot be read, so the copy reads it all (and fails as it would have)', async () => {
     expect(await allocatedRanges(join(dir, 'missing'))).toBeUndefined();
   });

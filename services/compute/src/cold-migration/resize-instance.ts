@@ -102,7 +102,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             try {
               await savePhase('copy_pass_1', { started_at: nowIso(), ...capped });
               const r = await copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) });
-              await savePhase('copy_pass_1', { finished_at: nowIso(), bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
+              await savePhase('copy_pass_1', { finished_at: nowIso(), bytes_allocated: r.total, bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
               pass1 = { total: r.total, processed: r.total };
               crashPoint('cold.source.after_pass1', c.host);
               await c.driver.powerOff(instance.uuid);

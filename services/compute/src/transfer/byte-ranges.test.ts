@@ -1,4 +1,4 @@
-import { alignRanges, clampRanges, normalizeRanges, rangesFromBlocks, splitRanges, totalLength } from './byte-ranges';
+import { alignRanges, clampRanges, intersectRanges, normalizeRanges, rangesFromBlocks, splitRanges, totalLength } from './byte-ranges';
 
 const r = (offset: number, length: number) => ({ offset, length });
 
@@ -18,6 +18,13 @@ describe('byte ranges', () => {
   it('refuses negative or fractional offsets and lengths', () => {
     expect(() => normalizeRanges([r(-1, 10)])).toThrow(expect.objectContaining({ code: 'InvalidInput' }));
     expect(() => normalizeRanges([r(0, 1.5)])).toThrow(expect.objectContaining({ code: 'InvalidInput' }));
+  });
+
+  it('intersects two sets of ranges: only what both cover, whatever their order and overlaps', () => {
+    expect(intersectRanges([r(0, 100), r(200, 100)], [r(50, 200), r(290, 5), r(400, 10)])).toEqual([r(50, 50), r(200, 50), r(290, 5)]);
+    expect(intersectRanges([r(10, 5), r(0, 10)], [r(0, 15)])).toEqual([r(0, 15)]);
+    expect(intersectRanges([r(0, 10)], [r(10, 10)])).toEqual([]);
+    expect(intersectRanges([], [r(0, 10)])).toEqual([]);
   });
 
   it('clamps to a file size, dropping what lies beyond it', () => {

@@ -68,3 +68,18 @@ export function* splitRanges(ranges: Iterable<ByteRange>, maxLength: number): Ge
     }
   }
 }
+
+/** What lies in both sets of ranges, normalized (a dirty region cut to the parts of a file that hold data). */
+export function intersectRanges(a: Iterable<ByteRange>, b: Iterable<ByteRange>): ByteRange[] {
+  const [xs, ys] = [normalizeRanges(a), normalizeRanges(b)];
+  const out: ByteRange[] = [];
+  for (let i = 0, j = 0; i < xs.length && j < ys.length;) {
+    const [x, y] = [xs[i], ys[j]];
+    const start = Math.max(x.offset, y.offset);
+    const end = Math.min(x.offset + x.length, y.offset + y.length);
+    if (start < end) out.push({ offset: start, length: end - start });
+    if (x.offset + x.length <= y.offset + y.length) i++;
+    else j++;
+  }
+  return out;
+}

@@ -1,10 +1,11 @@
-// One copy of a disk file into a Destination: pass 1 (whole file, holes skipped, renamed into place) or pass 2 (ranges, in place).
+// One copy of a disk file into a Destination: pass 1 (whole file, holes skipped, renamed into place) or pass 2 (ranges,
+// in place, holes of the source written as zeros without being read).
 import { open, type FileHandle } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { FerryError, InvalidInput } from '@ferry/common/domain';
 import type { CopyTuning } from './copy-tuning';
 import { allocatedRanges } from './allocated-ranges';
-import { clampRanges, splitRanges, totalLength, type ByteRange } from './byte-ranges';
+import { clampRanges, intersectRanges, splitRanges, totalLength, type ByteRange } from './byte-ranges';
 import { partPathFor, type Destination } from './destination';
 import { TransferCancelled, TransferFailed } from './errors';
 import { Pacer } from './pace';
@@ -38,11 +39,14 @@ export async function copyToDestination(dest: Destination, req: CopyRequest, tun
   try {
     const size = req.size ?? (await source.stat()).size;
     const ranges = req.ranges && clampRanges(req.ranges, size);
-    const meter = new ProgressMeter(ranges ? totalLength(ranges) : size, req.onProgress, tuning.progressIntervalMs);
+    // Where the source holds data (SEEK_DATA/SEEK_HOLE); unknown, all of it may.
+    const allocated = clampRanges((await allocatedRanges(req.source)) ?? [{ offset: 0, length: size }], size);
+    // The total is what the copy moves: the ranges of a pass 2, the allocated regions of a whole-file copy.
+    const meter = new ProgressMeter(totalLength(ranges ?? allocated), req.onProgress, tuning.progressIntervalMs);
     const run: CopyRun = { req, tuning, source, meter, pacer: new Pacer(req.maxBytesPerSecond, req.signal), written: 0 };
     meter.start();
-    if (ranges) await patchRanges(dest, run, size, ranges);
-    else await copyWholeFile(dest, run, size);
+    if (ranges) await patchRanges(dest, run, size, ranges, allocated);
+    else await copyWholeFile(dest, run, size, allocated);
     meter.finish();
     return { total: meter.total, bytes: run.written, seconds: (performance.now() - started) / 1000 };
   } catch (err) {
@@ -57,17 +61,13 @@ export async function copyToDestination(dest: Destination, req: CopyRequest, tun
  * filesystem says hold data are read (a sparse disk's holes are skipped, not read as zeros); within them, blocks of
  * zeros are not written either.
  */
-async function copyWholeFile(dest: Destination, run: CopyRun, size: number): Promise<void> {
+async function copyWholeFile(dest: Destination, run: CopyRun, size: number, allocated: readonly ByteRange[]): Promise<void> {
   const part = partPathFor(run.req.dest.path);
-  const regions = clampRanges((await allocatedRanges(run.req.source)) ?? [{ offset: 0, length: size }], size);
   const file = await dest.create(part, size);
   const window = new WriteWindow(file, run.tuning.writeConcurrency);
   try {
-    let cursor = 0;
-    for (const piece of splitRanges(regions, run.tuning.readLength)) {
+    for (const piece of splitRanges(allocated, run.tuning.readLength)) {
       throwIfCancelled(run.req);
-      // A hole before the piece: nothing to read or write.
-      run.meter.advance(piece.offset - cursor);
       const chunk = await readAt(run.source, piece.offset, piece.length);
       let data = 0;
       for (const extent of dataExtents(chunk, run.tuning.blockSize)) {
@@ -76,9 +76,7 @@ async function copyWholeFile(dest: Destination, run: CopyRun, size: number): Pro
       }
       run.meter.advance(chunk.length - data);
       await run.pacer.account(data);
-      cursor = piece.offset + piece.length;
     }
-    run.meter.advance(size - cursor);
     await window.drain();
     await file.close({ sync: run.tuning.sync });
     await dest.rename(part, run.req.dest.path);
@@ -92,16 +90,21 @@ async function copyWholeFile(dest: Destination, run: CopyRun, size: number): Pro
 
 /**
  * Pass 2: every byte of the ranges, zeros included (a region the guest zeroed must be zeroed at the destination
- * too), written over the existing file. Cancelled or failed, the file is left part-patched: only a completed pass 2
- * makes it a faithful copy, and the migration does not start the instance from it before that.
+ * too), written over the existing file. Of each piece only what the source holds is read; its holes are zeros
+ * without a read. Cancelled or failed, the file is left part-patched: only a completed pass 2 makes it a faithful
+ * copy, and the migration does not start the instance from it before that.
  */
-async function patchRanges(dest: Destination, run: CopyRun, size: number, ranges: ByteRange[]): Promise<void> {
+async function patchRanges(dest: Destination, run: CopyRun, size: number, ranges: ByteRange[], allocated: readonly ByteRange[]): Promise<void> {
   const file = await dest.openExisting(run.req.dest.path, size);
   const window = new WriteWindow(file, run.tuning.writeConcurrency);
+  // The parts of the ranges the source holds, in order; `next` is the first that may still reach the current piece.
+  const held = intersectRanges(ranges, allocated);
+  let next = 0;
   try {
     for (const piece of splitRanges(ranges, run.tuning.readLength)) {
       throwIfCancelled(run.req);
-      const chunk = await readAt(run.source, piece.offset, piece.length);
+      while (next < held.length && held[next].offset + held[next].length <= piece.offset) next++;
+      const chunk = await readHeld(run.source, piece, held, next);
       await writePieces(window, run, piece.offset, chunk, run.tuning.maxWriteLength);
       await run.pacer.account(chunk.length);
     }
@@ -112,6 +115,20 @@ async function patchRanges(dest: Destination, run: CopyRun, size: number, ranges
     await file.close({ sync: false }).catch(() => undefined);
     throw err;
   }
+}
+
+/** The bytes of piece: the parts of it in held (sorted, from index `from` on) read from the source, the rest zeros. */
+async function readHeld(source: FileHandle, piece: ByteRange, held: readonly ByteRange[], from: number): Promise<Buffer> {
+  const end = piece.offset + piece.length;
+  const first = held[from];
+  if (first && first.offset <= piece.offset && first.offset + first.length >= end) return readAt(source, piece.offset, piece.length);
+  const buf = Buffer.alloc(piece.length);
+  for (let i = from; i < held.length && held[i].offset < end; i++) {
+    const start = Math.max(held[i].offset, piece.offset);
+    const stop = Math.min(held[i].offset + held[i].length, end);
+    (await readAt(source, start, stop - start)).copy(buf, start - piece.offset);
+  }
+  return buf;
 }
 
 async function writePieces(window: WriteWindow, run: CopyRun, offset: number, data: Buffer, maxLength: number): Promise<void> {

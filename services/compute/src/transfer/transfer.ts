@@ -17,14 +17,17 @@ export interface CopyRequest {
   readonly size?: number;
   /** Cancels the copy; it then rejects with TransferCancelled. */
   readonly signal?: AbortSignal;
-  /** Called at a bounded rate with bytes covered so far (data and skipped holes alike), ending at the total. */
+  /**
+   * Called at a bounded rate with the bytes covered so far, ending at the total: the regions of the source that hold
+   * data (a whole-file copy reads nothing else), or the ranges.
+   */
   readonly onProgress?: ProgressListener;
   /** Bytes per second the copy may send at most (holes skipped cost nothing); absent: as fast as it goes. */
   readonly maxBytesPerSecond?: number;
 }
 
 export interface CopyResult {
-  /** Bytes the copy covered: the file's size, or the total length of the ranges. */
+  /** Bytes the copy covered: the regions of the file that hold data (its holes are not read), or the ranges' length. */
   readonly total: number;
   /** Bytes actually written at the destination (holes of a sparse source are not written). */
   readonly bytes: number;

@@ -1,43 +1,62 @@
-// The fake's stand-in for QEMU's NBD mirror in a block migration: the source disk copied, data blocks only, into
-// the disk the destination's Prepare made (and named in its cookie), in place, with progress and cancellation.
-import { open, type FileHandle } from 'node:fs/promises';
+// The fake's stand-in for QEMU's NBD mirror in a block migration: the regions of the source disk that hold data
+// copied, data blocks only, into the disk the destination's Prepare made (and named in its cookie), in place, with
+// progress and cancellation.
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { allocatedRanges } from '../../transfer/allocated-ranges';
+import { clampRanges, splitRanges, totalLength, type ByteRange } from '../../transfer/byte-ranges';
 import { dataExtents } from '../../transfer/zero-blocks';
 import { DriverError } from '../errors';
 
 const CHUNK_BYTES = 1024 * 1024;
 const BLOCK_BYTES = 64 * 1024;
 
+/** What a block copy of a disk moves: the regions of it that hold data (SEEK_DATA/SEEK_HOLE), and their total. */
+export interface BlockCopyPlan {
+  readonly size: number;
+  readonly regions: readonly ByteRange[];
+  /** Bytes the copy reads: what disk_total reports. */
+  readonly bytes: number;
+}
+
+/** The plan for copying the disk at path: its allocated regions, or all of it when they cannot be known. */
+export async function planBlockCopy(path: string): Promise<BlockCopyPlan> {
+  const { size } = await stat(path);
+  const regions = clampRanges((await allocatedRanges(path)) ?? [{ offset: 0, length: size }], size);
+  return { size, regions, bytes: totalLength(regions) };
+}
+
 export interface BlockCopyOptions {
   /** Checked between chunks: once aborted the copy stops and rejects with the signal's reason. */
   signal: AbortSignal;
-  /** Called after each chunk with the bytes covered so far (data and holes alike). */
+  /** Called after each chunk with the bytes of the plan's regions covered so far. */
   onProgress: (processed: number) => void;
 }
 
 /**
- * Copies source over dest, which must exist: dest is emptied, sized as source, and only the non-zero blocks are
- * written, so it stays as sparse as the source. Resolves with the bytes covered (source's size).
+ * Copies source over dest, which must exist: dest is emptied, sized as source, and only the non-zero blocks of the
+ * plan's regions are written, so it stays as sparse as the source. Resolves with the bytes covered (plan.bytes).
  */
-export async function copyBlockDevice(source: string, dest: string, o: BlockCopyOptions): Promise<number> {
+export async function copyBlockDevice(source: string, dest: string, plan: BlockCopyPlan, o: BlockCopyOptions): Promise<number> {
   const from = await open(source, 'r');
   let to: FileHandle | undefined;
   try {
-    const size = (await from.stat()).size;
     to = await open(dest, 'r+').catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       throw new DriverError(`block migration target ${dest} does not exist (the destination prepares it)`, { dest_path: dest });
     });
     // Nothing of an earlier, interrupted copy may survive where the source has holes.
     await to.truncate(0);
-    await to.truncate(size);
+    await to.truncate(plan.size);
     const buf = Buffer.alloc(CHUNK_BYTES);
-    for (let offset = 0; offset < size; offset += CHUNK_BYTES) {
+    let processed = 0;
+    for (const piece of splitRanges(plan.regions, CHUNK_BYTES)) {
       o.signal.throwIfAborted();
-      const chunk = await readAt(from, buf, offset, Math.min(CHUNK_BYTES, size - offset));
-      for (const extent of dataExtents(chunk, BLOCK_BYTES)) await writeAt(to, chunk.subarray(extent.start, extent.end), offset + extent.start);
-      o.onProgress(offset + chunk.length);
+      const chunk = await readAt(from, buf, piece.offset, piece.length);
+      for (const extent of dataExtents(chunk, BLOCK_BYTES)) await writeAt(to, chunk.subarray(extent.start, extent.end), piece.offset + extent.start);
+      processed += chunk.length;
+      o.onProgress(processed);
     }
-    return size;
+    return plan.bytes;
   } finally {
     await Promise.all([from.close(), to?.close()]);
   }

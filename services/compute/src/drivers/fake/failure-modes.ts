@@ -7,7 +7,7 @@ import { migratingGuestName } from '@ferry/common/domain';
 import type { VmSpec } from '../driver';
 import { VmNotFound } from '../errors';
 import { instancesDirOf } from '../instance-paths';
-import { copyBlockDevice } from './block-copy';
+import { copyBlockDevice, planBlockCopy } from './block-copy';
 import { DISK_FILE, createSparseDisk, readVmRecord, writeVmRecord, type FakeVmRecord, type FakeVmState } from './vm-files';
 
 /**
@@ -89,7 +89,10 @@ async function leave(what: HostLeftover, dir: string, base: FakeVmRecord, site: 
   if (dir !== sourceDir) {
     await createSparseDisk(join(dir, DISK_FILE), what.copied ? 0 : site.spec.flavor.root_gb);
     // Data blocks only, so the copy stays as sparse as the source's disk.
-    if (what.copied) await copyBlockDevice(join(sourceDir, DISK_FILE), join(dir, DISK_FILE), { signal: new AbortController().signal, onProgress: () => undefined });
+    if (what.copied) {
+      const source = join(sourceDir, DISK_FILE);
+      await copyBlockDevice(source, join(dir, DISK_FILE), await planBlockCopy(source), { signal: new AbortController().signal, onProgress: () => undefined });
+    }
   }
   await writeVmRecord(dir, {
     ...base,

@@ -8,6 +8,7 @@ import type { GuestPresence, LiveMigrationJob, LiveMigrationOptions, MigrationCo
 import { DiskNotFound, DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { instanceDirs, instancesDirOf, peerDiskPath, storageIdOf } from '../instance-paths';
 import { FaultPoints, type FaultPoint } from './fault-points';
+import { planBlockCopy, type BlockCopyPlan } from './block-copy';
 import { FakeLiveMigrationJob } from './live-job';
 import { SimulatedGuest, type FakeDirtyTracker, type GuestWriteOptions } from './simulated-guest';
 import { uptimeLine } from '../uptime-line';
@@ -359,16 +360,17 @@ export class FakeDriver implements Driver {
   async liveMigrationPerform(uuid: string, cookie: MigrationCookie, opts: LiveMigrationOptions): Promise<LiveMigrationJob> {
     await this.faults.check('live_migration_perform');
     const record = await this.migratable(uuid);
-    let disk: { source: string; dest: string; bytes: number } | undefined;
+    let disk: { source: string; dest: string; plan: BlockCopyPlan } | undefined;
     if (opts.blockMigration) {
       if (cookie.disk_path === undefined) {
         throw new DriverError(`Cannot block-migrate instance ${uuid}: the destination named no disk to copy into`, { instance_uuid: uuid, dest_host: opts.destHost });
       }
       const dest = peerDiskPath(cookie.disk_path, opts.destHost, uuid);
-      const { size } = await stat(this.diskPath(uuid)).catch((err: unknown) => {
+      // What the copy moves is known before it starts: disk_total counts the disk's allocated regions, not its size.
+      const plan = await planBlockCopy(this.diskPath(uuid)).catch((err: unknown) => {
         throw new DriverError(`Cannot block-migrate instance ${uuid}: its disk ${this.diskPath(uuid)} is unreadable (${(err as Error).message})`, { instance_uuid: uuid });
       });
-      disk = { source: this.diskPath(uuid), dest, bytes: size };
+      disk = { source: this.diskPath(uuid), dest, plan };
     }
     // Xen's freeze failure: the source domain, renamed for the transfer, cannot be frozen and runs on under that name
     // while the job fails (the destination's empty paused domain is whatever its Finish leaves).

@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, MigrationCookie } from '../live-migration';
 import { DriverError, LiveMigrationCancelled } from '../errors';
-import { copyBlockDevice } from './block-copy';
+import { copyBlockDevice, type BlockCopyPlan } from './block-copy';
 import {
   advancePrecopy, expectedDowntimeMs, forceCompletion, isCompleted, remainingBytes, startPrecopy, type PrecopyState,
 } from './precopy-model';
@@ -28,8 +28,8 @@ export interface FakeJobOptions {
   maxDowntimeMs: number;
   /** Wall seconds per simulated second. */
   timeScale: number;
-  /** Block migration: this disk goes into that one (the destination's), before RAM. */
-  disk?: { source: string; dest: string; bytes: number };
+  /** Block migration: the regions of this disk that hold data go into that one (the destination's), before RAM. */
+  disk?: { source: string; dest: string; plan: BlockCopyPlan };
   /** Fail once half of RAM has been sent (the `live_migration_job` fault point). */
   failWith?: Error;
   guest: FakeJobGuest;
@@ -74,9 +74,9 @@ export class FakeLiveMigrationJob implements LiveMigrationJob {
     const disk = this.o.disk;
     if (disk) {
       try {
-        await copyBlockDevice(disk.source, disk.dest, {
+        await copyBlockDevice(disk.source, disk.dest, disk.plan, {
           signal: this.copying.signal,
-          onProgress: (processed) => { this.diskProcessed = Math.max(this.diskProcessed, Math.min(processed, disk.bytes)); },
+          onProgress: (processed) => { this.diskProcessed = Math.max(this.diskProcessed, Math.min(processed, disk.plan.bytes)); },
         });
       } catch (err) {
         this.fail(new DriverError(`block migration copy of ${disk.source} to ${disk.dest} failed: ${(err as Error).message}`, {
@@ -84,7 +84,7 @@ export class FakeLiveMigrationJob implements LiveMigrationJob {
         }));
         return;
       }
-      this.diskProcessed = disk.bytes;
+      this.diskProcessed = disk.plan.bytes;
     }
     if (this.phase !== 'running') return;
     this.lastStepAt = performance.now();
@@ -141,7 +141,8 @@ export class FakeLiveMigrationJob implements LiveMigrationJob {
 
   stats(): LiveMigrationJobStats {
     const m = this.model;
-    const diskTotal = this.o.disk?.bytes ?? 0;
+    // What the copy moves (the disk's allocated regions), not the disk's size.
+    const diskTotal = this.o.disk?.plan.bytes ?? 0;
     // The mirror of a block migration moves the disk at the link's bandwidth before RAM goes (on the simulated clock).
     const diskMs = (this.diskProcessed / this.o.bandwidth) * 1000;
     return {
