@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
+import { dashboardRoutes } from './dashboard';
 import { behindToken } from './http/auth';
 import { registerErrorHandling } from './http/errors';
 import { frameworkErrors } from './http/framework-errors';
@@ -56,5 +57,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(imageVersionRoutes, { prefix: IMAGE_PREFIX, deps });
   void app.register(behindToken(tokens, imageRoutes), { prefix: IMAGE_PREFIX, deps });
   void app.register(behindToken(tokens, metricsRoutes), { deps });
+  // The page is open (it holds no data); its ticket and event-stream routes check the token themselves.
+  void app.register(dashboardRoutes, { deps, tokens });
   return app;
 }
