@@ -9,6 +9,7 @@ import { registerErrorHandling } from './http/errors';
 import { frameworkErrors } from './http/framework-errors';
 import { registerJsonBody } from './http/json-body';
 import { registerNullCharacterGuard } from './http/null-characters';
+import { endUnusedConnectionsOnClose } from './http/unused-connections';
 import { COMPUTE_PREFIX, negotiateMicroversions } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX, tokenCacheFor, watchIdentityRevision } from './identity';
 import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from './image';
@@ -35,6 +36,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerErrorHandling(app);
   registerJsonBody(app);
   registerNullCharacterGuard(app);
+  endUnusedConnectionsOnClose(app);
   const tokens = new DbTokenValidator(deps.db.dataSource);
   const revisions = watchIdentityRevision(deps.db.dataSource, tokenCacheFor(deps.db.dataSource), deps.log);
   app.addHook('onClose', async () => revisions.stop());

@@ -44,7 +44,8 @@ export const dashboardRoutes: DashboardPlugin = async (app, { deps, tokens }) =>
     requireToken(scope, tokens);
     scope.post(TICKETS_PATH, async (req, reply) => {
       requireAdmin(req.ctx, POLICY);
-      const token = req.headers['x-auth-token'] as string;
+      // The token requireToken accepted (the first, if the header came twice).
+      const token = [req.headers['x-auth-token']].flat()[0]!;
       reply.header('set-cookie', stringifySetCookie({
         name: TICKET_COOKIE, value: tickets.issue(token),
         path: EVENTS_PATH, httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', maxAge: TICKET_TTL_MS / 1000,
