@@ -13,9 +13,10 @@ const swc = [
 ];
 const shared = {
   testEnvironment: 'node',
-  // cookie (under fastify's inject) ships only as an ES module, which jest on Node 20 cannot require: compile it too.
-  transform: { '^.+\\.ts$': swc, '/node_modules/cookie/.+\\.js$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!cookie/)'],
+  // cookie (under fastify's inject and @fastify/cookie) and content-disposition (under @fastify/static) ship only as ES
+  // modules, which jest on Node 20 cannot require (Node itself can): compile them too.
+  transform: { '^.+\\.ts$': swc, '/node_modules/(cookie|content-disposition)/.+\\.js$': swc },
+  transformIgnorePatterns: ['/node_modules/(?!(cookie|content-disposition)/)'],
   moduleNameMapper: {
     '^@ferry/common/(.*)$': '<rootDir>/libs/common/src/$1',
     '^@ferry/api$': '<rootDir>/services/api/src/index.ts',

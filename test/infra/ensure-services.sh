@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure what the test suite talks to is on this machine: PostgreSQL, RabbitMQ, the openstack and nova CLIs.
+# Makes sure what the test suite talks to is on this machine: PostgreSQL, RabbitMQ, the openstack and nova CLIs, and
+# the programs some tests run (OpenSSH, QEMU, Chromium).
 # Starts them when installed but stopped; installs them from Debian packages when absent (root only).
 # Exits non-zero with a message saying what is missing when it cannot.
 set -uo pipefail
@@ -78,10 +79,14 @@ export FERRY_TEST_TRANSPORT_URL=${FERRY_TEST_TRANSPORT_URL:-amqp://guest:guest@1
 
 # psql for the login check; the stock OpenStack clients for the end-to-end API tests; OpenSSH's sshd
 # (and scp, the transfer benchmark's baseline) for the disk-transfer tests; QEMU (and cpio, to pack the test
-# guest's initramfs) for the qemu driver's tests.
+# guest's initramfs) for the qemu driver's tests; Debian's Chromium (at /usr/bin/chromium, driven by playwright-core)
+# for the dashboard's browser test.
 ensure_tools psql postgresql-client openstack python3-openstackclient nova python3-novaclient \
   sshd openssh-server scp openssh-client qemu-system-x86_64 qemu-system-x86 qemu-img qemu-utils cpio cpio
+[ -x /usr/bin/chromium ] || apt_install chromium
+[ -x /usr/bin/chromium ] || die "chromium is installed but /usr/bin/chromium is missing"
+
 ensure_postgres
 ensure_postgres_login
 ensure_rabbitmq
-say "PostgreSQL and RabbitMQ are up; openstack, nova, OpenSSH and QEMU present"
+say "PostgreSQL and RabbitMQ are up; openstack, nova, OpenSSH, QEMU and Chromium present"

@@ -8,7 +8,7 @@ import { FakeDriver } from '@ferry/compute';
 import { createTestDatabase, type TestDatabase } from './db';
 import { eventually, runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
 
-const ADMIN_PASSWORD = 'evacuate-admin';
+export const ADMIN_PASSWORD = 'evacuate-admin';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -28,13 +28,16 @@ export class EvacuationCloud {
     private readonly token: string, private readonly tdb: TestDatabase | undefined,
   ) {}
 
-  /** `postgres`: on a fresh database of the test server (which `seedOnFirstHost` writes to), else the embedded one. */
-  static async start(opts: { postgres?: boolean } = {}): Promise<EvacuationCloud> {
+  /**
+   * `postgres`: on a fresh database of the test server (which `seedOnFirstHost` writes to), else the embedded one;
+   * `settings`: more FERRY_* variables for `ferry up`.
+   */
+  static async start(opts: { postgres?: boolean; settings?: NodeJS.ProcessEnv } = {}): Promise<EvacuationCloud> {
     const state = tempStateDir();
     const tdb = opts.postgres ? await createTestDatabase() : undefined;
     const env = {
       FERRY_STATE_DIR: state.dir, FERRY_API_PORT: '0', FERRY_UP_COMPUTES: '3', FERRY_DATABASE_URL: tdb?.url ?? '', FERRY_TRANSPORT_URL: '',
-      FERRY_HEARTBEAT_INTERVAL: '1', FERRY_SERVICE_DOWN_TIME: '4', FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD, FERRY_FAKE_VCPUS: '256',
+      FERRY_HEARTBEAT_INTERVAL: '1', FERRY_SERVICE_DOWN_TIME: '4', FERRY_ADMIN_PASSWORD: ADMIN_PASSWORD, FERRY_FAKE_VCPUS: '256', ...opts.settings,
     };
     const up = startFerry(['up'], env);
     const [, url] = await up.waitFor(/API\s+(http:\/\/\S+)/, 60_000);

@@ -3,11 +3,13 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
+import { dashboardRoutes } from './dashboard';
 import { behindToken } from './http/auth';
 import { registerErrorHandling } from './http/errors';
 import { frameworkErrors } from './http/framework-errors';
 import { registerJsonBody } from './http/json-body';
 import { registerNullCharacterGuard } from './http/null-characters';
+import { endUnusedConnectionsOnClose } from './http/unused-connections';
 import { COMPUTE_PREFIX, negotiateMicroversions } from './http/versioning';
 import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX, tokenCacheFor, watchIdentityRevision } from './identity';
 import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from './image';
@@ -34,6 +36,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerErrorHandling(app);
   registerJsonBody(app);
   registerNullCharacterGuard(app);
+  endUnusedConnectionsOnClose(app);
   const tokens = new DbTokenValidator(deps.db.dataSource);
   const revisions = watchIdentityRevision(deps.db.dataSource, tokenCacheFor(deps.db.dataSource), deps.log);
   app.addHook('onClose', async () => revisions.stop());
@@ -56,5 +59,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   void app.register(imageVersionRoutes, { prefix: IMAGE_PREFIX, deps });
   void app.register(behindToken(tokens, imageRoutes), { prefix: IMAGE_PREFIX, deps });
   void app.register(behindToken(tokens, metricsRoutes), { deps });
+  // The page is open (it holds no data); its ticket and event-stream routes check the token themselves.
+  void app.register(dashboardRoutes, { deps, tokens });
   return app;
 }

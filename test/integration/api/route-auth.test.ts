@@ -6,12 +6,13 @@ interface Route {
   url: string;
 }
 
-/** Routes anyone may call: version discovery and the password login itself. */
+/** Routes anyone may call: version discovery, the password login itself, and the dashboard's page (it holds no data). */
 const PUBLIC = new Set([
   'GET /', 'GET /compute', 'GET /compute/', 'GET /compute/v2.1', 'GET /compute/v2.1/',
   'GET /image', 'GET /image/', 'GET /image/v2', 'GET /image/v2/',
   'GET /identity', 'GET /identity/', 'GET /identity/v3', 'GET /identity/v3/',
   'POST /identity/v3/auth/tokens',
+  'GET /dashboard', 'GET /dashboard/', 'GET /dashboard/index.html', 'GET /dashboard/dashboard.js', 'GET /dashboard/dashboard.css',
 ]);
 
 const isPublic = (r: Route) => PUBLIC.has(`${r.method === 'HEAD' ? 'GET' : r.method} ${r.url}`);

@@ -227,6 +227,10 @@ export const SETTINGS = {
     env: 'FERRY_DRAIN_INTERVAL', default: 500, parse: int(10, 60_000),
     doc: 'Milliseconds between two passes of the elected scheduler over the open host drains (each starts what the limits allow and confirms finished cold moves).',
   } as Setting<number>,
+  dashboardIntervalMs: {
+    env: 'FERRY_DASHBOARD_INTERVAL', default: 1000, parse: int(50, 60_000),
+    doc: 'Milliseconds between two reads of the database for the live dashboard (/dashboard/): one read serves every connected browser, and runs only while one is connected.',
+  } as Setting<number>,
   maxConcurrentLiveMigrations: {
     env: 'FERRY_MAX_CONCURRENT_LIVE_MIGRATIONS', default: 1, parse: int(1, 128),
     doc: 'Live migrations a source host runs at once; further ones wait in `queued` (Nova\'s max_concurrent_live_migrations).',

@@ -3,7 +3,7 @@ import { Forbidden, InstanceNotFound } from '@ferry/common/domain';
 import type { ApiContext } from './api-context';
 
 /** Throws 403 unless the caller is an admin; rule names follow Nova's policy names. */
-export function requireAdmin(ctx: ApiContext, rule: string): void {
+export function requireAdmin(ctx: Pick<ApiContext, 'is_admin'>, rule: string): void {
   if (!ctx.is_admin) throw new Forbidden(`Policy doesn't allow ${rule} to be performed.`);
 }
 

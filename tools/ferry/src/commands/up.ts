@@ -65,6 +65,7 @@ function printBanner(config: Readonly<FerryConfig>, url: string, metricsUrl: str
       `  bus         ${config.transportUrl ? redactUrl(config.transportUrl) : 'in-process'}`,
       `  computes    ${computes} (driver ${config.driver})`,
       `  metrics     ${metricsUrl ?? `${url}/metrics (admin token; set FERRY_METRICS_PORT for a listener without one)`}`,
+      `  dashboard   ${url}/dashboard/  (log in as admin)`,
       '',
       '  Point the openstack CLI at it (clouds.yaml in the repository root names both clouds):',
       '    openstack --os-cloud ferry-demo server create --flavor m1.small --image cirros --wait vm1',

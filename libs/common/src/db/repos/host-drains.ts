@@ -26,11 +26,13 @@ export async function getDrain(db: Db, id: string): Promise<HostDrain | undefine
   return (await db.getRepository(HostDrain).findOneBy({ id })) ?? undefined;
 }
 
-/** Every drain, newest first; only the open ones (running, cancelling) when asked. */
-export async function listDrains(db: Db, opts: { open?: boolean; host?: string } = {}): Promise<HostDrain[]> {
+/** Every drain, newest first; only the open ones (running, cancelling), or the ended ones, or the newest `limit`, when asked. */
+export async function listDrains(db: Db, opts: { open?: boolean; host?: string; limit?: number } = {}): Promise<HostDrain[]> {
   const qb = db.getRepository(HostDrain).createQueryBuilder('d').orderBy('d.created_at', 'DESC');
-  if (opts.open) qb.andWhere('d.status IN (:...open)', { open: OPEN_DRAIN_STATUSES });
+  if (opts.open === true) qb.andWhere('d.status IN (:...open)', { open: OPEN_DRAIN_STATUSES });
+  if (opts.open === false) qb.andWhere('d.status NOT IN (:...open)', { open: OPEN_DRAIN_STATUSES });
   if (opts.host) qb.andWhere('d.host = :host', { host: opts.host });
+  if (opts.limit !== undefined) qb.take(opts.limit);
   return qb.getMany();
 }
 

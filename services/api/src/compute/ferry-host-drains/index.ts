@@ -16,7 +16,7 @@ import { requireAdmin } from '../../http/policy';
 import { requireKnownHost } from '../ferry-host-evacuations';
 import { rpcContext } from '../servers/rpc';
 import { validateBody } from '../servers/validate';
-import { drainView, dryRunView } from './view';
+import { drainSummary, drainView, dryRunView } from './view';
 
 const POLICY = 'os_compute_api:os-ferry-host-drains';
 
@@ -69,7 +69,7 @@ export const ferryHostDrainRoutes: RoutesPlugin = async (app, { deps }) => {
   app.get('/os-ferry-drains', async (req) => {
     requireAdmin(req.ctx, POLICY);
     const drains = await listDrains(ds);
-    return { drains: await Promise.all(drains.map(async (d) => { const { servers: _servers, ...summary } = await drainView(ds, d); return summary; })) };
+    return { drains: await Promise.all(drains.map((d) => drainSummary(ds, d))) };
   });
 
   app.get<{ Params: { id: string } }>('/os-ferry-drains/:id', async (req) => {

@@ -36,6 +36,14 @@ export async function drainView(ds: DataSource, drain: HostDrain): Promise<Drain
   };
 }
 
+/** A drain without its per-instance list: what a list of drains shows. */
+export type DrainSummary = Omit<DrainView, 'servers'>;
+
+export async function drainSummary(ds: DataSource, drain: HostDrain): Promise<DrainSummary> {
+  const { servers: _servers, ...summary } = await drainView(ds, drain);
+  return summary;
+}
+
 /** A dry run's answer: the plan the drain would follow, in its order, with how each instance would move or why not. */
 export type DryRunView = ReturnType<typeof dryRunView>;
 
