@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { ApiDeps } from './api-deps';
 import { computeRoutes } from './compute';
 import { dashboardRoutes } from './dashboard';
-import { behindToken } from './http/auth';
+import { behindToken, type TokenValidator } from './http/auth';
 import { registerErrorHandling } from './http/errors';
 import { frameworkErrors } from './http/framework-errors';
 import { registerJsonBody } from './http/json-body';
@@ -18,7 +18,12 @@ import { computeVersion } from './versions';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-export function buildApp(deps: ApiDeps): FastifyInstance {
+export interface BuildAppOptions {
+  /** Who a token belongs to (default: Keystone's tokens in the database); tests give fixed ones. */
+  tokens?: TokenValidator;
+}
+
+export function buildApp(deps: ApiDeps, opts: BuildAppOptions = {}): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -37,7 +42,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   registerJsonBody(app);
   registerNullCharacterGuard(app);
   endUnusedConnectionsOnClose(app);
-  const tokens = new DbTokenValidator(deps.db.dataSource);
+  const tokens = opts.tokens ?? new DbTokenValidator(deps.db.dataSource);
   const revisions = watchIdentityRevision(deps.db.dataSource, tokenCacheFor(deps.db.dataSource), deps.log);
   app.addHook('onClose', async () => revisions.stop());
 

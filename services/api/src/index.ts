@@ -5,7 +5,7 @@ import { startServiceHeartbeat, type RunningService, type ServiceDeps } from '@f
 import { buildApp } from './app';
 import { API_BINARY } from './binary';
 
-export { buildApp } from './app';
+export { buildApp, type BuildAppOptions } from './app';
 export type { ApiDeps } from './api-deps';
 export { API_BINARY } from './binary';
 export { DOWNTIME_BUCKETS, DURATION_BUCKETS, scrapeApiMetrics } from './metrics';

@@ -5,15 +5,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '@ferry/api';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type FerryConfig } from '@ferry/common/config';
 import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/db';
 import { createLogger } from '@ferry/common/log';
 import { createTransport, type Transport } from '@ferry/common/rpc';
 import { behindToken } from '../../../services/api/src/http/auth';
-import { registerErrorHandling } from '../../../services/api/src/http/errors';
-import { DbTokenValidator, identityRoutes, IDENTITY_PREFIX } from '../../../services/api/src/identity';
+import { DbTokenValidator } from '../../../services/api/src/identity';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
 export const BASE_URL = 'http://ferry.test:8774';
@@ -79,16 +79,12 @@ export async function startIdentityHarness(overrides: Partial<FerryConfig> = {})
   const config = loadConfig({}, overrides);
   const deps = { config, db, transport, log, publicUrl: () => BASE_URL };
 
-  // The same framework buildApp uses, with a compute probe route behind token auth.
-  const app = Fastify({
-    loggerInstance: log as FastifyBaseLogger,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-  });
-  registerErrorHandling(app);
-  await app.register(behindToken(new DbTokenValidator(db.dataSource), async (compute) => {
+  // The service's own app, plus a probe route behind the same token check that answers who the token is.
+  const tokens = new DbTokenValidator(db.dataSource);
+  const app = buildApp(deps, { tokens });
+  await app.register(behindToken(tokens, async (compute) => {
     compute.get('/whoami', async (req) => req.ctx);
   }), { prefix: '/compute/v2.1' });
-  await app.register(identityRoutes, { prefix: IDENTITY_PREFIX, deps });
   const origin = await app.listen({ host: '127.0.0.1', port: 0 });
 
   const request = async ({ method, url, payload, headers = {} }: HttpRequest): Promise<HttpReply> => {

@@ -17,7 +17,7 @@ async function addImage(name: string, fields: Record<string, unknown> = {}, crea
 }
 
 beforeAll(async () => {
-  h = await startApi([]);
+  h = await startApi();
   const day = (d: number) => new Date(Date.UTC(2025, 0, d));
   ids.alpha = await addImage('alpha', { size: 10 }, day(1));
   ids.beta = await addImage('beta', { size: 30, properties: { os_distro: 'debian' } }, day(2));

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Migration } from '@ferry/common/db';
-import { ferryMigrationRoutes } from '../../../../services/api/src/compute/ferry-migrations';
-import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
 import { call, compute, insertInstance, insertMigration, MEMBER_TOKEN, PUBLIC_URL, startApi, type ApiHarness } from './support';
 
 let h: ApiHarness;
@@ -10,7 +8,7 @@ let i1: string;
 let i2: string;
 
 beforeAll(async () => {
-  h = await startApi([migrationRoutes, ferryMigrationRoutes]);
+  h = await startApi();
   i1 = (await insertInstance(h.ds, { host: 'compute-2' })).uuid;
   i2 = (await insertInstance(h.ds, { host: 'compute-2', project_id: 'other-project', user_id: 'other-user' })).uuid;
   const at = (day: number, hour = 0) => new Date(Date.UTC(2024, 0, day, hour));

@@ -4,7 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '@ferry/api';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '@ferry/common/config';
 import {
@@ -12,16 +13,9 @@ import {
 } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import type { Transport } from '@ferry/common/rpc';
-import type { ApiDeps, RoutesPlugin } from '../../../../services/api/src/api-deps';
-import { behindToken, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
-import { registerErrorHandling } from '../../../../services/api/src/http/errors';
-import { COMPUTE_PREFIX, negotiateMicroversions } from '../../../../services/api/src/http/versioning';
-import { availabilityZoneRoutes } from '../../../../services/api/src/compute/availability-zones';
-import { flavorRoutes } from '../../../../services/api/src/compute/flavors';
-import { hypervisorRoutes } from '../../../../services/api/src/compute/hypervisors';
-import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
-import { serviceRoutes } from '../../../../services/api/src/compute/services';
-import { imageRoutes, imageVersionRoutes, IMAGE_PREFIX } from '../../../../services/api/src/image';
+import type { ApiDeps } from '../../../../services/api/src/api-deps';
+import type { TokenInfo, TokenValidator } from '../../../../services/api/src/http/auth';
+import { COMPUTE_PREFIX } from '../../../../services/api/src/http/versioning';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 
 export const PUBLIC_URL = 'http://ferry.test:8774';
@@ -52,8 +46,8 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-/** Migrated and seeded database, the given compute plugins under /compute/v2.1 and the image API under /image. */
-export async function startApi(computePlugins: RoutesPlugin[] = [flavorRoutes, hypervisorRoutes, serviceRoutes, availabilityZoneRoutes, migrationRoutes]): Promise<ApiHarness> {
+/** Migrated and seeded database and the service's own app (buildApp), with fixed tokens instead of Keystone's. */
+export async function startApi(): Promise<ApiHarness> {
   const tdb: TestDatabase = await createTestDatabase();
   const db = await openDatabase({ url: tdb.url, stateDir: mkdtempSync(join(tmpdir(), 'ferry-api-resources-')), poolSize: 4 });
   await migrate(db.dataSource);
@@ -61,17 +55,7 @@ export async function startApi(computePlugins: RoutesPlugin[] = [flavorRoutes, h
   const deps: ApiDeps = {
     config: loadConfig({}), db, transport: {} as Transport, log: silentLogger(), publicUrl: () => PUBLIC_URL,
   };
-  const app = Fastify({
-    bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-  });
-  registerErrorHandling(app);
-  const tokens = new FixedTokens();
-  void app.register(behindToken(tokens, async (compute) => {
-    for (const plugin of computePlugins) await compute.register(plugin, { deps });
-  }, negotiateMicroversions), { prefix: COMPUTE_PREFIX });
-  void app.register(imageVersionRoutes, { prefix: IMAGE_PREFIX, deps });
-  void app.register(behindToken(tokens, imageRoutes), { prefix: IMAGE_PREFIX, deps });
+  const app = buildApp(deps, { tokens: new FixedTokens() });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     app, url, db, ds: db.dataSource,

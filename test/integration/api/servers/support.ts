@@ -4,7 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '@ferry/api';
 import type { DataSource } from 'typeorm';
 import { loadConfig } from '@ferry/common/config';
 import {
@@ -15,14 +16,8 @@ import { createTransport, RpcServer, served, type RequestContext, type ServedEnd
 import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute';
 import { SCHEDULER_CONTRACT, SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import type { ApiDeps } from '../../../../services/api/src/api-deps';
-import { instanceActionRoutes } from '../../../../services/api/src/compute/instance-actions';
-import { limitRoutes } from '../../../../services/api/src/compute/limits';
-import { migrationRoutes } from '../../../../services/api/src/compute/migrations';
-import { serverMigrationRoutes } from '../../../../services/api/src/compute/server-migrations';
-import { serverRoutes } from '../../../../services/api/src/compute/servers';
-import { behindToken, type TokenInfo, type TokenValidator } from '../../../../services/api/src/http/auth';
-import { registerErrorHandling } from '../../../../services/api/src/http/errors';
-import { COMPUTE_PREFIX, negotiateMicroversions } from '../../../../services/api/src/http/versioning';
+import type { TokenInfo, TokenValidator } from '../../../../services/api/src/http/auth';
+import { COMPUTE_PREFIX } from '../../../../services/api/src/http/versioning';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 
 export const PUBLIC_URL = 'http://ferry.test:8774';
@@ -96,15 +91,8 @@ export class ApiHarness {
     await seed(db.dataSource);
     const transport = await createTransport({ url: `inproc://api-servers-${randomBytes(6).toString('hex')}` });
     const deps: ApiDeps = { config: loadConfig({}), db, transport, log: silentLogger(), publicUrl: () => PUBLIC_URL };
-    const app = Fastify({
-      genReqId: () => `req-${randomUUID()}`,
-      requestIdHeader: false,
-      ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
-    });
-    registerErrorHandling(app);
-    await app.register(behindToken(new FixedTokens(), async (scope) => {
-      for (const plugin of [serverRoutes, instanceActionRoutes, limitRoutes, migrationRoutes, serverMigrationRoutes]) await scope.register(plugin, { deps });
-    }, negotiateMicroversions), { prefix: COMPUTE_PREFIX });
+    // The service's own app, with fixed tokens instead of Keystone's.
+    const app = buildApp(deps, { tokens: new FixedTokens() });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const h = new ApiHarness(app, db, transport, tdb);
     await h.listen();
