@@ -19,6 +19,13 @@ class Sql {
   }
 }
 
+/** A listed instance as stored, with the zone of its host (a placed server is in its host's zone). */
+export type ListedInstance = Instance & { host_zone: string | null };
+
+/** The listing's columns and the join that brings each host's zone along, so views need no second query. */
+const LISTED = 'i.*, cn.availability_zone AS host_zone';
+const WITH_ZONE = 'LEFT JOIN compute_nodes cn ON cn.host = i.host';
+
 const meta = (key: string) => `coalesce(i.system_metadata->>'${key}', '')`;
 
 /** Filters matched as regular expressions (Postgres `~`), by parameter name. */
@@ -82,7 +89,7 @@ function badFilter(err: unknown, timeoutMs: number): BadRequest | undefined {
  * regular expression runs under a statement timeout (in a transaction of its own, for SET LOCAL); any other is an
  * index lookup or one scan and sort of the table, and runs as one statement.
  */
-export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<Instance[]> {
+export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<ListedInstance[]> {
   if (q.empty || q.page.limit === 0) return [];
   const sql = new Sql();
   if (q.page.marker !== undefined) {
@@ -99,22 +106,22 @@ export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: num
   // Without a marker a plain ORDER BY … LIMIT does; with one, row numbers over the sort find the marker's place
   // (any mix of keys, directions and NULLs), and the rows come back as stored, with no helper columns to strip.
   const text = marker === undefined
-    ? `SELECT i.* FROM instances i WHERE ${filter} ORDER BY ${orderBy(q)} LIMIT ${limit}`
+    ? `SELECT ${LISTED} FROM instances i ${WITH_ZONE} WHERE ${filter} ORDER BY ${orderBy(q)} LIMIT ${limit}`
     : `
     WITH ordered AS (
       SELECT i.uuid, row_number() OVER (ORDER BY ${orderBy(q)}) AS _rn, (${filter}) AS _match
         FROM instances i
        WHERE (${filter}) OR i.uuid = ${marker}::uuid
     )
-    SELECT i.* FROM ordered o JOIN instances i ON i.uuid = o.uuid
+    SELECT ${LISTED} FROM ordered o JOIN instances i ON i.uuid = o.uuid ${WITH_ZONE}
      WHERE o._match AND o._rn > (SELECT _rn FROM ordered WHERE uuid = ${marker}::uuid)
      ORDER BY o._rn
      LIMIT ${limit}`;
   try {
-    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as Instance[];
+    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as ListedInstance[];
     return await ds.transaction(async (m) => {
       await m.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-      return m.query(text, sql.params) as Promise<Instance[]>;
+      return m.query(text, sql.params) as Promise<ListedInstance[]>;
     });
   } catch (err) {
     throw badFilter(err, timeoutMs) ?? err;
