@@ -1,6 +1,7 @@
 // os-resetState as one statement: the forced state, the request's action record and the open move it abandons.
 import type { DataSource } from 'typeorm';
 import { allNonTerminalStatuses, type VmState } from '../../domain';
+import { queryPrepared } from '../prepared';
 import type { ActionRequester } from '../repos/instance-actions';
 
 const OPEN_MOVE_STATUSES = allNonTerminalStatuses();
@@ -12,14 +13,14 @@ export interface ResetOutcome {
 
 /**
  * Forces vm_state to `vmState` and clears any task of instance `uuid` (a deleted instance never matches), opening the
- * request's action `action` in the same statement: one round trip and one commit. With no open move the action is
+ * request's action `action` in the same statement: one round trip and one commit, parsed and planned once per connection. With no open move the action is
  * recorded finished; with one it stays open for the caller to finish once the move is closed. Undefined when no
  * live instance has that uuid.
  */
 export async function resetInstanceState(
   ds: DataSource, uuid: string, vmState: VmState, ctx: ActionRequester, action: string,
 ): Promise<ResetOutcome | undefined> {
-  const rows: { open_migration_id: number | null }[] = await ds.query(
+  const rows = await queryPrepared<{ open_migration_id: number | null }>(ds, 'ferry_reset_instance_state',
     `WITH reset AS (
        UPDATE instances SET vm_state = $2, task_state = NULL, updated_at = now()
         WHERE uuid = $1 AND deleted_at IS NULL
