@@ -34,6 +34,15 @@ async function load(url: string, pid: number, opts: { method: 'GET' | 'POST'; he
   return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors, cpuMsPerRequest };
 }
 
+/**
+ * Waits until the server has worked off what the last run left it: autocannon stops with up to CONNECTIONS requests
+ * in flight, which the server still answers. A run started on top of that backlog shows its tail (p99 of 8-10 s and
+ * timeouts on either side), not the server's. One request of the same kind, answered, means the queue ahead is gone.
+ */
+async function settle(url: string, opts: Parameters<typeof load>[2]): Promise<void> {
+  await fetch(`${url}${opts.paths()}`, { method: opts.method, headers: opts.headers, ...(opts.body ? { body: opts.body } : {}) }).then((r) => r.arrayBuffer());
+}
+
 async function token(apiUrl: string): Promise<string> {
   return fetchToken(apiUrl, 'admin', ADMIN_PASSWORD);
 }
@@ -101,7 +110,12 @@ async function main(): Promise<void> {
     const pair = async (name: string, ferryReq: Parameters<typeof load>[2], baseReq: Parameters<typeof load>[2]) => {
       await load(ferryUrl, ferryPid, ferryReq, 2);
       await load(baseUrl, basePid, baseReq, 2);
-      runs.push([name, await load(ferryUrl, ferryPid, ferryReq, SECONDS), await load(baseUrl, basePid, baseReq, SECONDS)]);
+      // Each side's leftovers would also take CPU from the other's run: both settle before either is measured.
+      const settled = () => Promise.all([settle(ferryUrl, ferryReq), settle(baseUrl, baseReq)]);
+      await settled();
+      const ferryFigures = await load(ferryUrl, ferryPid, ferryReq, SECONDS);
+      await settled();
+      runs.push([name, ferryFigures, await load(baseUrl, basePid, baseReq, SECONDS)]);
     };
     if (ONLY !== 'post') await pair(
       `GET /servers/detail (${SERVERS} servers)`,
