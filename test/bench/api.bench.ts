@@ -8,6 +8,7 @@ import { migrate, openDatabase, seed } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { deleteRpcTopology } from '../support/amqp';
 import { createTestDatabase } from '../support/db';
+import { processCpuSeconds } from './support/cpu';
 import { freePort } from '../support/cloud';
 import { eventually, startFerry, tempStateDir } from '../support/ferry-process';
 import { fetchToken } from '../support/tokens';
@@ -16,15 +17,30 @@ const SERVERS = 1000;
 const CONNECTIONS = 64;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ADMIN_PASSWORD = 'bench-admin';
+/** BENCH_API_ONLY=get|post runs one half; BENCH_API_PROFILE=<dir> writes the Ferry API's CPU profile there (node --cpu-prof). */
+const ONLY = process.env.BENCH_API_ONLY;
+const PROFILE_DIR = process.env.BENCH_API_PROFILE;
 
-interface Figures { p50: number; p99: number; rps: number; non2xx: number; errors: number }
+interface Figures { p50: number; p99: number; rps: number; non2xx: number; errors: number; cpuMsPerRequest: number }
 
-async function load(url: string, opts: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; paths: () => string }, seconds: number): Promise<Figures> {
+/** Load on the server at url (process pid): latency, throughput, and the server's CPU per answered request. */
+async function load(url: string, pid: number, opts: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; paths: () => string }, seconds: number): Promise<Figures> {
+  const cpuBefore = processCpuSeconds(pid);
   const result = await autocannon({
     url, connections: CONNECTIONS, duration: seconds,
     requests: [{ method: opts.method, headers: opts.headers, ...(opts.body ? { body: opts.body } : {}), setupRequest: (req) => ({ ...req, path: opts.paths() }) }],
   });
-  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors };
+  const cpuMsPerRequest = ((processCpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
+  return { p50: result.latency.p50, p99: result.latency.p99, rps: result.requests.average, non2xx: result.non2xx, errors: result.errors, cpuMsPerRequest };
+}
+
+/**
+ * Waits until the server has worked off what the last run left it: autocannon stops with up to CONNECTIONS requests
+ * in flight, which the server still answers. A run started on top of that backlog shows its tail (p99 of 8-10 s and
+ * timeouts on either side), not the server's. One request of the same kind, answered, means the queue ahead is gone.
+ */
+async function settle(url: string, opts: Parameters<typeof load>[2]): Promise<void> {
+  await fetch(`${url}${opts.paths()}`, { method: opts.method, headers: opts.headers, ...(opts.body ? { body: opts.body } : {}) }).then((r) => r.arrayBuffer());
 }
 
 async function token(apiUrl: string): Promise<string> {
@@ -58,7 +74,7 @@ function startBaseline(dbUrl: string, port: number): ChildProcess {
 }
 
 function row(name: string, f: Figures): string {
-  return `${name.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p99.toFixed(1).padStart(9)}${f.rps.toFixed(0).padStart(10)}${String(f.non2xx + f.errors).padStart(10)}`;
+  return `${name.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p99.toFixed(1).padStart(9)}${f.rps.toFixed(0).padStart(10)}${String(f.non2xx + f.errors).padStart(10)}${f.cpuMsPerRequest.toFixed(2).padStart(12)}`;
 }
 
 async function main(): Promise<void> {
@@ -74,7 +90,7 @@ async function main(): Promise<void> {
     const uuids = await insertServers(db.url, state.dir);
     ferry = startFerry(['api', '--host', 'bench-api'], {
       FERRY_DATABASE_URL: db.url, FERRY_TRANSPORT_URL: transportUrl, FERRY_BUS_PREFIX: busPrefix, FERRY_STATE_DIR: state.dir, FERRY_API_PORT: String(ferryPort), FERRY_LOG_LEVEL: 'warn',
-    });
+    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []);
     const ferryUrl = `http://127.0.0.1:${ferryPort}`;
     const api = ferry;
     await eventually(() => fetch(`${ferryUrl}/compute/`).then((r) => r.ok, () => false), 60_000).catch((err: Error) => {
@@ -90,28 +106,34 @@ async function main(): Promise<void> {
     if (listed.servers.length !== SERVERS) throw new Error(`expected ${SERVERS} servers in the listing, got ${listed.servers.length}`);
 
     const runs: [string, Figures, Figures][] = [];
-    const pair = async (name: string, ferryReq: Parameters<typeof load>[1], baseReq: Parameters<typeof load>[1]) => {
-      await load(ferryUrl, ferryReq, 2);
-      await load(baseUrl, baseReq, 2);
-      runs.push([name, await load(ferryUrl, ferryReq, SECONDS), await load(baseUrl, baseReq, SECONDS)]);
+    const [ferryPid, basePid] = [api.child.pid!, baseline.pid!];
+    const pair = async (name: string, ferryReq: Parameters<typeof load>[2], baseReq: Parameters<typeof load>[2]) => {
+      await load(ferryUrl, ferryPid, ferryReq, 2);
+      await load(baseUrl, basePid, baseReq, 2);
+      // Each side's leftovers would also take CPU from the other's run: both settle before either is measured.
+      const settled = () => Promise.all([settle(ferryUrl, ferryReq), settle(baseUrl, baseReq)]);
+      await settled();
+      const ferryFigures = await load(ferryUrl, ferryPid, ferryReq, SECONDS);
+      await settled();
+      runs.push([name, ferryFigures, await load(baseUrl, basePid, baseReq, SECONDS)]);
     };
-    await pair(
+    if (ONLY !== 'post') await pair(
       `GET /servers/detail (${SERVERS} servers)`,
       { method: 'GET', headers: auth, paths: () => '/compute/v2.1/servers/detail?all_tenants=1' },
       { method: 'GET', headers: {}, paths: () => '/servers/detail' },
     );
     const resetBody = JSON.stringify({ 'os-resetState': { state: 'active' } });
-    await pair(
+    if (ONLY !== 'get') await pair(
       'POST /servers/{id}/action',
       { method: 'POST', headers: auth, body: resetBody, paths: () => `/compute/v2.1/servers/${nextUuid()}/action` },
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: resetBody, paths: () => `/servers/${nextUuid()}/action` },
     );
 
     process.stdout.write(`\nFerry API benchmark: ${CONNECTIONS} connections, ${SECONDS} s per run, Postgres ${db.name}\n\n`);
-    process.stdout.write(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'req/s'.padStart(10)}${'non-2xx'.padStart(10)}\n`);
+    process.stdout.write(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'req/s'.padStart(10)}${'non-2xx'.padStart(10)}${'CPU ms/req'.padStart(12)}\n`);
     for (const [name, f, b] of runs) {
       process.stdout.write(`${name}\n${row('  ferry', f)}\n${row('  baseline (fastify + one SQL)', b)}\n`);
-      process.stdout.write(`  ratio ferry/baseline: p50 ${(f.p50 / b.p50).toFixed(2)}, req/s ${(f.rps / b.rps).toFixed(2)}\n`);
+      process.stdout.write(`  ratio ferry/baseline: p50 ${(f.p50 / b.p50).toFixed(2)}, p99 ${(f.p99 / b.p99).toFixed(2)}, req/s ${(f.rps / b.rps).toFixed(2)}, CPU/req ${(f.cpuMsPerRequest / b.cpuMsPerRequest).toFixed(2)}\n`);
     }
   } finally {
     baseline?.kill('SIGTERM');

@@ -18,8 +18,9 @@ export interface FerryProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number>;
 }
 
-export function startFerry(args: string[], env: NodeJS.ProcessEnv): FerryProcess {
-  const child = spawn(process.execPath, [FERRY_MAIN, ...args], {
+/** Runs `ferry <args>`; nodeArgs go to node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses). */
+export function startFerry(args: string[], env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): FerryProcess {
+  const child = spawn(process.execPath, [...nodeArgs, FERRY_MAIN, ...args], {
     env: { ...process.env, FERRY_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -36,19 +36,28 @@ function processSeconds(): Map<string, number> {
     return out;
   }
   for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const label = WATCHED.get(name);
-      if (!label) continue;
-      // Fields after "(comm) ": state is the first; utime and stime are the 12th and 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(label, (out.get(label) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS);
-    } catch {
-      // The process exited meanwhile.
-    }
+    const stat = readStat(pid);
+    const label = stat && WATCHED.get(stat.name);
+    if (label) out.set(label, (out.get(label) ?? 0) + stat.seconds);
   }
   return out;
+}
+
+/** A process's name and CPU seconds (user + system) so far, or undefined once it has exited. */
+function readStat(pid: string | number): { name: string; seconds: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after "(comm) ": state is the first; utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds process `pid` has used so far (NaN where /proc cannot tell): per-request CPU holds up on a busy machine. */
+export function processCpuSeconds(pid: number): number {
+  return readStat(pid)?.seconds ?? Number.NaN;
 }
 
 function machineBusySeconds(): number | undefined {

@@ -343,7 +343,7 @@ export const SETTINGS = {
   } as Setting<string>,
   apiListTimeoutMs: {
     env: 'FERRY_API_LIST_TIMEOUT_MS', default: 5000, parse: int(100, 600_000),
-    doc: 'Statement timeout of a server listing, in milliseconds: a costly filter is answered 400 instead of holding a database connection.',
+    doc: 'Statement timeout of a server listing that filters by a regular expression (name, hostname, ...), in milliseconds: a costly pattern is answered 400 instead of holding a database connection.',
   } as Setting<number>,
   reconcileIntervalSeconds: {
     env: 'FERRY_RECONCILE_INTERVAL', default: 60, parse: int(1, 86400),

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import type { Logger } from '../log';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { markOwnSessions } from './prepared';
 import { PinoTypeOrmLogger, SLOW_QUERY_MS } from './typeorm-logger';
 
 /** Where to connect: a URL, or a socket directory (the embedded database). */
@@ -12,7 +13,7 @@ export function createDataSource(target: DatabaseTarget, opts: { log: Logger; po
   const where = 'url' in target
     ? { url: target.url }
     : { host: target.socketDir, port: 5432, username: 'postgres', database: 'postgres' };
-  return new DataSource({
+  const ds = new DataSource({
     type: 'postgres',
     ...where,
     applicationName: 'ferry',
@@ -28,4 +29,6 @@ export function createDataSource(target: DatabaseTarget, opts: { log: Logger; po
     logger: new PinoTypeOrmLogger(opts.log),
     maxQueryExecutionTime: SLOW_QUERY_MS,
   });
+  if ('url' in target) markOwnSessions(ds);
+  return ds;
 }

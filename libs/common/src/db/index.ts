@@ -6,6 +6,7 @@ export { migrate, MIGRATE_LOCK_KEY, type MigrateResult } from './migrate';
 export * from './seed';
 export { openDatabase, DEFAULT_POOL_SIZE, type FerryDatabase, type OpenDatabaseOptions } from './open-database';
 export { createDataSource, type DatabaseTarget } from './data-source';
+export { queryPrepared } from './prepared';
 export { embeddedSocketDir, embeddedSocketPath, embeddedDataDir, SOCKET_FILE_NAME } from './embedded/paths';
 export { EMBEDDED_MAX_CONNECTIONS } from './embedded/embedded-server';
 export { PinoTypeOrmLogger, redactDatabaseUrl } from './typeorm-logger';

@@ -26,9 +26,21 @@ export function compareVersions(a: ApiVersion, b: ApiVersion): number {
   return a.major - b.major || a.minor - b.minor;
 }
 
+/** Rule bounds ("2.47") are literals in the code, parsed once: views test them for every row of a listing. */
+const ruleBounds = new Map<string, ApiVersion>();
+
+function ruleBound(raw: string): ApiVersion {
+  let v = ruleBounds.get(raw);
+  if (!v) {
+    v = parseVersion(raw);
+    ruleBounds.set(raw, v);
+  }
+  return v;
+}
+
 /** True when v lies in [min, max] (max optional), the shape of every "from 2.X" / "until 2.Y" rule. */
 export function versionIn(v: ApiVersion, min: string, max?: string): boolean {
-  return compareVersions(v, parseVersion(min)) >= 0 && (max === undefined || compareVersions(v, parseVersion(max)) <= 0);
+  return compareVersions(v, ruleBound(min)) >= 0 && (max === undefined || compareVersions(v, ruleBound(max)) <= 0);
 }
 
 export function parseVersion(raw: string): ApiVersion {

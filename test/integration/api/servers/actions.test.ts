@@ -151,6 +151,31 @@ describe('POST /servers/{id}/action', () => {
       expect(await h.instance(stuck.uuid)).toMatchObject({ vm_state: 'active', task_state: null });
       expect(h.casts.filter((c) => c.args.instance_uuid === stuck.uuid)).toEqual([]);
     });
+
+    it("finds any project's server for an admin by its id in any case; a missing or deleted one is a 404 and records nothing", async () => {
+      const bobs = await h.insertInstance({ owner: 'bob', vm_state: 'error', task_state: 'rebooting' });
+      const upper = await h.request('admin', 'POST', `/servers/${bobs.uuid.toUpperCase()}/action`, { body: { 'os-resetState': { state: 'active' } } });
+      expect(upper.status).toBe(202);
+      expect(await h.instance(bobs.uuid)).toMatchObject({ vm_state: 'active', task_state: null });
+      expect(await actionsOf(bobs.uuid)).toEqual([expect.objectContaining({ action: 'resetState', user_id: 'u-admin', project_id: 'p-admin' })]);
+
+      const missing = '3f0c6a4e-0000-4000-8000-000000000000';
+      expect(await h.request('admin', 'POST', `/servers/${missing}/action`, { body: { 'os-resetState': { state: 'error' } } }))
+        .toMatchObject({ status: 404, body: { itemNotFound: { message: `Instance ${missing} could not be found.` } } });
+
+      const gone = await h.insertInstance({ vm_state: 'deleted', deleted_at: new Date() });
+      expect((await act('admin', gone, { 'os-resetState': { state: 'active' } })).status).toBe(404);
+      expect(await h.instance(gone.uuid)).toMatchObject({ vm_state: 'deleted' });
+      expect(await actionsOf(gone.uuid)).toEqual([]);
+    });
+
+    it('ends the move the reset abandons as error and leaves the action open until it is closed', async () => {
+      const vm = await h.insertInstance({ vm_state: 'resized', task_state: null, host: 'compute-2', node: 'compute-2.local' });
+      const move = await h.insertMigration({ instance_uuid: vm.uuid, status: 'finished' });
+      expect((await act('admin', vm, { 'os-resetState': { state: 'active' } })).status).toBe(202);
+      expect(await h.migration(move.id)).toMatchObject({ status: 'error', last_error: 'abandoned by os-resetState' });
+      expect(await actionsOf(vm.uuid)).toEqual([expect.objectContaining({ action: 'resetState', finish_time: expect.any(Date) })]);
+    });
   });
 
   describe('racing requests', () => {

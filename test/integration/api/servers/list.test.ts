@@ -176,4 +176,17 @@ describe('GET /servers and /servers/detail', () => {
     expect(member.body.servers[0]).not.toHaveProperty('host_status');
     expect(member.body.servers[0]).toMatchObject({ locked: false, tags: ['web'], description: null, locked_reason: null });
   });
+
+  it("shows each server in its host's zone, and one on a host with no compute node in the zone it asked for", async () => {
+    await h.ds.query(`UPDATE compute_nodes SET availability_zone = 'zone-b' WHERE host = 'compute-2'`);
+    const lost = await h.insertInstance({ display_name: 'lost', host: 'nowhere', system_metadata: { requested_availability_zone: 'zone-x' } });
+    try {
+      const zones = Object.fromEntries((await h.request('alice', 'GET', '/servers/detail')).body.servers
+        .map((s: Record<string, string>) => [s.name, s['OS-EXT-AZ:availability_zone']]));
+      expect(zones).toMatchObject({ 'web-2': 'zone-b', 'web-1': 'nova', lost: 'zone-x' });
+    } finally {
+      await h.ds.query(`UPDATE compute_nodes SET availability_zone = 'nova' WHERE host = 'compute-2'`);
+      await h.ds.query('DELETE FROM instances WHERE uuid = $1', [lost.uuid]);
+    }
+  });
 });

@@ -4,3 +4,4 @@ export { advanceInstanceTask } from './advance-instance-task';
 export { retakeStaleTask } from './retake-stale-task';
 export { createMigration, type NewMigration } from './create-migration';
 export { patchMigration } from './patch-migration';
+export { resetInstanceState, type ResetOutcome } from './reset-instance-state';

@@ -1,5 +1,4 @@
-// Runs a server listing: filters, sort keys and marker paging in one SQL statement (row_number over the sort,
-// so any mix of keys, directions and NULLs pages correctly).
+// Runs a server listing: filters, sort keys and marker paging in one SQL statement.
 import type { DataSource } from 'typeorm';
 import type { Instance } from '@ferry/common/db';
 import { BadRequest } from '@ferry/common/domain';
@@ -12,11 +11,20 @@ import { SORT_KEYS } from './sort-keys';
 class Sql {
   readonly params: unknown[] = [];
   readonly where: string[] = [];
+  /** A client's regular expression is in the query: it can be made as costly as the client likes. */
+  matchesRegex = false;
   p(value: unknown): string {
     this.params.push(value);
     return `$${this.params.length}`;
   }
 }
+
+/** A listed instance as stored, with the zone of its host (a placed server is in its host's zone). */
+export type ListedInstance = Instance & { host_zone: string | null };
+
+/** The listing's columns and the join that brings each host's zone along, so views need no second query. */
+const LISTED = 'i.*, cn.availability_zone AS host_zone';
+const WITH_ZONE = 'LEFT JOIN compute_nodes cn ON cn.host = i.host';
 
 const meta = (key: string) => `coalesce(i.system_metadata->>'${key}', '')`;
 
@@ -51,8 +59,10 @@ function addFilters(sql: Sql, q: ListQuery): void {
     if (q.status.taskStates) sql.where.push(`i.task_state = ANY(${sql.p(q.status.taskStates)})`);
   }
   for (const [name, value] of q.filters) {
-    if (REGEX_COLUMNS[name]) sql.where.push(`${REGEX_COLUMNS[name]} ~ ${sql.p(value)}`);
-    else if (EXACT_COLUMNS[name]) sql.where.push(`${EXACT_COLUMNS[name]} = ${sql.p(value)}`);
+    if (REGEX_COLUMNS[name]) {
+      sql.where.push(`${REGEX_COLUMNS[name]} ~ ${sql.p(value)}`);
+      sql.matchesRegex = true;
+    } else if (EXACT_COLUMNS[name]) sql.where.push(`${EXACT_COLUMNS[name]} = ${sql.p(value)}`);
     else if (name === 'ip' || name === 'ip6') sql.where.push('FALSE'); // Ferry assigns no addresses
     else if (name === 'tags') sql.where.push(`${TAGS} @> ${sql.p(JSON.stringify(tagList(value)))}::jsonb`);
     else if (name === 'not-tags') sql.where.push(`NOT (${TAGS} @> ${sql.p(JSON.stringify(tagList(value)))}::jsonb)`);
@@ -75,10 +85,11 @@ function badFilter(err: unknown, timeoutMs: number): BadRequest | undefined {
 }
 
 /**
- * The page of instances q asks for (instances as stored; the caller builds the views). The query runs
- * under a statement timeout: regular-expression filters come from clients and can be made costly.
+ * The page of instances q asks for (instances as stored; the caller builds the views). A query with a client's
+ * regular expression runs under a statement timeout (in a transaction of its own, for SET LOCAL); any other is an
+ * index lookup or one scan and sort of the table, and runs as one statement.
  */
-export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<Instance[]> {
+export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<ListedInstance[]> {
   if (q.empty || q.page.limit === 0) return [];
   const sql = new Sql();
   if (q.page.marker !== undefined) {
@@ -92,22 +103,26 @@ export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: num
   const filter = sql.where.length ? sql.where.join(' AND ') : 'TRUE';
   const marker = q.page.marker !== undefined ? sql.p(q.page.marker) : undefined;
   const limit = sql.p(q.page.limit);
-  const text = `
+  // Without a marker a plain ORDER BY … LIMIT does; with one, row numbers over the sort find the marker's place
+  // (any mix of keys, directions and NULLs), and the rows come back as stored, with no helper columns to strip.
+  const text = marker === undefined
+    ? `SELECT ${LISTED} FROM instances i ${WITH_ZONE} WHERE ${filter} ORDER BY ${orderBy(q)} LIMIT ${limit}`
+    : `
     WITH ordered AS (
-      SELECT i.*, row_number() OVER (ORDER BY ${orderBy(q)}) AS _rn, (${filter}) AS _match
+      SELECT i.uuid, row_number() OVER (ORDER BY ${orderBy(q)}) AS _rn, (${filter}) AS _match
         FROM instances i
-       WHERE (${filter})${marker ? ` OR i.uuid = ${marker}::uuid` : ''}
+       WHERE (${filter}) OR i.uuid = ${marker}::uuid
     )
-    SELECT * FROM ordered
-     WHERE _match${marker ? ` AND _rn > (SELECT _rn FROM ordered WHERE uuid = ${marker}::uuid)` : ''}
-     ORDER BY _rn
+    SELECT ${LISTED} FROM ordered o JOIN instances i ON i.uuid = o.uuid ${WITH_ZONE}
+     WHERE o._match AND o._rn > (SELECT _rn FROM ordered WHERE uuid = ${marker}::uuid)
+     ORDER BY o._rn
      LIMIT ${limit}`;
   try {
-    const rows = await ds.transaction(async (m) => {
+    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as ListedInstance[];
+    return await ds.transaction(async (m) => {
       await m.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-      return m.query(text, sql.params) as Promise<(Instance & { _rn: unknown; _match: unknown })[]>;
+      return m.query(text, sql.params) as Promise<ListedInstance[]>;
     });
-    return rows.map(({ _rn: _r, _match: _m, ...instance }) => instance as Instance);
   } catch (err) {
     throw badFilter(err, timeoutMs) ?? err;
   }

@@ -4,10 +4,17 @@ import type { ApiDeps } from '../../api-deps';
 import { COMPUTE_PREFIX } from '../../http/versioning';
 import { nextLinks } from '../common/paging';
 import { parseListQuery, type Query } from './filters';
-import { listInstances } from './list-query';
+import { listInstances, type ListedInstance } from './list-query';
 import { findVisibleInstance } from './lookup';
 import { loadViewContext } from './view-context';
 import { serverSummary, serverView } from './views';
+
+/** The zone of each listed server's host, as the listing's join found it. */
+function hostZonesOf(instances: readonly ListedInstance[]): Map<string, string> {
+  const zones = new Map<string, string>();
+  for (const i of instances) if (i.host && i.host_zone !== null) zones.set(i.host, i.host_zone);
+  return zones;
+}
 
 export async function listServers(deps: ApiDeps, req: FastifyRequest, detail: boolean) {
   const query = (req.query ?? {}) as Query;
@@ -16,7 +23,7 @@ export async function listServers(deps: ApiDeps, req: FastifyRequest, detail: bo
   const baseUrl = deps.publicUrl();
   let servers: Record<string, unknown>[];
   if (detail) {
-    const vc = await loadViewContext(deps, req, instances);
+    const vc = await loadViewContext(deps, req, instances, { hostZones: hostZonesOf(instances) });
     servers = instances.map((i) => serverView(vc, i));
   } else {
     servers = instances.map((i) => serverSummary(baseUrl, i));

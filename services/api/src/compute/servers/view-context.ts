@@ -31,7 +31,13 @@ async function hostZones(deps: ApiDeps, instances: readonly Instance[]): Promise
   return new Map(rows.map((r) => [r.host, r.availability_zone]));
 }
 
-export async function loadViewContext(deps: ApiDeps, req: FastifyRequest, instances: readonly Instance[]): Promise<ViewContext> {
+/**
+ * What the views of `instances` need. `hostZones` may come with them (a listing joins each host's zone); else it is
+ * looked up.
+ */
+export async function loadViewContext(
+  deps: ApiDeps, req: FastifyRequest, instances: readonly Instance[], known: { hostZones?: Map<string, string> } = {},
+): Promise<ViewContext> {
   const isAdmin = req.ctx.is_admin;
   let hostStates = new Map<string, ComputeServiceState>();
   if (isAdmin && versionIn(req.apiVersion, '2.16')) {
@@ -42,7 +48,7 @@ export async function loadViewContext(deps: ApiDeps, req: FastifyRequest, instan
     baseUrl: deps.publicUrl(),
     version: req.apiVersion,
     isAdmin,
-    hostZones: await hostZones(deps, instances),
+    hostZones: known.hostZones ?? (await hostZones(deps, instances)),
     faults: await latestFaults(deps, instances),
     hostStates,
   };

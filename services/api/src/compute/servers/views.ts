@@ -76,24 +76,20 @@ function zoneOf(vc: ViewContext, instance: Instance, attrs: ServerAttrs): string
   return attrs.requestedAz ?? '';
 }
 
-function extendedAttrs(vc: ViewContext, instance: Instance, attrs: ServerAttrs): Json {
-  const out: Json = {
-    'OS-EXT-SRV-ATTR:host': instance.host,
-    'OS-EXT-SRV-ATTR:instance_name': guestName(instance.uuid),
-    'OS-EXT-SRV-ATTR:hypervisor_hostname': instance.node,
-  };
+/** Admin-only host attributes, written straight onto the view (a listing builds a thousand of them). */
+function addExtendedAttrs(server: Json, vc: ViewContext, instance: Instance, attrs: ServerAttrs): void {
+  server['OS-EXT-SRV-ATTR:host'] = instance.host;
+  server['OS-EXT-SRV-ATTR:instance_name'] = guestName(instance.uuid);
+  server['OS-EXT-SRV-ATTR:hypervisor_hostname'] = instance.node;
   if (versionIn(vc.version, '2.3')) {
-    Object.assign(out, {
-      'OS-EXT-SRV-ATTR:hostname': attrs.hostname,
-      'OS-EXT-SRV-ATTR:kernel_id': '',
-      'OS-EXT-SRV-ATTR:launch_index': attrs.launchIndex,
-      'OS-EXT-SRV-ATTR:ramdisk_id': '',
-      'OS-EXT-SRV-ATTR:reservation_id': attrs.reservationId,
-      'OS-EXT-SRV-ATTR:root_device_name': instance.host ? '/dev/vda' : null,
-      'OS-EXT-SRV-ATTR:user_data': attrs.userData,
-    });
+    server['OS-EXT-SRV-ATTR:hostname'] = attrs.hostname;
+    server['OS-EXT-SRV-ATTR:kernel_id'] = '';
+    server['OS-EXT-SRV-ATTR:launch_index'] = attrs.launchIndex;
+    server['OS-EXT-SRV-ATTR:ramdisk_id'] = '';
+    server['OS-EXT-SRV-ATTR:reservation_id'] = attrs.reservationId;
+    server['OS-EXT-SRV-ATTR:root_device_name'] = instance.host ? '/dev/vda' : null;
+    server['OS-EXT-SRV-ATTR:user_data'] = attrs.userData;
   }
-  return out;
 }
 
 /** The full view of one server (GET /servers/{id}, each entry of /servers/detail, PUT's answer). */
@@ -124,21 +120,17 @@ export function serverView(vc: ViewContext, instance: Instance, opts: ShowOption
   }
   if (PROGRESS_STATUSES.has(status)) server.progress = instance.progress ?? 0;
   if (!opts.core) {
-    Object.assign(server, {
-      'OS-EXT-AZ:availability_zone': zoneOf(vc, instance, attrs),
-      config_drive: attrs.configDrive,
-      key_name: attrs.keyName,
-      'OS-SRV-USG:launched_at': naiveTime(instance.launched_at),
-      'OS-SRV-USG:terminated_at': naiveTime(instance.deleted_at),
-      security_groups: attrs.securityGroups.map((name) => ({ name })),
-    });
-    if (vc.isAdmin) Object.assign(server, extendedAttrs(vc, instance, attrs));
-    Object.assign(server, {
-      'OS-EXT-STS:task_state': instance.task_state,
-      'OS-EXT-STS:vm_state': instance.vm_state,
-      'OS-EXT-STS:power_state': instance.power_state,
-      'os-extended-volumes:volumes_attached': [],
-    });
+    server['OS-EXT-AZ:availability_zone'] = zoneOf(vc, instance, attrs);
+    server.config_drive = attrs.configDrive;
+    server.key_name = attrs.keyName;
+    server['OS-SRV-USG:launched_at'] = naiveTime(instance.launched_at);
+    server['OS-SRV-USG:terminated_at'] = naiveTime(instance.deleted_at);
+    server.security_groups = attrs.securityGroups.map((name) => ({ name }));
+    if (vc.isAdmin) addExtendedAttrs(server, vc, instance, attrs);
+    server['OS-EXT-STS:task_state'] = instance.task_state;
+    server['OS-EXT-STS:vm_state'] = instance.vm_state;
+    server['OS-EXT-STS:power_state'] = instance.power_state;
+    server['os-extended-volumes:volumes_attached'] = [];
   }
   for (const field of VERSIONED_FIELDS) {
     if (versionIn(vc.version, field.since)) server[field.key] = field.value(instance, attrs);

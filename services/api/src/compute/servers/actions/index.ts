@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequest, NotFound } from '@ferry/common/domain';
 import { versionIn } from '../../../http/microversion';
-import { findVisibleInstance } from '../lookup';
+import { findVisibleInstance, isUuid } from '../lookup';
 import { validateBody } from '../validate';
 import { EVACUATE_ACTIONS } from './evacuate';
 import { ferryCleanup } from './ferry-cleanup';
@@ -38,7 +38,9 @@ export async function runServerAction(
   const action = actionOf(req.body, actions);
   if (action.since && !versionIn(req.apiVersion, action.since)) throw new NotFound('The resource could not be found.');
   const body = validateBody<Record<string, unknown>>(req, action.schema, req.body);
-  const instance = await findVisibleInstance(env.deps.db.dataSource, req.ctx, req.params.server_id);
-  const result = await action.run(env, instance, body);
+  const id = req.params.server_id;
+  const result = action.runOnId && req.ctx.is_admin && isUuid(id)
+    ? await action.runOnId(env, id.toLowerCase(), body)
+    : await action.run(env, await findVisibleInstance(env.deps.db.dataSource, req.ctx, id), body);
   return result.body === undefined ? reply.code(result.status).send() : reply.code(result.status).send(result.body);
 }

@@ -25,4 +25,10 @@ export interface ServerAction {
   readonly schema: TSchema;
   /** Runs on the instance the caller may see (another project's is already a 404). */
   run(env: ActionEnv, instance: Instance, body: Record<string, unknown>): Promise<ActionResult>;
+  /**
+   * Runs for a caller who may see every server (admin) on the server the path names (a lowercase uuid), without
+   * loading it first: the action's own statement finds the instance or the action answers 404. Saves a round trip
+   * for actions that need nothing of the instance but its id.
+   */
+  runOnId?(env: ActionEnv, uuid: string, body: Record<string, unknown>): Promise<ActionResult>;
 }
