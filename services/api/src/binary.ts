@@ -1,2 +1,2 @@
 // The API service's name in the services table (os-services leaves it out, as Nova does its API services).
-export const API_BINARY = 'ferry-api';
+export { API_BINARY } from '@ferry/common/service';

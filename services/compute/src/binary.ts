@@ -1,2 +1,2 @@
 // The compute service's name in the services table (the scheduler's ComputeFilter looks for the same).
-export const COMPUTE_BINARY = 'ferry-compute';
+export { COMPUTE_BINARY } from '@ferry/common/service';

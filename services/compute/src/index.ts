@@ -30,7 +30,7 @@ export * from './drivers';
 export { COMPUTE_BINARY } from './binary';
 export { ComputeManager } from './manager';
 export type { ComputeContext, ComputeSettings } from './compute-context';
-export { BUILD_EVENT } from './build/build-instance';
+export { BUILD_EVENT } from './build-instance/build-instance';
 export { TERMINATE_EVENT } from './instance-ops/terminate';
 export { POWER_ACTIONS, type PowerAction, type PowerActionName } from './instance-ops/power-actions';
 export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncReport } from './periodic/power-sync';

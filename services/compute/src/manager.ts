@@ -1,6 +1,6 @@
 // The compute's RPC endpoint: each method hands over to the flow that implements it.
 import type { RequestContext } from '@ferry/common/rpc';
-import { buildAndRunInstance, type BuildRequest } from './build/build-instance';
+import { buildAndRunInstance, type BuildRequest } from './build-instance/build-instance';
 import {
   cleanupIncoming, confirmResize, finishResize, finishRevertResize, prepResize, resizeInstance, revertResize,
 } from './cold-migration';

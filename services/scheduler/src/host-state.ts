@@ -1,8 +1,6 @@
 // A compute host as the scheduler sees it: its zone, its service's health, and what it can still take.
 import type { HostCapacity, Resources } from '@ferry/common/db';
-import { serviceState, type ServiceRecord, type ServiceState } from '@ferry/common/service';
-
-export const COMPUTE_SERVICE_BINARY = 'ferry-compute';
+import { COMPUTE_BINARY, serviceState, type ServiceRecord, type ServiceState } from '@ferry/common/service';
 
 export interface HostState {
   host: string;
@@ -29,7 +27,7 @@ export function freeResources(h: HostState): Resources {
 export function buildHostStates(
   nodes: readonly HostCapacity[], services: readonly ServiceRecord[], now: Date, serviceDownSeconds: number,
 ): HostState[] {
-  const computeServices = new Map(services.filter((s) => s.binary === COMPUTE_SERVICE_BINARY).map((s) => [s.host, s]));
+  const computeServices = new Map(services.filter((s) => s.binary === COMPUTE_BINARY).map((s) => [s.host, s]));
   return nodes.map((n) => {
     const svc = computeServices.get(n.host);
     return {

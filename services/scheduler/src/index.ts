@@ -8,6 +8,7 @@ import { reconcileScheduler } from './reconciler/pass';
 import { SchedulerManager } from './manager';
 import { SCHEDULER_CONTRACT } from './rpc-contract';
 import { SCHEDULER_TOPIC } from './rpcapi';
+import { SCHEDULER_BINARY } from '@ferry/common/service';
 
 export * from './rpcapi';
 export { SCHEDULER_CONTRACT } from './rpc-contract';
@@ -18,7 +19,7 @@ export { loadHostStates } from './load-hosts';
 export { DEFAULT_FILTERS, runFilters, type FilterRequest, type HostFilter } from './filters';
 export { weighHosts } from './weigher';
 
-export const SCHEDULER_BINARY = 'ferry-scheduler';
+export { SCHEDULER_BINARY };
 
 export async function startScheduler(deps: ServiceDeps, opts: { host: string }): Promise<RunningService> {
   const log = deps.log.child({ service: SCHEDULER_BINARY, host: opts.host });

@@ -4,7 +4,7 @@ import type { FerryConfig } from '@ferry/common/config';
 import { claimResources, flavorResources, listAllocations, withActionEvent, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { NoValidHost, REQUESTED_AZ_KEY, type RequestSpec, type Selection } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
-import { exceptionPayload, novaObject, type Notifier } from '@ferry/common/notify';
+import { notifyMoveNotPlaced, type Notifier } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
 import { loadHostStates } from './load-hosts';
@@ -64,6 +64,5 @@ export function noDestinationFault(err: unknown): { message: string; details: st
 /** Logs and announces (compute_task.migrate_server.error) a move that stays where it is. */
 export async function reportNoDestination(deps: MoveDestinationDeps, instance: Instance, err: unknown, fields: Record<string, unknown>): Promise<void> {
   deps.log.warn({ instance_uuid: instance.uuid, ...fields, err: (err as Error).message }, 'no destination for the move; the instance stays where it runs');
-  await deps.notifier?.error('compute_task.migrate_server.error', () =>
-    novaObject('ComputeTaskPayload', '1.0', { instance_uuid: instance.uuid, reason: exceptionPayload(err), state: instance.vm_state }));
+  await notifyMoveNotPlaced(deps.notifier, instance, err);
 }

@@ -1,6 +1,7 @@
 // Placing one instance: filter, weigh, then claim best-first until a claim wins; the winner plus alternates is the Selection.
 import { flavorResources, type ResourceClaim } from '@ferry/common/db';
 import { NoValidHost } from '@ferry/common/domain';
+import { claimFirst } from '@ferry/common/scheduling';
 import { runFilters, type HostFilter } from './filters';
 import { consume, type HostState } from './host-state';
 import type { RequestSpec, Selection } from './rpcapi';
@@ -34,15 +35,20 @@ export async function placeInstance(hosts: HostState[], instanceUuid: string, sp
     return { instance_uuid: instanceUuid, host: held, node: hosts.find((h) => h.host === held)?.node ?? held, alternates };
   }
   const lostRaces: string[] = [];
-  for (const [i, host] of candidates.entries()) {
-    if (await opts.claim({ consumer_uuid: instanceUuid, host: host.host, ...resources })) {
-      consume(host, resources);
-      const alternates = candidates.slice(i + 1, i + opts.maxAttempts).map((h) => h.host);
-      return { instance_uuid: instanceUuid, host: host.host, node: host.node, alternates };
-    }
+  const i = await claimFirst(candidates.map((h) => h.host), async (name) => {
+    if (await opts.claim({ consumer_uuid: instanceUuid, host: name, ...resources })) return true;
     // Another scheduler filled it since we read it: count it full for the rest of this pass.
-    host.used = { ...host.capacity };
-    lostRaces.push(host.host);
+    const lost = candidates.find((h) => h.host === name)!;
+    lost.used = { ...lost.capacity };
+    lostRaces.push(name);
+    return false;
+  });
+  if (i >= 0) {
+    const host = candidates[i]!;
+    consume(host, resources);
+    // The hosts after the winner are the alternates a compute retries on (claimNextAttempt) when its attempt fails.
+    const alternates = candidates.slice(i + 1, i + opts.maxAttempts).map((h) => h.host);
+    return { instance_uuid: instanceUuid, host: host.host, node: host.node, alternates };
   }
   throw new NoValidHost(`No valid host was found. ${NOT_ENOUGH_HOSTS}`, {
     reason: NOT_ENOUGH_HOSTS, hosts: hosts.length, rejected_by: rejected, lost_claim_races: lostRaces,

@@ -3,6 +3,7 @@ export type { NotificationHandler, NotificationMessage, NotificationPriority, No
 export { NOTIFY_TIMEOUT_MS } from '../rpc/transport';
 export { Notifier, type PayloadSource } from './notifier';
 export { withFault, withNotifications } from './with-notifications';
+export { notifyMoveNotPlaced } from './move-not-placed';
 export { EXCEPTION_PAYLOAD_VERSION, exceptionName, exceptionPayload, maskSecrets } from './exception-payload';
 export {
   PAYLOAD_VERSIONS,

@@ -4,3 +4,4 @@ export * from './info-endpoint';
 export * from './lease';
 export * from './rpc-service';
 export * from './status';
+export * from './binaries';

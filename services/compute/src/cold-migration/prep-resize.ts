@@ -3,9 +3,9 @@
 import {
   abandonMovePrep, createMigration, getInstance, isOpenMoveConflict, openMigrationOf, releaseClaim, withActionEvent, type Instance,
 } from '@ferry/common/db';
-import { exceptionPayload, novaObject, resizePrepPayload } from '@ferry/common/notify';
+import { notifyMoveNotPlaced, resizePrepPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
-import { claimAlternate } from '../build/alternates';
+import { claimNextAttempt, nextAttemptSpec } from '@ferry/common/scheduling';
 import type { ComputeContext } from '../compute-context';
 import type { PrepResizeRequest } from '../rpcapi';
 import { instanceNotification } from '../notifications';
@@ -73,24 +73,23 @@ async function rescheduleOrGiveUp(c: ComputeContext, ctx: RequestContext, instan
   await c.driver.destroy(uuid).catch((e: unknown) => c.log.error({ instance_uuid: uuid, err: (e as Error).message }, 'cannot remove what the failed prep left'));
   await releaseClaim(c.ds, uuid, c.host);
   const attempts = req.request_spec.num_attempts ?? 1;
-  if (attempts < c.config.schedulerMaxAttempts) {
-    const next = await claimAlternate(c.ds, uuid, req.new_flavor, req.alternates.filter((h) => h !== c.host && h !== instance.host), c.config.serviceDownSeconds);
-    if (next) {
-      const spec = { ...req.request_spec, num_attempts: attempts + 1, ignore_hosts: [...(req.request_spec.ignore_hosts ?? []), c.host] };
-      try {
-        await c.computeRpc.prepResize(ctx, next.host, { ...req, request_spec: spec, alternates: next.remaining });
-        c.log.info({ instance_uuid: uuid, host: next.host, attempt: attempts + 1 }, 'move rescheduled to an alternate host');
-        return;
-      } catch (castErr) {
-        await releaseClaim(c.ds, uuid, next.host);
-        c.log.error({ instance_uuid: uuid, host: next.host, err: (castErr as Error).message }, 'cannot cast prep_resize to the alternate host');
-      }
+  const next = await claimNextAttempt(c.ds, {
+    consumer_uuid: uuid, flavor: req.new_flavor, alternates: req.alternates, exclude: [c.host, instance.host], attempt: attempts,
+    maxAttempts: c.config.schedulerMaxAttempts, serviceDownSeconds: c.config.serviceDownSeconds,
+  });
+  if ('host' in next) {
+    try {
+      await c.computeRpc.prepResize(ctx, next.host, { ...req, request_spec: nextAttemptSpec(req.request_spec, next.attempt, c.host), alternates: next.remaining });
+      c.log.info({ instance_uuid: uuid, host: next.host, attempt: next.attempt }, 'move rescheduled to an alternate host');
+      return;
+    } catch (castErr) {
+      await releaseClaim(c.ds, uuid, next.host);
+      c.log.error({ instance_uuid: uuid, host: next.host, err: (castErr as Error).message }, 'cannot cast prep_resize to the alternate host');
     }
   }
   const message = `Move failed: ${err.message}`;
   if (await abandonMovePrep(c.ds, uuid, { message, details: err.stack ?? null, host: c.host })) {
     c.log.warn({ instance_uuid: uuid, attempts }, 'no host could take the move; the instance stays on its source');
-    await c.notifier.error('compute_task.migrate_server.error', () =>
-      novaObject('ComputeTaskPayload', '1.0', { instance_uuid: uuid, reason: exceptionPayload(err), state: instance.vm_state }));
+    await notifyMoveNotPlaced(c.notifier, instance, err);
   }
 }

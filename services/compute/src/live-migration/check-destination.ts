@@ -5,7 +5,7 @@ import {
 } from '@ferry/common/db';
 import { MigrationPreCheckError, VM_STATES, type LiveMigrationData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import { claimAlternate } from '../build/alternates';
+import { claimNextAttempt } from '@ferry/common/scheduling';
 import type { ComputeContext } from '../compute-context';
 import { loadLiveMove, type LiveMove } from './live-record';
 
@@ -80,13 +80,15 @@ async function nextAlternateOrFail(
   c.log.warn({ migration_id: migration.id, err: err.message }, 'destination checks failed');
   await releaseClaim(c.ds, instance.uuid, c.host);
   const named = move.data.requested_host !== null;
-  if (!named && args.num_attempts < c.config.schedulerMaxAttempts) {
-    const next = await claimAlternate(c.ds, instance.uuid, instance.flavor, args.alternates.filter((h) => h !== c.host && h !== instance.host), c.config.serviceDownSeconds);
-    if (next) {
-      await patchMigration(c.ds, migration.id, ['accepted'], { last_error: `${c.host}: ${err.message}`.slice(0, 2000) });
-      await c.computeRpc.checkCanLiveMigrateDestination(ctx, next.host, migration.id, next.remaining, args.num_attempts + 1);
-      return;
-    }
+  // A host the request named is the only one tried.
+  const next = named ? undefined : await claimNextAttempt(c.ds, {
+    consumer_uuid: instance.uuid, flavor: instance.flavor, alternates: args.alternates, exclude: [c.host, instance.host], attempt: args.num_attempts,
+    maxAttempts: c.config.schedulerMaxAttempts, serviceDownSeconds: c.config.serviceDownSeconds,
+  });
+  if (next && 'host' in next) {
+    await patchMigration(c.ds, migration.id, ['accepted'], { last_error: `${c.host}: ${err.message}`.slice(0, 2000) });
+    await c.computeRpc.checkCanLiveMigrateDestination(ctx, next.host, migration.id, next.remaining, next.attempt);
+    return;
   }
   // From 2.34 pre-checks are asynchronous: the record says why, the server stays as it was.
   if (!(await advanceMigration(c.ds, migration.id, ['accepted'], 'error', 'dest', { last_error: err.message.slice(0, 2000) }))) return;

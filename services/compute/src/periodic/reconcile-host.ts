@@ -5,7 +5,7 @@ import { advanceInstanceTask, claimStuck, failAction, getInstance, latestActionR
 import { buildRequestSpecOf, HARD_REBOOT_TASK_STATES, RESCUE_REQUESTED_IMAGE_KEY } from '@ferry/common/domain';
 import { countReconcilerAction, countReconcilerPass } from '@ferry/common/metrics';
 import { newRequestContext } from '@ferry/common/rpc';
-import { buildAndRunInstance } from '../build/build-instance';
+import { buildAndRunInstance } from '../build-instance/build-instance';
 import { settleInterruptedBuild } from './interrupted-builds';
 import type { ComputeContext, ComputeSettings } from '../compute-context';
 import { POWER_ACTIONS, runPowerAction, type PowerActionName } from '../instance-ops/power-actions';

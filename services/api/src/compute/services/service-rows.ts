@@ -1,10 +1,10 @@
 // The services table as the admin APIs read it: each row with its uuid, zone and up/down state (one rule: serviceState).
 import { createHash } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { serviceState } from '@ferry/common/service';
+import { COMPUTE_BINARY, serviceState } from '@ferry/common/service';
 
 /** The binary of a compute service; only those may be disabled, enabled or forced down (as in Nova). */
-export const COMPUTE_BINARY = 'ferry-compute';
+export { COMPUTE_BINARY };
 /** Zone of every service that is not a compute service (Nova's internal_service_availability_zone). */
 export const INTERNAL_ZONE = 'internal';
 /** Zone of a compute host whose node names none (Nova's default_availability_zone). */

@@ -4,7 +4,7 @@ import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
 import type { BuildRequest } from './build-instance';
-import { claimAlternate } from './alternates';
+import { claimNextAttempt, nextAttemptSpec } from '@ferry/common/scheduling';
 
 export type BuildFailureOutcome = 'rescheduled' | 'failed' | 'gone';
 
@@ -18,28 +18,29 @@ export async function rescheduleOrFail(c: ComputeContext, ctx: RequestContext, i
 
   const attempts = req.request_spec.num_attempts ?? 1;
   const spawning = { vm_states: [VM_STATES.BUILDING], task_states: ['spawning'], host: c.host } as const;
-  if (attempts < c.config.schedulerMaxAttempts) {
-    const next = await claimAlternate(c.ds, uuid, instance.flavor, req.alternates.filter((h) => h !== c.host), c.config.serviceDownSeconds);
-    if (next) {
-      const handedOver = await updateInstanceIf(c.ds, uuid, spawning, { task_state: 'scheduling', host: next.host, node: null });
-      if (!handedOver) {
-        await releaseClaim(c.ds, uuid, next.host);
-        return 'gone';
-      }
-      const spec = { ...req.request_spec, num_attempts: attempts + 1, ignore_hosts: [...(req.request_spec.ignore_hosts ?? []), c.host] };
-      try {
-        await c.computeRpc.buildAndRunInstance(ctx, next.host, uuid, spec, next.remaining);
-        c.log.info({ instance_uuid: uuid, host: next.host, attempt: attempts + 1 }, 'build rescheduled to an alternate host');
-        return 'rescheduled';
-      } catch (castErr) {
-        c.log.error({ instance_uuid: uuid, host: next.host, err: (castErr as Error).message }, 'cannot cast the build to the alternate host');
-        // Only if the alternate has not taken it after all (the cast may have gone out before the error).
-        const failed = await updateInstanceIf(c.ds, uuid, { vm_states: [VM_STATES.BUILDING], task_states: ['scheduling'], host: next.host },
-          { vm_state: VM_STATES.ERROR, task_state: null, power_state: POWER_STATES.NOSTATE });
-        if (failed) await releaseClaim(c.ds, uuid, next.host);
-        return failed ? 'failed' : 'gone';
-      }
+  const next = await claimNextAttempt(c.ds, {
+    consumer_uuid: uuid, flavor: instance.flavor, alternates: req.alternates, exclude: [c.host], attempt: attempts,
+    maxAttempts: c.config.schedulerMaxAttempts, serviceDownSeconds: c.config.serviceDownSeconds,
+  });
+  if ('host' in next) {
+    const handedOver = await updateInstanceIf(c.ds, uuid, spawning, { task_state: 'scheduling', host: next.host, node: null });
+    if (!handedOver) {
+      await releaseClaim(c.ds, uuid, next.host);
+      return 'gone';
     }
+    try {
+      await c.computeRpc.buildAndRunInstance(ctx, next.host, uuid, nextAttemptSpec(req.request_spec, next.attempt, c.host), next.remaining);
+      c.log.info({ instance_uuid: uuid, host: next.host, attempt: next.attempt }, 'build rescheduled to an alternate host');
+      return 'rescheduled';
+    } catch (castErr) {
+      c.log.error({ instance_uuid: uuid, host: next.host, err: (castErr as Error).message }, 'cannot cast the build to the alternate host');
+      // Only if the alternate has not taken it after all (the cast may have gone out before the error).
+      const failed = await updateInstanceIf(c.ds, uuid, { vm_states: [VM_STATES.BUILDING], task_states: ['scheduling'], host: next.host },
+        { vm_state: VM_STATES.ERROR, task_state: null, power_state: POWER_STATES.NOSTATE });
+      if (failed) await releaseClaim(c.ds, uuid, next.host);
+      return failed ? 'failed' : 'gone';
+    }
+  } else if (next.none === 'hosts') {
     c.log.warn({ instance_uuid: uuid, alternates: req.alternates }, 'no alternate host could be claimed');
   }
   const failed = await updateInstanceIf(c.ds, uuid, spawning, { vm_state: VM_STATES.ERROR, task_state: null, power_state: POWER_STATES.NOSTATE });

@@ -1,0 +1,2 @@
+// Placement attempts shared by the scheduler and the computes that retry a placement on an alternate host.
+export * from './attempts';
