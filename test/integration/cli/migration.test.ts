@@ -1,6 +1,8 @@
 // `ferry migration list|show|watch` from another process against a running `ferry up`: a live migration slowed to a
 // few seconds is followed to its end by watch (one line per change off a terminal), then shown with its policy and
 // phases and listed; watching when nothing is in flight says so; an unknown id is a usage error.
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { eventually, runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
 import { fetchToken } from '../../support/tokens';
 
@@ -8,7 +10,7 @@ jest.setTimeout(120_000);
 
 describe('ferry migration (against ferry up: embedded database, in-process bus)', () => {
   const state = tempStateDir();
-  // 512 MiB of guest memory and 1 GiB of disk at 96 MiB/s: a block live migration of a few seconds.
+  // 512 MiB of guest memory and 256 MiB written on its disk at 96 MiB/s: a block live migration of a few seconds.
   const env = {
     FERRY_STATE_DIR: state.dir, FERRY_API_PORT: '0', FERRY_UP_COMPUTES: '2', FERRY_DATABASE_URL: '', FERRY_TRANSPORT_URL: '',
     FERRY_FAKE_MIGRATION_BANDWIDTH: String(96 * 1024 * 1024),
@@ -59,6 +61,10 @@ describe('ferry migration (against ferry up: embedded database, in-process bus)'
     }, 30_000, 100);
     const source = active['OS-EXT-SRV-ATTR:host']!;
     const dest = source === 'compute-1' ? 'compute-2' : 'compute-1';
+    // The guest wrote 256 MiB of its 1 GiB disk: what a block migration moves (a sparse disk's holes are not moved).
+    const disk = await open(join(state.dir, 'hosts', source, 'instances', id, 'disk'), 'r+');
+    await disk.write(Buffer.alloc(256 * 1024 * 1024, 0x5a), 0, 256 * 1024 * 1024, 0);
+    await disk.close();
     expect((await api('POST', `/compute/v2.1/servers/${id}/action`, { 'os-migrateLive': { host: dest, block_migration: 'auto' } })).status).toBe(202);
     const listed = await eventually(async () => (await api<{ migrations: { id: number }[] }>('GET', `/compute/v2.1/os-ferry-migrations?instance_uuid=${id}`)).body.migrations[0], 30_000, 100);
     const migrationId = String(listed.id);
@@ -69,8 +75,8 @@ describe('ferry migration (against ferry up: embedded database, in-process bus)'
     const lines = watch.stdout.trim().split('\n');
     expect(lines.at(-1)).toMatch(new RegExp(`^\\S+ ${migrationId} live-migration ${id} ended completed$`));
     // Off a terminal, a line per change: the move was seen running, with bytes moved out of its 512 MiB of memory and
-    // 1 GiB of disk (block migration: the hosts do not share storage), at a rate.
-    const running = lines.filter((l) => / running {2}\d+(\.\d)? [KMG]iB\/1\.5 GiB/.test(l));
+    // 256 MiB of disk data (block migration: the hosts do not share storage), at a rate.
+    const running = lines.filter((l) => / running {2}\d+(\.\d)? [KMG]iB\/768\.0 MiB/.test(l));
     expect(running.length).toBeGreaterThan(1);
     expect(running.some((l) => / \d+\.\d MiB\/s {2}~\S+ (ms|s|min \d+ s) left$/.test(l))).toBe(true);
     expect(running.some((l) => / 0\.0 MiB\/s/.test(l))).toBe(false);
@@ -79,7 +85,7 @@ describe('ferry migration (against ferry up: embedded database, in-process bus)'
     expect(show.code).toBe(0);
     expect(show.stdout).toContain(`  type:      live-migration\n  status:    completed\n  instance:  ${id}\n  hosts:     ${source} -> ${dest}\n`);
     expect(show.stdout).toMatch(/ {2}memory: {4}512\.0 MiB of 512\.0 MiB sent/);
-    expect(show.stdout).toMatch(/ {2}disk: {6}1\.0 GiB of 1\.0 GiB sent/);
+    expect(show.stdout).toMatch(/ {2}disk: {6}256\.0 MiB of 256\.0 MiB sent/);
     // The policy it ran under: the server's downtime, the rest from the settings.
     expect(show.stdout).toContain([
       '  policy:',
