@@ -6,8 +6,7 @@ import type { Logger } from '@ferry/common/log';
 import type { DataSource } from 'typeorm';
 import type { Notifier } from '@ferry/common/notify';
 import type { Driver, VmSpec } from './drivers';
-import type { LiveJobHandle } from './live-migration/job-handle';
-import type { Slots } from './live-migration/slots';
+import type { LiveMigrationsHere } from './live-migration/live-state';
 import type { ComputeRpcApi } from './rpcapi';
 import type { Transfer } from './transfer';
 
@@ -38,14 +37,8 @@ export interface ComputeContext {
   activeMoves: Set<number>;
   /** Instances whose power, rescue or unrescue step a run of this process is driving now: a repeated message or reconciler pass leaves them alone. */
   activeTasks: Set<string>;
-  /** Live migrations this host runs as the source from just before `running`, by migration id (abort and force-complete reach them here). */
-  liveJobs: Map<number, LiveJobHandle>;
-  /** Live migrations running beside the message consumer; stopping the service waits for them. */
-  liveRuns: Set<Promise<void>>;
-  /** max_concurrent_live_migrations: a live migration holds a slot from Begin to Confirm. */
-  liveSlots: Slots;
-  /** Live migrations waiting in `queued` for a slot, by migration id: aborting one makes it leave the queue. */
-  slotWaits: Map<number, AbortController>;
+  /** The live migrations this host runs as their source (handles, runs, slots). */
+  live: LiveMigrationsHere;
   /** Disk copies of cold moves this host runs as the source, by migration id: deleting the instance stops them. */
   coldCopies: Map<number, AbortController>;
   /** Guests kept from running by fencing (an evacuation away from this host, or a self-fence): the power sync leaves them alone. */

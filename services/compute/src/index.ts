@@ -15,7 +15,7 @@ import { reportResources } from './periodic/resource-report';
 import { reconcileHost } from './periodic/reconcile-host';
 import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
 import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
-import { dropIncomingFromDownSources, recoverLiveMoves, settleUnsettledLiveMoves, Slots } from './live-migration';
+import { dropIncomingFromDownSources, LiveMigrationsHere, recoverLiveMoves, settleUnsettledLiveMoves } from './live-migration';
 import { createTransfer, type Transfer } from './transfer';
 import { Notifier } from '@ferry/common/notify';
 import { fenceEvacuatedGuests } from './evacuation/fencing';
@@ -82,10 +82,7 @@ async function serveHost(
     notifier: new Notifier(deps.transport, `${COMPUTE_BINARY}:${opts.host}`, log),
     activeMoves: new Set(),
     activeTasks: new Set(),
-    liveJobs: new Map(),
-    liveRuns: new Set(),
-    liveSlots: new Slots(deps.config.maxConcurrentLiveMigrations),
-    slotWaits: new Map(),
+    live: new LiveMigrationsHere(deps.config.maxConcurrentLiveMigrations),
     coldCopies: new Map(),
     fencedGuests: new Set(),
     stopping: stopping.signal,
@@ -140,14 +137,14 @@ async function serveHost(
       tasksStopped = Promise.all(tasks.map((t) => t.stop()));
       stopping.abort();
       // As a crash would: the jobs end, their records stay for the recovery at the next start.
-      for (const job of c.liveJobs.values()) job.abort();
+      for (const job of c.live.jobs.values()) job.abort();
     },
     onStop: async () => {
-      await Promise.all([tasksStopped, recovery, ...c.liveRuns]);
+      await Promise.all([tasksStopped, recovery, ...c.live.runs]);
     },
     runningSteps: () => [
       ...[...c.activeMoves].map((id) => `migration ${id}`),
-      ...(c.liveRuns.size > 0 ? [`${c.liveRuns.size} live migration run(s)`] : []),
+      ...(c.live.runs.size > 0 ? [`${c.live.runs.size} live migration run(s)`] : []),
       ...(recovering ? ['startup recovery of moves'] : []),
     ],
   });

@@ -52,7 +52,7 @@ export async function runCleanupStep(c: ComputeContext, req: CleanupStepRequest)
   const spec = OPS[req.op];
   // A move of the guest that this host is driving right now (a flow, or its own settle) owns the copies until it ends.
   const open = await openMigrationOf(c.ds, req.instance_uuid);
-  if (open && (c.activeMoves.has(open.id) || c.liveJobs.has(open.id))) {
+  if (open && (c.activeMoves.has(open.id) || c.live.running(open.id))) {
     throw new Conflict(`cleanup step ${req.op} refused on ${c.host}: it is driving migration ${open.id} of the instance right now; run cleanup again once it stops`);
   }
   const before = await c.driver.guestPresence(req.instance_uuid);

@@ -7,7 +7,8 @@ import { vmSpecOf, type ComputeContext } from '../compute-context';
 import { instanceBeingDeleted } from '../instance-ops/stop-move';
 import { instanceNotification } from '../notifications';
 import { runExclusive } from './exclusive';
-import { loadMove, nowIso, shouldRun, withPhase, type MoveState } from './move-record';
+import { nowIso, withPhase } from '../phase-timings';
+import { loadMove, shouldRun, type MoveState } from './move-record';
 import { crashPoint } from '@ferry/common/chaos';
 
 export const FINISH_RESIZE_EVENT = 'compute_finish_resize';

@@ -1,5 +1,5 @@
 // What a cold move keeps in its migration record beyond Nova's columns, and the small reads every step starts with.
-import { getInstance, getMigration, type Instance, type Migration, type PhaseTimings } from '@ferry/common/db';
+import { getInstance, getMigration, type Instance, type Migration } from '@ferry/common/db';
 import { VM_STATES } from '@ferry/common/domain';
 import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
 import type { ByteRange } from '../transfer';
@@ -39,13 +39,6 @@ export function shouldRun(data: ColdMoveData): boolean {
 export function settledVmState(data: ColdMoveData): typeof VM_STATES.ACTIVE | typeof VM_STATES.STOPPED {
   return shouldRun(data) ? VM_STATES.ACTIVE : VM_STATES.STOPPED;
 }
-
-/** Adds (or completes) one phase's timing, keeping the others. */
-export function withPhase(timings: PhaseTimings, phase: string, fields: Record<string, unknown>): PhaseTimings {
-  return { ...timings, [phase]: { ...timings[phase], ...fields } };
-}
-
-export const nowIso = (): string => new Date().toISOString();
 
 /** A migration and its instance, as a step reads them before deciding anything. */
 export interface MoveState {

@@ -12,7 +12,8 @@ import { diskCopyCap, movePolicy } from '../migration-policy';
 import { totalLength, type ByteRange, type CopyRequest } from '../transfer';
 import { DiskProgressWriter } from './disk-progress';
 import { runExclusive } from './exclusive';
-import { loadMove, nowIso, withPhase, type ColdMoveData, type MoveState } from './move-record';
+import { nowIso, withPhase } from '../phase-timings';
+import { loadMove, type ColdMoveData, type MoveState } from './move-record';
 import { rollBackToSource } from './rollback';
 import { crashPoint } from '@ferry/common/chaos';
 

@@ -1,8 +1,8 @@
 // The hypervisor driver contract a compute service runs instances through (grows with each flow it supports).
-import type { InstanceFlavor } from '@ferry/common/db';
 import type { PowerState } from '@ferry/common/domain';
 import type { ByteRange } from '../transfer/byte-ranges';
 import type { LiveMigrationDriver } from './live-migration';
+import type { VmSpec } from './vm-spec';
 
 /** Where a driver keeps its host's state, and what the host offers (every driver's options start with these). */
 export interface HostOptions {
@@ -27,16 +27,7 @@ export interface HostInfo {
   capabilities: Record<string, boolean>;
 }
 
-/** What the driver needs to create an instance's VM. */
-export interface VmSpec {
-  uuid: string;
-  /** The hypervisor's name for the guest (Nova's instance.name, e.g. instance-1a2b3c4d). */
-  name: string;
-  flavor: InstanceFlavor;
-  image_ref: string;
-  /** Set while the instance is rescued: the image its rescue environment boots. */
-  rescue_image_ref?: string | null;
-}
+export type { VmSpec };
 
 export type RebootKind = 'SOFT' | 'HARD';
 

@@ -1,6 +1,6 @@
 // The driver side of a live migration: libvirt's v3 protocol (Begin, Prepare, Perform, Finish, Confirm), each phase
 // taking and returning an opaque cookie, plus the running job the source's monitor watches and steers.
-import type { VmSpec } from './driver';
+import type { VmSpec } from './vm-spec';
 
 /** Opaque to the flow: whatever one side needs to tell the other (ports, disk exports, leases). JSON only. */
 export type MigrationCookie = Record<string, unknown>;

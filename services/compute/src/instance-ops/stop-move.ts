@@ -62,8 +62,8 @@ export async function stopMoveHere(c: ComputeContext, latest: Migration | undefi
   // The record first: every step's next compare-and-set then fails, whatever it is doing now.
   await endMoveOfDeletedInstance(c, latest.id);
   c.coldCopies.get(latest.id)?.abort();
-  c.liveJobs.get(latest.id)?.abort();
-  c.slotWaits.get(latest.id)?.abort();
+  c.live.jobs.get(latest.id)?.abort();
+  c.live.slotWaits.get(latest.id)?.abort();
   const deadline = Date.now() + STEP_SETTLE_MS;
   while (c.activeMoves.has(latest.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   if (c.activeMoves.has(latest.id)) c.log.warn({ migration_id: latest.id, instance_uuid: uuid }, 'a step of the move still runs here; destroying anyway');

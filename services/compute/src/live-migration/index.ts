@@ -7,4 +7,5 @@ export { liveMigrationAbort, liveMigrationForceComplete } from './steer';
 export { recoverLiveMoves, settleUnsettledLiveMoves } from './recovery';
 export { dropIncomingFromDownSources } from './orphaned-incoming';
 export { Slots } from './slots';
+export { LiveMigrationsHere } from './live-state';
 export { downtimeSteps, downtimeAt, completionTimeoutSeconds } from './downtime-ramp';

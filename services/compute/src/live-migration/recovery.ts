@@ -25,7 +25,7 @@ function rolesHere(c: ComputeContext, m: Migration): ServiceRole[] {
 export async function recoverLiveMoves(c: ComputeContext): Promise<number> {
   let handled = 0;
   for (const m of await openMigrationsOnHost(c.ds, c.host, ['live-migration'])) {
-    if (c.activeMoves.has(m.id) || c.liveJobs.has(m.id)) continue;
+    if (c.activeMoves.has(m.id) || c.live.running(m.id)) continue;
     const move = await loadLiveMove(c.ds, m.id);
     if (!move) continue;
     const entries = rolesHere(c, m).map((role) => recoveryFor(m.migration_type, m.status, role));
@@ -69,7 +69,7 @@ export async function settleUnsettledLiveMoves(c: ComputeContext): Promise<numbe
   for (const m of await openMigrationsOnHost(c.ds, c.host, ['live-migration'])) {
     if (c.stopping.aborted) break;
     if (m.source_compute !== c.host || !(UNSETTLED_AFTER_PERFORM as readonly string[]).includes(m.status)) continue;
-    if (c.activeMoves.has(m.id) || c.liveJobs.has(m.id)) continue;
+    if (c.activeMoves.has(m.id) || c.live.running(m.id)) continue;
     const move = await loadLiveMove(c.ds, m.id);
     if (!move?.instance || isBeingDeleted(move.instance)) continue;
     tried++;

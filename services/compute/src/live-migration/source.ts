@@ -12,7 +12,7 @@ import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-
 import { LiveJobHandle } from './job-handle';
 import { monitorJob } from './monitor';
 import { movePolicy } from '../migration-policy';
-import { nowIso, withPhase } from '../cold-migration/move-record';
+import { nowIso, withPhase } from '../phase-timings';
 import { settleAfterPerform } from './settle-after-perform';
 import { crashPoint } from '@ferry/common/chaos';
 
@@ -28,8 +28,8 @@ function isCancellation(err: unknown): boolean {
 export function startLiveMigration(c: ComputeContext, ctx: RequestContext, migrationId: number): void {
   const run = liveMigration(c, ctx, migrationId).catch((err: unknown) =>
     c.log.error({ migration_id: migrationId, err: (err as Error).message }, 'live migration failed unexpectedly'));
-  c.liveRuns.add(run);
-  void run.finally(() => c.liveRuns.delete(run));
+  c.live.runs.add(run);
+  void run.finally(() => c.live.runs.delete(run));
 }
 
 export async function liveMigration(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
@@ -71,7 +71,7 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
       move.migration.migration_policy = policy;
       await withActionEvent(c.ds, ctx, move.instance.uuid, LIVE_MIGRATION_EVENT, c.host, () => runPhases(c, ctx, move, policyValues(policy)));
     } finally {
-      c.liveSlots.release();
+      c.live.slots.release();
     }
   } finally {
     c.activeMoves.delete(migrationId);
@@ -81,11 +81,11 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
 /** Waits in `queued` for one of this host's slots; false if the migration was aborted meanwhile or the service stops. */
 async function waitForSlot(c: ComputeContext, migrationId: number): Promise<boolean> {
   const leave = new AbortController();
-  c.slotWaits.set(migrationId, leave);
+  c.live.slotWaits.set(migrationId, leave);
   try {
-    return await c.liveSlots.acquire(AbortSignal.any([leave.signal, c.stopping]));
+    return await c.live.slots.acquire(AbortSignal.any([leave.signal, c.stopping]));
   } finally {
-    c.slotWaits.delete(migrationId);
+    c.live.slotWaits.delete(migrationId);
   }
 }
 
@@ -114,7 +114,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove,
     // From here abort and force-complete reach the handle: before the record says `running`, so none is lost while
     // Perform creates the job. A stop that came earlier aborts it too.
     const handle = new LiveJobHandle();
-    c.liveJobs.set(migration.id, handle);
+    c.live.jobs.set(migration.id, handle);
     if (c.stopping.aborted) handle.abort();
     try {
       const now = nowIso();
@@ -132,7 +132,7 @@ async function runPhases(c: ComputeContext, ctx: RequestContext, move: LiveMove,
         lastStats = job.stats();
       }
     } finally {
-      c.liveJobs.delete(migration.id);
+      c.live.jobs.delete(migration.id);
     }
   } catch (err) {
     if (c.stopping.aborted) {

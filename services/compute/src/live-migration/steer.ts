@@ -11,21 +11,21 @@ export async function liveMigrationAbort(c: ComputeContext, _ctx: RequestContext
   await instanceNotification(c, 'instance.live_migration_abort', move.instance, async () => {
     // Not transferring yet (the API may have said so already): a run waiting for a slot leaves the queue and rolls
     // back at once; one preparing sees `cancelled` before Perform.
-    if (!c.liveJobs.has(migrationId)) {
+    if (!c.live.running(migrationId)) {
       if ((await advanceMigration(c.ds, migrationId, ['queued', 'preparing'], 'cancelled', 'source')) || move.migration.status === 'cancelled') {
-        c.slotWaits.get(migrationId)?.abort();
+        c.live.slotWaits.get(migrationId)?.abort();
         return;
       }
     }
     // Running (or it became so while the record was tried): the job's handle takes it.
-    c.liveJobs.get(migrationId)?.abort();
+    c.live.jobs.get(migrationId)?.abort();
   });
   c.log.info({ migration_id: migrationId }, 'live migration abort requested');
 }
 
 export async function liveMigrationForceComplete(c: ComputeContext, _ctx: RequestContext, migrationId: number): Promise<void> {
   const move = await loadLiveMove(c.ds, migrationId);
-  const handle = c.liveJobs.get(migrationId);
+  const handle = c.live.jobs.get(migrationId);
   if (!move?.instance || !handle) {
     c.log.info({ migration_id: migrationId }, 'no running live migration here to force; ignored');
     return;

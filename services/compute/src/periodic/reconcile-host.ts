@@ -67,7 +67,7 @@ async function settleSpawning(c: ComputeContext, stuck: StuckRecord): Promise<bo
 async function redriveLiveRun(c: ComputeContext, stuck: StuckRecord): Promise<boolean> {
   const id = stuck.migration_id!;
   // A run of this process has it (waiting for a slot, or running): nothing was lost.
-  if (c.activeMoves.has(id) || c.liveJobs.has(id)) return false;
+  if (c.activeMoves.has(id) || c.live.running(id)) return false;
   const move = await loadLiveMove(c.ds, id);
   if (!move) return false;
   startLiveMigration(c, move.ctx, id);
