@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     console.log(`tail at ${RATE.toLocaleString('en')}/s: ${keptUp ? 'KEPT UP' : 'FELL BEHIND'} (p99 lag ${t.p99 < LAG_ALARM_MS ? '<' : '≥'} ${LAG_ALARM_MS} ms, ${t.missing} missing); tail notices: ${notices.length ? notices.length : 'none'}`);
     await adminCh.deleteQueue(`${prefix}compute`);
     await adminCh.deleteExchange(`${prefix}ferry`);
-    for (const x of ['ferry_reply', 'ferry_notifications']) await adminCh.deleteExchange(`${prefix}${x}`);
+    for (const x of ['ferry_call', 'ferry_reply', 'ferry_notifications']) await adminCh.deleteExchange(`${prefix}${x}`);
   } finally {
     tail?.kill('SIGINT');
     await Promise.all([admin, consumerConn, publisherConn].map((c) => c.close().catch(() => undefined)));

@@ -2,11 +2,12 @@
 // Run after a build: node test/dist/bench/rpc.bench.js (FERRY_TEST_TRANSPORT_URL picks the broker).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { connect, type Channel, type ChannelModel } from 'amqplib';
+import { connect, type ChannelModel } from 'amqplib';
 import {
   RpcClient, RpcServer, argsSchema, createTransport, defineContract, newRequestContext, redactUrl, served, type RequestContext, type Transport,
 } from '@ferry/common/rpc';
 import { Type } from '@sinclair/typebox';
+import { deleteRpcTopology } from '../support/amqp';
 
 const BROKER_URL = process.env.FERRY_TEST_TRANSPORT_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const WARMUP_CALLS = 2000;
@@ -158,14 +159,6 @@ async function castThroughput(ferry: Awaited<ReturnType<typeof ferrySide>>): Pro
   return { seconds: (performance.now() - started) / 1000, confirmedSeconds };
 }
 
-async function deleteTopology(prefix: string): Promise<void> {
-  const conn = await connect(BROKER_URL);
-  const ch: Channel = await conn.createChannel();
-  for (const q of [`${prefix}${TOPIC}`, `${prefix}${TOPIC}.${HOST}`]) await ch.deleteQueue(q);
-  for (const x of [`${prefix}ferry`, `${prefix}ferry_reply`, `${prefix}${TOPIC}_fanout`]) await ch.deleteExchange(x);
-  await conn.close();
-}
-
 const fmt = (ms: number) => ms.toFixed(3).padStart(8);
 
 async function main(): Promise<void> {
@@ -214,7 +207,7 @@ async function main(): Promise<void> {
     await ferry.close();
     await raw.close();
     await rawRouted.close();
-    await deleteTopology(prefix);
+    await deleteRpcTopology(BROKER_URL, { prefix, topics: [TOPIC], servers: [HOST] });
   }
 }
 

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter, once } from 'node:events';
 import net from 'node:net';
+import { topologyNames } from '@ferry/common/rpc';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 
 export const DEFAULT_TEST_TRANSPORT_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -23,16 +24,19 @@ export interface RpcTopology {
 }
 
 /**
- * Deletes the durable exchanges and queues RPC transports declare under prefix, the notifications exchange
- * included. Reply, fanout and notification tap queues are auto-delete and go with their connections; deleting
+ * Deletes the durable exchanges and queues RPC transports declare under prefix, call lanes and the notifications
+ * exchange included. Reply, fanout and notification tap queues are auto-delete and go with their connections; deleting
  * the named ones here too covers a transport that was never closed.
  */
 export async function deleteRpcTopology(url: string, topology: RpcTopology): Promise<void> {
   const { prefix } = topology;
   const topics = [...topology.topics];
   const servers = [...topology.servers];
-  const queues = topics.flatMap((t) => [`${prefix}${t}`, ...servers.map((s) => `${prefix}${t}.${s}`)]);
-  const exchanges = [`${prefix}ferry`, `${prefix}ferry_reply`, `${prefix}ferry_notifications`, ...topics.map((t) => `${prefix}${t}_fanout`)];
+  const names = topologyNames(prefix);
+  const targets = topics.flatMap((topic) => [{ topic }, ...servers.map((server) => ({ topic, server }))]);
+  // Cast queues and call lanes.
+  const queues = targets.flatMap((t) => [names.queueFor(t), names.callQueueFor(t)]);
+  const exchanges = [names.exchange, names.callExchange, names.replyExchange, names.notificationsExchange, ...topics.map((t) => names.fanoutExchange(t))];
   await withChannel(url, async (use) => {
     for (const q of queues) await use((ch) => ch.deleteQueue(q));
     for (const x of exchanges) await use((ch) => ch.deleteExchange(x));

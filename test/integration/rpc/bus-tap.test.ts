@@ -4,7 +4,7 @@
 import { silentLogger } from '@ferry/common/log';
 import { Notifier } from '@ferry/common/notify';
 import {
-  MessageUndeliverable, RpcClient, RpcServer, createTransport, newRequestContext, startBusTail, type BusEvent, type BusTail, type Transport,
+  MessageUndeliverable, RpcClient, RpcServer, createTransport, newRequestContext, startBusTail, type BusEvent, type BusTail, type RpcServerOptions, type Transport,
 } from '@ferry/common/rpc';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { ConformanceQuotaExceeded, Inbox, conformanceEndpoint, newProbe, type ConformanceEndpoint } from './conformance';
@@ -32,8 +32,8 @@ describe.each(harnesses)('bus tap: $name', ({ name, url }) => {
     opened.push(t);
     return t;
   };
-  const serve = async (transport: Transport, host: string) => {
-    const server = new RpcServer(transport, { topic: TOPIC, server: host }, [conformanceEndpoint(host, newProbe())]);
+  const serve = async (transport: Transport, host: string, opts: RpcServerOptions = {}) => {
+    const server = new RpcServer(transport, { topic: TOPIC, server: host }, [conformanceEndpoint(host, newProbe())], opts);
     await server.start();
     servers.push(server);
   };
@@ -111,6 +111,20 @@ describe.each(harnesses)('bus tap: $name', ({ name, url }) => {
       if (events.items.some((e) => e.kind === 'cast' && e.target === `${TOPIC}.h2`)) break;
     }
     expect(events.items.some((e) => e.kind === 'cast' && e.target === `${TOPIC}.h2`)).toBe(true);
+  });
+
+  it('leaves a call to a server without call lanes (a release before them) to reach its cast queue, and sees it', async () => {
+    await serve(await open('ferry-compute:h1'), 'h1');
+    await serve(await open('ferry-compute:h2'), 'h2', { withoutCallLane: true });
+    const events = await tail(['h1', 'h2']);
+    const client = new RpcClient<ConformanceEndpoint>(await open('ferry-api:ctl'), { topic: TOPIC, version: '1.3' }, { timeoutMs: 5000 });
+    // Bound to h1's call lane, the tap must not make a lane h2 lacks look routable: the call has to come back and go on.
+    await expect(client.prepare({ server: 'h2' }).call(ctx, 'echo', { value: 'old' })).resolves.toEqual({ host: 'h2', value: 'old' });
+    await expect(client.prepare({ server: 'h1' }).call(ctx, 'echo', { value: 'new' })).resolves.toEqual({ host: 'h1', value: 'new' });
+    expect(await seen(events, (e) => e.kind === 'call' && e.target === `${TOPIC}.h2`)).toMatchObject({ method: 'echo', sender: 'ferry-api:ctl' });
+    expect(await seen(events, (e) => e.kind === 'call' && e.target === `${TOPIC}.h1`)).toMatchObject({ method: 'echo', sender: 'ferry-api:ctl' });
+    // Each call once, though a returned one was published twice.
+    expect(events.items.filter((e) => e.kind === 'call')).toHaveLength(2);
   });
 
   it('leaves a message no service takes undeliverable', async () => {

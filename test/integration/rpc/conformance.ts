@@ -17,6 +17,7 @@ import {
   newRequestContext,
   served,
   type RequestContext,
+  type RpcServerOptions,
   type ServedEndpoint,
   type Transport,
 } from '@ferry/common/rpc';
@@ -67,8 +68,15 @@ export class Gate {
   }
 }
 
+/** How long a relay's call to its peer waits for the reply. */
+export const RELAY_TIMEOUT_MS = 5_000;
+
 export interface Probe {
   readonly notes: Inbox<{ host: string; value: string }>;
+  /** What each relay cast's call to its peer ended with: 'answered', or the error's code. */
+  readonly relayed: Inbox<{ host: string; value: string; outcome: string }>;
+  /** The client relay casts call their peer with. */
+  relayVia?: RpcClient<ConformanceEndpoint>;
   readonly slowStarted: Inbox<string>;
   readonly contexts: Inbox<RequestContext>;
   readonly args: Inbox<unknown>;
@@ -77,7 +85,7 @@ export interface Probe {
 }
 
 export function newProbe(): Probe {
-  return { notes: new Inbox(), slowStarted: new Inbox(), contexts: new Inbox(), args: new Inbox(), gate: new Gate() };
+  return { notes: new Inbox(), relayed: new Inbox(), slowStarted: new Inbox(), contexts: new Inbox(), args: new Inbox(), gate: new Gate() };
 }
 
 export class ConformanceEndpoint {
@@ -96,6 +104,17 @@ export class ConformanceEndpoint {
 
   async note(_ctx: RequestContext, args: { value: string }): Promise<void> {
     this.probe.notes.push({ host: this.host, value: args.value });
+  }
+
+  /** A cast that calls echo on another server of the topic, as confirm_resize asks a peer compute before it ends. */
+  async relay(ctx: RequestContext, args: { to: string; value: string }): Promise<void> {
+    let outcome = 'answered';
+    try {
+      await this.probe.relayVia!.prepare({ server: args.to, timeoutMs: RELAY_TIMEOUT_MS }).call(ctx, 'echo', { value: args.value });
+    } catch (err) {
+      outcome = err instanceof FerryError ? err.code : String(err);
+    }
+    this.probe.relayed.push({ host: this.host, value: args.value, outcome });
   }
 
   async slow(_ctx: RequestContext, _args: Record<string, never>): Promise<string> {
@@ -138,6 +157,7 @@ export class ConformanceEndpoint {
 export const CONFORMANCE_CONTRACT = defineContract<ConformanceEndpoint>()({
   echo: argsSchema({ value: Type.Unknown(), delayMs: Type.Optional(Type.Integer({ minimum: 0 })) }),
   note: argsSchema({ value: Type.String() }),
+  relay: argsSchema({ to: Type.String(), value: Type.String() }),
   slow: NoArgsSchema,
   failTyped: argsSchema({ limit: Type.Integer() }),
   failPlain: NoArgsSchema,
@@ -211,10 +231,10 @@ export function transportConformance(name: string, makeHarness: () => TransportH
       return t;
     }
 
-    async function serve(t: Transport, topic: string, host: string, log?: Logger): Promise<RpcServer> {
+    async function serve(t: Transport, topic: string, host: string, log?: Logger, opts: RpcServerOptions = {}): Promise<RpcServer> {
       topics.add(topic);
       hosts.add(host);
-      const server = new RpcServer(t, { topic, server: host }, [conformanceEndpoint(host, probe)], { log, concurrency: 8 });
+      const server = new RpcServer(t, { topic, server: host }, [conformanceEndpoint(host, probe)], { log, concurrency: 8, ...opts });
       await server.start();
       servers.push(server);
       return server;
@@ -269,9 +289,11 @@ export function transportConformance(name: string, makeHarness: () => TransportH
       await client.prepare({ fanout: true }).cast(ctx, 'note', { value: 'all' });
       const notes = await probe.notes.waitFor(3);
       expect(notes.map((n) => n.host).sort()).toEqual(['h1', 'h2', 'h3']);
-      // A round trip through every server's queue proves no duplicate is still on its way.
-      for (const host of ['h1', 'h2', 'h3']) await client.prepare({ server: host }).call(ctx, 'echo', { value: 0 });
-      expect(probe.notes.items).toHaveLength(3);
+      // A cast to every server on the channel its fanout queue shares, handled: no duplicate is still on its way.
+      // (Not a call: calls have a lane of their own, so they overtake casts.)
+      for (const host of ['h1', 'h2', 'h3']) await client.prepare({ server: host }).cast(ctx, 'note', { value: 'after' });
+      await probe.notes.waitFor(6);
+      expect(probe.notes.items.filter((n) => n.value === 'all')).toHaveLength(3);
     });
 
     it('fanout is for casts only', async () => {
@@ -372,8 +394,7 @@ export function transportConformance(name: string, makeHarness: () => TransportH
       const rejected = await lineMatching(lines, (l) => l.msg === 'RPC message rejected' && l.kind === 'cast');
       expect(rejected).toMatchObject({ level: 40, method: 'note', error_code: 'InvalidRpcArguments', request_id: ctx.request_id });
       expect(String(rejected.err)).toContain('/value');
-      // A round trip through the same queue: both refused casts were handled by now, and neither left a note.
-      await client.call(ctx, 'echo', { value: 0 });
+      // Casts are handled in the order they arrive, so both refused ones were by the time the valid one was; neither left a note.
       expect(lines.filter((l) => l.msg === 'RPC message rejected')).toHaveLength(2);
       expect(probe.notes.items).toEqual([{ host: 'h1', value: 'valid' }]);
     });
@@ -446,8 +467,9 @@ export function transportConformance(name: string, makeHarness: () => TransportH
       await expect(nobody.cast(ctx, 'note', { value: 'lost' })).rejects.toMatchObject({ code: 'MessageUndeliverable', details: { routing_key: 'nobody' } });
       // A fanout reaches whoever runs now, which may be nobody.
       await expect(nobody.prepare({ fanout: true }).cast(ctx, 'note', { value: 'anyone?' })).resolves.toBeUndefined();
-      await client.call(ctx, 'echo', { value: 'round trip' });
-      expect(probe.notes.items).toEqual([]);
+      // A cast through the same channel, handled: nothing lost ever turned up.
+      await client.cast(ctx, 'note', { value: 'round trip' });
+      expect(await probe.notes.waitFor(1)).toEqual([{ host: 'h1', value: 'round trip' }]);
     });
 
     it('tells apart, among concurrent casts, exactly those no queue takes', async () => {
@@ -471,6 +493,55 @@ export function transportConformance(name: string, makeHarness: () => TransportH
       expect(probe.notes.items).toEqual([]);
       await serve(t, 'compute', 'h2');
       expect(await probe.notes.waitFor(1)).toEqual([{ host: 'h2', value: 'while away' }]);
+    });
+
+    it('answers calls while every cast slot of both servers waits on a call to the other', async () => {
+      const windows = { concurrency: 2, callConcurrency: 2 };
+      await serve(await transport(), 'compute', 'h1', undefined, windows);
+      await serve(await transport(), 'compute', 'h2', undefined, windows);
+      const caller = await transport();
+      probe.relayVia = new RpcClient<ConformanceEndpoint>(caller, { topic: 'compute' });
+      const client = new RpcClient<ConformanceEndpoint>(caller, { topic: 'compute' });
+      const started = Date.now();
+      // Ten casts at each server at once, each calling the other: their cast slots fill with handlers that wait on
+      // calls to a server whose cast slots are full the same way. Only a window of their own gets those calls answered.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) => [
+          client.prepare({ server: 'h1' }).cast(ctx, 'relay', { to: 'h2', value: `a${i}` }),
+          client.prepare({ server: 'h2' }).cast(ctx, 'relay', { to: 'h1', value: `b${i}` }),
+        ]).flat(),
+      );
+      const relayed = await probe.relayed.waitFor(20);
+      expect(relayed.filter((r) => r.outcome !== 'answered')).toEqual([]);
+      expect(relayed.filter((r) => r.host === 'h1')).toHaveLength(10);
+      // Inside one call's timeout: nothing waited for a slot that never came.
+      expect(Date.now() - started).toBeLessThan(RELAY_TIMEOUT_MS);
+      // Deadlocked, the relays would end one pair of slots at a time, a call timeout apart.
+    }, 12 * RELAY_TIMEOUT_MS);
+
+    it('calls a server that consumes no call lane (a release before them) through its cast queues', async () => {
+      const t = await transport();
+      await serve(t, 'compute', 'h1', undefined, { withoutCallLane: true });
+      const client = new RpcClient<ConformanceEndpoint>(t, { topic: 'compute' }, { timeoutMs: 10_000 });
+      const started = Date.now();
+      await expect(client.prepare({ server: 'h1' }).call(ctx, 'echo', { value: 'own' })).resolves.toEqual({ host: 'h1', value: 'own' });
+      await expect(client.call(ctx, 'echo', { value: 'shared' })).resolves.toEqual({ host: 'h1', value: 'shared' });
+      // Answered at once, not at a timeout.
+      expect(Date.now() - started).toBeLessThan(5000);
+      // A server that has call lanes answers next to it, on the shared topic too.
+      await serve(t, 'compute', 'h2');
+      await expect(client.prepare({ server: 'h2' }).call(ctx, 'echo', { value: 'new' })).resolves.toEqual({ host: 'h2', value: 'new' });
+      const served = await Promise.all(Array.from({ length: 6 }, (_, i) => client.call(ctx, 'echo', { value: i })));
+      expect(served.map((r) => r.value)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
+    it("keeps a stopped server's call lane: a call sent while it is away is answered when it is back", async () => {
+      const t = await transport();
+      const stopped = await serve(t, 'compute', 'h2');
+      await stopped.stop();
+      const call = new RpcClient<ConformanceEndpoint>(t, { topic: 'compute', server: 'h2' }, { timeoutMs: 15_000 }).call(ctx, 'echo', { value: 'while away' });
+      await serve(t, 'compute', 'h2');
+      await expect(call).resolves.toEqual({ host: 'h2', value: 'while away' });
     });
 
     it('answers 50 concurrent calls, each with its own result', async () => {

@@ -14,8 +14,15 @@ export interface TopologyNames {
   fanoutExchange(topic: string): string;
   /** Routing key on `exchange` for a call or direct cast: `T` or `T.H`. */
   routingKey(target: Target): string;
-  /** The queue a call or direct cast to target lands in. */
+  /** The queue a call or direct cast to target lands in (a call only when target's server consumes no call lane). */
   queueFor(target: Target): string;
+  /** Direct exchange calls are published to first, under the same routing key as on `exchange`. */
+  readonly callExchange: string;
+  /**
+   * The call lane of target on `callExchange`: `T:call` (any server of T) or `T:call.H`. A topic holds no `:`, so no
+   * name of a cast queue (`T`, `T.H`) can be one of these, whatever the server is called.
+   */
+  callQueueFor(target: Target): string;
   /** Topic exchange versioned notifications are published to. */
   readonly notificationsExchange: string;
   /** Routing key of a notification on `notificationsExchange`: `versioned_notifications.<priority>`. */
@@ -36,6 +43,8 @@ export function topologyNames(prefix = ''): TopologyNames {
     routingKey,
     // Queues are bound under their own unprefixed name, so the queue is the prefixed routing key.
     queueFor: (t) => `${prefix}${routingKey(t)}`,
+    callExchange: `${prefix}ferry_call`,
+    callQueueFor: (t) => `${prefix}${t.topic}:call${t.server !== undefined ? `.${t.server}` : ''}`,
     notificationsExchange: `${prefix}ferry_notifications`,
     // Unprefixed, like RPC routing keys: the prefixed exchange already keeps deployments apart.
     notificationRoutingKey: (priority) => `${NOTIFICATION_TOPIC}.${priority.toLowerCase()}`,

@@ -17,8 +17,12 @@ export const UNKNOWN_METHOD = '(unknown)';
 
 export interface RpcServerOptions {
   readonly log?: Logger;
-  /** How many messages run at once; default 16. */
+  /** How many casts run at once; default 16. */
   readonly concurrency?: number;
+  /** How many calls run at once, on a window of their own that casts never take; default 16. */
+  readonly callConcurrency?: number;
+  /** Consume no call lane, as a server of a release before it (upgrade tests): calls then share the casts' window. */
+  readonly withoutCallLane?: boolean;
 }
 
 export class RpcServer {
@@ -26,6 +30,7 @@ export class RpcServer {
   private readonly dispatcher: Dispatcher;
   private readonly log: Logger;
   private readonly concurrency: number;
+  private readonly callConcurrency: number | undefined;
   private listener?: Listener;
   private starting = false;
   /** Handlers running now, for a stop that cannot wait for them all to say which did not finish. */
@@ -41,10 +46,8 @@ export class RpcServer {
     if (checked.server === undefined) throw new TypeError(`RPC server for ${checked.topic} needs a server name`);
     this.target = { topic: checked.topic, server: checked.server };
     this.dispatcher = new Dispatcher(endpoints);
-    this.concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
-      throw new TypeError(`RPC server concurrency must be a positive integer, got ${opts.concurrency}`);
-    }
+    this.concurrency = windowSize('concurrency', opts.concurrency);
+    this.callConcurrency = opts.withoutCallLane ? undefined : windowSize('callConcurrency', opts.callConcurrency);
     this.log = (opts.log ?? silentLogger()).child({ topic: this.target.topic, server: this.target.server });
   }
 
@@ -52,11 +55,14 @@ export class RpcServer {
     if (this.listener || this.starting) throw new Error(`RPC server ${this.target.topic}.${this.target.server} is already started`);
     this.starting = true;
     try {
-      this.listener = await this.transport.listen(this.target, (m) => this.handle(m), { concurrency: this.concurrency });
+      this.listener = await this.transport.listen(this.target, (m) => this.handle(m), {
+        concurrency: this.concurrency,
+        ...(this.callConcurrency !== undefined ? { callConcurrency: this.callConcurrency } : {}),
+      });
     } finally {
       this.starting = false;
     }
-    this.log.info({ concurrency: this.concurrency }, 'RPC server consuming');
+    this.log.info({ concurrency: this.concurrency, call_concurrency: this.callConcurrency ?? null }, 'RPC server consuming');
   }
 
   /** Stops consuming and waits for the messages being handled. */
@@ -149,6 +155,13 @@ interface RunningMessage {
   readonly kind: string;
   readonly msgId: string | undefined;
   readonly started: number;
+}
+
+/** A handler window from the options, DEFAULT_CONCURRENCY when unset; throws on anything but a positive integer. */
+function windowSize(name: string, size: number | undefined): number {
+  const n = size ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(n) || n < 1) throw new TypeError(`RPC server ${name} must be a positive integer, got ${size}`);
+  return n;
 }
 
 function elapsed(started: number): number {

@@ -17,8 +17,14 @@ export interface IncomingMessage {
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
 export interface ListenOptions {
-  /** How many messages may be handled at once (the AMQP prefetch). */
+  /** How many casts (and calls sent to the cast queues) may be handled at once (the AMQP prefetch). */
   readonly concurrency: number;
+  /**
+   * How many calls may be handled at once on the server's call lane, a window of their own that casts never take, so a
+   * cast handler waiting on a call to a peer can never leave that peer's calls unanswered. Without it the server
+   * consumes no call lane, as releases before it did: callers then fall back to the cast queues.
+   */
+  readonly callConcurrency?: number;
 }
 
 export interface Listener {
@@ -62,7 +68,8 @@ export interface Transport {
   /** False while the transport is reconnecting, and after close(). */
   readonly connected: boolean;
   /**
-   * Publishes a call and resolves with the reply body; may add `_msg_id` and `_reply_q` to envelope.
+   * Publishes a call and resolves with the reply body; may add `_msg_id` and `_reply_q` to envelope. The call goes to
+   * the target's call lane, or to its cast queue when no server there consumes a call lane (an older release).
    * Rejects with MessagingTimeout when no reply arrives within timeoutMs, with MessagingUnavailable
    * when the bus is unreachable for that long or the connection is lost while waiting, and with
    * MessageUndeliverable when no queue takes the call (nothing ever listened on its topic or server).
@@ -74,8 +81,9 @@ export interface Transport {
    */
   cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void>;
   /**
-   * Consumes topic's shared queue, the server's own queue and the topic's fanout, again after every reconnection.
-   * While disconnected it resolves at once and consuming starts on connecting.
+   * Consumes topic's shared queue, the server's own queue and the topic's fanout, and (with callConcurrency) the
+   * topic's and the server's call lanes, again after every reconnection. While disconnected it resolves at once and
+   * consuming starts on connecting.
    */
   listen(target: ServerTarget, handler: MessageHandler, opts: ListenOptions): Promise<Listener>;
   /**

@@ -1,4 +1,5 @@
-// One server's consumers: shared queue `T`, own queue `T.H` and an exclusive queue on `T_fanout`, re-made on every session.
+// One server's consumers, re-made on every session: shared queue `T`, own queue `T.H` and an exclusive queue on
+// `T_fanout` on one channel; call lanes `T:call` and `T:call.H` on another, with a window of their own.
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../log';
@@ -12,12 +13,24 @@ import type { AmqpConnection, AmqpSession } from './connection';
 /** Publishes the reply of the call msgId to the reply queue replyTo, on channel when it is still open. */
 export type Replier = (replyTo: string, msgId: string, reply: Reply, channel: Channel) => void;
 
+/**
+ * A call lane no server has consumed for this long is deleted by the broker, so that callers fall back to the cast
+ * queues of a server that went back to a release without call lanes. Long enough to outlast any restart and any call's
+ * timeout, so a call sent while its server restarts still waits for it in the lane.
+ */
+export const CALL_LANE_EXPIRES_MS = 10 * 60_000;
+
+/** One channel of a listener: its own prefetch window over some of the server's queues. */
+interface ConsumerWindow {
+  readonly channel: Channel;
+  readonly consumerTags: string[];
+}
+
 export class AmqpListener implements Listener {
   private readonly inFlight = new InFlight();
   private readonly fanoutQueue: string;
   private readonly log: Logger;
-  private channel?: Channel;
-  private consumerTags: string[] = [];
+  private windows: ConsumerWindow[] = [];
   private stopped = false;
 
   constructor(
@@ -41,35 +54,64 @@ export class AmqpListener implements Listener {
     if (this.stopped) return this.inFlight.drain();
     this.stopped = true;
     this.conn.removeHook(this.consume);
-    const ch = this.channel;
-    this.channel = undefined;
-    if (ch) {
-      for (const tag of this.consumerTags) await ch.cancel(tag).catch(() => undefined);
+    const windows = this.windows;
+    this.windows = [];
+    for (const { channel, consumerTags } of windows) {
+      for (const tag of consumerTags) await channel.cancel(tag).catch(() => undefined);
     }
     await this.inFlight.drain();
-    if (ch) await ch.close().catch(() => undefined);
+    for (const { channel } of windows) await channel.close().catch(() => undefined);
   }
 
   private readonly consume = async (session: AmqpSession): Promise<void> => {
     const { target } = this;
-    const ch = await session.model.createChannel();
-    ch.on('error', (err: Error) => this.log.warn({ err: err.message }, 'message broker closed an RPC server channel'));
-    ch.on('close', () => {
-      if (!this.stopped && this.channel === ch && session.alive) this.conn.recycle(session, `consumer channel of ${target.topic}.${target.server} closed`);
-    });
+    const channels: Channel[] = [];
+    const open = async (prefetch: number): Promise<Channel> => {
+      const ch = await session.model.createChannel();
+      channels.push(ch);
+      ch.on('error', (err: Error) => this.log.warn({ err: err.message }, 'message broker closed an RPC server channel'));
+      ch.on('close', () => {
+        if (!this.stopped && this.windows.some((w) => w.channel === ch) && session.alive) {
+          this.conn.recycle(session, `consumer channel of ${target.topic}.${target.server} closed`);
+        }
+      });
+      await ch.prefetch(prefetch);
+      return ch;
+    };
     try {
-      await this.declareAndConsume(session, ch);
+      // Casts and calls on separate channels, each with its own prefetch: casts can never take the calls' window.
+      const casts = await open(this.opts.concurrency);
+      const plan = [{ channel: casts, queues: await this.declareCastQueues(casts) }];
+      if (this.opts.callConcurrency !== undefined) {
+        const calls = await open(this.opts.callConcurrency);
+        plan.push({ channel: calls, queues: await this.declareCallLanes(calls) });
+      }
+      const windows: ConsumerWindow[] = [];
+      for (const { channel, queues } of plan) {
+        const consumerTags: string[] = [];
+        for (const queue of queues) {
+          if (this.stopped) break;
+          consumerTags.push((await channel.consume(queue, (m) => this.onDelivery(session, channel, m))).consumerTag);
+        }
+        windows.push({ channel, consumerTags });
+      }
+      if (this.stopped) {
+        for (const ch of channels) await ch.close().catch(() => undefined);
+        return;
+      }
+      // Only now are these the live channels whose unexpected close means "start over".
+      this.windows = windows;
+      this.log.debug({ queues: plan.flatMap((p) => p.queues) }, 'consuming RPC queues');
     } catch (err) {
-      // Leave nothing half set up behind: a consumer on one queue of three would take messages nobody handles right.
-      if (this.channel === ch) this.channel = undefined;
-      await ch.close().catch(() => undefined);
+      // Leave nothing half set up behind: a consumer on some of the queues would take messages nobody handles right.
+      for (const ch of channels) await ch.close().catch(() => undefined);
       throw err;
     }
   };
 
-  private async declareAndConsume(session: AmqpSession, ch: Channel): Promise<void> {
+  /** Declares and binds shared queue `T`, own queue `T.H` and this server's fanout queue; returns their names. */
+  private async declareCastQueues(ch: Channel): Promise<string[]> {
     const { names, target } = this;
-    await ch.prefetch(this.opts.concurrency);
     const shared = names.sharedQueue(target.topic);
     const own = names.serverQueue(target);
     const fanout = names.fanoutExchange(target.topic);
@@ -80,19 +122,20 @@ export class AmqpListener implements Listener {
     await ch.assertExchange(fanout, 'fanout', { durable: true });
     await ch.assertQueue(this.fanoutQueue, { exclusive: true, autoDelete: true, durable: false });
     await ch.bindQueue(this.fanoutQueue, fanout, '');
-    const tags: string[] = [];
-    for (const queue of [shared, own, this.fanoutQueue]) {
-      if (this.stopped) break;
-      tags.push((await ch.consume(queue, (m) => this.onDelivery(session, ch, m))).consumerTag);
+    return [shared, own, this.fanoutQueue];
+  }
+
+  /** Declares and binds the topic's call lane `T:call` and this server's `T:call.H`; returns their names. */
+  private async declareCallLanes(ch: Channel): Promise<string[]> {
+    const { names, target } = this;
+    const lanes: string[] = [];
+    for (const t of [{ topic: target.topic }, target]) {
+      const lane = names.callQueueFor(t);
+      await ch.assertQueue(lane, { durable: true, arguments: { 'x-expires': CALL_LANE_EXPIRES_MS } });
+      await ch.bindQueue(lane, names.callExchange, names.routingKey(t));
+      lanes.push(lane);
     }
-    if (this.stopped) {
-      await ch.close().catch(() => undefined);
-      return;
-    }
-    // Only now is ch the live channel whose unexpected close means "start over".
-    this.channel = ch;
-    this.consumerTags = tags;
-    this.log.debug({ queues: [shared, own, this.fanoutQueue] }, 'consuming RPC queues');
+    return lanes;
   }
 
   private onDelivery(session: AmqpSession, ch: Channel, m: ConsumeMessage | null): void {

@@ -1,7 +1,7 @@
 // A bus tap on RabbitMQ: one exclusive, auto-deleting queue bound to the notifications exchange, the topics' fanouts,
-// the reply exchange (under each caller's reply address, as its calls reveal it) and the RPC exchange — there only
-// under keys whose queues already exist, so a message no service's queue takes still comes back to its sender as
-// undeliverable. Nothing the services declared is declared again or changed. Re-made on every session.
+// the reply exchange (under each caller's reply address, as its calls reveal it), the RPC exchange and the call
+// exchange — there only under keys whose queues (cast queues, call lanes) already exist, so a message no service's
+// queue takes still comes back to its sender as undeliverable, or as a call for the cast queues. Nothing the services declared is declared again or changed. Re-made on every session.
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../log';
 import type { TopologyNames } from '../names';
@@ -116,16 +116,21 @@ export class AmqpTap implements BusTap {
     }
   };
 
-  /** Binds the RPC keys of hosts (and the topics' shared keys) whose queues exist. */
+  /** Binds the RPC keys of hosts (and the topics' shared keys) whose queues exist: cast queues and call lanes. */
   private async bindServers(tap: TapQueues, hosts: string[]): Promise<void> {
+    const { names } = this;
     for (const topic of this.opts.topics) {
       for (const target of [{ topic }, ...hosts.map((server) => ({ topic, server }))]) {
-        const key = this.names.routingKey(target);
-        if (tap.boundKeys.has(key)) continue;
-        // A key whose queue does not exist stays unbound: the tap must not make an undeliverable message deliverable.
-        if (!(await this.exists(tap.session, (probe) => probe.checkQueue(this.names.queueFor(target))))) continue;
-        await tap.channel.bindQueue(tap.queue, this.names.exchange, key);
-        tap.boundKeys.add(key);
+        const key = names.routingKey(target);
+        for (const [exchange, queue] of [[names.exchange, names.queueFor(target)], [names.callExchange, names.callQueueFor(target)]]) {
+          const bound = `${exchange} ${key}`;
+          if (tap.boundKeys.has(bound)) continue;
+          // A key whose queue does not exist stays unbound: the tap must not make an undeliverable message deliverable
+          // (nor keep a call from falling back from a call lane nobody consumes to the cast queues).
+          if (!(await this.exists(tap.session, (probe) => probe.checkQueue(queue)))) continue;
+          await tap.channel.bindQueue(tap.queue, exchange, key);
+          tap.boundKeys.add(bound);
+        }
       }
     }
   }
@@ -175,7 +180,7 @@ export class AmqpTap implements BusTap {
       ...(typeof m.properties.correlationId === 'string' ? { msgId: m.properties.correlationId } : {}),
       ...(typeof m.properties.appId === 'string' ? { sender: m.properties.appId } : {}),
     };
-    if (exchange === this.names.exchange) return { ...common, route: 'rpc', address: routingKey };
+    if (exchange === this.names.exchange || exchange === this.names.callExchange) return { ...common, route: 'rpc', address: routingKey };
     if (exchange === this.names.replyExchange) return { ...common, route: 'reply', address: routingKey };
     if (exchange === this.names.notificationsExchange) return { ...common, route: 'notification', address: routingKey };
     const topic = this.fanoutTopics.get(exchange);

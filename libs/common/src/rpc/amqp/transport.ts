@@ -1,4 +1,5 @@
-// The AMQP transport: topic exchange for calls and casts, one reply queue per process, confirms for casts and notifications.
+// The AMQP transport: call lanes (falling back to the cast queues), topic exchange for casts, one reply queue per
+// process, confirms for casts and notifications.
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage, Message, Options } from 'amqplib';
 import type { Logger } from '../../log';
@@ -50,6 +51,8 @@ export class AmqpTransport implements Transport {
   private fanoutDeclared = { session: 0, exchanges: new Set<string>() };
   /** Mandatory publishes on a confirm channel, by message id, until their confirm arrives. */
   private readonly unconfirmed = new Map<string, UnconfirmedPublish>();
+  /** Calls waiting for their reply, by message id, so one the call lanes return can be sent again. */
+  private readonly calling = new Map<string, OutgoingCall>();
   private readonly unsubscribe: () => void;
   /** The appId every publish carries, when this process named itself. */
   private readonly senderProps: { appId?: string };
@@ -77,6 +80,7 @@ export class AmqpTransport implements Transport {
   readonly setUpSession = async (session: AmqpSession): Promise<void> => {
     const ch = session.channel;
     await ch.assertExchange(this.names.exchange, 'topic', { durable: true });
+    await ch.assertExchange(this.names.callExchange, 'direct', { durable: true });
     await ch.assertExchange(this.names.replyExchange, 'direct', { durable: true });
     // Declared on every session, not on first use: a publish to a missing exchange would kill the channel, and taps bind to it.
     await ch.assertExchange(this.names.notificationsExchange, 'topic', { durable: true });
@@ -84,7 +88,7 @@ export class AmqpTransport implements Transport {
     await ch.bindQueue(this.replyQueue, this.names.replyExchange, this.replyQueue);
     await ch.consume(this.replyQueue, (m) => this.onReply(m), { noAck: true });
     // Calls and direct casts are mandatory: what no queue takes comes back here instead of vanishing.
-    ch.on('return', (m: Message) => this.onCallReturned(m));
+    ch.on('return', (m: Message) => this.onCallReturned(session, m));
     session.confirm.on('return', (m: Message) => this.onCastReturned(m));
   };
 
@@ -119,24 +123,31 @@ export class AmqpTransport implements Transport {
   private publishCall(session: AmqpSession, call: OutgoingCall): Promise<unknown> | undefined {
     const { target, envelope, timeoutMs } = call;
     const msgId = envelope._msg_id as string;
-    const remaining = Math.max(1, call.deadline - Date.now());
     try {
-      session.channel.publish(this.names.exchange, this.names.routingKey(target), call.content, {
-        correlationId: msgId,
-        replyTo: this.replyQueue,
-        // Nobody should start a call whose caller has given up on it.
-        expiration: String(Math.ceil(remaining)),
-        contentType: JSON_TYPE,
-        mandatory: true,
-        ...this.senderProps,
-      });
+      // To the call lane first; the broker returns it when no server there consumes one (onCallReturned falls back).
+      this.sendCall(session, call, this.names.callExchange);
     } catch (err) {
       if (!session.alive || this.closed) return undefined;
       return Promise.reject(new MessagingUnavailable(`cannot publish ${envelope.method} to ${describeTarget(target)}: ${errorText(err)}`));
     }
     if (this.log.isLevelEnabled('debug')) this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: msgId }, 'RPC call sent');
+    this.calling.set(msgId, call);
     // No reply can arrive before this turn ends, so waiting may begin after the publish.
-    return this.pending.wait(msgId, envelope.method, remaining, () => callTimedOut(target, envelope.method, timeoutMs));
+    const reply = this.pending.wait(msgId, envelope.method, Math.max(1, call.deadline - Date.now()), () => callTimedOut(target, envelope.method, timeoutMs));
+    return reply.finally(() => this.calling.delete(msgId));
+  }
+
+  /** Publishes call, mandatory, to exchange under its target's routing key; throws when the channel is gone. */
+  private sendCall(session: AmqpSession, call: OutgoingCall, exchange: string): void {
+    session.channel.publish(exchange, this.names.routingKey(call.target), call.content, {
+      correlationId: call.envelope._msg_id as string,
+      replyTo: this.replyQueue,
+      // Nobody should start a call whose caller has given up on it.
+      expiration: String(Math.ceil(Math.max(1, call.deadline - Date.now()))),
+      contentType: JSON_TYPE,
+      mandatory: true,
+      ...this.senderProps,
+    });
   }
 
   async cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void> {
@@ -257,11 +268,26 @@ export class AmqpTransport implements Transport {
     session.channel.publish(this.names.replyExchange, replyTo, content, options);
   };
 
-  /** A call no queue took: fail it now rather than at its timeout. */
-  private onCallReturned(m: Message): void {
+  /**
+   * A call no queue took. From the call lanes: no server there consumes one (a release before them), so it goes to the
+   * cast queues under the same key, as such a server expects. From there too: fail it now rather than at its timeout.
+   */
+  private onCallReturned(session: AmqpSession, m: Message): void {
     const msgId = m.properties.correlationId as string | undefined;
     if (!msgId) return;
     const routingKey = m.fields.routingKey;
+    const call = this.calling.get(msgId);
+    if (m.fields.exchange === this.names.callExchange) {
+      if (!call) return; // answered or given up meanwhile
+      this.log.debug({ routing_key: routingKey, msg_id: msgId }, 'RPC call returned from the call lanes: sending it to the cast queues');
+      try {
+        this.sendCall(session, call, this.names.exchange);
+      } catch (err) {
+        // The session died: its disconnection fails every waiting call, this one included.
+        this.log.debug({ msg_id: msgId, err: errorText(err) }, 'RPC call not sent to the cast queues');
+      }
+      return;
+    }
     this.log.debug({ routing_key: routingKey, msg_id: msgId }, 'RPC call returned: no queue takes its routing key');
     this.pending.fail(msgId, undeliverable(targetOfRoutingKey(routingKey), methodOf(m), routingKey));
   }

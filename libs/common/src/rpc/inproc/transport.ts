@@ -1,4 +1,5 @@
-// The in-process transport: AMQP's delivery semantics (shared, per-server and fanout queues, notification taps) without a broker.
+// The in-process transport: AMQP's delivery semantics (shared, per-server and fanout queues, call lanes, notification
+// taps) without a broker.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../log';
 import type { Envelope, Reply } from '../envelope';
@@ -51,7 +52,9 @@ export class InprocTransport implements Transport {
     this.checkOpen(envelope.method, target);
     const msgId = randomUUID();
     const body = JSON.stringify({ ...envelope, _msg_id: msgId, _reply_q: this.address });
-    const delivered = this.bus.publish(this.names.queueFor(target), { body, expiresAt: Date.now() + timeoutMs, replyTo: this.address, msgId });
+    const message: BusMessage = { body, expiresAt: Date.now() + timeoutMs, replyTo: this.address, msgId };
+    // As on RabbitMQ: the call lane, or the cast queue where no server consumes a call lane.
+    const delivered = this.bus.publish(this.names.callQueueFor(target), message) || this.bus.publish(this.names.queueFor(target), message);
     if (!delivered) throw undeliverable(target, envelope.method, this.names.routingKey(target));
     if (this.bus.tapped) this.observe({ route: 'rpc', address: this.names.routingKey(target), body, msgId });
     this.log.debug({ method: envelope.method, target: describeTarget(target), msg_id: msgId }, 'RPC call sent');
@@ -136,11 +139,13 @@ export class InprocTransport implements Transport {
   }
 }
 
-/** One server's consumer on its topic's shared queue, its own queue and its own fanout queue. */
+/**
+ * One server's consumers: one on its topic's shared queue, its own queue and its own fanout queue; another, with a
+ * window of its own, on its topic's and its own call lanes.
+ */
 class InprocListener implements Listener {
-  private readonly consumer: BusConsumer;
-  private readonly queues: BusQueue[];
-  private readonly fanoutQueue: BusQueue;
+  private readonly attached: [BusQueue, BusConsumer][] = [];
+  private readonly fanoutQueue = new BusQueue();
   private readonly fanoutExchange: string;
   private readonly inFlight = new InFlight();
   private stopped = false;
@@ -155,25 +160,30 @@ class InprocListener implements Listener {
     private readonly onStop: () => void,
     sender?: string,
   ) {
-    this.consumer = new BusConsumer(opts.concurrency, (m) => {
-      this.inFlight.begin();
-      return started(handler, incoming(bus, m, sender))
-        .catch((err: unknown) => log.error({ err }, 'RPC message handler crashed'))
-        .finally(() => this.inFlight.end());
-    });
-    const shared = bus.declareQueue(names.sharedQueue(target.topic));
-    const own = bus.declareQueue(names.serverQueue(target));
-    this.fanoutQueue = new BusQueue();
+    const consumer = (capacity: number) =>
+      new BusConsumer(capacity, (m) => {
+        this.inFlight.begin();
+        return started(handler, incoming(bus, m, sender))
+          .catch((err: unknown) => log.error({ err }, 'RPC message handler crashed'))
+          .finally(() => this.inFlight.end());
+      });
     this.fanoutExchange = names.fanoutExchange(target.topic);
     bus.bindFanout(this.fanoutExchange, this.fanoutQueue);
-    this.queues = [shared, own, this.fanoutQueue];
-    for (const q of this.queues) q.attach(this.consumer);
+    const casts = consumer(opts.concurrency);
+    for (const q of [bus.declareQueue(names.sharedQueue(target.topic)), bus.declareQueue(names.serverQueue(target)), this.fanoutQueue]) {
+      this.attached.push([q, casts]);
+    }
+    if (opts.callConcurrency !== undefined) {
+      const calls = consumer(opts.callConcurrency);
+      for (const lane of [{ topic: target.topic }, target]) this.attached.push([bus.declareQueue(names.callQueueFor(lane)), calls]);
+    }
+    for (const [q, c] of this.attached) q.attach(c);
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return this.inFlight.drain();
     this.stopped = true;
-    for (const q of this.queues) q.detach(this.consumer);
+    for (const [q, c] of this.attached) q.detach(c);
     this.bus.unbindFanout(this.fanoutExchange, this.fanoutQueue);
     this.onStop();
     await this.inFlight.drain();
