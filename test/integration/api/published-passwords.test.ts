@@ -5,7 +5,7 @@ import { silentLogger } from '@ferry/common/log';
 import { isLoopback } from '@ferry/api';
 import { randomPrefix, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
-import { runFerry, tempStateDir } from '../../support/ferry-process';
+import { runFerry, startFerry, tempStateDir } from '../../support/ferry-process';
 
 describe('published passwords', () => {
   const state = tempStateDir();
@@ -67,9 +67,13 @@ describe('published passwords', () => {
     expect(one.stderr).toContain('user demo still has its built-in password');
     expect((await runFerry(['user', 'password', 'demo'], env, 30_000, 'demo-new-secret-2\n')).code).toBe(0);
     expect(await usersWithBuiltInPasswords(db.dataSource)).toEqual([]);
-    // Listening now succeeds: the process stays up until told to stop (killed by the timeout here).
-    const started = await runFerry(['api', '--host', 'api-published'], { ...env, FERRY_API_LISTEN: '0.0.0.0', FERRY_LOG_LEVEL: 'info' }, 4_000);
-    expect(started.stdout).toMatch(/API listening/);
-    expect(started.stderr).not.toMatch(/refusing/);
+    // Listening now succeeds: the process stays up until told to stop.
+    const started = startFerry(['api', '--host', 'api-published'], { ...env, FERRY_API_LISTEN: '0.0.0.0', FERRY_LOG_LEVEL: 'info' });
+    try {
+      await started.waitFor(/API listening/, 45_000);
+      expect(started.output()).not.toMatch(/refusing/);
+    } finally {
+      await started.stop('SIGKILL');
+    }
   }, 60_000);
 });

@@ -12,7 +12,9 @@ import { runFerry, startFerry, tempStateDir, type FerryProcess } from '../../sup
 jest.setTimeout(120_000);
 
 const HOST = 'cmp-lease';
-const LEASE_SECONDS = 3;
+// Long enough that a second process, started right after a kill, still finds the lease held on a loaded machine
+// (starting node and the service takes seconds there).
+const LEASE_SECONDS = 12;
 
 describe('a compute service holds a lease on its host', () => {
   const state = tempStateDir();
