@@ -56,12 +56,22 @@ export class ChaosClient {
     }
   }
 
-  /** A request the user makes once: an unreachable API (it crashed on it) is an answer too (status 0). */
-  async act(method: string, path: string, body?: unknown): Promise<ApiResult> {
-    try {
-      return await this.request(method, `/compute/v2.1${path}`, body);
-    } catch (err) {
-      return { status: 0, body: { error: (err as Error).message } };
+  /**
+   * A request the user makes once: an API that crashed on it is an answer too (status 0). An API that refuses the
+   * connection (restarting) never saw the request, so the user sends it again once it listens, as anyone would.
+   */
+  async act(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<ApiResult> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.request(method, `/compute/v2.1${path}`, body);
+      } catch (err) {
+        if (refused(err) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 300));
+          continue;
+        }
+        return { status: 0, body: { error: (err as Error).message } };
+      }
     }
   }
 
@@ -72,4 +82,10 @@ export class ChaosClient {
     if (!body.images[0]) throw new Error(`no image named ${name}`);
     return body.images[0].id;
   }
+}
+
+/** The connection was refused: nothing listened, so the request was never received. */
+function refused(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return cause?.code === 'ECONNREFUSED';
 }

@@ -38,11 +38,13 @@ export class GatedTransfer implements Transfer {
   readonly reached: Promise<CopyRequest>;
   private arrived!: (req: CopyRequest) => void;
 
-  constructor(private readonly holds: (req: CopyRequest) => boolean) {
+  /** `lingerMs`: how long each copy that is not held takes at least (so a running guest writes meanwhile). */
+  constructor(private readonly holds: (req: CopyRequest) => boolean, private readonly lingerMs = 0) {
     this.reached = new Promise((resolve) => { this.arrived = resolve; });
   }
 
   async copy(req: CopyRequest): Promise<CopyResult> {
+    if (!this.holds(req) && this.lingerMs > 0) await new Promise((r) => setTimeout(r, this.lingerMs));
     if (this.holds(req)) {
       this.arrived(req);
       await new Promise<void>((resolve, reject) => {

@@ -153,7 +153,8 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
       ['after power-off, before pass 2', (req: CopyRequest) => req.ranges !== undefined],
     ])('stops a cold move %s: the copy is cancelled, both hosts drop their copy and claim, the record errors out', async (_label, holds) => {
       const vm = await buildServer();
-      const gated = new GatedTransfer(holds);
+      // Pass 1 lasts long enough for the guest (8 MiB/s) to write: a disk copied in an instant leaves pass 2 nothing to do.
+      const gated = new GatedTransfer(holds, 300);
       const restore = await restartCompute(vm.host!, { transfer: gated });
       try {
         await cluster.requestMove(vm.uuid);
