@@ -19,8 +19,8 @@ import { randomUUID } from 'node:crypto';
 import { buildApp } from '@ferry/api';
 import { createTransport, newRequestContext } from '@ferry/common/rpc';
 import { silentLogger } from '@ferry/common/log';
-import { livenessWrites } from '@ferry/common/metrics';
 import { BenchCluster } from './support/bench-cluster';
+import { hostsUpAndReporting, livenessWriteRate, waitForActive } from './support/scale-probe';
 import { percentile, sleep } from './support/stats';
 import { injectToken } from '../support/tokens';
 
@@ -57,25 +57,16 @@ async function main(): Promise<void> {
     const flavor = await cluster.createFlavor({ name: 'scale.tiny', vcpus: 1, memory_mb: 64, root_gb: 0 });
     const bootStart = Date.now();
     await cluster.requestBuilds(flavor, INSTANCES, 100);
-    await waitForCount(cluster, `SELECT count(*)::int AS n FROM instances WHERE vm_state = 'active' AND task_state IS NULL AND deleted_at IS NULL`, INSTANCES, 'active instances', 1800);
+    await waitForActive(cluster.ds, INSTANCES, 1800);
     const bootSeconds = (Date.now() - bootStart) / 1000;
     out(`boot of ${INSTANCES} instances: ${bootSeconds.toFixed(1)} s (${(INSTANCES / bootSeconds).toFixed(0)}/s); RSS ${mib(process.memoryUsage().rss)} MiB`);
 
     // Quiet window: what keeping the hosts visible costs once they settled (a report after the boot's changes first).
     await sleep(cluster.config.powerSyncSeconds * 1000 + 2000);
-    const before = await livenessWrites();
-    await sleep(WINDOW_S * 1000);
-    const after = await livenessWrites();
-    const per100 = (n: number) => n / WINDOW_S / (HOSTS / 100);
-    const beats = after.heartbeat - before.heartbeat;
-    const reports = after.resource_report - before.resource_report;
-    out(`liveness writes over ${WINDOW_S} s: ${beats} heartbeat, ${reports} resource report → ${per100(beats + reports).toFixed(3)} per s per 100 hosts (target ≤ 1)`);
-    const [{ up, nodes }] = (await cluster.ds.query(
-      `SELECT (SELECT count(*)::int FROM services WHERE "binary" = 'ferry-compute' AND last_seen_up > now() - make_interval(secs => $1)) AS up,
-              (SELECT count(*)::int FROM compute_nodes WHERE running_vms > 0 OR vcpus_used > 0) AS nodes`,
-      [cluster.config.serviceDownSeconds],
-    )) as { up: number; nodes: number }[];
-    out(`hosts up: ${up} of ${HOSTS}; hosts reporting usage: ${nodes}`);
+    const rate = await livenessWriteRate(WINDOW_S, HOSTS);
+    out(`liveness writes over ${WINDOW_S} s: ${rate.heartbeats} heartbeat, ${rate.reports} resource report → ${rate.per100.toFixed(3)} per s per 100 hosts (target ≤ 1)`);
+    const { up, reporting } = await hostsUpAndReporting(cluster.ds, cluster.config.serviceDownSeconds);
+    out(`hosts up: ${up} of ${HOSTS}; hosts whose reported usage matches their instances and claims: ${reporting}`);
 
     const latencies: number[] = [];
     const consumers: string[] = [];
@@ -138,18 +129,6 @@ async function main(): Promise<void> {
 
 function mib(bytes: number): string {
   return (bytes / 1024 / 1024).toFixed(1);
-}
-
-async function waitForCount(cluster: BenchCluster, sql: string, want: number, what: string, timeoutS: number): Promise<void> {
-  const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
-    const [{ n }] = (await cluster.ds.query(sql)) as { n: number }[];
-    if (n >= want) return;
-    const [{ e }] = (await cluster.ds.query(`SELECT count(*)::int AS e FROM instances WHERE vm_state = 'error'`)) as { e: number }[];
-    if (e > 0) throw new Error(`${e} instances in ERROR (${n} of ${want} ${what})`);
-    if (Date.now() > deadline) throw new Error(`${n} of ${want} ${what} after ${timeoutS} s`);
-    await sleep(1000);
-  }
 }
 
 main().catch((err: unknown) => {

@@ -79,4 +79,23 @@ describe('heartbeat batch', () => {
     await hb.stop();
     expect(await serviceLeaseHolder(db.dataSource, { host: 'deleted', binary: 'ferry-compute' })).toBeUndefined();
   });
+
+  it('keeps beating for the others while one service\'s row is locked elsewhere, and for that one once it is free', async () => {
+    const free = await beat('free-row');
+    const stuck = await beat('stuck-row');
+    const qr = db.dataSource.createQueryRunner();
+    await qr.startTransaction();
+    try {
+      await qr.query(`SELECT 1 FROM services WHERE host = 'stuck-row' FOR UPDATE`);
+      const freeAt = free.lastSucceededAt();
+      const stuckAt = stuck.lastSucceededAt();
+      await waitUntil(async () => free.lastSucceededAt() > freeAt + 3 * INTERVAL_MS, 'three beats of the other service', 10_000);
+      expect(stuck.lastSucceededAt()).toBe(stuckAt);
+    } finally {
+      await qr.rollbackTransaction();
+      await qr.release();
+    }
+    const at = stuck.lastSucceededAt();
+    await waitUntil(async () => stuck.lastSucceededAt() > at, 'the freed service beating again', 10_000);
+  });
 });

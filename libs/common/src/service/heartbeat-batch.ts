@@ -9,7 +9,10 @@ export interface BatchedBeat {
   renewal: LeaseRenewal;
   /** The beat renewed the lease. */
   renewed(): void;
-  /** The batch statement did not renew it (lease taken or row deleted): the service checks alone. */
+  /**
+   * The batch statement did not renew it (lease taken, row deleted, or row locked by another transaction): the
+   * service checks alone, in the background, and sits out the batch's beats until it knows.
+   */
   missed(): Promise<void>;
   /** The statement failed (the database is unreachable): nobody's lease was renewed. */
   failed(err: Error): void;
@@ -18,6 +21,8 @@ export interface BatchedBeat {
 export class HeartbeatBatch {
   private static readonly batches = new WeakMap<DataSource, Map<number, HeartbeatBatch>>();
   private readonly members = new Set<BatchedBeat>();
+  /** Members checking alone after a missed beat: a row locked elsewhere stalls only its own service. */
+  private readonly alone = new Map<BatchedBeat, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
 
@@ -53,11 +58,11 @@ export class HeartbeatBatch {
       clearInterval(this.timer);
       this.timer = undefined;
     }
-    await this.beating;
+    await Promise.all([this.beating, this.alone.get(member)]);
   }
 
   private async beat(): Promise<void> {
-    const members = [...this.members];
+    const members = [...this.members].filter((m) => !this.alone.has(m));
     if (members.length === 0) return;
     let renewed: Set<string>;
     try {
@@ -67,11 +72,9 @@ export class HeartbeatBatch {
       for (const m of members) m.failed(err as Error);
       return;
     }
-    const missed: Promise<void>[] = [];
     for (const m of members) {
       if (renewed.has(m.renewal.owner)) m.renewed();
-      else missed.push(m.missed());
+      else this.alone.set(m, m.missed().finally(() => this.alone.delete(m)));
     }
-    await Promise.all(missed);
   }
 }

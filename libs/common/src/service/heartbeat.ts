@@ -3,6 +3,7 @@
 import type { DataSource } from 'typeorm';
 import { claimServiceLease, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type HeartbeatReport, type LeaseOwner } from '../db';
 import type { Logger } from '../log';
+import { countLivenessWrite } from '../metrics';
 import { HeartbeatBatch, type BatchedBeat } from './heartbeat-batch';
 import { newLeaseOwner, serviceLeaseSeconds, ServiceLeaseHeld, ServiceLeaseLost } from './lease';
 import { FERRY_VERSION, type ServiceDeps } from './service';
@@ -65,6 +66,7 @@ export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat>
     missed: async () => {
       try {
         if (await renewServiceLease(opts.dataSource, report, owner, opts.leaseSeconds)) {
+          countLivenessWrite('heartbeat');
           succeeded();
           return;
         }

@@ -1,5 +1,5 @@
 // Small data-access functions, one module per table the services touch.
-export { isForcedDown, listServices, recordHeartbeat, type HeartbeatReport } from './services';
+export { forcedDownHosts, isForcedDown, listServices, recordHeartbeat, type HeartbeatReport } from './services';
 export {
   claimServiceLease, releaseServiceLease, renewServiceLease, renewServiceLeases, serviceLeaseHolder, type LeaseHolder, type LeaseOwner,
   type LeaseRenewal,
