@@ -23,11 +23,16 @@ import { fencedFile, fenceSelf, SelfFence, unfenceSelf } from './evacuation/self
 import { getInstance, isForcedDown } from '@ferry/common/db';
 import { selfFenceSeconds } from './evacuation/self-fence-settings';
 import { recoverEvacuations } from './evacuation/recovery';
+import { ForcedDownWatch } from './evacuation/forced-down-watch';
+
+/** How old a forced-down answer may be: half the self-fence's tick, so a host learns of a force-down as fast as when it read alone. */
+const FORCED_DOWN_MAX_AGE_MS = 250;
 
 export * from './rpcapi';
 export { COMPUTE_CONTRACT } from './rpc-contract';
 export * from './drivers';
 export { COMPUTE_BINARY } from './binary';
+export { ForcedDownWatch } from './evacuation/forced-down-watch';
 export { ComputeManager } from './manager';
 export type { ComputeContext, ComputeSettings } from './compute-context';
 export { BUILD_EVENT } from './build-instance/build-instance';
@@ -101,9 +106,12 @@ async function serveHost(
   } else {
     await unfenceSelf(c, fenced);
   }
+  // One read of forced_down for every host of the process at most every FORCED_DOWN_MAX_AGE_MS, not one per host per tick.
+  const forcedDown = ForcedDownWatch.of(c.ds);
+  const unwatch = forcedDown.watch(opts.host);
   const selfFence = new SelfFence(c, {
     lastBeat: () => heartbeat.lastSucceededAt(),
-    forcedDown: () => isForcedDown(c.ds, { host: opts.host, binary: COMPUTE_BINARY }),
+    forcedDown: () => forcedDown.isForcedDown(opts.host, FORCED_DOWN_MAX_AGE_MS),
   }, selfFenceSeconds(deps.config) * 1000, fenced, { fencedAtStart: forcedAtStart });
   await reportResources(c);
   log.info({ driver: driver.type, vcpus: info.vcpus, memory_mb: info.memory_mb, local_gb: info.local_gb, availability_zone: deps.config.availabilityZone }, 'compute node registered');
@@ -133,6 +141,7 @@ async function serveHost(
     binary: COMPUTE_BINARY, topic: COMPUTE_TOPIC, host: opts.host, endpoints: [served(new ComputeManager(c, opts.rpcVersion), COMPUTE_CONTRACT)], heartbeat,
     onStopping: () => {
       void selfFence.stop();
+      unwatch();
       // No periodic run starts any more either: stopping means taking no new work, whoever would start it.
       tasksStopped = Promise.all(tasks.map((t) => t.stop()));
       stopping.abort();

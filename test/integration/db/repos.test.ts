@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CIRROS_IMAGE_ID, CLASSIC_FLAVORS, Flavor, Image, listComputeNodes, listServices, migrate, openDatabase, recordHeartbeat, seed,
-  upsertComputeNode, type FerryDatabase,
+  CIRROS_IMAGE_ID, claimResources, CLASSIC_FLAVORS, Flavor, Image, listComputeNodes, listServices, migrate, openDatabase, recordHeartbeat,
+  recordHostUsage, seed, upsertComputeNode, type FerryDatabase,
 } from '@ferry/common/db';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
@@ -59,6 +59,24 @@ describe('services, compute nodes and seed data on Postgres', () => {
     expect(updated).toMatchObject({ id: created.id, uuid: created.uuid, vcpus: 16, vcpus_used: 3, capabilities: {}, host_ip: '10.0.0.1' });
     await upsertComputeNode(db.dataSource, { ...report, host: 'compute-0', storage_id: 'shared' });
     expect((await listComputeNodes(db.dataSource)).map((n) => n.host)).toEqual(['compute-0', 'compute-1']);
+  });
+
+  it('writes a host\'s usage only when it changed, and says when the host has no row', async () => {
+    await upsertComputeNode(db.dataSource, {
+      host: 'usage-1', hypervisor_hostname: 'usage-1', hypervisor_type: 'fake', vcpus: 8, memory_mb: 16384, local_gb: 200,
+      cpu_model: 'Haswell', capabilities: {}, storage_id: 'local-usage-1',
+    });
+    const stamp = async () => ((await db.dataSource.query(`SELECT vcpus_used, running_vms, updated_at FROM compute_nodes WHERE host = 'usage-1'`)) as
+      { vcpus_used: number; running_vms: number; updated_at: Date }[])[0]!;
+    expect(await recordHostUsage(db.dataSource, 'usage-1', 0)).toBe('unchanged');
+    expect(await claimResources(db.dataSource, { consumer_uuid: '6f1c1a2e-0000-4000-8000-000000000001', host: 'usage-1', vcpus: 2, memory_mb: 512, disk_gb: 1 })).toBe(true);
+    expect(await recordHostUsage(db.dataSource, 'usage-1', 1)).toBe('written');
+    const written = await stamp();
+    expect(written).toMatchObject({ vcpus_used: 2, running_vms: 1 });
+    expect(await recordHostUsage(db.dataSource, 'usage-1', 1)).toBe('unchanged');
+    expect((await stamp()).updated_at).toEqual(written.updated_at);
+    expect(await recordHostUsage(db.dataSource, 'usage-1', 2)).toBe('written');
+    expect(await recordHostUsage(db.dataSource, 'no-such-host', 0)).toBe('missing');
   });
 
   it('seeds the classic flavors and cirros once, however often it runs', async () => {

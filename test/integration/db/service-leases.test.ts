@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  claimServiceLease, migrate, openDatabase, recordHeartbeat, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type FerryDatabase, type LeaseOwner,
+  claimServiceLease, migrate, openDatabase, recordHeartbeat, releaseServiceLease, renewServiceLease, renewServiceLeases, serviceLeaseHolder, type FerryDatabase, type LeaseOwner,
 } from '@ferry/common/db';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 
@@ -77,5 +77,31 @@ describe('service leases on Postgres', () => {
     await db.dataSource.query(`DELETE FROM services WHERE host = 'gone'`);
     expect(await renewServiceLease(db.dataSource, report('gone'), a, 30)).toBe(true);
     expect(await serviceLeaseHolder(db.dataSource, key('gone'))).toMatchObject({ pid: 30 });
+  });
+
+  it('renews many leases in one statement, each only for the owner holding it', async () => {
+    const held = [owner(40), owner(41)];
+    const taken = owner(42);
+    const thief = owner(43);
+    await Promise.all(['b1', 'b2'].map((h, i) => claimServiceLease(db.dataSource, report(h), held[i]!, 30)));
+    expect(await claimServiceLease(db.dataSource, report('b3'), taken, 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await claimServiceLease(db.dataSource, report('b3'), thief, 30)).toBe(true);
+    const [{ count: before }] = (await db.dataSource.query(`SELECT report_count AS count FROM services WHERE host = 'b1'`)) as { count: number }[];
+    const renewed = await renewServiceLeases(db.dataSource, [
+      ...['b1', 'b2'].map((h, i) => ({ ...key(h), owner: held[i]!.token, leaseSeconds: 60 })),
+      { ...key('b3'), owner: taken.token, leaseSeconds: 60 },
+      { ...key('never-claimed'), owner: randomUUID(), leaseSeconds: 60 },
+    ]);
+    expect([...renewed].sort()).toEqual([held[0]!.token, held[1]!.token].sort());
+    const rows = (await db.dataSource.query(
+      `SELECT host, report_count, extract(epoch FROM lease_expires_at - now())::float8 AS left_s FROM services WHERE host IN ('b1', 'b3') ORDER BY host`,
+    )) as { host: string; report_count: number; left_s: number }[];
+    expect(rows[0]).toMatchObject({ host: 'b1', report_count: before + 1 });
+    expect(rows[0]!.left_s).toBeGreaterThan(55);
+    // The lease taken meanwhile stays the thief's, as it was.
+    expect(rows[1]!.left_s).toBeLessThanOrEqual(30);
+    expect(await serviceLeaseHolder(db.dataSource, key('b3'))).toMatchObject({ pid: 43 });
+    expect(await renewServiceLeases(db.dataSource, [])).toEqual(new Set());
   });
 });

@@ -11,6 +11,7 @@ import { migrationList, migrationShow, migrationWatch } from './commands/migrati
 import { serverCleanup } from './commands/server-cleanup';
 import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
+import { expandHostList, HostListError } from './host-list';
 import { setPassword } from './commands/user';
 import { PublishedPasswordsError } from '@ferry/api';
 import { up } from './commands/up';
@@ -31,15 +32,20 @@ function buildProgram(): Command {
     .action(async (o: { computes?: number; port?: number }) => up(readConfig(overrides({ upComputes: o.computes, apiPort: o.port }))));
 
   for (const name of ['api', 'scheduler', 'compute'] as ServiceName[]) {
-    program
+    const command = program
       .command(name)
       .description(`run the ${name} service alone (needs FERRY_DATABASE_URL and FERRY_TRANSPORT_URL)`)
-      .addOption(new Option('--host <host>', name === 'compute' ? 'host name this compute service manages' : 'host name to register under'))
-      .action(async (o: { host?: string }) => {
-        const config = readConfig(overrides({ host: o.host }));
-        if (name === 'compute' && !config.host) throw new UsageError('ferry compute needs --host <name> (or FERRY_HOST)');
-        await runService(name, config, defaultHost(config));
-      });
+      .addOption(new Option('--host <host>', name === 'compute' ? 'host name this compute service manages' : 'host name to register under'));
+    if (name === 'compute') {
+      command.addOption(new Option('--hosts <list>', 'a simulation (FERRY_DRIVER=fake): serve many fake hosts in this process, e.g. sim-[0001-1000]')
+        .argParser(hostList).conflicts('host'));
+    }
+    command.action(async (o: { host?: string; hosts?: string[] }) => {
+      const config = readConfig(overrides({ host: o.host }));
+      if (o.hosts) return runService(name, config, o.hosts);
+      if (name === 'compute' && !config.host) throw new UsageError('ferry compute needs --host <name>, --hosts <list> (or FERRY_HOST)');
+      await runService(name, config, [defaultHost(config)]);
+    });
   }
 
   program
@@ -188,6 +194,15 @@ function buildProgram(): Command {
 
 function overrides(o: Partial<FerryConfig>): Partial<FerryConfig> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<FerryConfig>;
+}
+
+function hostList(raw: string): string[] {
+  try {
+    return expandHostList(raw);
+  } catch (err) {
+    if (err instanceof HostListError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
 }
 
 function positiveInt(raw: string): number {

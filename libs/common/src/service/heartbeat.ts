@@ -3,6 +3,8 @@
 import type { DataSource } from 'typeorm';
 import { claimServiceLease, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type HeartbeatReport, type LeaseOwner } from '../db';
 import type { Logger } from '../log';
+import { countLivenessWrite } from '../metrics';
+import { HeartbeatBatch, type BatchedBeat } from './heartbeat-batch';
 import { newLeaseOwner, serviceLeaseSeconds, ServiceLeaseHeld, ServiceLeaseLost } from './lease';
 import { FERRY_VERSION, type ServiceDeps } from './service';
 
@@ -31,7 +33,8 @@ export interface Heartbeat {
 const CLAIM_ATTEMPTS = 3;
 
 /**
- * Claims the lease with a first heartbeat (so a started service is visible at once), then renews it every intervalMs.
+ * Claims the lease with a first heartbeat (so a started service is visible at once), then renews it every intervalMs
+ * in the process's heartbeat batch (one statement for every service of the process on the same database).
  * Throws ServiceLeaseHeld while another process holds the lease.
  */
 export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat> {
@@ -43,44 +46,48 @@ export async function startHeartbeat(opts: HeartbeatOptions): Promise<Heartbeat>
 
   let onLost!: (err: ServiceLeaseLost) => void;
   const lost = new Promise<ServiceLeaseLost>((resolve) => { onLost = resolve; });
-  let inFlight: Promise<void> = Promise.resolve();
-  let beating = false;
   let failing = false;
   let stopped = false;
-  const beat = async () => {
-    if (!(await renewServiceLease(opts.dataSource, report, owner, opts.leaseSeconds))) {
-      clearInterval(timer);
-      stopped = true;
-      const err = new ServiceLeaseLost(opts.host, opts.binary, await serviceLeaseHolder(opts.dataSource, key).catch(() => undefined));
-      opts.log.error({ err: err.message }, 'service lease lost');
-      onLost(err);
-    }
+  const batch = HeartbeatBatch.of(opts.dataSource, opts.intervalMs);
+  const succeeded = () => {
+    if (!stopped) lastSuccess = Date.now();
+    if (failing) opts.log.info('heartbeat recovered');
+    failing = false;
   };
-  const timer = setInterval(() => {
-    // One beat at a time: a slow database must not pile renewals up.
-    if (beating || stopped) return;
-    beating = true;
-    inFlight = beat().then(
-      () => {
-        if (!stopped) lastSuccess = Date.now();
-        if (failing) opts.log.info('heartbeat recovered');
-        failing = false;
-      },
-      (err: Error) => {
-        // A missed beat is not fatal: the service is reported down, and its lease open, only after several in a row.
-        if (!failing) opts.log.warn({ err: err.message }, 'heartbeat write failed; will keep trying');
-        failing = true;
-      },
-    ).finally(() => { beating = false; });
-  }, opts.intervalMs);
-  timer.unref();
+  const failed = (err: Error) => {
+    // A missed beat is not fatal: the service is reported down, and its lease open, only after several in a row.
+    if (!failing) opts.log.warn({ err: err.message }, 'heartbeat write failed; will keep trying');
+    failing = true;
+  };
+  const member: BatchedBeat = {
+    renewal: { host: opts.host, binary: opts.binary, owner: owner.token, leaseSeconds: opts.leaseSeconds },
+    renewed: succeeded,
+    // Alone, the renewal writes a deleted row anew, or finds the lease taken.
+    missed: async () => {
+      try {
+        if (await renewServiceLease(opts.dataSource, report, owner, opts.leaseSeconds)) {
+          countLivenessWrite('heartbeat');
+          succeeded();
+          return;
+        }
+        stopped = true;
+        void batch.leave(member);
+        const err = new ServiceLeaseLost(opts.host, opts.binary, await serviceLeaseHolder(opts.dataSource, key).catch(() => undefined));
+        opts.log.error({ err: err.message }, 'service lease lost');
+        onLost(err);
+      } catch (err) {
+        failed(err as Error);
+      }
+    },
+    failed,
+  };
+  batch.join(member);
   return {
     lost,
     lastSucceededAt: () => lastSuccess,
     async stop() {
       stopped = true;
-      clearInterval(timer);
-      await inFlight;
+      await batch.leave(member);
       await releaseServiceLease(opts.dataSource, key, owner).catch((err: Error) =>
         opts.log.warn({ err: err.message }, 'cannot release the service lease; it expires on its own'));
     },

@@ -77,16 +77,26 @@ export async function listHostCapacities(ds: DataSource): Promise<HostCapacity[]
 
 /**
  * Writes the host's usage columns from the allocations held on it (RAM and disk plus the host's reserve, as
- * Nova's resource tracker counts them), and the number of VMs its driver runs.
+ * Nova's resource tracker counts them), and the number of VMs its driver runs — only when they changed, so that an
+ * idle host's periodic report writes nothing. Says whether it wrote, found the figures unchanged, or found no row for
+ * the host (deleted with its service: the compute reports its capacity anew).
  */
-export async function recordHostUsage(ds: DataSource, host: string, runningVms: number): Promise<void> {
-  await ds.query(
-    `UPDATE compute_nodes n
-        SET vcpus_used = u.vcpus, memory_mb_used = u.memory_mb + n.reserved_memory_mb, local_gb_used = u.disk_gb + n.reserved_disk_gb,
-            running_vms = $2, updated_at = now()
-       FROM (SELECT coalesce(sum(vcpus), 0) AS vcpus, coalesce(sum(memory_mb), 0) AS memory_mb, coalesce(sum(disk_gb), 0) AS disk_gb
-               FROM allocations WHERE host = $1) u
-      WHERE n.host = $1`,
+export async function recordHostUsage(ds: DataSource, host: string, runningVms: number): Promise<'written' | 'unchanged' | 'missing'> {
+  // Through a CTE: the driver answers a bare UPDATE … RETURNING with [rows, count], a SELECT with its rows.
+  const rows = (await ds.query(
+    `WITH u AS (SELECT coalesce(sum(vcpus), 0)::int AS vcpus, coalesce(sum(memory_mb), 0)::int AS memory_mb, coalesce(sum(disk_gb), 0)::int AS disk_gb
+                  FROM allocations WHERE host = $1),
+          w AS (UPDATE compute_nodes n
+                   SET vcpus_used = u.vcpus, memory_mb_used = u.memory_mb + n.reserved_memory_mb, local_gb_used = u.disk_gb + n.reserved_disk_gb,
+                       running_vms = $2, updated_at = now()
+                  FROM u
+                 WHERE n.host = $1
+                   AND (n.vcpus_used, n.memory_mb_used, n.local_gb_used, n.running_vms)
+                       IS DISTINCT FROM (u.vcpus, u.memory_mb + n.reserved_memory_mb, u.disk_gb + n.reserved_disk_gb, $2::int)
+                RETURNING n.host)
+     SELECT (SELECT count(*) FROM w)::int AS written, EXISTS (SELECT 1 FROM compute_nodes WHERE host = $1) AS present`,
     [host, runningVms],
-  );
+  )) as { written: number; present: boolean }[];
+  if (rows[0]!.written > 0) return 'written';
+  return rows[0]!.present ? 'unchanged' : 'missing';
 }

@@ -1,7 +1,8 @@
 // Small data-access functions, one module per table the services touch.
-export { isForcedDown, listServices, recordHeartbeat, type HeartbeatReport } from './services';
+export { forcedDownHosts, isForcedDown, listServices, recordHeartbeat, type HeartbeatReport } from './services';
 export {
-  claimServiceLease, releaseServiceLease, renewServiceLease, serviceLeaseHolder, type LeaseHolder, type LeaseOwner,
+  claimServiceLease, releaseServiceLease, renewServiceLease, renewServiceLeases, serviceLeaseHolder, type LeaseHolder, type LeaseOwner,
+  type LeaseRenewal,
 } from './service-leases';
 export {
   listComputeNodes, upsertComputeNode, listHostCapacities, recordHostUsage, type ComputeNodeReport, type HostCapacity,

@@ -79,3 +79,35 @@ async function upsertLeased(ds: DataSource, report: HeartbeatReport, owner: Leas
   )) as Row[];
   return rows.length === 1;
 }
+
+/** One lease to renew in a batch: the (host, binary) row, its holder's token, how long the renewal lasts. */
+export interface LeaseRenewal {
+  host: string;
+  binary: string;
+  owner: string;
+  leaseSeconds: number;
+}
+
+/**
+ * Renews many leases in one statement (the heartbeat of every service a process runs): each row is written only
+ * while its owner still holds it, and a row another transaction holds locked is skipped rather than waited for, so
+ * that one stuck row never holds up the other services' heartbeats. Returns the owner tokens of the renewals that
+ * won; one missing lost its lease, its row, or was locked (renewServiceLease, alone, tells which).
+ */
+export async function renewServiceLeases(ds: DataSource, renewals: readonly LeaseRenewal[]): Promise<Set<string>> {
+  if (renewals.length === 0) return new Set();
+  // Through a CTE: the driver answers a bare UPDATE … RETURNING with [rows, count], a SELECT with its rows.
+  const rows = (await ds.query(
+    `WITH b AS (SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::float8[]) AS b(host, "binary", owner, lease_seconds)),
+          held AS (SELECT s.id, b.lease_seconds FROM services s JOIN b ON s.host = b.host AND s."binary" = b."binary" AND s.lease_owner = b.owner
+                    ORDER BY s.id FOR UPDATE OF s SKIP LOCKED),
+          renewed AS (UPDATE services s
+                         SET last_seen_up = now(), report_count = s.report_count + 1, updated_at = now(),
+                             lease_expires_at = now() + make_interval(secs => held.lease_seconds)
+                        FROM held WHERE s.id = held.id
+                      RETURNING s.lease_owner::text AS lease_owner)
+     SELECT lease_owner FROM renewed`,
+    [renewals.map((r) => r.host), renewals.map((r) => r.binary), renewals.map((r) => r.owner), renewals.map((r) => r.leaseSeconds)],
+  )) as { lease_owner: string }[];
+  return new Set(rows.map((r) => r.lease_owner));
+}

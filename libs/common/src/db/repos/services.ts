@@ -26,6 +26,12 @@ export async function listServices(ds: DataSource): Promise<Service[]> {
 }
 
 /** Whether an admin forced the (host, binary) service down (os-services force_down). */
+/** Of hosts, those whose `binary` service an admin forced down (one statement for many hosts). */
+export async function forcedDownHosts(ds: DataSource, binary: string, hosts: readonly string[]): Promise<Set<string>> {
+  const rows: { host: string }[] = await ds.query(`SELECT host FROM services WHERE "binary" = $1 AND host = ANY($2) AND forced_down`, [binary, hosts]);
+  return new Set(rows.map((r) => r.host));
+}
+
 export async function isForcedDown(ds: DataSource, key: { host: string; binary: string }): Promise<boolean> {
   const rows: { forced_down: boolean }[] = await ds.query(`SELECT forced_down FROM services WHERE host = $1 AND "binary" = $2`, [key.host, key.binary]);
   return rows[0]?.forced_down === true;
