@@ -58,13 +58,20 @@ export class ChaosClient {
 
   /**
    * A request the user makes once: an API that crashed on it is an answer too (status 0). An API that refuses the
-   * connection (restarting) never saw the request, so the user sends it again once it listens, as anyone would.
+   * connection (restarting) never saw the request, and one that answers 503 (its database restarting) changed nothing:
+   * the user sends it again, as anyone would.
    */
   async act(method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<ApiResult> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        return await this.request(method, `/compute/v2.1${path}`, body);
+        const res = await this.request(method, `/compute/v2.1${path}`, body);
+        // The API answered that its database is unavailable (restarting): nothing changed, so the user tries again.
+        if (res.status === 503 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 500));
+          continue;
+        }
+        return res;
       } catch (err) {
         if (refused(err) && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 300));

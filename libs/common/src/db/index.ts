@@ -10,6 +10,7 @@ export { queryPrepared } from './prepared';
 export { embeddedSocketDir, embeddedSocketPath, embeddedDataDir, SOCKET_FILE_NAME } from './embedded/paths';
 export { EMBEDDED_MAX_CONNECTIONS } from './embedded/embedded-server';
 export { PinoTypeOrmLogger, redactDatabaseUrl } from './typeorm-logger';
+export { isDatabaseUnavailable } from './unavailable';
 export { type Db } from './db-handle';
 export * from './cas';
 export * from './repos';

@@ -1,6 +1,7 @@
 // Every error leaves the API as an OpenStack fault body with the right status; bad input is never a 5xx.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { FerryError, httpStatusOf, openstackErrorBody, openstackFaultName, UNEXPECTED_ERROR_MESSAGE } from '@ferry/common/domain';
+import { isDatabaseUnavailable } from '@ferry/common/db';
 import { MicroversionError } from './microversion';
 
 function fault(reply: FastifyReply, status: number, message: string) {
@@ -41,6 +42,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     if (err instanceof SyntaxError) return fault(reply, 400, `Malformed request body: ${err.message}`);
     if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return fault(reply, fe.statusCode, fe.message);
+    if (isDatabaseUnavailable(err)) {
+      // Restarting or failing over: nothing was changed that the next attempt would not find, so the client retries.
+      req.log.warn({ err: err.message }, 'database unavailable');
+      void reply.header('retry-after', '5');
+      return fault(reply, 503, 'The database is unavailable; try again shortly.');
+    }
     req.log.error({ err }, 'unexpected error');
     return fault(reply, 500, UNEXPECTED_ERROR_MESSAGE);
   });
