@@ -28,7 +28,6 @@ describe('rolling upgrade: an older compute beside newer ones, then every comput
   const api = (method: 'GET' | 'POST', url: string, payload?: object, on: FastifyInstance = app) => on.inject({
     method, url: `/compute/v2.1${url}`, headers: { 'x-auth-token': admin, 'openstack-api-version': 'compute 2.56' }, ...(payload ? { payload } : {}),
   });
-  const serverOf = async (id: string) => (await cluster.instance(id));
   const latestMove = async (uuid: string) => (await cluster.ds.getRepository(Migration).find({ where: { instance_uuid: uuid }, order: { id: 'DESC' }, take: 1 }))[0]!;
 
   beforeAll(async () => {
@@ -74,7 +73,7 @@ describe('rolling upgrade: an older compute beside newer ones, then every comput
     const refused = await api('POST', `/servers/${uuid}/action`, { evacuate: {} });
     expect(refused.statusCode).toBe(409);
     expect(refused.json().conflictingRequest.message).toMatch(/rebuild_instance: it needs version 1\.9, and FERRY_UPGRADE_LEVELS_COMPUTE caps compute messages at 1\.8/);
-    expect(await serverOf(uuid!)).toMatchObject({ vm_state: 'active', task_state: null, host: OLD_HOST });
+    expect(await cluster.instance(uuid!)).toMatchObject({ vm_state: 'active', task_state: null, host: OLD_HOST });
     expect(await cluster.ds.getRepository(Migration).countBy({ instance_uuid: uuid! })).toBe(moves);
     const hostEvacuation = await api('POST', `/os-ferry-hosts/${OLD_HOST}/evacuate`, { evacuate: {} });
     expect(hostEvacuation.statusCode).toBe(409);
@@ -117,7 +116,7 @@ describe('rolling upgrade: an older compute beside newer ones, then every comput
     );
     expect(statuses).toEqual([{ status: 'confirmed', n: 50 }]);
     for (const uuid of uuids) {
-      const vm = await serverOf(uuid);
+      const vm = await cluster.instance(uuid);
       expect(vm.host).not.toBeNull();
       expect((await cluster.driver(vm.host!).getVm(uuid))?.power_state).toBe(1);
     }
