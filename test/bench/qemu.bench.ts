@@ -15,7 +15,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ensureTestGuest, QemuDriver, QmpClient, type QmpEvent, type VmSpec } from '@ferry/compute';
+import { ensureTestGuest, QemuDriver, QmpClient, type QmpEvent, type VmSpec } from '@ferry/compute/drivers';
 import { freePort, startCloud, type Cloud } from '../support/cloud';
 import { qemuIo, startGuestQemu, TEST_CACHE_DIR, type GuestQemu } from '../support/qemu';
 

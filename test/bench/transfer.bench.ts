@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { Client } from 'ssh2';
-import { SshTransfer, knownHostsFileFor } from '@ferry/compute';
+import { SshTransfer, knownHostsFileFor } from '@ferry/compute/transfer';
 import { sameContent } from '../support/same-content';
 import { SCP, startSshd, type Sshd } from '../support/sshd';
 import { sha256File } from './support/sha256-file';

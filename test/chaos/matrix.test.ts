@@ -1,6 +1,6 @@
 // The matrix and its sampling, as data: pure checks (no services).
 import { CRASH_POINT_NAMES } from '@ferry/common/chaos';
-import { FAILURE_MODES } from '@ferry/compute';
+import { FAILURE_MODES } from '@ferry/compute/drivers';
 import { chosenCells, parseArgs } from './main';
 import { allCells, FAULTS, FLOW_SPECS, FLOWS, REPAIR_CRASHES, sampleCells } from './matrix';
 import { matrixReport, percentile } from './report';

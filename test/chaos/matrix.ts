@@ -2,7 +2,7 @@
 // step, and the failures `cleanup` repairs. A cell is one flow with one crash point (in the process of the point's
 // role) or one fault, or one failure made behind Ferry's back followed by cleanup.
 import { CRASH_POINTS, type CrashPointName, type CrashRole } from '@ferry/common/chaos';
-import type { FailureModeName } from '@ferry/compute';
+import type { FailureModeName } from '@ferry/compute/drivers';
 import { seededRandom } from '../support/seeded-random';
 
 export const FLOWS = ['build', 'cold-confirm', 'resize-revert', 'live-block', 'live-shared', 'abort', 'force-complete', 'evacuate', 'evacuate-alive'] as const;

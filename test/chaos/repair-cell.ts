@@ -4,7 +4,7 @@
 // further cleanup has nothing to do; a failure cleanup must refuse (two running copies) ends needing a human, provided
 // cleanup refused, named both hosts and changed nothing.
 import { guestName } from '@ferry/common/domain';
-import { induceFailureMode } from '@ferry/compute';
+import { induceFailureMode } from '@ferry/compute/drivers';
 import type { CellResult, ChaosHarness, Outcome } from './cell';
 import type { FlowEnv } from './flows';
 import { snapshot, waitFor } from './flows';

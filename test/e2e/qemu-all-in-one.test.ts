@@ -7,7 +7,7 @@
 // chances: only the migration to abort is held (by the server's bandwidth metadata) to 4 MiB/s, so the abort lands.
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { COUNTER_LINE } from '@ferry/compute';
+import { COUNTER_LINE } from '@ferry/compute/drivers';
 import { startCloud, type Cloud } from '../support/cloud';
 import { eventually } from '../support/ferry-process';
 import { TEST_CACHE_DIR } from '../support/qemu';

@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { deleteRpcTopology } from './amqp';
 import { createTestDatabase } from './db';
-import { killQemu, knownHostsFileFor } from '@ferry/compute';
+import { killQemu } from '@ferry/compute/drivers';
+import { knownHostsFileFor } from '@ferry/compute/transfer';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
 import { startSshd, type Sshd } from './sshd';
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { CIRROS_IMAGE_ID, claimResources, flavorResources, Instance, type InstanceFlavor } from '@ferry/common/db';
 import { allNonTerminalStatuses, guestName, POWER_STATES } from '@ferry/common/domain';
-import type { FakeDriver } from '@ferry/compute';
+import type { FakeDriver } from '@ferry/compute/drivers';
 
 export interface FleetMember {
   flavor: InstanceFlavor;

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { CIRROS_IMAGE_ID, claimResources, Flavor, flavorResources, Instance, openDatabase, type InstanceFlavor } from '@ferry/common/db';
 import { guestName } from '@ferry/common/domain';
-import { FakeDriver } from '@ferry/compute';
+import { FakeDriver } from '@ferry/compute/drivers';
 import { createTestDatabase, type TestDatabase } from './db';
 import { eventually, runFerry, startFerry, tempStateDir, type FerryProcess } from './ferry-process';
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QmpClient, type QemuDriver, type TestGuest } from '@ferry/compute';
+import { QmpClient, type QemuDriver, type TestGuest } from '@ferry/compute/drivers';
 
 export interface TestQemu {
   dir: string;

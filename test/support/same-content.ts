@@ -1,6 +1,6 @@
 // Whether two sparse files hold the same bytes, read only where either holds data.
 import { open, stat } from 'node:fs/promises';
-import { allocatedRanges, normalizeRanges, splitRanges } from '@ferry/compute';
+import { allocatedRanges, normalizeRanges, splitRanges } from '@ferry/compute/transfer';
 
 const MIB = 1024 * 1024;
 

@@ -1,7 +1,7 @@
 // ferry-api: the OpenStack-compatible HTTP front door.
 import { isIP } from 'node:net';
 import { usersWithBuiltInPasswords } from '@ferry/common/db';
-import { startServiceHeartbeat, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { StartRefused, startServiceHeartbeat, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { buildApp } from './app';
 import { API_BINARY } from './binary';
 
@@ -20,7 +20,7 @@ export interface RunningApi extends RunningService {
 }
 
 /** Thrown when the API would listen beyond this machine while anyone can log in with a published password. */
-export class PublishedPasswordsError extends Error {}
+export class PublishedPasswordsError extends StartRefused {}
 
 /** True for an address only this machine can reach. */
 export function isLoopback(address: string): boolean {

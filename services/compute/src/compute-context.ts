@@ -7,7 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Notifier } from '@ferry/common/notify';
 import type { Driver, VmSpec } from './drivers';
 import type { LiveMigrationsHere } from './live-migration/live-state';
-import type { ComputeRpcApi } from './rpcapi';
+import type { ComputeRpcApi } from './client/rpcapi';
 import type { Transfer } from './transfer';
 
 export type ComputeSettings = Pick<

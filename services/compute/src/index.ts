@@ -1,19 +1,17 @@
 // ferry-compute: the per-host agent. Registers its host's resources, serves the compute topic, runs periodic tasks.
 import { served } from '@ferry/common/rpc';
-import { startRpcService, startServiceHeartbeat, type Heartbeat, type RunningService, type ServiceDeps } from '@ferry/common/service';
-import { COMPUTE_BINARY } from './binary';
+import { COMPUTE_BINARY, PeriodicTask, startRpcService, startServiceHeartbeat, type Heartbeat, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import type { ComputeContext } from './compute-context';
 import { createDriver, type Driver } from './drivers';
 import { ComputeManager } from './manager';
-import { COMPUTE_CONTRACT } from './rpc-contract';
+import { COMPUTE_CONTRACT } from './client/rpc-contract';
 import { recoverInterruptedBuilds } from './periodic/interrupted-builds';
 import { finishInterruptedDeletes } from './periodic/interrupted-deletes';
-import { PeriodicTask } from './periodic/periodic-task';
 import { syncPowerStates } from './periodic/power-sync';
 import { sweepStrayGuests } from './periodic/stray-guests';
 import { reportResources } from './periodic/resource-report';
 import { reconcileHost } from './periodic/reconcile-host';
-import { COMPUTE_TOPIC, ComputeRpcApi } from './rpcapi';
+import { COMPUTE_TOPIC, ComputeRpcApi } from './client/rpcapi';
 import { autoConfirmResizes, recoverColdMoves } from './cold-migration';
 import { dropIncomingFromDownSources, LiveMigrationsHere, recoverLiveMoves, settleUnsettledLiveMoves } from './live-migration';
 import { createTransfer, type Transfer } from './transfer';
@@ -28,11 +26,6 @@ import { ForcedDownWatch } from './evacuation/forced-down-watch';
 /** How old a forced-down answer may be: half the self-fence's tick, so a host learns of a force-down as fast as when it read alone. */
 const FORCED_DOWN_MAX_AGE_MS = 250;
 
-export * from './rpcapi';
-export { COMPUTE_CONTRACT } from './rpc-contract';
-export * from './drivers';
-export { COMPUTE_BINARY } from './binary';
-export { ForcedDownWatch } from './evacuation/forced-down-watch';
 export { ComputeManager } from './manager';
 export type { ComputeContext, ComputeSettings } from './compute-context';
 export { BUILD_EVENT } from './build-instance/build-instance';
@@ -42,11 +35,7 @@ export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncRepo
 export { reportResources } from './periodic/resource-report';
 export { sweepStrayGuests, type StraySweepReport } from './periodic/stray-guests';
 export { reconcileHost, HOST_REDRIVES } from './periodic/reconcile-host';
-export { PeriodicTask } from './periodic/periodic-task';
-export { runAudit } from './audit/run-audit';
-export * from './audit/audit-findings';
-export type { HostGuest } from './audit/list-guests';
-
+export { ForcedDownWatch } from './evacuation/forced-down-watch';
 export * from './cold-migration';
 export * from './live-migration';
 
@@ -169,6 +158,3 @@ async function serveHost(
     .then(() => (stopping.signal.aborted ? undefined : reconciler.runNow()));
   return service;
 }
-export * from './transfer';
-export { runCleanup, CLEANUP_ACTION, type CleanupReport } from './cleanup/run-cleanup';
-export { cleanupVerdict, type CleanupPlan, type CleanupFacts } from './cleanup/cleanup-verdict';

@@ -12,12 +12,13 @@ import type { GuestPresence, MigrationCookie } from './drivers';
 import type { ComputeContext } from './compute-context';
 import { listGuests, type HostGuest } from './audit/list-guests';
 import { runCleanupStep } from './cleanup/host-step';
-import type { CleanupStepRequest } from './cleanup/cleanup-step';
+import type { CleanupStepRequest } from './client/cleanup-step';
 import { runPowerAction } from './instance-ops/power-actions';
 import { rescueInstance, unrescueInstance } from './instance-ops/rescue';
 import { rebuildInstance } from './evacuation/rebuild';
 import { terminateInstance } from './instance-ops/terminate';
-import { COMPUTE_RPC_VERSION, type ComputeEndpoint, type PrepResizeRequest, type RebootType } from './rpcapi';
+import { COMPUTE_RPC_VERSION, type ComputeEndpoint, type PrepResizeRequest } from './client/rpcapi';
+import type { RebootType } from './client/wire-types';
 
 interface InstanceArgs {
   instance_uuid: string;

@@ -4,7 +4,7 @@ import type { EvacuationRequestData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
 import { crashPoint } from '@ferry/common/chaos';
-import type { ComputeRpcApi } from '@ferry/compute';
+import type { ComputeRpcApi } from '@ferry/compute/client';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
 
 /** Nova's conductor event for a rebuild (an evacuation is one). */

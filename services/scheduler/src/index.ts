@@ -1,25 +1,21 @@
 // ferry-scheduler: picks and claims destinations; serves the scheduler topic.
 import { served } from '@ferry/common/rpc';
-import { startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
+import { PeriodicTask, SCHEDULER_BINARY, startRpcService, type RunningService, type ServiceDeps } from '@ferry/common/service';
 import { Notifier } from '@ferry/common/notify';
-import { ComputeRpcApi, PeriodicTask } from '@ferry/compute';
+import { ComputeRpcApi } from '@ferry/compute/client';
 import { advanceDrains } from './drains/pass';
 import { reconcileScheduler } from './reconciler/pass';
 import { SchedulerManager } from './manager';
-import { SCHEDULER_CONTRACT } from './rpc-contract';
-import { SCHEDULER_TOPIC } from './rpcapi';
-import { SCHEDULER_BINARY } from '@ferry/common/service';
+import { SCHEDULER_CONTRACT } from './client/rpc-contract';
+import { SCHEDULER_TOPIC } from './client/rpcapi';
 
-export * from './rpcapi';
-export { SCHEDULER_CONTRACT } from './rpc-contract';
+export * from './client';
 export { SchedulerManager, SCHEDULE_EVENT, type SchedulerDeps } from './manager';
 export { placeInstance, NOT_ENOUGH_HOSTS, type ClaimFn, type PlacementOptions } from './placement';
 export { buildHostStates, freeResources, type HostState } from './host-state';
 export { loadHostStates } from './load-hosts';
 export { DEFAULT_FILTERS, runFilters, type FilterRequest, type HostFilter } from './filters';
 export { weighHosts } from './weigher';
-
-export { SCHEDULER_BINARY };
 
 export async function startScheduler(deps: ServiceDeps, opts: { host: string }): Promise<RunningService> {
   const log = deps.log.child({ service: SCHEDULER_BINARY, host: opts.host });
@@ -49,4 +45,4 @@ export { moveRequestSpec } from './move-destination';
 export { liveMigrateServer, LIVE_MIGRATE_EVENT } from './live-moves';
 export { reconcileScheduler, SCHEDULER_RECONCILER_LOCK, type SchedulerPassReport } from './reconciler/pass';
 export { SCHEDULER_REDRIVES } from './reconciler/redrives';
-export { advanceDrains, drainDisabledReason, DRAIN_START_GRACE_MS, SCHEDULER_DRAIN_LOCK } from './drains/pass';
+export { advanceDrains, SCHEDULER_DRAIN_LOCK } from './drains/pass';

@@ -2,7 +2,7 @@
 import { advanceMigration, getInstance, getMigration, recordInstanceFault, updateInstanceIf } from '@ferry/common/db';
 import type { LiveMigrationData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import type { ComputeRpcApi } from '@ferry/compute';
+import type { ComputeRpcApi } from '@ferry/compute/client';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
 import { crashPoint } from '@ferry/common/chaos';
 

@@ -8,14 +8,14 @@ import type { Logger } from '@ferry/common/log';
 import type { Notifier } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
-import type { ComputeRpcApi } from '@ferry/compute';
+import type { ComputeRpcApi } from '@ferry/compute/client';
 import type { HostState } from './host-state';
 import { loadHostStates } from './load-hosts';
 import { placeInstance } from './placement';
 import { evacuateServer } from './evacuations';
 import { liveMigrateServer } from './live-moves';
 import { migrateServer } from './moves';
-import { SCHEDULER_RPC_VERSION, type MigrateServerRequest, type RequestSpec, type SchedulerEndpoint, type Selection } from './rpcapi';
+import { SCHEDULER_RPC_VERSION, type MigrateServerRequest, type RequestSpec, type SchedulerEndpoint, type Selection } from './client/rpcapi';
 import { crashPoint } from '@ferry/common/chaos';
 
 export const SCHEDULE_EVENT = 'schedule_instances';

@@ -2,9 +2,9 @@
 import { abandonMovePrep, getInstance, openMigrationOf, releaseClaim } from '@ferry/common/db';
 import type { Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import type { ComputeRpcApi } from '@ferry/compute';
+import type { ComputeRpcApi } from '@ferry/compute/client';
 import { claimMoveDestination, moveRequestSpec, noDestinationFault, reportNoDestination, type MoveDestinationDeps } from './move-destination';
-import type { MigrateServerRequest } from './rpcapi';
+import type { MigrateServerRequest } from './client/rpcapi';
 import { crashPoint } from '@ferry/common/chaos';
 
 /** The instance action event the scheduling of a move records (Nova's conductor records the same name). */

@@ -4,7 +4,7 @@ import { NoValidHost } from '@ferry/common/domain';
 import { claimFirst } from '@ferry/common/scheduling';
 import { runFilters, type HostFilter } from './filters';
 import { consume, type HostState } from './host-state';
-import type { RequestSpec, Selection } from './rpcapi';
+import type { RequestSpec, Selection } from './client/rpcapi';
 import { weighHosts } from './weigher';
 
 /** Atomically claims resources on a host; false when the host had no room left (another claim won the race). */

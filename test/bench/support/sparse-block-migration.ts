@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { FakeDriver, type VmSpec } from '@ferry/compute';
+import { FakeDriver, type VmSpec } from '@ferry/compute/drivers';
 import { sameContent } from '../../support/same-content';
 import { DISK_KINDS, sparseVerdict, writeBenchDisk, type DiskKind } from './sparse-disks';
 

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FakeDriver, type AuditReport } from '@ferry/compute';
+import { type AuditReport } from '@ferry/compute/audit';
+import { FakeDriver } from '@ferry/compute/drivers';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
 

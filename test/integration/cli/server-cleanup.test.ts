@@ -3,7 +3,8 @@
 // report, and a copy started by hand beside the good one is refused (exit 1) with both hosts named.
 import { CIRROS_IMAGE_ID, type InstanceFlavor } from '@ferry/common/db';
 import { guestName } from '@ferry/common/domain';
-import { induceFailureMode, type CleanupReport } from '@ferry/compute';
+import { type CleanupReport } from '@ferry/compute/cleanup';
+import { induceFailureMode } from '@ferry/compute/drivers';
 import { runFerry, startFerry, tempStateDir, type FerryProcess } from '../../support/ferry-process';
 
 jest.setTimeout(120_000);

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@ferry/api';
 import { createMigration, Instance, type InstanceFlavor } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
-import type { AuditReport } from '@ferry/compute';
+import type { AuditReport } from '@ferry/compute/audit';
 import { insertBuildingInstance, instanceFlavor } from '../scheduler/fixtures';
 import { Cluster } from './cluster';
 import { injectToken } from '../../support/tokens';

@@ -9,7 +9,9 @@ import {
   type InstanceFlavor,
 } from '@ferry/common/db';
 import { guestName, migratingGuestName, type MigrationStatus } from '@ferry/common/domain';
-import { armFault, induceFailureMode, type AuditReport, type CleanupReport, type FailureModeName } from '@ferry/compute';
+import { type AuditReport } from '@ferry/compute/audit';
+import { type CleanupReport } from '@ferry/compute/cleanup';
+import { armFault, induceFailureMode, type FailureModeName } from '@ferry/compute/drivers';
 import { formatAudit } from '../../../tools/ferry/src/commands/audit';
 import { formatCleanup } from '../../../tools/ferry/src/commands/server-cleanup';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';

@@ -14,7 +14,10 @@ import { MOVE_REQUESTED_HOST_KEY, type LiveMigrationRequestData, type TaskState 
 import { silentLogger, type Logger } from '@ferry/common/log';
 import { contextFromWire, createTransport, newRequestContext, type RequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
-import { ComputeRpcApi, FakeDriver, STATE_FILE, startCompute, type FakeVmRecord, type Transfer } from '@ferry/compute';
+import { ComputeRpcApi } from '@ferry/compute/client';
+import { FakeDriver, STATE_FILE, type FakeVmRecord } from '@ferry/compute/drivers';
+import { type Transfer } from '@ferry/compute/transfer';
+import { startCompute } from '@ferry/compute';
 import { SchedulerRpcApi, startScheduler, type MigrateServerRequest, type RequestSpec } from '@ferry/scheduler';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';

@@ -7,7 +7,8 @@ import {
 } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
-import { allocatedRanges, armFault, LocalTransfer, totalLength, type CopyRequest, type CopyResult, type Transfer } from '@ferry/compute';
+import { armFault } from '@ferry/compute/drivers';
+import { allocatedRanges, LocalTransfer, totalLength, type CopyRequest, type CopyResult, type Transfer } from '@ferry/compute/transfer';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, type BusKind, type DatabaseKind } from './cluster';
 import { sha256 } from '../../support/disk-hash';

@@ -7,7 +7,8 @@ import {
 } from '@ferry/common/db';
 import { ALL_TASK_STATES, DIRTY_RATE_METADATA_KEY } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
-import { LocalTransfer, type CopyRequest, type CopyResult, type FakeDriver, type Transfer } from '@ferry/compute';
+import { type FakeDriver } from '@ferry/compute/drivers';
+import { LocalTransfer, type CopyRequest, type CopyResult, type Transfer } from '@ferry/compute/transfer';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
 import { GatedTransfer } from './cold-migration';

@@ -3,7 +3,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
-import { DiskNotFound, VmInvalidState, VmNotFound, type Driver, type GuestDriver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute';
+import { DiskNotFound, VmInvalidState, VmNotFound, type Driver, type GuestDriver, type LiveMigrationOptions, type VmSpec } from '@ferry/compute/drivers';
 
 export interface DriverHarness<D extends GuestDriver = Driver> {
   driver: D;

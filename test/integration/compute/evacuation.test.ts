@@ -10,7 +10,7 @@ import { POWER_STATES, type EvacuationRequestData } from '@ferry/common/domain';
 import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newRequestContext, type NotificationMessage, type RequestContext } from '@ferry/common/rpc';
-import { armFault } from '@ferry/compute';
+import { armFault } from '@ferry/compute/drivers';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster } from './cluster';
 

@@ -4,7 +4,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allocatedRanges, FakeDriver, totalLength, type LiveMigrationJobStats, type VmSpec } from '@ferry/compute';
+import { FakeDriver, type LiveMigrationJobStats, type VmSpec } from '@ferry/compute/drivers';
+import { allocatedRanges, totalLength } from '@ferry/compute/transfer';
 import { sameContent } from '../../support/same-content';
 
 const MIB = 1024 * 1024;

@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeDriver, STATE_FILE } from '@ferry/compute';
+import { FakeDriver, STATE_FILE } from '@ferry/compute/drivers';
 import { driverConformance } from './driver-conformance';
 
 driverConformance('fake', async () => {

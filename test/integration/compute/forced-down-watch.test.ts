@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate, openDatabase, recordHeartbeat, type FerryDatabase } from '@ferry/common/db';
-import { COMPUTE_BINARY, ForcedDownWatch } from '@ferry/compute';
+import { COMPUTE_BINARY } from '@ferry/compute/client';
+import { ForcedDownWatch } from '@ferry/compute';
 import { SqlCounter } from '../../bench/support/sql-counter';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 

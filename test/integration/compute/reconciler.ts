@@ -8,7 +8,9 @@ import { advanceMigration, claimResources, Instance as InstanceRow, flavorResour
 import { buildRequestSpecOf, POWER_STATES, RESCUE_REQUESTED_IMAGE_KEY, type LiveMigrationData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
-import { BUILD_EVENT, ComputeRpcApi, STATE_FILE, type FakeVmRecord } from '@ferry/compute';
+import { ComputeRpcApi } from '@ferry/compute/client';
+import { STATE_FILE, type FakeVmRecord } from '@ferry/compute/drivers';
+import { BUILD_EVENT } from '@ferry/compute';
 import { reconcileScheduler, SchedulerManager, type SchedulerPassReport } from '@ferry/scheduler';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';

@@ -8,7 +8,7 @@ import { buildApp } from '@ferry/api';
 import { CIRROS_IMAGE_ID, Migration, type InstanceFlavor } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext, RpcClient, UnsupportedVersion } from '@ferry/common/rpc';
-import { COMPUTE_RPC_VERSION, COMPUTE_TOPIC, type ComputeEndpoint } from '@ferry/compute';
+import { COMPUTE_RPC_VERSION, COMPUTE_TOPIC, type ComputeEndpoint } from '@ferry/compute/client';
 import { instanceFlavor } from '../scheduler/fixtures';
 import { Cluster, HOSTS } from './cluster';
 import { injectToken } from '../../support/tokens';

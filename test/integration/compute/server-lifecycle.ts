@@ -9,7 +9,7 @@ import {
 import { apiStatus, guestName, POWER_STATES, type TaskState } from '@ferry/common/domain';
 import { unwrapNovaObject } from '@ferry/common/notify';
 import { newRequestContext, type NotificationMessage, type RequestContext } from '@ferry/common/rpc';
-import { armFault, DISK_FILE, STATE_FILE } from '@ferry/compute';
+import { armFault, DISK_FILE, STATE_FILE } from '@ferry/compute/drivers';
 import { NOT_ENOUGH_HOSTS } from '@ferry/scheduler';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, type BusKind, type DatabaseKind } from './cluster';

@@ -4,7 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import { advanceMigration, claimResources, createMigration, flavorResources, getMigration, type InstanceFlavor } from '@ferry/common/db';
 import { guestName } from '@ferry/common/domain';
-import { induceFailureMode, type CleanupReport } from '@ferry/compute';
+import { type CleanupReport } from '@ferry/compute/cleanup';
+import { induceFailureMode } from '@ferry/compute/drivers';
 import { insertBuildingInstance, instanceFlavor } from '../scheduler/fixtures';
 import { apiOn, tokenFrom } from './api-on-cluster';
 import { Cluster } from './cluster';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { POWER_STATES } from '@ferry/common/domain';
-import { COUNTER_LINE, killQemu, QemuDriver } from '@ferry/compute';
+import { COUNTER_LINE, killQemu, QemuDriver } from '@ferry/compute/drivers';
 import { TEST_CACHE_DIR } from '../../support/qemu';
 import { driverConformance, vmSpec, type DiskFormat } from '../compute/driver-conformance';
 

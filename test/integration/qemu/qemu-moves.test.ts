@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { POWER_STATES } from '@ferry/common/domain';
-import { COUNTER_LINE, QemuDriver, QmpClient, type LiveMigrationOptions, type QemuDriverOptions, type VmSpec } from '@ferry/compute';
+import { COUNTER_LINE, QemuDriver, QmpClient, type LiveMigrationOptions, type QemuDriverOptions, type VmSpec } from '@ferry/compute/drivers';
 import { qemuIo, TEST_CACHE_DIR } from '../../support/qemu';
 import { vmSpec } from '../compute/driver-conformance';
 

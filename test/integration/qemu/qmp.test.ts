@@ -1,6 +1,6 @@
 // The QMP client against a real QEMU (Debian's qemu-system-x86): greeting and negotiation, commands routed by id,
 // errors, events with QEMU's timestamps, timeouts, re-attaching to a running QEMU, and QEMU going away.
-import { QmpClient, QmpCommandError, QmpDisconnected, QmpTimeout } from '@ferry/compute';
+import { QmpClient, QmpCommandError, QmpDisconnected, QmpTimeout } from '@ferry/compute/drivers';
 import { startBareQemu, type TestQemu } from '../../support/qemu';
 
 jest.setTimeout(30_000);

@@ -1,6 +1,6 @@
 // The test guest (a Debian kernel and a busybox initramfs, built from Debian's packages and cached) boots under QEMU
 // and counts on its serial console every 100 ms; asked to, it dirties its memory while it counts.
-import { COUNTER_LINE, DIRTIED_LINE, ensureTestGuest, QmpClient, type TestGuest } from '@ferry/compute';
+import { COUNTER_LINE, DIRTIED_LINE, ensureTestGuest, QmpClient, type TestGuest } from '@ferry/compute/drivers';
 import { startGuestQemu, TEST_CACHE_DIR, type GuestQemu } from '../../support/qemu';
 
 jest.setTimeout(180_000);

@@ -21,7 +21,8 @@ import {
   type ServedEndpoint,
   type Transport,
 } from '@ferry/common/rpc';
-import { COMPUTE_CONTRACT, ComputeManager, type ComputeContext } from '@ferry/compute';
+import { COMPUTE_CONTRACT } from '@ferry/compute/client';
+import { ComputeManager, type ComputeContext } from '@ferry/compute';
 import { SCHEDULER_CONTRACT, SchedulerManager, type SchedulerDeps } from '@ferry/scheduler';
 import { Type } from '@sinclair/typebox';
 import { randomPrefix, type RpcTopology } from '../../support/amqp';

@@ -3,7 +3,7 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allocatedRanges, totalLength } from '@ferry/compute';
+import { allocatedRanges, totalLength } from '@ferry/compute/transfer';
 
 const MIB = 1024 * 1024;
 

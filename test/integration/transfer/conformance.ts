@@ -2,7 +2,7 @@
 import { access, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { allocatedRanges, totalLength, type CopyTuning, type Transfer, type TransferProgress } from '@ferry/compute';
+import { allocatedRanges, totalLength, type CopyTuning, type Transfer, type TransferProgress } from '@ferry/compute/transfer';
 import { allocatedBytes, makeSparseDisk, MIB, readRegion, scribble, sha256File, zeroOut, type Region } from './fixtures';
 
 export interface TransferHarness {

@@ -4,7 +4,7 @@ import { access, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { knownHostsFileFor, SshTransfer, type SshTransferOptions } from '@ferry/compute';
+import { knownHostsFileFor, SshTransfer, type SshTransferOptions } from '@ferry/compute/transfer';
 import { SSH_KEYGEN, startSshd, type Sshd } from '../../support/sshd';
 import { makeSparseDisk, MIB, sha256File } from './fixtures';
 

@@ -1,5 +1,5 @@
 // LocalTransfer against the transfer conformance suite.
-import { LocalTransfer } from '@ferry/compute';
+import { LocalTransfer } from '@ferry/compute/transfer';
 import { transferConformance } from './conformance';
 
 transferConformance('local', async () => ({

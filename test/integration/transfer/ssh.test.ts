@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { knownHostsFileFor, SshTransfer } from '@ferry/compute';
+import { knownHostsFileFor, SshTransfer } from '@ferry/compute/transfer';
 import { startSshd } from '../../support/sshd';
 import { transferConformance } from './conformance';
 

@@ -1,9 +1,9 @@
 // The `ferry` command line.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, settingsTable, type FerryConfig } from '@ferry/common/config';
-import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost } from '@ferry/common/service';
+import { FERRY_VERSION, ServiceLeaseHeld, ServiceLeaseLost, StartRefused } from '@ferry/common/service';
 import { audit } from './commands/audit';
-import { busTail, type BusTailOptions } from './commands/bus-tail';
+import type { BusTailOptions } from './commands/bus-tail';
 import { drainCancel, drainList, drainShow, hostDrain, type HostDrainOptions } from './commands/host-drain';
 import { hostEvacuate } from './commands/host-evacuate';
 import { dbMigrate } from './commands/db';
@@ -13,8 +13,6 @@ import { runService, UsageError, type ServiceName } from './commands/service';
 import { status } from './commands/status';
 import { expandHostList, HostListError } from './host-list';
 import { setPassword } from './commands/user';
-import { PublishedPasswordsError } from '@ferry/api';
-import { up } from './commands/up';
 import { StopIncomplete } from './stop-services';
 import { defaultHost, readConfig } from './runtime';
 
@@ -29,7 +27,11 @@ function buildProgram(): Command {
     .description('run every service in one process (embedded Postgres and in-process bus unless FERRY_DATABASE_URL / FERRY_TRANSPORT_URL are set)')
     .addOption(new Option('--computes <n>', 'number of fake compute hosts').argParser(positiveInt))
     .addOption(new Option('--port <port>', 'API port').argParser(port))
-    .action(async (o: { computes?: number; port?: number }) => up(readConfig(overrides({ upComputes: o.computes, apiPort: o.port }))));
+    .action(async (o: { computes?: number; port?: number }) => {
+      // Loaded here: every service's code, which no other command needs.
+      const { up } = await import('./commands/up.js');
+      await up(readConfig(overrides({ upComputes: o.computes, apiPort: o.port })));
+    });
 
   for (const name of ['api', 'scheduler', 'compute'] as ServiceName[]) {
     const command = program
@@ -91,6 +93,8 @@ function buildProgram(): Command {
     .option('--api', 'read the API\'s stream (GET /os-ferry-bus) even when FERRY_TRANSPORT_URL names a broker')
     .addOption(new Option('--backlog <n>', 'RabbitMQ: messages the broker keeps for the tail while it lags (default 100000); beyond, it drops the oldest and the tail counts them').argParser(positiveInt))
     .action(async (o: BusTailOptions) => {
+      // Loaded here: the API's tap (and the API's code with it), which no service process needs.
+      const { busTail } = await import('./commands/bus-tail.js');
       process.exitCode = await busTail(readConfig(), o);
     });
 
@@ -221,7 +225,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof UsageError || err instanceof PublishedPasswordsError || err instanceof ServiceLeaseHeld) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartRefused || err instanceof ServiceLeaseHeld) {
       process.stderr.write(`ferry: ${err.message}\n`);
       process.exit(2);
     }

@@ -15,3 +15,4 @@ export * from './request-spec-schema';
 export * from './move-on-delete';
 export * from './host-drain';
 export * from './host-drain-progress';
+export * from './uuid';

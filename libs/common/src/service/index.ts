@@ -5,3 +5,4 @@ export * from './lease';
 export * from './rpc-service';
 export * from './status';
 export * from './binaries';
+export * from './periodic-task';

@@ -14,6 +14,9 @@ export interface ServiceDeps {
   log: Logger;
 }
 
+/** A service declines to start for a reason the operator must fix first (the command exits 2 with the message). */
+export class StartRefused extends Error {}
+
 export interface RunningService {
   /** e.g. "ferry-compute@compute-1" */
   readonly name: string;

@@ -1,12 +1,11 @@
 // The images table for the Image API: what a caller may see (admins everything; others public and
 // community images and their project's own), Glance's list filters, and keyset paging from a marker id.
 import type { DataSource } from 'typeorm';
-import { BadRequest, ImageNotFound } from '@ferry/common/domain';
+import { BadRequest, ImageNotFound, isUuid } from '@ferry/common/domain';
 import type { Image } from '@ferry/common/db';
 import type { ApiContext } from '../http/api-context';
 import type { ImageListQuery, ImageSortKey } from './list-query';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const HIDDEN = `(i.properties ->> 'os_hidden') ~* '^(true|1|yes|on)$'`;
 
 class SqlParams {
@@ -38,7 +37,7 @@ function toImage(row: Image & { size: string | number | null; virtual_size: stri
 }
 
 export async function getImage(ds: DataSource, ctx: ApiContext, id: string): Promise<Image> {
-  if (!UUID.test(id)) throw new ImageNotFound(`No image found with ID ${id}`);
+  if (!isUuid(id)) throw new ImageNotFound(`No image found with ID ${id}`);
   const p = new SqlParams();
   const where = [...visibleTo(ctx, p), `i.id = ${p.add(id)}`];
   const [row] = await ds.query(`SELECT i.* FROM images i WHERE ${where.join(' AND ')}`, p.values);
@@ -77,7 +76,7 @@ function afterMarker(q: ImageListQuery, markerParam: string): string {
 export async function listImages(ds: DataSource, ctx: ApiContext, q: ImageListQuery): Promise<Image[]> {
   if (q.limit === 0) return [];
   if (q.marker !== undefined) {
-    const found = UUID.test(q.marker) && (await getImage(ds, ctx, q.marker).then(() => true, () => false));
+    const found = isUuid(q.marker) && (await getImage(ds, ctx, q.marker).then(() => true, () => false));
     if (!found) throw new BadRequest(`Invalid marker. Image ${q.marker} could not be found.`);
   }
   const p = new SqlParams();

@@ -1,20 +1,11 @@
 // What one host's driver sees, for `ferry audit`: every instance it holds anything of, with the guest's presence, its
 // power state and name when a VM is defined, and whether its disk is there. Read only.
 import { access } from 'node:fs/promises';
-import type { PowerState } from '@ferry/common/domain';
-import type { Driver, GuestPresence } from '../drivers';
+import type { HostGuest } from '../client/wire-types';
+import type { Driver } from '../drivers';
 
-export interface HostGuest {
-  uuid: string;
-  /** The hypervisor's name for the VM; null when no VM is defined (only files). */
-  name: string | null;
-  presence: GuestPresence;
-  /** Null when no VM is defined. */
-  power_state: PowerState | null;
-  has_disk: boolean;
-  /** Set when the guest runs from memory with no definition written on the host. */
-  transient?: true;
-}
+export type { HostGuest };
+
 
 export async function listGuests(driver: Driver): Promise<HostGuest[]> {
   const vms = new Map((await driver.listVms()).map((vm) => [vm.uuid, vm]));

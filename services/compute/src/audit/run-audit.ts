@@ -3,15 +3,15 @@
 // to the database, no driver action. The bus has no fanout call with many replies, so each host is called by name.
 import type { DataSource } from 'typeorm';
 import { instanceStandings, listServices, openMigrations } from '@ferry/common/db';
+import { isUuid } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import { COMPUTE_BINARY } from '../binary';
-import { isInstanceUuid } from '../periodic/stray-verdict';
-import type { ComputeRpcApi } from '../rpcapi';
+import { COMPUTE_BINARY } from '@ferry/common/service';
+import type { ComputeRpcApi } from '../client/rpcapi';
 import { auditFindings, type AuditReport, type HostAnswer } from './audit-findings';
 
 export async function runAudit(ds: DataSource, compute: ComputeRpcApi, ctx: RequestContext, timeoutMs: number): Promise<AuditReport> {
   const answers = await askEveryHost(ds, compute, ctx, timeoutMs);
-  const held = answers.flatMap((a) => (a.answered ? a.guests.map((g) => g.uuid).filter(isInstanceUuid) : []));
+  const held = answers.flatMap((a) => (a.answered ? a.guests.map((g) => g.uuid).filter(isUuid) : []));
   const instances = await instanceStandings(ds, [...new Set(held)], { andLive: true });
   const moves = await openMigrations(ds);
   return auditFindings({ instances, moves, hosts: answers });

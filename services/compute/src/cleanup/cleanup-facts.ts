@@ -6,7 +6,7 @@ import { Conflict, isTerminal, MIGRATION_TYPES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { HostAnswer } from '../audit/audit-findings';
 import { askEveryHost } from '../audit/run-audit';
-import type { ComputeRpcApi } from '../rpcapi';
+import type { ComputeRpcApi } from '../client/rpcapi';
 import type { CleanupFacts } from './cleanup-verdict';
 
 export async function gatherCleanupFacts(

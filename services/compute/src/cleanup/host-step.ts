@@ -5,7 +5,7 @@ import { getInstance, openMigrationOf } from '@ferry/common/db';
 import { Conflict, guestName, VM_STATES } from '@ferry/common/domain';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
 import type { GuestPresence } from '../drivers';
-import type { CleanupOp, CleanupStepRequest } from './cleanup-step';
+import type { CleanupOp, CleanupStepRequest } from '../client/cleanup-step';
 
 interface OpSpec {
   /** Presences in which the op has nothing left to do. */

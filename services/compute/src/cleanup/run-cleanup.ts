@@ -10,7 +10,7 @@ import {
 import { Conflict, POWER_STATES, VM_STATES, type TaskState } from '@ferry/common/domain';
 import { crashPoint } from '@ferry/common/chaos';
 import type { RequestContext } from '@ferry/common/rpc';
-import type { ComputeRpcApi } from '../rpcapi';
+import type { ComputeRpcApi } from '../client/rpcapi';
 import { gatherCleanupFacts } from './cleanup-facts';
 import { cleanupVerdict, type CleanupCopy, type CleanupFacts, type CleanupPlan, type HostStep } from './cleanup-verdict';
 

@@ -7,7 +7,7 @@ import { notifyMoveNotPlaced, resizePrepPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import { claimNextAttempt, nextAttemptSpec } from '@ferry/common/scheduling';
 import type { ComputeContext } from '../compute-context';
-import type { PrepResizeRequest } from '../rpcapi';
+import type { PrepResizeRequest } from '../client/rpcapi';
 import { instanceNotification } from '../notifications';
 import type { ColdMoveData } from './move-record';
 import { crashPoint } from '@ferry/common/chaos';

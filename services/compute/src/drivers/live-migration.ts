@@ -1,9 +1,11 @@
 // The driver side of a live migration: libvirt's v3 protocol (Begin, Prepare, Perform, Finish, Confirm), each phase
 // taking and returning an opaque cookie, plus the running job the source's monitor watches and steers.
+import type { GuestPresence, MigrationCookie } from '../client/wire-types';
 import type { VmSpec } from './vm-spec';
 
-/** Opaque to the flow: whatever one side needs to tell the other (ports, disk exports, leases). JSON only. */
-export type MigrationCookie = Record<string, unknown>;
+export type { GuestPresence, MigrationCookie };
+export { GUEST_PRESENCES } from '../client/wire-types';
+
 
 /** How the transfer is asked to behave; the monitor changes some of it while the job runs. */
 export interface LiveMigrationOptions {
@@ -64,12 +66,6 @@ export interface LiveMigrationJob {
   readonly done: Promise<MigrationCookie>;
 }
 
-/**
- * What a host's hypervisor has of one guest, as a source asks before it resumes its own copy: nothing, a live
- * migration's incoming VM (paused, never ran here), or a VM that took over (running, paused, or stopped).
- */
-export const GUEST_PRESENCES = ['absent', 'incoming', 'running', 'paused', 'stopped'] as const;
-export type GuestPresence = (typeof GUEST_PRESENCES)[number];
 
 /** What the five phases ask of a driver. */
 export interface LiveMigrationDriver {

@@ -2,7 +2,7 @@
 // of a thousand fake hosts, each asking twice a second, share one read instead of making two thousand.
 import type { DataSource } from 'typeorm';
 import { forcedDownHosts } from '@ferry/common/db';
-import { COMPUTE_BINARY } from '../binary';
+import { COMPUTE_BINARY } from '@ferry/common/service';
 
 interface Read {
   at: number;

@@ -9,7 +9,7 @@ import type { ComputeContext } from '../compute-context';
 import { DiskNotFound, VmNotFound, type Driver } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { instanceBeingDeleted } from './stop-move';
-import type { RebootType } from '../rpcapi';
+import type { RebootType } from '../client/wire-types';
 import { withDefinition } from './regenerate';
 import { onceHere } from './task-once';
 

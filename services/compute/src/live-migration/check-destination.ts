@@ -6,11 +6,11 @@ import {
 import { MigrationPreCheckError, VM_STATES, type LiveMigrationData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import { claimNextAttempt } from '@ferry/common/scheduling';
+import { RESCUED_CAPABILITY } from '../client/wire-types';
 import type { ComputeContext } from '../compute-context';
 import { loadLiveMove, type LiveMove } from './live-record';
 
 export const CHECK_DEST_EVENT = 'compute_check_can_live_migrate_destination';
-export const RESCUED_CAPABILITY = 'supports_live_migrate_rescued';
 
 export async function checkCanLiveMigrateDestination(
   c: ComputeContext, ctx: RequestContext, args: { migration_id: number; alternates: string[]; num_attempts: number },

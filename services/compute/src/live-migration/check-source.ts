@@ -3,7 +3,7 @@
 import { listComputeNodes } from '@ferry/common/db';
 import { MigrationPreCheckError, VM_STATES } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
-import { RESCUED_CAPABILITY } from './check-destination';
+import { RESCUED_CAPABILITY } from '../client/wire-types';
 import { loadLiveMove } from './live-record';
 
 const LIVE_MOVABLE: readonly string[] = [VM_STATES.ACTIVE, VM_STATES.PAUSED, VM_STATES.RESCUED];

@@ -1,5 +1,5 @@
 // Live migration on a compute host: destination and source checks, the five phases, steering, recovery.
-export { checkCanLiveMigrateDestination, RESCUED_CAPABILITY } from './check-destination';
+export { checkCanLiveMigrateDestination } from './check-destination';
 export { checkCanLiveMigrateSource } from './check-source';
 export { preLiveMigration, postLiveMigrationAtDestination, rollbackLiveMigrationAtDestination } from './destination-phases';
 export { liveMigration, startLiveMigration, LIVE_MIGRATION_EVENT } from './source';

@@ -3,7 +3,7 @@
 // are, for the source: the guest lives there, and the source's own recovery rolls the migration back when it returns
 // (its call to this host's rollback is then a no-op). A guest that already runs here is never touched.
 import { incomingLiveMovesFromDownSources, listAllocations } from '@ferry/common/db';
-import { COMPUTE_BINARY } from '../binary';
+import { COMPUTE_BINARY } from '@ferry/common/service';
 import type { ComputeContext } from '../compute-context';
 import { rollbackLiveMigrationAtDestination } from './destination-phases';
 import { loadLiveMove } from './live-record';

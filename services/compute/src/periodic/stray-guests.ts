@@ -2,12 +2,12 @@
 // incoming VMs and copied-in disks of moves that ended without them (failed, cancelled, a source that vanished), and
 // claims on this host the database no longer gives it. Each is judged by stray-verdict's rules; a guest that runs here
 // while the database names another host is only reported.
-import { MIGRATION_TYPES } from '@ferry/common/domain';
+import { isUuid, MIGRATION_TYPES } from '@ferry/common/domain';
 import { instanceStandings, listAllocations, openMigrationsOnHost, releaseSettledClaim, type InstanceStanding } from '@ferry/common/db';
 import { newRequestContext } from '@ferry/common/rpc';
 import { missingOtherCopy } from '../cold-migration/other-copy';
 import type { ComputeContext } from '../compute-context';
-import { claimReleasable, guestVerdict, isInstanceUuid, standingOf, type Standing } from './stray-verdict';
+import { claimReleasable, guestVerdict, standingOf, type Standing } from './stray-verdict';
 
 export interface StraySweepReport {
   destroyed: number;
@@ -21,7 +21,7 @@ export interface StraySweepReport {
  */
 export async function sweepStrayGuests(c: ComputeContext, reported = new Set<string>()): Promise<StraySweepReport> {
   const report: StraySweepReport = { destroyed: 0, reported: 0, claimsReleased: 0 };
-  const held = (await c.driver.listHeldInstances()).filter(isInstanceUuid);
+  const held = (await c.driver.listHeldInstances()).filter(isUuid); // anything not named by an instance uuid is not Ferry's to judge
   const claims = await listAllocations(c.ds, { host: c.host });
   const uuids = [...new Set([...held, ...claims.map((a) => a.consumer_uuid)])];
   const standings = await judge(c, uuids);

@@ -4,11 +4,6 @@
 // call).
 import type { GuestPresence } from '../drivers';
 
-/** Whether a name a host holds things under is an instance uuid (anything else is not Ferry's to judge). */
-export function isInstanceUuid(name: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(name);
-}
-
 /** What the database says about one instance, seen from this host. */
 export interface StrayFacts {
   /** This host. */

@@ -8,7 +8,7 @@ import {
 } from '@ferry/common/db';
 import { bandwidthInForce, countDrainItems, type DrainItemProgress } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
-import { COMPUTE_BINARY, type ComputeRpcApi } from '@ferry/compute';
+import type { ComputeRpcApi } from '@ferry/compute/client';
 import type { EntityManager } from 'typeorm';
 import { computeUsable } from '../filters/compute-filter';
 import { loadHostStates } from '../load-hosts';
@@ -18,8 +18,6 @@ import { startDrainMove, type DrainMoveDeps } from './start-move';
 /** The advisory lock a scheduler holds while it decides the drains' next moves. */
 export const SCHEDULER_DRAIN_LOCK = 'ferry-scheduler-drains';
 
-/** How long a move the drain started may take to take its instance's task before the drain starts it again. */
-export const DRAIN_START_GRACE_MS = 30_000;
 
 type DrainSettings = 'drainParallelPerCluster' | 'hostLinkBandwidth' | 'driver' | 'fakeMigrationBandwidth' | 'qemuMigrationBandwidth' | 'serviceDownSeconds';
 
@@ -35,10 +33,6 @@ interface DrainWork {
   disables: HostDrain[];
 }
 
-/** The reason a drained host's compute service shows (`openstack compute service list --long`). */
-export function drainDisabledReason(drainId: string): string {
-  return `ferry drain ${drainId}`;
-}
 
 export async function advanceDrains(deps: DrainPassDeps): Promise<{ elected: boolean; started: number }> {
   const { ds, config, log, owner } = deps;
@@ -53,7 +47,7 @@ export async function advanceDrains(deps: DrainPassDeps): Promise<{ elected: boo
   const decided = await whileElected(ds, SCHEDULER_DRAIN_LOCK, (em) => decide(em, config, upSources));
   if (!decided.elected) return { elected: false, started: 0 };
   const work = decided.value;
-  for (const drain of work.disables) await disableServiceForDrain(ds, drain, COMPUTE_BINARY, drainDisabledReason(drain.id));
+  for (const drain of work.disables) await disableServiceForDrain(ds, drain);
   for (const { drain, item } of work.confirms) await confirmMove(deps, drain, item);
   for (const { drain, uuid } of work.starts) {
     try {
@@ -71,7 +65,7 @@ async function decide(em: EntityManager, config: DrainPassDeps['config'], upSour
   const work: DrainWork = { starts: [], confirms: [], disables: [] };
   const drains = (await listDrains(em, { open: true })).reverse();
   const progress = new Map<string, DrainItemProgress[]>();
-  for (const drain of drains) progress.set(drain.id, await drainItems(em, drain, DRAIN_START_GRACE_MS, now));
+  for (const drain of drains) progress.set(drain.id, await drainItems(em, drain, now));
   const inFlight = await movesInFlight(em);
   // Each live migration counts at the bandwidth its record says its policy set, else at what its policy would set now.
   const layers = await policyLayersOf(em, [

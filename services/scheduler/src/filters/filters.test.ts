@@ -1,6 +1,6 @@
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { HostState } from '../host-state';
-import type { RequestSpec } from '../rpcapi';
+import type { RequestSpec } from '../client/rpcapi';
 import { availabilityZoneFilter } from './availability-zone-filter';
 import { computeFilter } from './compute-filter';
 import { forceHostsFilter, ignoreHostsFilter } from './host-list-filter';

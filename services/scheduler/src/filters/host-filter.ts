@@ -1,7 +1,7 @@
 // What a scheduler filter is: a named yes/no on one host for one request.
 import type { Resources } from '@ferry/common/db';
 import type { HostState } from '../host-state';
-import type { RequestSpec } from '../rpcapi';
+import type { RequestSpec } from '../client/rpcapi';
 
 /** The request as filters see it: the spec, and the resources its flavor takes. */
 export interface FilterRequest {

@@ -14,7 +14,7 @@ import {
 } from '@ferry/common/db';
 import { createLogger } from '@ferry/common/log';
 import { createTransport, newRequestContext, RpcServer, served, type ServedEndpoint, type Transport } from '@ferry/common/rpc';
-import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute';
+import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute/client';
 import { SCHEDULER_CONTRACT, SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 import { fetchToken } from '../../../support/tokens';

@@ -9,7 +9,8 @@ import { migrate, openDatabase, seed, type FerryDatabase } from '@ferry/common/d
 import { silentLogger } from '@ferry/common/log';
 import { createTransport, RpcServer, served, type Transport } from '@ferry/common/rpc';
 import { buildApp } from '@ferry/api';
-import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION, FakeDriver } from '@ferry/compute';
+import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute/client';
+import { FakeDriver } from '@ferry/compute/drivers';
 import { createTestDatabase, type TestDatabase } from '../../../support/db';
 import { cloudsYaml, runClient } from '../../../support/cloud';
 import { addComputeHost, addService, insertInstance, insertMigration, type Json } from './support';

@@ -13,7 +13,7 @@ import {
 } from '@ferry/common/db';
 import { silentLogger } from '@ferry/common/log';
 import { createTransport, RpcServer, served, type RequestContext, type ServedEndpoint, type Transport } from '@ferry/common/rpc';
-import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute';
+import { COMPUTE_CONTRACT, COMPUTE_RPC_VERSION } from '@ferry/compute/client';
 import { SCHEDULER_CONTRACT, SCHEDULER_RPC_VERSION } from '@ferry/scheduler';
 import type { ApiDeps } from '../../../../services/api/src/api-deps';
 import type { TokenInfo, TokenValidator } from '../../../../services/api/src/http/auth';

@@ -2,7 +2,7 @@
 // the database, and prints the problems per instance. Exit status: 0 clean, 1 problems found, 3 a compute host did not
 // answer (the audit is incomplete, whatever else it found); 2 stays the usage error of every ferry command.
 import type { FerryConfig } from '@ferry/common/config';
-import type { AuditReport, InstanceFinding } from '@ferry/compute';
+import type { AuditReport, InstanceFinding } from '@ferry/compute/audit';
 import { adminSession, failure } from '../api/admin-session';
 
 export const AUDIT_EXIT = Object.freeze({ clean: 0, problems: 1, incomplete: 3 });

@@ -2,7 +2,7 @@
 // prints what was found on every host and what was done. Exit status: 0 converged or nothing to do, 1 refused (nothing
 // was changed, or a run cut short: the message says what was done), 2 the API could not be reached or the request was bad.
 import type { FerryConfig } from '@ferry/common/config';
-import type { CleanupReport } from '@ferry/compute';
+import type { CleanupReport } from '@ferry/compute/cleanup';
 import { adminSession, failure } from '../api/admin-session';
 
 export const CLEANUP_EXIT = Object.freeze({ done: 0, refused: 1 });

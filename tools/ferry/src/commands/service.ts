@@ -2,19 +2,33 @@
 import type { FerryConfig } from '@ferry/common/config';
 import type { RunningService, ServiceDeps } from '@ferry/common/service';
 import { scrapeProcessMetrics, type MetricsListener } from '@ferry/common/metrics';
-import { scrapeApiMetrics, startApi } from '@ferry/api';
-import { startCompute } from '@ferry/compute';
-import { startScheduler } from '@ferry/scheduler';
 import { startMetricsIfAsked } from '../metrics-listener';
 import { openBus, openDb, rootLogger, untilSignal } from '../runtime';
 import { exitOnceIdle, stopWithin, untilStopRequested } from '../stop-services';
 
 export type ServiceName = 'api' | 'scheduler' | 'compute';
 
-const starters: Record<ServiceName, (deps: ServiceDeps, host: string) => Promise<RunningService>> = {
-  api: (deps, host) => startApi(deps, { host }),
-  scheduler: (deps, host) => startScheduler(deps, { host }),
-  compute: (deps, host) => startCompute(deps, { host }),
+interface ServiceStarter {
+  start(deps: ServiceDeps, host: string): Promise<RunningService>;
+  /** The figures the process's metrics listener serves. */
+  scrape(deps: ServiceDeps): () => Promise<string>;
+}
+
+/** Each service's code is loaded only by the process that runs it: an API process loads no driver, a compute no HTTP server. */
+const starters: Record<ServiceName, () => Promise<ServiceStarter>> = {
+  api: async () => {
+    const { scrapeApiMetrics, startApi } = await import('@ferry/api');
+    // The API process adds the database's figures to its own; the others serve what they count themselves.
+    return { start: (deps, host) => startApi(deps, { host }), scrape: (deps) => () => scrapeApiMetrics(deps.db.dataSource) };
+  },
+  scheduler: async () => {
+    const { startScheduler } = await import('@ferry/scheduler');
+    return { start: (deps, host) => startScheduler(deps, { host }), scrape: () => scrapeProcessMetrics };
+  },
+  compute: async () => {
+    const { startCompute } = await import('@ferry/compute');
+    return { start: (deps, host) => startCompute(deps, { host }), scrape: () => scrapeProcessMetrics };
+  },
 };
 
 export class UsageError extends Error {}
@@ -37,6 +51,7 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
     throw new UsageError(`ferry ${name} serves one host; only \`ferry compute\` with FERRY_DRIVER=fake serves many (a simulation)`);
   }
   const host = hosts.length === 1 ? hosts[0]! : `${hosts[0]!}..${hosts[hosts.length - 1]!}`;
+  const starter = await starters[name]();
   const root = rootLogger(config);
   const log = root.child({ service: `ferry-${name}`, host });
   const db = await openDb(config, log);
@@ -48,12 +63,11 @@ export async function runService(name: ServiceName, config: Readonly<FerryConfig
     const pending = [...hosts];
     await Promise.all(Array.from({ length: Math.min(HOST_START_CONCURRENCY, hosts.length) }, async () => {
       for (let next = pending.shift(); next !== undefined; next = pending.shift()) {
-        services.push(await starters[name]({ config, db, transport, log: root }, next));
+        services.push(await starter.start({ config, db, transport, log: root }, next));
       }
     }));
     if (hosts.length > 1) log.info({ hosts: hosts.length }, 'every host started');
-    // The API process adds the database's figures to its own; the others serve what they count themselves.
-    metrics = await startMetricsIfAsked(config, name === 'api' ? () => scrapeApiMetrics(db.dataSource) : scrapeProcessMetrics, log);
+    metrics = await startMetricsIfAsked(config, starter.scrape({ config, db, transport, log: root }), log);
   } catch (err) {
     await Promise.all(services.map((s) => s.stop()));
     await transport.close();

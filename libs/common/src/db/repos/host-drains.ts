@@ -5,6 +5,15 @@ import {
 } from '../../domain';
 import { HostDrain } from '../entities';
 import type { Db } from '../db-handle';
+import { COMPUTE_BINARY } from '../../service/binaries';
+
+/** How long a move the drain started may take to take its instance's task before the drain starts it again. */
+export const DRAIN_START_GRACE_MS = 30_000;
+
+/** The reason a drained host's compute service shows (`openstack compute service list --long`). */
+export function drainDisabledReason(drainId: string): string {
+  return `ferry drain ${drainId}`;
+}
 
 /** The move types a drain starts. */
 const DRAIN_MOVE_TYPES = ['live-migration', 'migration', 'resize'];
@@ -59,9 +68,9 @@ export async function recordDrainRefusal(db: Db, id: string, uuid: string, reaso
   await db.query(`UPDATE host_drains SET refused = jsonb_build_object($2::text, $3::text) || refused, updated_at = now() WHERE id = $1`, [id, uuid, reason.slice(0, 2000)]);
 }
 
-/** Disables the host's compute service with reason, and notes on the drain that it did. */
-export async function disableServiceForDrain(db: Db, drain: Pick<HostDrain, 'id' | 'host'>, computeBinary: string, reason: string): Promise<void> {
-  await db.query(`UPDATE services SET disabled = true, disabled_reason = $3, updated_at = now() WHERE host = $1 AND "binary" = $2`, [drain.host, computeBinary, reason]);
+/** Disables the host's compute service, naming the drain as the reason, and notes on the drain that it did. */
+export async function disableServiceForDrain(db: Db, drain: Pick<HostDrain, 'id' | 'host'>): Promise<void> {
+  await db.query(`UPDATE services SET disabled = true, disabled_reason = $3, updated_at = now() WHERE host = $1 AND "binary" = $2`, [drain.host, COMPUTE_BINARY, drainDisabledReason(drain.id)]);
   await db.query(`UPDATE host_drains SET service_disabled = true, updated_at = now() WHERE id = $1`, [drain.id]);
 }
 
@@ -105,12 +114,12 @@ async function drainFacts(db: Db, drain: HostDrain): Promise<Map<string, DrainIt
 }
 
 /** Where each instance of the drain stands now, in plan order. */
-export async function drainItems(db: Db, drain: HostDrain, startGraceMs: number, now = new Date()): Promise<DrainItemProgress[]> {
+export async function drainItems(db: Db, drain: HostDrain, now = new Date()): Promise<DrainItemProgress[]> {
   const facts = await drainFacts(db, drain);
   return drain.plan.map((item) => {
     const dispatched = drain.dispatched[item.instance_uuid];
     return drainItemProgress(item, facts.get(item.instance_uuid) ?? {}, {
-      host: drain.host, now, startGraceMs, ...(dispatched ? { dispatchedAt: new Date(dispatched) } : {}),
+      host: drain.host, now, startGraceMs: DRAIN_START_GRACE_MS, ...(dispatched ? { dispatchedAt: new Date(dispatched) } : {}),
       ...(drain.refused[item.instance_uuid] ? { refused: drain.refused[item.instance_uuid] } : {}),
     });
   });

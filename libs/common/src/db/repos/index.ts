@@ -26,7 +26,7 @@ export {
   heartbeatAges, liveDowntimes, migrationDurations, migrationTallies, phaseDurations, type HeartbeatAge, type HistogramFigures, type MigrationTally,
 } from './metric-figures';
 export {
-  advanceDrain, createDrain, disableServiceForDrain, drainItems, getDrain, isOpenDrainConflict, listDrains, markDrainDispatched, movesInFlight,
+  advanceDrain, createDrain, disableServiceForDrain, DRAIN_START_GRACE_MS, drainDisabledReason, drainItems, getDrain, isOpenDrainConflict, listDrains, markDrainDispatched, movesInFlight,
   recordDrainRefusal, type MoveInFlight,
 } from './host-drains';
 export { policyLayersOf } from './policy-layers';

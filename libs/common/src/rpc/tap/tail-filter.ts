@@ -1,4 +1,5 @@
 // Which bus events a tail shows: by topic, method (or event type), instance, host (sender's or target's) and request id.
+import { isUuid } from '../../domain/uuid';
 import type { BusEvent } from './bus-event';
 
 export interface BusTailFilter {
@@ -11,7 +12,6 @@ export interface BusTailFilter {
 
 export const FILTER_KEYS = ['topic', 'method', 'instance', 'host', 'request_id'] as const;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** filter with its values checked; throws a TypeError naming the field that is wrong. */
 export function checkTailFilter(filter: Record<string, unknown>): BusTailFilter {
@@ -20,7 +20,7 @@ export function checkTailFilter(filter: Record<string, unknown>): BusTailFilter 
     const v = filter[key];
     if (v === undefined) continue;
     if (typeof v !== 'string' || v.trim() === '') throw new TypeError(`${key} must be a non-empty string`);
-    if (key === 'instance' && !UUID.test(v)) throw new TypeError(`instance must be a UUID, got ${JSON.stringify(v)}`);
+    if (key === 'instance' && !isUuid(v)) throw new TypeError(`instance must be a UUID, got ${JSON.stringify(v)}`);
     out[key] = key === 'instance' ? v.toLowerCase() : v;
   }
   return out;

@@ -1,6 +1,7 @@
 // GET /os-ferry-audit (Ferry's extension, admin only): every compute host is asked what its driver holds and the
 // answers are compared with the database; problems per instance, and the hosts that did not answer. Read only.
-import { ComputeRpcApi, runAudit } from '@ferry/compute';
+import { runAudit } from '@ferry/compute/audit';
+import { ComputeRpcApi } from '@ferry/compute/client';
 import type { RoutesPlugin } from '../../api-deps';
 import { requireAdmin } from '../../http/policy';
 import { rpcContext } from '../servers/rpc';

@@ -2,8 +2,8 @@
 import type { DataSource } from 'typeorm';
 import { listServices } from '@ferry/common/db';
 import type { TapOptions } from '@ferry/common/rpc';
-import { COMPUTE_TOPIC } from '@ferry/compute';
-import { SCHEDULER_TOPIC } from '@ferry/scheduler';
+import { COMPUTE_TOPIC } from '@ferry/compute/client';
+import { SCHEDULER_TOPIC } from '@ferry/scheduler/client';
 
 export const FERRY_TOPICS = [SCHEDULER_TOPIC, COMPUTE_TOPIC] as const;
 

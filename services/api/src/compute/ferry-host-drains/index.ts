@@ -8,9 +8,7 @@ import type { DataSource } from 'typeorm';
 import {
   advanceDrain, createDrain, disableServiceForDrain, getDrain, isOpenDrainConflict, listDrains, listInstancesOnHost, type HostDrain,
 } from '@ferry/common/db';
-import { Conflict, DRAIN_MODES, NotFound, planDrain, type DrainMode } from '@ferry/common/domain';
-import { COMPUTE_BINARY } from '@ferry/compute';
-import { drainDisabledReason } from '@ferry/scheduler';
+import { Conflict, DRAIN_MODES, isUuid, NotFound, planDrain, type DrainMode } from '@ferry/common/domain';
 import type { RoutesPlugin } from '../../api-deps';
 import { requireAdmin } from '../../http/policy';
 import { requireKnownHost } from '../ferry-host-evacuations';
@@ -27,10 +25,9 @@ export const DrainBody = Type.Object({
 }, { additionalProperties: false });
 
 const HostParam = Type.String({ minLength: 1, maxLength: 255, pattern: '^[a-zA-Z0-9-._]*$' });
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function findDrain(ds: DataSource, id: string): Promise<HostDrain> {
-  const drain = UUID.test(id) ? await getDrain(ds, id) : undefined;
+  const drain = isUuid(id) ? await getDrain(ds, id) : undefined;
   if (!drain) throw new NotFound(`Host drain ${id} could not be found.`);
   return drain;
 }
@@ -62,7 +59,7 @@ export const ferryHostDrainRoutes: RoutesPlugin = async (app, { deps }) => {
       throw err;
     }
     // First, so the scheduler places nothing new on it; the scheduler's pass does it too if this process dies here.
-    await disableServiceForDrain(ds, drain, COMPUTE_BINARY, drainDisabledReason(id));
+    await disableServiceForDrain(ds, drain);
     return reply.code(202).send({ drain: await drainView(ds, (await getDrain(ds, id))!) });
   });
 

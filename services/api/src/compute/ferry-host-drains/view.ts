@@ -2,7 +2,6 @@
 import type { DataSource } from 'typeorm';
 import { drainItems, type HostDrain } from '@ferry/common/db';
 import { countDrainItems, type DrainItemProgress, type DrainPlanItem } from '@ferry/common/domain';
-import { DRAIN_START_GRACE_MS } from '@ferry/scheduler';
 
 export interface DrainView {
   id: string;
@@ -25,7 +24,7 @@ export interface DrainView {
 }
 
 export async function drainView(ds: DataSource, drain: HostDrain): Promise<DrainView> {
-  const servers = await drainItems(ds, drain, DRAIN_START_GRACE_MS);
+  const servers = await drainItems(ds, drain);
   const c = countDrainItems(servers);
   return {
     id: drain.id, host: drain.host, mode: drain.mode, concurrency: drain.concurrency, status: drain.status,

@@ -1,7 +1,7 @@
 // /os-hypervisors: compute nodes with their service's state and their usage; the deprecated statistics,
 // uptime, search and servers routes are served in the microversions that have them. Admin only.
 import { NotFound } from '@ferry/common/domain';
-import { ComputeRpcApi } from '@ferry/compute';
+import { ComputeRpcApi } from '@ferry/compute/client';
 import type { RoutesPlugin } from '../../api-deps';
 import { formatVersion, versionIn, type ApiVersion } from '../../http/microversion';
 import { requireAdmin } from '../../http/policy';

@@ -2,7 +2,7 @@
 import type { DataSource } from 'typeorm';
 import { BadRequest } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import type { ComputeRpcApi } from '@ferry/compute';
+import type { ComputeRpcApi } from '@ferry/compute/client';
 import type { ApiVersion } from '../../http/microversion';
 import { findHypervisor, hypervisorPathId } from './show';
 import { hypervisorView } from './views';

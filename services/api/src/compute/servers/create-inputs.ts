@@ -8,7 +8,7 @@ import { versionIn, type ApiVersion } from '../../http/microversion';
 import { requireAdmin } from '../../http/policy';
 import { refuseBadPolicyEntries } from '../common/migration-policy-entries';
 import { checkMetadataQuota } from '../limits/quotas';
-import { isUuid } from './lookup';
+import { isUuid } from '@ferry/common/domain';
 import type { BdmV2, CreateServerRequest } from './schemas';
 
 const GiB = 1024 ** 3;

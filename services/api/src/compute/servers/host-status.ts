@@ -1,7 +1,7 @@
 // The state of the compute service on an instance's host: `host_status` (2.16) and whether delete can cast.
 import type { DataSource } from 'typeorm';
 import { serviceState, type ServiceRecord } from '@ferry/common/service';
-import { COMPUTE_BINARY } from '@ferry/compute';
+import { COMPUTE_BINARY } from '@ferry/compute/client';
 
 /** Nova's host_status values; '' when the instance has no host or the host runs no compute service. */
 export type HostStatus = 'UP' | 'DOWN' | 'MAINTENANCE' | 'UNKNOWN' | '';

@@ -5,7 +5,7 @@ import { BadRequest } from '@ferry/common/domain';
 import { markerNotFound } from '../common/paging';
 import { ATTR_KEYS } from './attrs';
 import type { ListQuery } from './filters';
-import { isUuid } from './lookup';
+import { isUuid } from '@ferry/common/domain';
 import { SORT_KEYS } from './sort-keys';
 
 class Sql {

@@ -1,15 +1,9 @@
 // Finding the server a request names: 404 for a malformed id, a missing one, or one in another project.
 import type { DataSource } from 'typeorm';
 import { Instance } from '@ferry/common/db';
-import { InstanceNotFound } from '@ferry/common/domain';
+import { InstanceNotFound, isUuid } from '@ferry/common/domain';
 import type { ApiContext } from '../../http/api-context';
 import { assertCanSeeInstance } from '../../http/policy';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
-}
 
 export interface LookupOptions {
   /** Also find a deleted server (instance actions from 2.21). */

@@ -1,7 +1,7 @@
 // The RPC clients server routes cast through, and the request context a cast carries.
 import type { RequestContext } from '@ferry/common/rpc';
-import { ComputeRpcApi } from '@ferry/compute';
-import { SchedulerRpcApi } from '@ferry/scheduler';
+import { ComputeRpcApi } from '@ferry/compute/client';
+import { SchedulerRpcApi } from '@ferry/scheduler/client';
 import type { ApiDeps } from '../../api-deps';
 import type { ApiContext } from '../../http/api-context';
 

@@ -1,5 +1,5 @@
 // The names os-services shows for Ferry's services: Nova's binaries, so operators' scripts and the CLIs work unchanged.
-import { SCHEDULER_BINARY } from '@ferry/scheduler';
+import { SCHEDULER_BINARY } from '@ferry/scheduler/client';
 import { API_BINARY } from '../../binary';
 import { COMPUTE_BINARY } from './service-rows';
 

@@ -3,7 +3,7 @@
 // the reason (the hosts that disagree, a host that did not answer) having changed nothing. 200 with what was found and
 // what was done; running it again, or on a healthy instance, does nothing.
 import { Type } from '@sinclair/typebox';
-import { runCleanup } from '@ferry/compute';
+import { runCleanup } from '@ferry/compute/cleanup';
 import { requireAdmin } from '../../../http/policy';
 import { rpcContext } from '../rpc';
 import type { ServerAction } from './types';

@@ -2,7 +2,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BadRequest, NotFound } from '@ferry/common/domain';
 import { versionIn } from '../../../http/microversion';
-import { findVisibleInstance, isUuid } from '../lookup';
+import { findVisibleInstance } from '../lookup';
+import { isUuid } from '@ferry/common/domain';
 import { validateBody } from '../validate';
 import { EVACUATE_ACTIONS } from './evacuate';
 import { ferryCleanup } from './ferry-cleanup';

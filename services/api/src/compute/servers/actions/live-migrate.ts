@@ -5,7 +5,7 @@ import { In, type DataSource } from 'typeorm';
 import { advanceMigration, ComputeNode, createMigration, isOpenMoveConflict, type Instance, type Migration } from '@ferry/common/db';
 import { BadRequest, Conflict, VM_STATES, type LiveMigrationRequestData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
-import { RESCUED_CAPABILITY } from '@ferry/compute';
+import { RESCUED_CAPABILITY } from '@ferry/compute/client';
 import type { ApiContext } from '../../../http/api-context';
 import { versionIn } from '../../../http/microversion';
 import { requireAdmin } from '../../../http/policy';

@@ -3,7 +3,7 @@
 import type { DataSource } from 'typeorm';
 import { Migration, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { BadRequest, Conflict, RESIZE_AWAITING_CONFIRM_STATUS } from '@ferry/common/domain';
-import { COMPUTE_BINARY } from '@ferry/compute';
+import { COMPUTE_BINARY } from '@ferry/compute/client';
 import { DEFAULT_QUOTAS, projectUsage, QuotaExceeded, type ProjectUsage } from '../../limits/quotas';
 import { computeServiceStates } from '../host-status';
 

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Instance, InstanceFlavor } from '@ferry/common/db';
 import { BadRequest, MOVE_REQUESTED_HOST_KEY } from '@ferry/common/domain';
-import type { MigrateServerRequest } from '@ferry/scheduler';
+import type { MigrateServerRequest } from '@ferry/scheduler/client';
 import { versionIn } from '../../../http/microversion';
 import { requireAdmin } from '../../../http/policy';
 import { flavorCopy, idFromHref, resolveFlavor } from '../create-inputs';

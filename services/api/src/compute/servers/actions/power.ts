@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Instance } from '@ferry/common/db';
 import type { RequestContext } from '@ferry/common/rpc';
-import type { RebootType } from '@ferry/compute';
+import type { RebootType } from '@ferry/compute/client';
 import { acceptTask } from './accept';
 import { TASK_RULES, type TaskRule } from './rules';
 import { bareAction } from './schemas';

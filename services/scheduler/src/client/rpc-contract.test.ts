@@ -1,6 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { Instance } from '@ferry/common/db';
-import { moveRequestSpec } from './move-destination';
+import { moveRequestSpec } from '../move-destination';
 import { SCHEDULER_CONTRACT } from './rpc-contract';
 
 const UUID = '0b6f4c1e-2a3d-4e5f-8a9b-0c1d2e3f4a5b';

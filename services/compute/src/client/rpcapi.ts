@@ -18,15 +18,12 @@
 import { PinnedClient, type RequestContext, type Transport, type VersionPins } from '@ferry/common/rpc';
 import type { InstanceFlavor } from '@ferry/common/db';
 import type { RequestSpec } from '@ferry/common/domain';
-import type { GuestPresence, MigrationCookie } from './drivers/live-migration';
-import type { HostGuest } from './audit/list-guests';
-import type { CleanupStepRequest } from './cleanup/cleanup-step';
+import type { CleanupStepRequest } from './cleanup-step';
+import type { GuestPresence, HostGuest, MigrationCookie, RebootType } from './wire-types';
 
 export const COMPUTE_TOPIC = 'compute';
 /** The newest version: what a compute service implements. */
 export const COMPUTE_RPC_VERSION = '1.9';
-
-export type RebootType = 'SOFT' | 'HARD';
 
 interface InstanceArgs {
   instance_uuid: string;

@@ -1,4 +1,4 @@
-import { silentLogger } from '@ferry/common/log';
+import { silentLogger } from '../log';
 import { PeriodicTask } from './periodic-task';
 
 describe('PeriodicTask', () => {

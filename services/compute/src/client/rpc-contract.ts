@@ -3,8 +3,8 @@ import { InstanceFlavorSchema, RequestSpecSchema } from '@ferry/common/domain';
 import { argsSchema, defineContract, HostNameSchema, NoArgsSchema, RowIdSchema, UuidSchema } from '@ferry/common/rpc';
 import { Type } from '@sinclair/typebox';
 import type { ComputeEndpoint } from './rpcapi';
-import { CLEANUP_OPS } from './cleanup/cleanup-step';
-import { GUEST_PRESENCES } from './drivers/live-migration';
+import { CLEANUP_OPS } from './cleanup-step';
+import { GUEST_PRESENCES } from './wire-types';
 
 const onInstance = argsSchema({ instance_uuid: UuidSchema });
 const onMigration = argsSchema({ migration_id: RowIdSchema });

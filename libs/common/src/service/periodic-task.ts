@@ -1,5 +1,5 @@
 // A task that runs every interval, never overlapping itself, on an unref'd timer that stop() clears.
-import type { Logger } from '@ferry/common/log';
+import type { Logger } from '../log';
 
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
