@@ -1,5 +1,6 @@
 // evacuate_server: claim a destination for the evacuation the API recorded, and hand the rebuild to that host.
-import { advanceMigration, getInstance, getMigration, recordInstanceFault, updateInstanceIf } from '@ferry/common/db';
+import { advanceMigration, getInstance, getMigration, recordInstanceFault } from '@ferry/common/db';
+import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import type { EvacuationRequestData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
@@ -40,7 +41,7 @@ export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: Request
     if (!(await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: fault.message.slice(0, 2000) }))) return;
     await recordInstanceFault(ds, { instance_uuid: instance.uuid, code: 500, ...fault, host: null });
     // The server stays as it was (on its dead host, in its vm_state): the operator may evacuate it again.
-    await updateInstanceIf(ds, instance.uuid, { task_states: ['rebuilding'], host: instance.host }, { task_state: null });
+    await updateInstanceAsScheduler(ds, instance.uuid, { task_states: ['rebuilding'], host: instance.host }, { task_state: null });
     await reportNoDestination(deps, instance, err, { migration_id: m.id });
     return;
   }

@@ -1,5 +1,6 @@
 // live_migrate_server: claim a destination for the live migration the API recorded, and hand it to that host's checks.
-import { advanceMigration, getInstance, getMigration, recordInstanceFault, updateInstanceIf } from '@ferry/common/db';
+import { advanceMigration, getInstance, getMigration, recordInstanceFault } from '@ferry/common/db';
+import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import type { LiveMigrationData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeRpcApi } from '@ferry/compute/client';
@@ -33,7 +34,7 @@ export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestCon
     const fault = noDestinationFault(err);
     if (!(await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: fault.message.slice(0, 2000) }))) return;
     await recordInstanceFault(ds, { instance_uuid: instance.uuid, code: 500, ...fault, host: null });
-    await updateInstanceIf(ds, instance.uuid, { task_states: ['migrating'], host: instance.host }, { task_state: null });
+    await updateInstanceAsScheduler(ds, instance.uuid, { task_states: ['migrating'], host: instance.host }, { task_state: null });
     await reportNoDestination(deps, instance, err, { migration_id: m.id });
     return;
   }

@@ -1,8 +1,9 @@
 // The scheduler's RPC endpoint: select and claim hosts, and start builds on them (or fail the instances with a fault).
 import type { FerryConfig } from '@ferry/common/config';
 import {
-  claimResources, getInstance, listAllocations, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type Instance,
+  claimResources, getInstance, listAllocations, recordInstanceFault, releaseClaim, withActionEvent, type Instance,
 } from '@ferry/common/db';
+import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import { FerryError, NoValidHost, VM_STATES } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import type { Notifier } from '@ferry/common/notify';
@@ -113,7 +114,7 @@ export class SchedulerManager implements SchedulerEndpoint {
   private async startBuild(ctx: RequestContext, selection: Selection, spec: RequestSpec): Promise<void> {
     const { ds, log } = this.deps;
     const { instance_uuid: uuid, host } = selection;
-    const assigned = await updateInstanceIf(ds, uuid, { ...AWAITING_HOST, host: null }, { host, node: selection.node });
+    const assigned = await updateInstanceAsScheduler(ds, uuid, { ...AWAITING_HOST, host: null }, { host, node: selection.node });
     if (!assigned) {
       const now = await getInstance(ds, uuid);
       const repeated = now !== undefined && isAwaitingHost(now) && now.host === host;
@@ -141,7 +142,7 @@ export class SchedulerManager implements SchedulerEndpoint {
     if (!instance || !isAwaitingHost(instance)) return;
     // The fault first: whoever sees the instance in ERROR also sees why.
     await recordInstanceFault(ds, { instance_uuid: uuid, code: faultCode(err), message: err.message, details: err.stack ?? null, host: null });
-    if (!(await updateInstanceIf(ds, uuid, expected, { vm_state: VM_STATES.ERROR, task_state: null }))) return;
+    if (!(await updateInstanceAsScheduler(ds, uuid, expected, { vm_state: VM_STATES.ERROR, task_state: null }))) return;
     await releaseClaim(ds, uuid);
     log.info({ instance_uuid: uuid, reason: err.message }, 'instance set to ERROR');
   }

@@ -16,3 +16,4 @@ export * from './move-on-delete';
 export * from './host-drain';
 export * from './host-drain-progress';
 export * from './uuid';
+export * from './scheduler-instance-writes';

@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { claimResources, flavorResources, listServices, type InstanceFlavor } from '../db';
 import type { RequestSpec } from '../domain';
 import { COMPUTE_BINARY } from '../service/binaries';
-import { serviceState, type ServiceRecord } from '../service/status';
+import { serviceState, takesWork, type ServiceRecord } from '../service/status';
 
 /** Every service as the database holds it, with the database's clock (heartbeats are stamped on it). */
 export async function servicesOnDatabaseClock(ds: DataSource): Promise<{ now: Date; services: ServiceRecord[] }> {
@@ -14,10 +14,10 @@ export async function servicesOnDatabaseClock(ds: DataSource): Promise<{ now: Da
   return { now: new Date(now), services };
 }
 
-/** Compute hosts whose service is up and enabled now. */
+/** Compute hosts whose service takes work now (the scheduler's ComputeFilter applies the same rule). */
 export async function usableComputeHosts(ds: DataSource, serviceDownSeconds: number): Promise<Set<string>> {
   const { now, services } = await servicesOnDatabaseClock(ds);
-  return new Set(services.filter((s) => s.binary === COMPUTE_BINARY && !s.disabled && serviceState(s, now, serviceDownSeconds).state === 'up').map((s) => s.host));
+  return new Set(services.filter((s) => s.binary === COMPUTE_BINARY && takesWork(serviceState(s, now, serviceDownSeconds))).map((s) => s.host));
 }
 
 /**

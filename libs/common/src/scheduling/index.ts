@@ -1,2 +1,3 @@
 // Placement attempts shared by the scheduler and the computes that retry a placement on an alternate host.
 export * from './attempts';
+export * from './scheduler-writes';

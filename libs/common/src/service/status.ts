@@ -21,3 +21,8 @@ export function serviceState(svc: ServiceRecord, now: Date, downSeconds: number)
   const up = !svc.forced_down && age !== null && age <= downSeconds;
   return { ...svc, state: up ? 'up' : 'down', heartbeat_age_s: age === null ? null : Math.round(age * 10) / 10 };
 }
+
+/** Whether a service takes new work: up (as above) and not disabled by an operator or a drain. */
+export function takesWork(svc: ServiceState | undefined): boolean {
+  return svc !== undefined && svc.state === 'up' && !svc.disabled;
+}

@@ -2,9 +2,10 @@
 // (so a move never starts twice, nor over another task), open its instance action, record the request, then hand it
 // to the scheduler's own live_migrate_server / migrate_server, which place and run it as they do any other.
 import {
-  advanceInstanceTask, advanceMigration, createMigration, failAction, getInstance, isOpenMoveConflict, recordDrainRefusal, startAction,
+  advanceMigration, createMigration, failAction, getInstance, isOpenMoveConflict, recordDrainRefusal, startAction,
   type HostDrain, type Instance,
 } from '@ferry/common/db';
+import { advanceInstanceTaskAsScheduler } from '@ferry/common/scheduling';
 import { drainDecision, MOVE_REQUESTED_HOST_KEY, TASK_STATES, type LiveMigrationRequestData } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
@@ -39,7 +40,7 @@ export async function startDrainMove(deps: DrainMoveDeps, drain: HostDrain, uuid
 
 async function startLive(deps: DrainMoveDeps, drain: HostDrain, instance: Instance, ctx: RequestContext): Promise<void> {
   const { ds } = deps;
-  if (!(await advanceInstanceTask(ds, instance.uuid, [null], TASK_STATES.MIGRATING))) return;
+  if (!(await advanceInstanceTaskAsScheduler(ds, instance.uuid, [null], TASK_STATES.MIGRATING))) return;
   let migrationId: number;
   try {
     await startAction(ds, ctx, instance.uuid, 'live-migration');
@@ -52,7 +53,7 @@ async function startLive(deps: DrainMoveDeps, drain: HostDrain, instance: Instan
     }, 'scheduler');
     migrationId = m.id;
   } catch (err) {
-    await advanceInstanceTask(ds, instance.uuid, [TASK_STATES.MIGRATING], null);
+    await advanceInstanceTaskAsScheduler(ds, instance.uuid, [TASK_STATES.MIGRATING], null);
     await failAction(ds, ctx, instance.uuid).catch(() => undefined);
     if (isOpenMoveConflict(err)) return;
     throw err;
@@ -62,14 +63,14 @@ async function startLive(deps: DrainMoveDeps, drain: HostDrain, instance: Instan
   } catch (err) {
     // As the API does when its cast fails: the record ends in error and the instance keeps running where it is.
     await advanceMigration(ds, migrationId, ['accepted'], 'error', 'scheduler', { last_error: `not placed: ${(err as Error).message}`.slice(0, 2000) });
-    await advanceInstanceTask(ds, instance.uuid, [TASK_STATES.MIGRATING], null);
+    await advanceInstanceTaskAsScheduler(ds, instance.uuid, [TASK_STATES.MIGRATING], null);
     throw err;
   }
 }
 
 async function startCold(deps: DrainMoveDeps, instance: Instance, ctx: RequestContext): Promise<void> {
   const { ds } = deps;
-  const won = await advanceInstanceTask(
+  const won = await advanceInstanceTaskAsScheduler(
     ds, instance.uuid, [null], TASK_STATES.RESIZE_PREP, { old_flavor: instance.flavor, new_flavor: instance.flavor, progress: 0 },
     { [MOVE_REQUESTED_HOST_KEY]: null },
   );
@@ -77,7 +78,7 @@ async function startCold(deps: DrainMoveDeps, instance: Instance, ctx: RequestCo
   try {
     await startAction(ds, ctx, instance.uuid, 'migrate');
   } catch (err) {
-    await advanceInstanceTask(ds, instance.uuid, [TASK_STATES.RESIZE_PREP], null, { old_flavor: null, new_flavor: null });
+    await advanceInstanceTaskAsScheduler(ds, instance.uuid, [TASK_STATES.RESIZE_PREP], null, { old_flavor: null, new_flavor: null });
     throw err;
   }
   // migrate_server ends a move it cannot place itself (task back, fault recorded); a lost one is the reconciler's.

@@ -3,8 +3,9 @@
 // message passes: of the two, whichever comes second finds nothing left to do.
 import type { FerryConfig } from '@ferry/common/config';
 import {
-  advanceInstanceTask, failAction, getInstance, getMigration, latestActionRequester, type StuckKind, type StuckRecord,
+  failAction, getInstance, getMigration, latestActionRequester, type StuckKind, type StuckRecord,
 } from '@ferry/common/db';
+import { advanceInstanceTaskAsScheduler } from '@ferry/common/scheduling';
 import { buildRequestSpecOf, MOVE_REQUESTED_HOST_KEY, TASK_STATES } from '@ferry/common/domain';
 import { newRequestContext, type RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
@@ -73,7 +74,7 @@ async function redriveEvacuationAccepted(manager: SchedulerManager, deps: Redriv
 
 /** The API took the task but died before the record: the request never reached anyone, so the task goes back. */
 async function dropUnrecordedLiveMigration(_manager: SchedulerManager, deps: RedriveDeps, stuck: StuckRecord): Promise<void> {
-  if (!(await advanceInstanceTask(deps.ds, stuck.instance_uuid, [TASK_STATES.MIGRATING], null))) return;
+  if (!(await advanceInstanceTaskAsScheduler(deps.ds, stuck.instance_uuid, [TASK_STATES.MIGRATING], null))) return;
   const requester = await latestActionRequester(deps.ds, stuck.instance_uuid);
   if (requester) await failAction(deps.ds, requester, stuck.instance_uuid);
 }
