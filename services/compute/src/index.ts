@@ -30,14 +30,7 @@ export { ComputeManager } from './manager';
 export type { ComputeContext, ComputeSettings } from './compute-context';
 export { BUILD_EVENT } from './build-instance/build-instance';
 export { TERMINATE_EVENT } from './instance-ops/terminate';
-export { POWER_ACTIONS, type PowerAction, type PowerActionName } from './instance-ops/power-actions';
-export { syncPowerStates, syncedVmState, VM_STATE_FROM_POWER, type PowerSyncReport } from './periodic/power-sync';
-export { reportResources } from './periodic/resource-report';
-export { sweepStrayGuests, type StraySweepReport } from './periodic/stray-guests';
-export { reconcileHost, HOST_REDRIVES } from './periodic/reconcile-host';
 export { ForcedDownWatch } from './evacuation/forced-down-watch';
-export * from './cold-migration';
-export * from './live-migration';
 
 export interface ComputeStartOptions {
   host: string;

@@ -28,7 +28,8 @@ describe('PinnedClient', () => {
     const { transport, sent } = recordingTransport({ result: 'ok' });
     const client = new PinnedClient<Endpoint>(transport, { topic: 'thing', pins: PINS, cap: '1.2', capSetting: 'FERRY_UPGRADE_LEVELS_THING' });
     await client.cast(ctx, 'newer_method', { id: 2 });
-    expect([client.canSend('old_method'), client.canSend('newer_method'), client.canSend('newest_call')]).toEqual([true, true, false]);
+    expect([client.versionOf('old_method'), client.versionOf('newer_method')]).toEqual(['1.0', '1.2']);
+    expect(() => client.versionOf('newest_call')).toThrow(RpcVersionCapped);
     const refused = client.call(ctx, 'newest_call', {});
     await expect(refused).rejects.toBeInstanceOf(RpcVersionCapped);
     await expect(refused).rejects.toMatchObject({

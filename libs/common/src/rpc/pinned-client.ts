@@ -46,12 +46,6 @@ export class PinnedClient<E> {
     return pin;
   }
 
-  /** Whether method may be sent under the cap (callers with an older form of a request choose it on false). */
-  canSend(method: MethodNames<E>): boolean {
-    const pin = parseVersion(this.opts.pins[method])!;
-    return !this.cap || atMost(pin, this.cap);
-  }
-
   cast<K extends MethodNames<E>>(ctx: RequestContext, method: K, args: ArgsOf<E, K>, overrides: PrepareOptions = {}): Promise<void> {
     return this.to(method, overrides).then((c) => c.cast(ctx, method, args));
   }
