@@ -11,7 +11,7 @@
  * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
  * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
- * 4 casts × RTT + 26 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
+ * 4 casts × RTT + 20 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
  * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size).
  */
@@ -44,8 +44,8 @@ const WRITES_TO_FINISHED: readonly (readonly [string, number])[] = [
   ['scheduler migrate_server: event INSERT, claim transaction (claimResources), event UPDATE', 3],
   ['dest prep_resize: event INSERT, event UPDATE, INSERT migration (createMigration, one transaction)', 3],
   ['source resize_instance: record → migrating, instance → resize_migrating, event INSERT', 3],
-  ['  phase_timings: copy_pass_1 start/end, guest_stopped, copy_pass_2 start/end (patchMigration)', 5],
-  ['  copy progress: 2 reports × (record + instance progress) (DiskProgressWriter)', 4],
+  ['  phase_timings: copy_pass_1 start, guest_stopped with pass 1\'s end (patchMigration); pass 2 rides on post-migrating', 2],
+  ['  copy progress: record + instance in one statement, unchanged figures not rewritten (DiskProgressWriter)', 1],
   ['  event UPDATE, record → post-migrating, instance → resize_migrated', 3],
   ['dest finish_resize: instance → resize_finish, event INSERT, record → finished', 3],
 ];

@@ -63,7 +63,9 @@ export class SqlCounter {
   private see(client: object, query: unknown): void {
     if (this.ignored.has(client)) return;
     const text = typeof query === 'string' ? query : typeof query === 'object' && query !== null && 'text' in query ? String(query.text) : '';
-    const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
+    const first = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
+    // A WITH statement counts as what it does: a write when any of its parts writes, else a read.
+    const verb = first === 'WITH' ? (/\b(INSERT|UPDATE|DELETE)\b/i.exec(text)?.[1]?.toUpperCase() ?? 'SELECT') : first;
     const c = this.counts;
     const inTx = this.open.get(client);
     switch (verb) {

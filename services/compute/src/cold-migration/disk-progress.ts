@@ -1,12 +1,13 @@
-// Writes a disk copy's progress into the migration record (and the instance's progress), latest value wins, one write at a time.
-import { patchMigration } from '@ferry/common/db';
-import { Instance } from '@ferry/common/db';
+// Writes a disk copy's progress into the migration record (and the instance's progress), latest value wins, one write
+// at a time, and none when the figures have not changed since the last write.
+import { recordCopyProgress, type CopyFigures } from '@ferry/common/db';
 import type { ComputeContext } from '../compute-context';
 import type { TransferProgress } from '../transfer';
 
 /** Both passes count into one total: pass 1 covers the disk, pass 2 the changed regions. */
 export class DiskProgressWriter {
   private pending: TransferProgress | undefined;
+  private written: CopyFigures | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly c: ComputeContext, private readonly migrationId: number, private readonly instanceUuid: string) {}
@@ -30,13 +31,17 @@ export class DiskProgressWriter {
   private async flush(): Promise<void> {
     const p = this.pending;
     this.pending = undefined;
-    if (!p) return;
+    if (!p || (this.written && sameFigures(this.written, p))) return;
     try {
-      await patchMigration(this.c.ds, this.migrationId, ['migrating'], { disk_total: p.total, disk_processed: p.processed, disk_remaining: p.remaining });
-      const percent = p.total === 0 ? 100 : Math.floor((100 * p.processed) / p.total);
-      await this.c.ds.getRepository(Instance).update({ uuid: this.instanceUuid, task_state: 'resize_migrating' }, { progress: percent });
+      const figures = { total: p.total, processed: p.processed, remaining: p.remaining };
+      await recordCopyProgress(this.c.ds, { migrationId: this.migrationId, whileStatus: 'migrating', instanceUuid: this.instanceUuid, whileTask: 'resize_migrating' }, figures);
+      this.written = figures;
     } catch (err) {
       this.c.log.warn({ migration_id: this.migrationId, err: (err as Error).message }, 'cannot record copy progress');
     }
   }
+}
+
+function sameFigures(a: CopyFigures, b: CopyFigures): boolean {
+  return a.total === b.total && a.processed === b.processed && a.remaining === b.remaining;
 }

@@ -78,9 +78,14 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   c.coldCopies.set(migration.id, deleted);
   let stoppedByDelete = false;
   let timings = migration.phase_timings;
-  const savePhase = async (phase: string, fields: Record<string, unknown>, extra: Partial<ColdMoveData> = {}) => {
+  // A phase's end is noted, and written with the next write the move makes anyway (the power-off's plan, or the
+  // hand-over): a crash before it repeats the pass, as a crash during the pass would.
+  const notePhase = (phase: string, fields: Record<string, unknown>, extra: Partial<ColdMoveData> = {}) => {
     timings = withPhase(timings, phase, fields);
     data = { ...data, ...extra };
+  };
+  const savePhase = async (phase: string, fields: Record<string, unknown>, extra: Partial<ColdMoveData> = {}) => {
+    notePhase(phase, fields, extra);
     await patchMigration(c.ds, migration.id, ['migrating'], { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
   };
   const copy = (req: Omit<CopyRequest, 'signal' | 'maxBytesPerSecond'>) =>
@@ -103,7 +108,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             try {
               await savePhase('copy_pass_1', { started_at: nowIso(), ...capped });
               const r = await copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) });
-              await savePhase('copy_pass_1', { finished_at: nowIso(), bytes_allocated: r.total, bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
+              notePhase('copy_pass_1', { finished_at: nowIso(), bytes_allocated: r.total, bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
               pass1 = { total: r.total, processed: r.total };
               crashPoint('cold.source.after_pass1', c.host);
               await c.driver.powerOff(instance.uuid);
@@ -124,18 +129,18 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
           }
           if (ranges?.length === 0 && files.length === 0) {
             // The guest wrote nothing during pass 1: the destination already has every byte.
-            await savePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
+            notePhase('copy_pass_2', { started_at: nowIso(), finished_at: nowIso(), ranges: 0, bytes_planned: 0, bytes: 0 });
           } else if (ranges) {
             await savePhase('copy_pass_2', { started_at: nowIso(), ranges: ranges.length, files: files.length, bytes_planned: totalLength(ranges), ...capped });
             const r = ranges.length > 0 ? await copy({ source, dest: target, ranges, onProgress: progress.listener(pass1) }) : { bytes: 0, seconds: 0 };
             const f = await copyBeside(files, target, instance.uuid, (file, to) => copy({ source: file, dest: to, onProgress: progress.listener(pass1) }));
-            await savePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
+            notePhase('copy_pass_2', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           } else {
             // No trustworthy record of what changed: copy the whole disk (and what lies over it) while the guest is off.
             await savePhase('copy_while_off', { started_at: nowIso(), ...capped });
             const r = await copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) });
             const f = await copyBeside(files, target, instance.uuid, (file, to) => copy({ source: file, dest: to, onProgress: progress.listener({ total: 0, processed: 0 }) }));
-            await savePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
+            notePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           }
           await progress.settled();
         } catch (err) {
@@ -161,7 +166,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
     c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
     return;
   }
-  await handOver(c, ctx, migration.id, instance.uuid, dest, migration.dest_node);
+  await handOver(c, ctx, migration, instance.uuid, { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
 }
 
 function sameFiles(a: readonly string[], b: readonly string[]): boolean {
@@ -182,9 +187,16 @@ async function copyBeside(
   return { bytes, seconds };
 }
 
-/** The disk is on the destination: post-migrating, the instance now names the destination, which finishes the move. */
-async function handOver(c: ComputeContext, ctx: RequestContext, migrationId: number, uuid: string, dest: string, destNode: string | null): Promise<void> {
-  const moved = await advanceMigration(c.ds, migrationId, ['migrating'], 'post-migrating', 'source');
+/**
+ * The disk is on the destination: post-migrating (with the copy's last noted phases), the instance now names the
+ * destination, which finishes the move.
+ */
+async function handOver(
+  c: ComputeContext, ctx: RequestContext, migration: Migration, uuid: string, record: Pick<Migration, 'phase_timings' | 'migrate_data'>,
+): Promise<void> {
+  const { id: migrationId, dest_node: destNode } = migration;
+  const dest = migration.dest_compute!;
+  const moved = await advanceMigration(c.ds, migrationId, ['migrating'], 'post-migrating', 'source', record);
   if (!moved) {
     c.log.warn({ migration_id: migrationId }, 'migration changed during the copy; not handing over');
     return;

@@ -5,3 +5,4 @@ export { retakeStaleTask } from './retake-stale-task';
 export { createMigration, type NewMigration } from './create-migration';
 export { patchMigration } from './patch-migration';
 export { resetInstanceState, type ResetOutcome } from './reset-instance-state';
+export { recordCopyProgress, type CopyFigures, type CopyProgressTarget } from './record-copy-progress';

@@ -32,7 +32,7 @@ export function flavorResources(flavor: Pick<InstanceFlavor, 'vcpus' | 'memory_m
  * on one host run one after another; the capacity check and insert is a second statement, which under
  * READ COMMITTED takes a fresh snapshot after the lock was granted and therefore sees every allocation
  * committed by the claims before it. Releases only lower usage and need no lock. The transaction is two
- * or three short statements and never waits on anything but that row lock.
+ * short statements and never waits on anything but that row lock.
  *
  * Capacity per resource is Placement's: floor((total - reserved) × allocation ratio); a resource the
  * claim does not ask for (0) is not checked.
@@ -41,24 +41,28 @@ export async function claimResources(ds: DataSource, claim: ResourceClaim): Prom
   return ds.transaction('READ COMMITTED', async (tx) => {
     const node: unknown[] = await tx.query('SELECT id FROM compute_nodes WHERE host = $1 FOR UPDATE', [claim.host]);
     if (node.length === 0) return false;
-    const held: unknown[] = await tx.query('SELECT id FROM allocations WHERE consumer_uuid = $1 AND host = $2', [claim.consumer_uuid, claim.host]);
-    if (held.length > 0) return true;
-    const inserted: unknown[] = await tx.query(
-      `INSERT INTO allocations (consumer_uuid, host, vcpus, memory_mb, disk_gb)
-       SELECT $1, n.host, $3, $4, $5
-         FROM compute_nodes n,
-              LATERAL (SELECT coalesce(sum(a.vcpus), 0) AS vcpus, coalesce(sum(a.memory_mb), 0) AS memory_mb,
-                              coalesce(sum(a.disk_gb), 0) AS disk_gb
-                         FROM allocations a WHERE a.host = n.host) used
-        WHERE n.host = $2
-          AND ($3 = 0 OR used.vcpus + $3 <= floor((n.vcpus - n.reserved_vcpus) * n.cpu_allocation_ratio::float8))
-          AND ($4 = 0 OR used.memory_mb + $4 <= floor((n.memory_mb - n.reserved_memory_mb) * n.ram_allocation_ratio::float8))
-          AND ($5 = 0 OR used.disk_gb + $5 <= floor((n.local_gb - n.reserved_disk_gb) * n.disk_allocation_ratio::float8))
-       ON CONFLICT (consumer_uuid, host) DO NOTHING
-       RETURNING id`,
+    // One statement after the lock: a claim the consumer already holds here (a repeated request) counts as won and
+    // is not counted twice; otherwise the capacity check and insert.
+    const [{ holds }]: { holds: boolean }[] = await tx.query(
+      `WITH held AS (SELECT id FROM allocations WHERE consumer_uuid = $1 AND host = $2),
+            inserted AS (
+              INSERT INTO allocations (consumer_uuid, host, vcpus, memory_mb, disk_gb)
+              SELECT $1, n.host, $3, $4, $5
+                FROM compute_nodes n,
+                     LATERAL (SELECT coalesce(sum(a.vcpus), 0) AS vcpus, coalesce(sum(a.memory_mb), 0) AS memory_mb,
+                                     coalesce(sum(a.disk_gb), 0) AS disk_gb
+                                FROM allocations a WHERE a.host = n.host) used
+               WHERE n.host = $2
+                 AND NOT EXISTS (SELECT 1 FROM held)
+                 AND ($3 = 0 OR used.vcpus + $3 <= floor((n.vcpus - n.reserved_vcpus) * n.cpu_allocation_ratio::float8))
+                 AND ($4 = 0 OR used.memory_mb + $4 <= floor((n.memory_mb - n.reserved_memory_mb) * n.ram_allocation_ratio::float8))
+                 AND ($5 = 0 OR used.disk_gb + $5 <= floor((n.local_gb - n.reserved_disk_gb) * n.disk_allocation_ratio::float8))
+              ON CONFLICT (consumer_uuid, host) DO NOTHING
+              RETURNING id)
+       SELECT EXISTS (SELECT 1 FROM held) OR EXISTS (SELECT 1 FROM inserted) AS holds`,
       [claim.consumer_uuid, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb],
     );
-    return inserted.length === 1;
+    return holds;
   });
 }
 

@@ -1,10 +1,22 @@
 // The migrations table as the computes read it: one record, the open move of an instance, the moves a host takes part in.
 import { In, IsNull, type DataSource } from 'typeorm';
 import { allNonTerminalStatuses } from '../../domain';
-import { Migration } from '../entities';
+import { Instance, Migration } from '../entities';
 
 export async function getMigration(ds: DataSource, id: number): Promise<Migration | undefined> {
   return (await ds.getRepository(Migration).findOne({ where: { id } })) ?? undefined;
+}
+
+/** A record with its instance (undefined once the instance is deleted), in one query: what every move step reads first. */
+export async function getMigrationWithInstance(ds: DataSource, id: number): Promise<{ migration: Migration; instance: Instance | undefined } | undefined> {
+  const found = await ds.getRepository(Migration).createQueryBuilder('m')
+    .leftJoinAndMapOne('m.instance', Instance, 'i', 'i.uuid = m.instance_uuid')
+    .where('m.id = :id', { id })
+    .getOne() as (Migration & { instance?: Instance | null }) | null;
+  if (!found) return undefined;
+  const instance = found.instance ?? undefined;
+  delete found.instance;
+  return { migration: found, instance };
 }
 
 /** The instance's unfinished move, if any (the database allows at most one). */
