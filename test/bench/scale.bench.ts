@@ -20,7 +20,7 @@ import { buildApp } from '@ferry/api';
 import { createTransport, newRequestContext } from '@ferry/common/rpc';
 import { silentLogger } from '@ferry/common/log';
 import { BenchCluster } from './support/bench-cluster';
-import { hostsUpAndReporting, livenessWriteRate, waitForActive } from './support/scale-probe';
+import { hostsUpAndReporting, livenessWriteRate, waitForActive, waitForReports } from './support/scale-probe';
 import { percentile, sleep } from './support/stats';
 import { injectToken } from '../support/tokens';
 
@@ -61,8 +61,8 @@ async function main(): Promise<void> {
     const bootSeconds = (Date.now() - bootStart) / 1000;
     out(`boot of ${INSTANCES} instances: ${bootSeconds.toFixed(1)} s (${(INSTANCES / bootSeconds).toFixed(0)}/s); RSS ${mib(process.memoryUsage().rss)} MiB`);
 
-    // Quiet window: what keeping the hosts visible costs once they settled (a report after the boot's changes first).
-    await sleep(cluster.config.powerSyncSeconds * 1000 + 2000);
+    // Quiet window: what keeping the hosts visible costs once they settled (every host's report of the boot first).
+    await waitForReports(cluster.ds, HOSTS, cluster.config.serviceDownSeconds, 600);
     const rate = await livenessWriteRate(WINDOW_S, HOSTS);
     out(`liveness writes over ${WINDOW_S} s: ${rate.heartbeats} heartbeat, ${rate.reports} resource report → ${rate.per100.toFixed(3)} per s per 100 hosts (target ≤ 1)`);
     const { up, reporting } = await hostsUpAndReporting(cluster.ds, cluster.config.serviceDownSeconds);

@@ -46,3 +46,14 @@ export async function hostsUpAndReporting(ds: DataSource, serviceDownSeconds: nu
   )) as { up: number; reporting: number }[];
   return row!;
 }
+
+/** Waits until every one of `hosts` is up and its usage row counts its guests (the builds' reports have landed). */
+export async function waitForReports(ds: DataSource, hosts: number, serviceDownSeconds: number, timeoutS: number): Promise<void> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const now = await hostsUpAndReporting(ds, serviceDownSeconds);
+    if (now.up === hosts && now.reporting === hosts) return;
+    if (Date.now() > deadline) throw new Error(`after ${timeoutS} s, ${now.up} of ${hosts} hosts up and ${now.reporting} reporting their guests`);
+    await sleep(1000);
+  }
+}

@@ -2,8 +2,7 @@
 // default heartbeat and report intervals. Every host stays up and reports its usage, for under one liveness write per
 // second per 100 hosts.
 import { BenchCluster } from '../../bench/support/bench-cluster';
-import { hostsUpAndReporting, livenessWriteRate, waitForActive } from '../../bench/support/scale-probe';
-import { sleep } from '../../bench/support/stats';
+import { hostsUpAndReporting, livenessWriteRate, waitForActive, waitForReports } from '../../bench/support/scale-probe';
 
 const HOSTS = 100;
 const INSTANCES = 1000;
@@ -26,11 +25,12 @@ describe('scale sample: 100 fake hosts, 1,000 instances', () => {
     const flavor = await cluster.createFlavor({ name: 'sample.tiny', vcpus: 1, memory_mb: 64, root_gb: 0 });
     await cluster.requestBuilds(flavor, INSTANCES, 100);
     await waitForActive(cluster.ds, INSTANCES, 240);
-    // One resource report of every host after the builds' changes, then a quiet window of two heartbeats.
-    await sleep(cluster.config.powerSyncSeconds * 1000 + 2000);
+    // Every host's report of the builds' changes (a loaded machine runs the report passes late), then a quiet window
+    // of two heartbeats: a host reports only what changed, so nothing but heartbeats may write in it.
+    await waitForReports(cluster.ds, HOSTS, cluster.config.serviceDownSeconds, 120);
     const rate = await livenessWriteRate(2 * cluster.config.heartbeatSeconds + 1, HOSTS);
     expect(rate.heartbeats).toBeGreaterThanOrEqual(1);
     expect(rate.per100).toBeLessThanOrEqual(1);
     expect(await hostsUpAndReporting(cluster.ds, cluster.config.serviceDownSeconds)).toEqual({ up: HOSTS, reporting: HOSTS });
-  }, 300_000);
+  }, 420_000);
 });
