@@ -1,11 +1,11 @@
 // Runs a server listing: filters, sort keys and marker paging in one SQL statement.
 import type { DataSource } from 'typeorm';
-import type { Instance } from '@ferry/common/db';
 import { BadRequest } from '@ferry/common/domain';
 import { markerNotFound } from '../common/paging';
 import { ATTR_KEYS } from './attrs';
 import type { ListQuery } from './filters';
 import { isUuid } from './lookup';
+import { SERVER_RECORD_COLUMNS, type ServerRecord } from './server-record';
 import { SORT_KEYS } from './sort-keys';
 
 class Sql {
@@ -19,11 +19,14 @@ class Sql {
   }
 }
 
-/** A listed instance as stored, with the zone of its host (a placed server is in its host's zone). */
-export type ListedInstance = Instance & { host_zone: string | null };
+/** A listed server as its views read it, with the zone of its host (a placed server is in its host's zone). */
+export type ListedServer = ServerRecord & { host_zone: string | null };
 
-/** The listing's columns and the join that brings each host's zone along, so views need no second query. */
-const LISTED = 'i.*, cn.availability_zone AS host_zone';
+/**
+ * The listing's columns: exactly what the views show, times already formatted, and the join that brings each host's
+ * zone along, so views need no second query.
+ */
+const LISTED = `${SERVER_RECORD_COLUMNS}, cn.availability_zone AS host_zone`;
 const WITH_ZONE = 'LEFT JOIN compute_nodes cn ON cn.host = i.host';
 
 const meta = (key: string) => `coalesce(i.system_metadata->>'${key}', '')`;
@@ -85,11 +88,11 @@ function badFilter(err: unknown, timeoutMs: number): BadRequest | undefined {
 }
 
 /**
- * The page of instances q asks for (instances as stored; the caller builds the views). A query with a client's
+ * The page of servers q asks for (records for the views; the caller builds them). A query with a client's
  * regular expression runs under a statement timeout (in a transaction of its own, for SET LOCAL); any other is an
  * index lookup or one scan and sort of the table, and runs as one statement.
  */
-export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<ListedInstance[]> {
+export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<ListedServer[]> {
   if (q.empty || q.page.limit === 0) return [];
   const sql = new Sql();
   if (q.page.marker !== undefined) {
@@ -118,10 +121,10 @@ export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: num
      ORDER BY o._rn
      LIMIT ${limit}`;
   try {
-    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as ListedInstance[];
+    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as ListedServer[];
     return await ds.transaction(async (m) => {
       await m.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-      return m.query(text, sql.params) as Promise<ListedInstance[]>;
+      return m.query(text, sql.params) as Promise<ListedServer[]>;
     });
   } catch (err) {
     throw badFilter(err, timeoutMs) ?? err;

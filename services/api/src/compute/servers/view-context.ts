@@ -1,12 +1,16 @@
 // Loads what server views need besides the rows themselves: latest faults and compute service states.
 import type { FastifyRequest } from 'fastify';
-import { InstanceFault, type Instance } from '@ferry/common/db';
+import { InstanceFault } from '@ferry/common/db';
 import type { ApiDeps } from '../../api-deps';
 import { versionIn } from '../../http/microversion';
 import { computeServiceStates, type ComputeServiceState } from './host-status';
-import { serverStatus, type ViewContext } from './views';
+import type { ServerRecord } from './server-record';
+import { serverStatus, sharedViews, type ViewContext } from './views';
 
-async function latestFaults(deps: ApiDeps, instances: readonly Instance[]): Promise<Map<string, InstanceFault>> {
+/** What loading a view context reads of each server. */
+type Viewed = Pick<ServerRecord, 'uuid' | 'host' | 'deleted' | 'vm_state' | 'task_state'>;
+
+async function latestFaults(deps: ApiDeps, instances: readonly Viewed[]): Promise<Map<string, InstanceFault>> {
   const uuids = instances.filter((i) => ['ERROR', 'DELETED'].includes(serverStatus(i))).map((i) => i.uuid);
   const out = new Map<string, InstanceFault>();
   if (uuids.length === 0) return out;
@@ -22,7 +26,7 @@ async function latestFaults(deps: ApiDeps, instances: readonly Instance[]): Prom
   return out;
 }
 
-async function hostZones(deps: ApiDeps, instances: readonly Instance[]): Promise<Map<string, string>> {
+async function hostZones(deps: ApiDeps, instances: readonly Viewed[]): Promise<Map<string, string>> {
   const hosts = [...new Set(instances.map((i) => i.host).filter((h): h is string => !!h))];
   if (hosts.length === 0) return new Map();
   const rows: { host: string; availability_zone: string }[] = await deps.db.dataSource.query(
@@ -36,7 +40,7 @@ async function hostZones(deps: ApiDeps, instances: readonly Instance[]): Promise
  * looked up.
  */
 export async function loadViewContext(
-  deps: ApiDeps, req: FastifyRequest, instances: readonly Instance[], known: { hostZones?: Map<string, string> } = {},
+  deps: ApiDeps, req: FastifyRequest, instances: readonly Viewed[], known: { hostZones?: Map<string, string> } = {},
 ): Promise<ViewContext> {
   const isAdmin = req.ctx.is_admin;
   let hostStates = new Map<string, ComputeServiceState>();
@@ -51,5 +55,6 @@ export async function loadViewContext(
     hostZones: known.hostZones ?? (await hostZones(deps, instances)),
     faults: await latestFaults(deps, instances),
     hostStates,
+    shared: sharedViews(),
   };
 }
