@@ -1,6 +1,26 @@
 // GET /servers and /servers/detail: project scope, filters, sorting and paging with links.
+import pg from 'pg';
 import type { Instance } from '@ferry/common/db';
 import { ApiHarness, PUBLIC_URL } from './support';
+
+/** The SQL statements this process sends while `run` runs, but the identity revision polls every API makes. */
+async function statementsDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const seen: string[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0] as string | { text?: string };
+    const text = typeof q === 'string' ? q : (q?.text ?? '');
+    if (!text.includes('identity_revision')) seen.push(text.trim());
+    return original.apply(this, args);
+  };
+  try {
+    await run();
+  } finally {
+    proto.query = original;
+  }
+  return seen;
+}
 
 describe('GET /servers and /servers/detail', () => {
   let h: ApiHarness;
@@ -202,7 +222,12 @@ describe('GET /servers and /servers/detail', () => {
           WHERE uuid IN ($1, $2)`,
         [edge.uuid, gone.uuid],
       );
-      await h.ds.query(`INSERT INTO instance_faults (instance_uuid, code, message, details, created_at) VALUES ($1, 500, 'boom', 'trace', '2026-01-02 03:04:05.9+00')`, [edge.uuid]);
+      await h.ds.query(
+        `INSERT INTO instance_faults (instance_uuid, code, message, details, created_at)
+         VALUES ($1, 409, 'older', 'x', '2026-01-01 00:00:00+00'), ($1, 500, 'boom', 'trace', '2026-01-02 03:04:05.9+00'),
+                ($2, 400, 'gone wrong', 'why', '2026-02-01 00:00:00+00')`,
+        [edge.uuid, gone.uuid],
+      );
       for (const version of ['2.1', '2.47', '2.80']) {
         const [listed] = (await h.request('admin', 'GET', '/servers/detail?all_tenants=1&name=^edge-', { version })).body.servers as Record<string, unknown>[];
         const { server } = (await h.request('admin', 'GET', `/servers/${edge.uuid}`, { version })).body as { server: Record<string, unknown> };
@@ -217,10 +242,32 @@ describe('GET /servers and /servers/detail', () => {
         expect(deleted).toMatchObject({
           name: 'edge-gone', status: 'DELETED', created: '2025-12-31T23:59:59Z',
           'OS-SRV-USG:launched_at': '2026-01-01T10:20:30.001000', 'OS-SRV-USG:terminated_at': '2026-02-03T04:05:06.789000',
+          fault: { code: 400, created: '2026-02-01T00:00:00Z', message: 'gone wrong', details: 'why' },
         });
       }
+      // Its owner sees the latest fault without the details of a 500, as in show.
+      const [owned] = (await h.request('alice', 'GET', '/servers/detail?name=^edge-')).body.servers as Record<string, unknown>[];
+      expect(owned!.fault).toEqual({ code: 500, created: '2026-01-02T03:04:05Z', message: 'boom' });
+      expect(owned).toEqual((await h.request('alice', 'GET', `/servers/${edge.uuid}`)).body.server);
     } finally {
       await h.ds.query('DELETE FROM instances WHERE uuid IN ($1, $2)', [edge.uuid, gone.uuid]);
+    }
+  });
+
+  it('lists in one SQL statement, faults and zones included; admins from 2.16 add one for host states', async () => {
+    const failed = await h.insertInstance({ display_name: 'failed', vm_state: 'error', host: 'compute-2' });
+    try {
+      await h.ds.query(`INSERT INTO instance_faults (instance_uuid, code, message) VALUES ($1, 400, 'no')`, [failed.uuid]);
+      let body: { servers: { fault?: unknown }[] } = { servers: [] };
+      const member = await statementsDuring(async () => {
+        body = (await h.request('alice', 'GET', '/servers/detail', { version: '2.80' })).body;
+      });
+      expect(body.servers.filter((s) => s.fault)).toHaveLength(1);
+      expect(member).toHaveLength(1);
+      expect(await statementsDuring(() => h.request('admin', 'GET', '/servers/detail?all_tenants=1', { version: '2.15' }))).toHaveLength(1);
+      expect(await statementsDuring(() => h.request('admin', 'GET', '/servers/detail?all_tenants=1', { version: '2.16' }))).toHaveLength(2);
+    } finally {
+      await h.ds.query('DELETE FROM instances WHERE uuid = $1', [failed.uuid]);
     }
   });
 });

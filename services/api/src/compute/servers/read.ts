@@ -8,13 +8,20 @@ import { listInstances, type ListedServer } from './list-query';
 import { findVisibleInstance } from './lookup';
 import { serverRecordOf } from './server-record';
 import { loadViewContext } from './view-context';
-import { serverSummary, serverView } from './views';
+import { serverSummary, serverView, type ServerFault } from './views';
 
 /** The zone of each listed server's host, as the listing's join found it. */
 function hostZonesOf(instances: readonly ListedServer[]): Map<string, string> {
   const zones = new Map<string, string>();
   for (const i of instances) if (i.host && i.host_zone !== null) zones.set(i.host, i.host_zone);
   return zones;
+}
+
+/** The latest fault of each listed server that shows one, as the listing's join found it. */
+function faultsOf(instances: readonly ListedServer[]): Map<string, ServerFault> {
+  const faults = new Map<string, ServerFault>();
+  for (const i of instances) if (i.fault) faults.set(i.uuid, i.fault);
+  return faults;
 }
 
 export async function listServers(deps: ApiDeps, req: FastifyRequest, detail: boolean) {
@@ -24,7 +31,7 @@ export async function listServers(deps: ApiDeps, req: FastifyRequest, detail: bo
   const baseUrl = deps.publicUrl();
   let servers: Record<string, unknown>[];
   if (detail) {
-    const vc = await loadViewContext(deps, req, instances, { hostZones: hostZonesOf(instances) });
+    const vc = await loadViewContext(deps, req, instances, { hostZones: hostZonesOf(instances), faults: faultsOf(instances) });
     servers = instances.map((i) => serverView(vc, i));
   } else {
     servers = instances.map((i) => serverSummary(baseUrl, i));

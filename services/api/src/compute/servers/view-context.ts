@@ -5,14 +5,15 @@ import type { ApiDeps } from '../../api-deps';
 import { versionIn } from '../../http/microversion';
 import { computeServiceStates, type ComputeServiceState } from './host-status';
 import type { ServerRecord } from './server-record';
-import { serverStatus, sharedViews, type ViewContext } from './views';
+import { isoTime } from './format';
+import { FAULT_STATUSES, serverStatus, sharedViews, type ServerFault, type ViewContext } from './views';
 
 /** What loading a view context reads of each server. */
 type Viewed = Pick<ServerRecord, 'uuid' | 'host' | 'deleted' | 'vm_state' | 'task_state'>;
 
-async function latestFaults(deps: ApiDeps, instances: readonly Viewed[]): Promise<Map<string, InstanceFault>> {
-  const uuids = instances.filter((i) => ['ERROR', 'DELETED'].includes(serverStatus(i))).map((i) => i.uuid);
-  const out = new Map<string, InstanceFault>();
+async function latestFaults(deps: ApiDeps, instances: readonly Viewed[]): Promise<Map<string, ServerFault>> {
+  const uuids = instances.filter((i) => FAULT_STATUSES.has(serverStatus(i))).map((i) => i.uuid);
+  const out = new Map<string, ServerFault>();
   if (uuids.length === 0) return out;
   const rows = await deps.db.dataSource.getRepository(InstanceFault)
     .createQueryBuilder('f')
@@ -22,7 +23,7 @@ async function latestFaults(deps: ApiDeps, instances: readonly Viewed[]): Promis
     .addOrderBy('f.created_at', 'DESC')
     .addOrderBy('f.id', 'DESC')
     .getMany();
-  for (const f of rows) out.set(f.instance_uuid, f);
+  for (const f of rows) out.set(f.instance_uuid, { code: f.code, created: isoTime(f.created_at), message: f.message, details: f.details });
   return out;
 }
 
@@ -36,11 +37,11 @@ async function hostZones(deps: ApiDeps, instances: readonly Viewed[]): Promise<M
 }
 
 /**
- * What the views of `instances` need. `hostZones` may come with them (a listing joins each host's zone); else it is
- * looked up.
+ * What the views of `instances` need. `hostZones` and `faults` may come with them (a listing joins each host's zone
+ * and each server's latest fault); else they are looked up.
  */
 export async function loadViewContext(
-  deps: ApiDeps, req: FastifyRequest, instances: readonly Viewed[], known: { hostZones?: Map<string, string> } = {},
+  deps: ApiDeps, req: FastifyRequest, instances: readonly Viewed[], known: { hostZones?: Map<string, string>; faults?: Map<string, ServerFault> } = {},
 ): Promise<ViewContext> {
   const isAdmin = req.ctx.is_admin;
   let hostStates = new Map<string, ComputeServiceState>();
@@ -53,7 +54,7 @@ export async function loadViewContext(
     version: req.apiVersion,
     isAdmin,
     hostZones: known.hostZones ?? (await hostZones(deps, instances)),
-    faults: await latestFaults(deps, instances),
+    faults: known.faults ?? (await latestFaults(deps, instances)),
     hostStates,
     shared: sharedViews(),
   };

@@ -1,12 +1,23 @@
 // Server representations exactly as Nova builds them, per microversion and per caller (admin-only fields).
-import type { Instance, InstanceFault } from '@ferry/common/db';
+import type { Instance } from '@ferry/common/db';
 import { apiStatus, guestName } from '@ferry/common/domain';
 import { versionIn, type ApiVersion } from '../../http/microversion';
 import { resourceLinks } from '../common/links';
 import { serverAttrs, type ServerAttrs } from './attrs';
-import { hostId, isoTime } from './format';
+import { hostId } from './format';
 import { hostStatusOf, type ComputeServiceState } from './host-status';
 import type { ServerRecord } from './server-record';
+
+/** A server's latest fault, its time as `created` shows it. */
+export interface ServerFault {
+  code: number;
+  created: string;
+  message: string;
+  details: string | null;
+}
+
+/** The statuses whose views show the latest fault (Nova's view builder). */
+export const FAULT_STATUSES: ReadonlySet<string> = new Set(['ERROR', 'DELETED']);
 
 /** What a view needs beyond the instance row. */
 export interface ViewContext {
@@ -16,7 +27,7 @@ export interface ViewContext {
   /** The availability zone of each host (placed instances are in their host's). */
   hostZones: Map<string, string>;
   /** The latest fault per instance uuid (only consulted for ERROR and DELETED servers). */
-  faults: Map<string, InstanceFault>;
+  faults: Map<string, ServerFault>;
   hostStates: Map<string, ComputeServiceState>;
   /**
    * Views that are the same for every server naming the same image, or flavor before 2.47 (its id and links), built
@@ -39,9 +50,8 @@ export interface ShowOptions {
 
 type Json = Record<string, unknown>;
 
-/** Statuses that carry `progress`, and those that carry `fault` (Nova's view builder lists). */
+/** Statuses that carry `progress` (Nova's view builder list). */
 const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
-const FAULT_STATUSES = new Set(['ERROR', 'DELETED']);
 
 /** Fields that appear from a microversion on, in every full view (show, detail, PUT). */
 const VERSIONED_FIELDS: readonly { since: string; key: string; value: (i: ServerRecord, a: ServerAttrs) => unknown }[] = [
@@ -83,7 +93,7 @@ function flavorView(vc: ViewContext, instance: ServerRecord) {
 function faultView(vc: ViewContext, instance: ServerRecord) {
   const fault = vc.faults.get(instance.uuid);
   if (!fault) return undefined;
-  const out: Json = { code: fault.code, created: isoTime(fault.created_at), message: fault.message };
+  const out: Json = { code: fault.code, created: fault.created, message: fault.message };
   if (fault.details && (vc.isAdmin || fault.code !== 500)) out.details = fault.details;
   return out;
 }
