@@ -53,14 +53,18 @@ type Json = Record<string, unknown>;
 /** Statuses that carry `progress` (Nova's view builder list). */
 const PROGRESS_STATUSES = new Set(['ACTIVE', 'BUILD', 'REBUILD', 'RESIZE', 'VERIFY_RESIZE', 'MIGRATING']);
 
-/** Fields that appear from a microversion on, in every full view (show, detail, PUT). */
-const VERSIONED_FIELDS: readonly { since: string; key: string; value: (i: ServerRecord, a: ServerAttrs) => unknown }[] = [
-  { since: '2.9', key: 'locked', value: (i) => i.locked },
-  { since: '2.19', key: 'description', value: (_, a) => a.description },
-  { since: '2.26', key: 'tags', value: (_, a) => a.tags },
-  { since: '2.63', key: 'trusted_image_certificates', value: (_, a) => a.trustedCerts },
-  { since: '2.73', key: 'locked_reason', value: (i) => i.locked_reason },
-];
+/**
+ * Fields that appear from a microversion on, in every full view (show, detail, PUT). Each is a store of a named
+ * property: stores under computed keys made V8 turn each view into a dictionary (past a dozen properties added that
+ * way), which JSON.stringify walks about half as fast, on every listing from 2.9.
+ */
+function addVersionedFields(server: Json, version: ApiVersion, instance: ServerRecord, attrs: ServerAttrs): void {
+  if (versionIn(version, '2.9')) server.locked = instance.locked;
+  if (versionIn(version, '2.19')) server.description = attrs.description;
+  if (versionIn(version, '2.26')) server.tags = attrs.tags;
+  if (versionIn(version, '2.63')) server.trusted_image_certificates = attrs.trustedCerts;
+  if (versionIn(version, '2.73')) server.locked_reason = instance.locked_reason;
+}
 
 export function serverStatus(server: Pick<ServerRecord, 'deleted' | 'vm_state' | 'task_state'>): string {
   return server.deleted ? 'DELETED' : apiStatus(server.vm_state, server.task_state);
@@ -160,9 +164,7 @@ export function serverView(vc: ViewContext, instance: ServerRecord, opts: ShowOp
     server['OS-EXT-STS:power_state'] = instance.power_state;
     server['os-extended-volumes:volumes_attached'] = [];
   }
-  for (const field of VERSIONED_FIELDS) {
-    if (versionIn(vc.version, field.since)) server[field.key] = field.value(instance, attrs);
-  }
+  addVersionedFields(server, vc.version, instance, attrs);
   if (!opts.core && vc.isAdmin && versionIn(vc.version, '2.16')) server.host_status = hostStatusOf(vc.hostStates, instance.host);
   if (opts.serverGroups && versionIn(vc.version, '2.71')) server.server_groups = [];
   return server;
