@@ -1,6 +1,26 @@
 // GET /servers and /servers/detail: project scope, filters, sorting and paging with links.
+import pg from 'pg';
 import type { Instance } from '@ferry/common/db';
 import { ApiHarness, PUBLIC_URL } from './support';
+
+/** The SQL statements this process sends while `run` runs, but the identity revision polls every API makes. */
+async function statementsDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const original = proto.query;
+  const seen: string[] = [];
+  proto.query = function (this: unknown, ...args: unknown[]) {
+    const q = args[0] as string | { text?: string };
+    const text = typeof q === 'string' ? q : (q?.text ?? '');
+    if (!text.includes('identity_revision')) seen.push(text.trim());
+    return original.apply(this, args);
+  };
+  try {
+    await run();
+  } finally {
+    proto.query = original;
+  }
+  return seen;
+}
 
 describe('GET /servers and /servers/detail', () => {
   let h: ApiHarness;
@@ -187,6 +207,67 @@ describe('GET /servers and /servers/detail', () => {
     } finally {
       await h.ds.query(`UPDATE compute_nodes SET availability_zone = 'nova' WHERE host = 'compute-2'`);
       await h.ds.query('DELETE FROM instances WHERE uuid = $1', [lost.uuid]);
+    }
+  });
+
+  it('lists a server exactly as showing it does, times truncated as Nova prints them (listings format them in SQL, show in JS)', async () => {
+    // Fractions of a second where truncating and rounding differ, and a server deleted at such an instant.
+    const edge = await h.insertInstance({ display_name: 'edge-times', vm_state: 'error', launched_at: null });
+    const gone = await h.insertInstance({ display_name: 'edge-gone', vm_state: 'deleted' });
+    try {
+      await h.ds.query(
+        `UPDATE instances SET created_at = '2025-12-31 23:59:59.999999+00', updated_at = '2026-01-01 00:00:00.000999+02',
+                              launched_at = CASE WHEN uuid = $2 THEN timestamptz '2026-01-01 10:20:30.0015+00' END,
+                              deleted_at = CASE WHEN uuid = $2 THEN timestamptz '2026-02-03 04:05:06.789999+00' END
+          WHERE uuid IN ($1, $2)`,
+        [edge.uuid, gone.uuid],
+      );
+      await h.ds.query(
+        `INSERT INTO instance_faults (instance_uuid, code, message, details, created_at)
+         VALUES ($1, 409, 'older', 'x', '2026-01-01 00:00:00+00'), ($1, 500, 'boom', 'trace', '2026-01-02 03:04:05.9+00'),
+                ($2, 400, 'gone wrong', 'why', '2026-02-01 00:00:00+00')`,
+        [edge.uuid, gone.uuid],
+      );
+      for (const version of ['2.1', '2.47', '2.80']) {
+        const [listed] = (await h.request('admin', 'GET', '/servers/detail?all_tenants=1&name=^edge-', { version })).body.servers as Record<string, unknown>[];
+        const { server } = (await h.request('admin', 'GET', `/servers/${edge.uuid}`, { version })).body as { server: Record<string, unknown> };
+        delete server.server_groups;
+        expect(listed).toEqual(server);
+        expect(listed).toMatchObject({
+          created: '2025-12-31T23:59:59Z', updated: '2025-12-31T22:00:00Z', 'OS-SRV-USG:launched_at': null,
+          fault: { code: 500, created: '2026-01-02T03:04:05Z', message: 'boom', details: 'trace' },
+        });
+        // A deleted server is listed (deleted=true) but not shown: its times are checked as Nova prints them.
+        const [deleted] = (await h.request('admin', 'GET', '/servers/detail?all_tenants=1&deleted=true&name=^edge-', { version })).body.servers as Record<string, unknown>[];
+        expect(deleted).toMatchObject({
+          name: 'edge-gone', status: 'DELETED', created: '2025-12-31T23:59:59Z',
+          'OS-SRV-USG:launched_at': '2026-01-01T10:20:30.001000', 'OS-SRV-USG:terminated_at': '2026-02-03T04:05:06.789000',
+          fault: { code: 400, created: '2026-02-01T00:00:00Z', message: 'gone wrong', details: 'why' },
+        });
+      }
+      // Its owner sees the latest fault without the details of a 500, as in show.
+      const [owned] = (await h.request('alice', 'GET', '/servers/detail?name=^edge-')).body.servers as Record<string, unknown>[];
+      expect(owned!.fault).toEqual({ code: 500, created: '2026-01-02T03:04:05Z', message: 'boom' });
+      expect(owned).toEqual((await h.request('alice', 'GET', `/servers/${edge.uuid}`)).body.server);
+    } finally {
+      await h.ds.query('DELETE FROM instances WHERE uuid IN ($1, $2)', [edge.uuid, gone.uuid]);
+    }
+  });
+
+  it('lists in one SQL statement, faults and zones included; admins from 2.16 add one for host states', async () => {
+    const failed = await h.insertInstance({ display_name: 'failed', vm_state: 'error', host: 'compute-2' });
+    try {
+      await h.ds.query(`INSERT INTO instance_faults (instance_uuid, code, message) VALUES ($1, 400, 'no')`, [failed.uuid]);
+      let body: { servers: { fault?: unknown }[] } = { servers: [] };
+      const member = await statementsDuring(async () => {
+        body = (await h.request('alice', 'GET', '/servers/detail', { version: '2.80' })).body;
+      });
+      expect(body.servers.filter((s) => s.fault)).toHaveLength(1);
+      expect(member).toHaveLength(1);
+      expect(await statementsDuring(() => h.request('admin', 'GET', '/servers/detail?all_tenants=1', { version: '2.15' }))).toHaveLength(1);
+      expect(await statementsDuring(() => h.request('admin', 'GET', '/servers/detail?all_tenants=1', { version: '2.16' }))).toHaveLength(2);
+    } finally {
+      await h.ds.query('DELETE FROM instances WHERE uuid = $1', [failed.uuid]);
     }
   });
 });

@@ -9,6 +9,14 @@ export function naiveTime(d: Date | null | undefined): string | null {
   return s.length === 24 ? `${s.slice(0, 23)}000` : s.replace(/Z$/, '').replace(/\.(\d{3})$/, '.$1000');
 }
 
+/**
+ * naiveTime written by Postgres, for a timestamptz SQL expression: the same text, for every instant a JS Date holds
+ * (to_char's MS truncates the microseconds as pg's Date parsing does), without a Date per value in the listing.
+ */
+export function naiveTimeSql(expr: string): string {
+  return `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"000"')`;
+}
+
 /** A parsed ISO 8601 instant, exact to the microsecond (a JS Date keeps only milliseconds). */
 export interface Instant {
   /** Microseconds since the epoch, for comparing two instants. */

@@ -1,13 +1,18 @@
 // Timestamps and ids exactly as Nova prints them, so clients parse Ferry's responses as they parse Nova's.
 import { createHash } from 'node:crypto';
 
-export { naiveTime } from '../common/nova-time';
+export { naiveTime, naiveTimeSql } from '../common/nova-time';
 
 /** `created`/`updated`: second precision with a Z (Nova's utils.isotime). */
 export function isoTime(d: Date): string {
   // toISOString() is always YYYY-MM-DDTHH:mm:ss.sssZ for years 0-9999: slicing beats a regex for each of a listing's rows.
   const s = d.toISOString();
   return s.length === 24 ? `${s.slice(0, 19)}Z` : s.replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** isoTime written by Postgres, for a timestamptz SQL expression (seconds truncated, as a Date's are). */
+export function isoTimeSql(expr: string): string {
+  return `to_char((${expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
 }
 
 /** Host ids computed lately: a listing shows many servers of few (project, host) pairs. Bounded; cleared when full. */

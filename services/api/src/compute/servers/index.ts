@@ -1,6 +1,7 @@
 // The servers resource: create, list, show, update, delete, and the action endpoint.
 import type { FastifyRequest } from 'fastify';
 import type { RoutesPlugin } from '../../api-deps';
+import { jsonBytes } from '../../http/json-bytes';
 import { runServerAction } from './actions';
 import { createServer } from './create';
 import { deleteServer } from './delete';
@@ -16,8 +17,8 @@ export { findVisibleInstance } from './lookup';
 export const serverRoutes: RoutesPlugin = async (app, { deps }) => {
   const rpc = serverRpc(deps);
   app.post('/servers', (req, reply) => createServer(deps, rpc, req, reply));
-  app.get('/servers', (req) => listServers(deps, req, false));
-  app.get('/servers/detail', (req) => listServers(deps, req, true));
+  app.get('/servers', async (req, reply) => jsonBytes(reply, await listServers(deps, req, false)));
+  app.get('/servers/detail', async (req, reply) => jsonBytes(reply, await listServers(deps, req, true)));
   app.get('/servers/:server_id', (req: ServerRequest) => showServer(deps, req));
   app.put('/servers/:server_id', (req: ServerRequest) => updateServer(deps, req));
   app.delete('/servers/:server_id', (req: ServerRequest, reply) => deleteServer(deps, rpc, req, reply));

@@ -1,12 +1,14 @@
 // Runs a server listing: filters, sort keys and marker paging in one SQL statement.
 import type { DataSource } from 'typeorm';
-import type { Instance } from '@ferry/common/db';
-import { BadRequest } from '@ferry/common/domain';
+import { BadRequest, vmStatesForApiStatus } from '@ferry/common/domain';
 import { markerNotFound } from '../common/paging';
 import { ATTR_KEYS } from './attrs';
 import type { ListQuery } from './filters';
 import { isUuid } from '@ferry/common/domain';
+import { isoTimeSql } from './format';
+import { SERVER_RECORD_COLUMNS, type ServerRecord } from './server-record';
 import { SORT_KEYS } from './sort-keys';
+import { FAULT_STATUSES, type ServerFault } from './views';
 
 class Sql {
   readonly params: unknown[] = [];
@@ -19,12 +21,33 @@ class Sql {
   }
 }
 
-/** A listed instance as stored, with the zone of its host (a placed server is in its host's zone). */
-export type ListedInstance = Instance & { host_zone: string | null };
+/**
+ * A listed server as its views read it, with the zone of its host (a placed server is in its host's zone) and, when
+ * its status shows one, its latest fault.
+ */
+export type ListedServer = ServerRecord & { host_zone: string | null; fault: ServerFault | null };
 
-/** The listing's columns and the join that brings each host's zone along, so views need no second query. */
-const LISTED = 'i.*, cn.availability_zone AS host_zone';
-const WITH_ZONE = 'LEFT JOIN compute_nodes cn ON cn.host = i.host';
+/** vm_states whose status can show a fault; the view decides from the status (a soft-deleted row shows one too). */
+const FAULT_VM_STATES = vmStatesForApiStatus([...FAULT_STATUSES]).vmStates.map((s) => `'${s}'`).join(', ');
+
+/**
+ * The latest fault of a listed server whose status can show one: a subquery only such rows run (CASE evaluates it
+ * for them alone), so a listing of healthy servers pays nothing for it.
+ */
+const LATEST_FAULT = `CASE WHEN i.deleted_at IS NOT NULL OR i.vm_state IN (${FAULT_VM_STATES}) THEN (
+    SELECT json_build_object('code', f.code, 'created', ${isoTimeSql('f.created_at')}, 'message', f.message, 'details', f.details)
+      FROM instance_faults f
+     WHERE f.instance_uuid = i.uuid
+     ORDER BY f.created_at DESC, f.id DESC
+     LIMIT 1
+  ) END`;
+
+/**
+ * The listing's columns: exactly what the views show, times already formatted, each host's zone and each failed
+ * server's latest fault, so views need no second query.
+ */
+const LISTED = `${SERVER_RECORD_COLUMNS}, cn.availability_zone AS host_zone, ${LATEST_FAULT} AS fault`;
+const JOINED = 'LEFT JOIN compute_nodes cn ON cn.host = i.host';
 
 const meta = (key: string) => `coalesce(i.system_metadata->>'${key}', '')`;
 
@@ -85,11 +108,11 @@ function badFilter(err: unknown, timeoutMs: number): BadRequest | undefined {
 }
 
 /**
- * The page of instances q asks for (instances as stored; the caller builds the views). A query with a client's
+ * The page of servers q asks for (records for the views; the caller builds them). A query with a client's
  * regular expression runs under a statement timeout (in a transaction of its own, for SET LOCAL); any other is an
  * index lookup or one scan and sort of the table, and runs as one statement.
  */
-export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<ListedInstance[]> {
+export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: number): Promise<ListedServer[]> {
   if (q.empty || q.page.limit === 0) return [];
   const sql = new Sql();
   if (q.page.marker !== undefined) {
@@ -106,22 +129,22 @@ export async function listInstances(ds: DataSource, q: ListQuery, timeoutMs: num
   // Without a marker a plain ORDER BY … LIMIT does; with one, row numbers over the sort find the marker's place
   // (any mix of keys, directions and NULLs), and the rows come back as stored, with no helper columns to strip.
   const text = marker === undefined
-    ? `SELECT ${LISTED} FROM instances i ${WITH_ZONE} WHERE ${filter} ORDER BY ${orderBy(q)} LIMIT ${limit}`
+    ? `SELECT ${LISTED} FROM instances i ${JOINED} WHERE ${filter} ORDER BY ${orderBy(q)} LIMIT ${limit}`
     : `
     WITH ordered AS (
       SELECT i.uuid, row_number() OVER (ORDER BY ${orderBy(q)}) AS _rn, (${filter}) AS _match
         FROM instances i
        WHERE (${filter}) OR i.uuid = ${marker}::uuid
     )
-    SELECT ${LISTED} FROM ordered o JOIN instances i ON i.uuid = o.uuid ${WITH_ZONE}
+    SELECT ${LISTED} FROM ordered o JOIN instances i ON i.uuid = o.uuid ${JOINED}
      WHERE o._match AND o._rn > (SELECT _rn FROM ordered WHERE uuid = ${marker}::uuid)
      ORDER BY o._rn
      LIMIT ${limit}`;
   try {
-    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as ListedInstance[];
+    if (!sql.matchesRegex) return (await ds.query(text, sql.params)) as ListedServer[];
     return await ds.transaction(async (m) => {
       await m.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-      return m.query(text, sql.params) as Promise<ListedInstance[]>;
+      return m.query(text, sql.params) as Promise<ListedServer[]>;
     });
   } catch (err) {
     throw badFilter(err, timeoutMs) ?? err;

@@ -4,6 +4,7 @@ import type { ApiDeps } from '../../api-deps';
 import { versionIn } from '../../http/microversion';
 import { ATTR_KEYS } from './attrs';
 import { findVisibleInstance, reloadInstance } from './lookup';
+import { serverRecordOf } from './server-record';
 import { updateSchemaFor, type UpdateServerBody } from './schemas';
 import { validateBody } from './validate';
 import { loadViewContext } from './view-context';
@@ -37,7 +38,7 @@ export async function updateServer(deps: ApiDeps, req: FastifyRequest<{ Params: 
       WHERE uuid = $1 AND deleted_at IS NULL`,
     [instance.uuid, body.server.name ?? null, JSON.stringify(set), remove],
   );
-  const updated = await reloadInstance(ds, instance.uuid);
+  const updated = serverRecordOf(await reloadInstance(ds, instance.uuid));
   const vc = await loadViewContext(deps, req, [updated]);
   return { server: serverView(vc, updated, { core: !versionIn(req.apiVersion, '2.75'), serverGroups: true }) };
 }

@@ -1,14 +1,19 @@
 // Loads what server views need besides the rows themselves: latest faults and compute service states.
 import type { FastifyRequest } from 'fastify';
-import { InstanceFault, type Instance } from '@ferry/common/db';
+import { InstanceFault } from '@ferry/common/db';
 import type { ApiDeps } from '../../api-deps';
 import { versionIn } from '../../http/microversion';
 import { computeServiceStates, type ComputeServiceState } from './host-status';
-import { serverStatus, type ViewContext } from './views';
+import type { ServerRecord } from './server-record';
+import { isoTime } from './format';
+import { FAULT_STATUSES, serverStatus, sharedViews, type ServerFault, type ViewContext } from './views';
 
-async function latestFaults(deps: ApiDeps, instances: readonly Instance[]): Promise<Map<string, InstanceFault>> {
-  const uuids = instances.filter((i) => ['ERROR', 'DELETED'].includes(serverStatus(i))).map((i) => i.uuid);
-  const out = new Map<string, InstanceFault>();
+/** What loading a view context reads of each server. */
+type Viewed = Pick<ServerRecord, 'uuid' | 'host' | 'deleted' | 'vm_state' | 'task_state'>;
+
+async function latestFaults(deps: ApiDeps, instances: readonly Viewed[]): Promise<Map<string, ServerFault>> {
+  const uuids = instances.filter((i) => FAULT_STATUSES.has(serverStatus(i))).map((i) => i.uuid);
+  const out = new Map<string, ServerFault>();
   if (uuids.length === 0) return out;
   const rows = await deps.db.dataSource.getRepository(InstanceFault)
     .createQueryBuilder('f')
@@ -18,11 +23,11 @@ async function latestFaults(deps: ApiDeps, instances: readonly Instance[]): Prom
     .addOrderBy('f.created_at', 'DESC')
     .addOrderBy('f.id', 'DESC')
     .getMany();
-  for (const f of rows) out.set(f.instance_uuid, f);
+  for (const f of rows) out.set(f.instance_uuid, { code: f.code, created: isoTime(f.created_at), message: f.message, details: f.details });
   return out;
 }
 
-async function hostZones(deps: ApiDeps, instances: readonly Instance[]): Promise<Map<string, string>> {
+async function hostZones(deps: ApiDeps, instances: readonly Viewed[]): Promise<Map<string, string>> {
   const hosts = [...new Set(instances.map((i) => i.host).filter((h): h is string => !!h))];
   if (hosts.length === 0) return new Map();
   const rows: { host: string; availability_zone: string }[] = await deps.db.dataSource.query(
@@ -32,11 +37,11 @@ async function hostZones(deps: ApiDeps, instances: readonly Instance[]): Promise
 }
 
 /**
- * What the views of `instances` need. `hostZones` may come with them (a listing joins each host's zone); else it is
- * looked up.
+ * What the views of `instances` need. `hostZones` and `faults` may come with them (a listing joins each host's zone
+ * and each server's latest fault); else they are looked up.
  */
 export async function loadViewContext(
-  deps: ApiDeps, req: FastifyRequest, instances: readonly Instance[], known: { hostZones?: Map<string, string> } = {},
+  deps: ApiDeps, req: FastifyRequest, instances: readonly Viewed[], known: { hostZones?: Map<string, string>; faults?: Map<string, ServerFault> } = {},
 ): Promise<ViewContext> {
   const isAdmin = req.ctx.is_admin;
   let hostStates = new Map<string, ComputeServiceState>();
@@ -49,7 +54,8 @@ export async function loadViewContext(
     version: req.apiVersion,
     isAdmin,
     hostZones: known.hostZones ?? (await hostZones(deps, instances)),
-    faults: await latestFaults(deps, instances),
+    faults: known.faults ?? (await latestFaults(deps, instances)),
     hostStates,
+    shared: sharedViews(),
   };
 }
