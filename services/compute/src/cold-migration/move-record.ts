@@ -1,5 +1,5 @@
 // What a cold move keeps in its migration record beyond Nova's columns, and the small reads every step starts with.
-import { getInstance, getMigration, type Instance, type Migration } from '@ferry/common/db';
+import { getMigrationAndInstance, type Instance, type Migration } from '@ferry/common/db';
 import { VM_STATES } from '@ferry/common/domain';
 import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
 import type { ByteRange } from '../transfer';
@@ -47,9 +47,9 @@ export interface MoveState {
   data: ColdMoveData;
 }
 
-export async function loadMove(ds: Parameters<typeof getMigration>[0], migrationId: number): Promise<MoveState | undefined> {
-  const migration = await getMigration(ds, migrationId);
-  if (!migration || (migration.migration_type !== 'migration' && migration.migration_type !== 'resize')) return undefined;
-  const instance = await getInstance(ds, migration.instance_uuid);
+export async function loadMove(ds: Parameters<typeof getMigrationAndInstance>[0], migrationId: number): Promise<MoveState | undefined> {
+  const found = await getMigrationAndInstance(ds, migrationId);
+  if (!found || (found.migration.migration_type !== 'migration' && found.migration.migration_type !== 'resize')) return undefined;
+  const { migration, instance } = found;
   return { migration, instance: instance && !instance.deleted_at ? instance : undefined, data: moveData(migration) };
 }

@@ -1,10 +1,26 @@
 // The migrations table as the computes read it: one record, the open move of an instance, the moves a host takes part in.
 import { In, IsNull, type DataSource } from 'typeorm';
 import { allNonTerminalStatuses } from '../../domain';
-import { Migration } from '../entities';
+import { Instance, Migration } from '../entities';
+import { hydrate } from '../hydrate';
+import { queryPrepared } from '../prepared';
 
 export async function getMigration(ds: DataSource, id: number): Promise<Migration | undefined> {
   return (await ds.getRepository(Migration).findOne({ where: { id } })) ?? undefined;
+}
+
+/**
+ * A migration (soft-deleted ones excepted, as getMigration) and its instance (a deleted one too, as getInstance) in one
+ * statement: every step of a move starts by reading both.
+ */
+export async function getMigrationAndInstance(ds: DataSource, id: number): Promise<{ migration: Migration; instance: Instance | undefined } | undefined> {
+  const [row] = await queryPrepared<{ migration: Record<string, unknown>; instance: Record<string, unknown> | null }>(ds, 'ferry_migration_and_instance',
+    `SELECT to_jsonb(m) AS migration, to_jsonb(i) AS instance
+       FROM migrations m LEFT JOIN instances i ON i.uuid = m.instance_uuid
+      WHERE m.id = $1 AND m.deleted_at IS NULL`,
+    [id]);
+  if (!row) return undefined;
+  return { migration: hydrate(ds, Migration, row.migration), instance: row.instance ? hydrate(ds, Instance, row.instance) : undefined };
 }
 
 /** The instance's unfinished move, if any (the database allows at most one). */
