@@ -112,11 +112,14 @@ export async function requestLiveSteer(ds: DataSource, migrationId: number, requ
 export async function recordLiveProgress(
   ds: DataSource, migrationId: number, progress: Pick<Migration, 'memory_total' | 'memory_processed' | 'memory_remaining' | 'disk_total' | 'disk_processed' | 'disk_remaining'>,
 ): Promise<{ recorded: boolean; steer_request: LiveSteerRequest | null }> {
-  const rows: { steer_request: LiveSteerRequest | null }[] = await ds.query(
+  // Prepared: a source writes this at every look at each of its running live migrations.
+  const answer: unknown = await queryPrepared(ds, 'ferry_record_live_progress',
     `UPDATE migrations SET memory_total = $2, memory_processed = $3, memory_remaining = $4, disk_total = $5, disk_processed = $6,
             disk_remaining = $7, updated_at = now()
       WHERE id = $1 AND status = 'running' RETURNING steer_request`,
     [migrationId, progress.memory_total, progress.memory_processed, progress.memory_remaining, progress.disk_total, progress.disk_processed, progress.disk_remaining],
-  ).then((r: unknown) => (Array.isArray(r) && Array.isArray(r[0]) ? r[0] : r) as { steer_request: LiveSteerRequest | null }[]);
+  );
+  // Where statements are not prepared (the embedded database) the answer is ds.query's to an UPDATE: [rows, count].
+  const rows = (Array.isArray(answer) && Array.isArray(answer[0]) ? answer[0] : answer) as { steer_request: LiveSteerRequest | null }[];
   return { recorded: rows.length === 1, steer_request: rows[0]?.steer_request ?? null };
 }
