@@ -554,6 +554,23 @@ async function main(): Promise<void> {
       '(the CPU left over by other load on this machine differs between runs; compare "machine" above).');
   console.log(`  Slots stand idle at the start (the first preparing ${fixed(firstStart(one) / 1000, 2)} s / ${fixed(firstStart(four) / 1000, 2)} s after the first request: ` +
     `the ${COUNT} requests go through the scheduler and the destination checks first) and at each hand-over.`);
+  console.log(`  What ${four.slots} slots could reach against this 1-slot run: ${bounds(one, four)}.`);
+}
+
+/**
+ * Lower bounds of wall(four) / wall(one) that the runs themselves show: the fake transfers' share of wall(one) (all
+ * that more slots overlap for free), the start (first request → first preparing, which more slots do not shorten)
+ * with everything after it overlapped perfectly, and the four-slot run's event-loop busy time (every service's
+ * orchestration runs on that one loop: at 100% busy the run can be no shorter).
+ */
+function bounds(one: RunResult, four: RunResult): string {
+  const transfers = one.moves.reduce((a, m) => a + (m.elapsedMs ?? 0) * TIME_SCALE, 0);
+  const start = firstStart(one);
+  const overlapped = (start + (one.wall - start) / four.slots) / one.wall;
+  const loopBusy = four.cpu.eventLoop * four.wall;
+  return `the fake transfers in a row are ${fixed(transfers / 1000, 2).trim()} s, ${(transfers / one.wall * 100).toFixed(0)}% of wall(${one.slots}); ` +
+    `with the start (${fixed(start / 1000, 2).trim()} s) as it is and all after it overlapped ${four.slots} ways the ratio is ≥ ${overlapped.toFixed(2)}; ` +
+    `the ${four.slots}-slot run kept the one event loop busy ${fixed(loopBusy / 1000, 2).trim()} s, ≥ ${(loopBusy / one.wall).toFixed(2)} of wall(${one.slots}) even at 100% busy`;
 }
 
 main().catch((err: unknown) => {
