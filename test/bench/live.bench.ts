@@ -377,9 +377,9 @@ const SEGMENTS: readonly [string, (m: Move) => number | undefined, (m: Move) => 
   ['Begin → Prepare         (pre_live_migration call; dest reads, event, notification)', (m) => m.stamps.begin, (m) => m.stamps.prepare],
   ['Prepare → Perform       (dest files, event, reply; record → running)', (m) => m.stamps.prepare, (m) => m.stamps.perform],
   ['Perform → job done      (the fake job, measured on the wall clock)', (m) => m.stamps.perform, (m) => m.stamps.jobDone],
-  ['job done → Finish       (last progress write, → post-migrating, call; dest reads, event)', (m) => m.stamps.jobDone, (m) => m.stamps.finish],
+  ['job done → Finish       (→ post-migrating with the final progress, call; dest reads, event)', (m) => m.stamps.jobDone, (m) => m.stamps.finish],
   ['Finish → Confirm        (dest VM + instance host write, reply, notification)', (m) => m.stamps.finish, (m) => m.stamps.confirm],
-  ['Confirm → completed     (source VM removed, claim released, record → completed)', (m) => m.stamps.confirm, (m) => m.completed],
+  ['Confirm → completed     (source VM removed; claim, record and task in one statement)', (m) => m.stamps.confirm, (m) => m.completed],
 ];
 
 /**
