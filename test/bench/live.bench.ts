@@ -13,9 +13,14 @@
  * time); SQL is counted by wrapping pg's Client#query. After each run: all instances ACTIVE, no task, on a
  * destination; no VM (FakeDriver.listVms) and no allocation left on the source.
  * The verdict: median wall(4 slots) / median wall(1 slot) ≤ 0.3 (ideal 0.25); each round's ratio and walls beside it.
- * Run: npm run bench:live (FERRY_BENCH_LIVE_COUNT overrides the instance count, FERRY_BENCH_LIVE_TIME_SCALE the 0.01).
+ * Run: npm run bench:live (FERRY_BENCH_LIVE_COUNT overrides the instance count, FERRY_BENCH_LIVE_TIME_SCALE the 0.01;
+ * FERRY_BENCH_LIVE_PROFILE=<dir> writes each drain's CPU profile there, FERRY_BENCH_LIVE_SQL_CALLERS=1 counts the SQL by
+ * the function that sent it).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Instance, listAllocations, type InstanceFlavor } from '@ferry/common/db';
@@ -46,6 +51,10 @@ const POLL_MS = 20;
 /** The status counts are read every this many polls (the completion time comes from the record, not the poll). */
 const COUNT_EVERY = 5;
 const IDLE_MS = 2000;
+/** FERRY_BENCH_LIVE_PROFILE=<dir>: a CPU profile of this process from the first request until every instance settled, per run. */
+const PROFILE_DIR = process.env.FERRY_BENCH_LIVE_PROFILE;
+/** FERRY_BENCH_LIVE_SQL_CALLERS=1: also break the statements down by the Ferry function that sent them (slows the run). */
+const SQL_CALLERS = process.env.FERRY_BENCH_LIVE_SQL_CALLERS === '1';
 const RUN_TIMEOUT_MS = 180_000;
 const TERMINAL = ['completed', 'error', 'failed', 'cancelled'];
 
@@ -97,6 +106,8 @@ interface RunResult {
   cpuSelfMs: number;
   /** SQL the services and the requester sent from the first request until every instance settled. */
   sql: SqlCounts;
+  /** The same statements by caller and shape (FERRY_BENCH_LIVE_SQL_CALLERS only). */
+  sqlByCaller: Map<string, number>;
   casts: Map<string, number>;
   calls: number;
   notifications: number;
@@ -155,7 +166,30 @@ interface RecordRow {
   iterations: string | null;
 }
 
-async function drain(slots: number, guests: readonly Guest[], counter: SqlCounter): Promise<RunResult> {
+/** Profiles this process's CPU (V8's sampling profiler) between start() and stop(); nothing unless FERRY_BENCH_LIVE_PROFILE names a directory. */
+class DrainProfile {
+  private session: Session | undefined;
+
+  async start(): Promise<void> {
+    if (!PROFILE_DIR) return;
+    this.session = new Session();
+    this.session.connect();
+    await this.session.post('Profiler.enable');
+    await this.session.post('Profiler.start');
+  }
+
+  /** Writes the profile as <dir>/live-<slots>slots-round<round>.cpuprofile; returns its path. */
+  async stop(name: string): Promise<string | undefined> {
+    if (!this.session || !PROFILE_DIR) return undefined;
+    const { profile } = await this.session.post('Profiler.stop');
+    this.session.disconnect();
+    const path = join(PROFILE_DIR, `${name}.cpuprofile`);
+    await writeFile(path, JSON.stringify(profile));
+    return path;
+  }
+}
+
+async function drain(slots: number, guests: readonly Guest[], counter: SqlCounter, round: number): Promise<RunResult> {
   const cluster = await BenchCluster.start({
     bus: 'amqp', database: 'postgres', hosts: [SOURCE, ...DESTS],
     driver: {
@@ -200,7 +234,10 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
     await watch.run(() => false, IDLE_MS);
     const idle = idleMeter.figures();
     const sqlBefore = counter.snapshot();
+    const callersBefore = counter.callerSnapshot();
     const tallyBefore = cluster.tally.snapshot();
+    const profiler = new DrainProfile();
+    await profiler.start();
     const cpu = new CpuMeter();
     const cpuStart = process.cpuUsage();
     const firstRequest = Date.now();
@@ -217,7 +254,10 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
     if (terminal < COUNT) throw new Error(`only ${terminal} of ${COUNT} live migrations ended within ${RUN_TIMEOUT_MS} ms (${watch.counts})`);
     // The instance's task is cleared just after its record turns `completed`: the flow ends there.
     await waitSettled(poller, uuidOf);
+    const profile = await profiler.stop(`live-${slots}slots-round${round}`);
+    if (profile) console.log(`  CPU profile, first request → settled: ${profile}`);
     const sql = diff(counter.snapshot(), sqlBefore);
+    const sqlByCaller = new Map([...counter.callerSnapshot()].map(([k, n]) => [k, n - (callersBefore.get(k) ?? 0)] as const).filter(([, n]) => n > 0));
     const tally = cluster.tally.snapshot();
     const casts = new Map([...tally.casts].map(([m, n]) => [m, n - (tallyBefore.casts.get(m) ?? 0)] as const).filter(([, n]) => n > 0));
     const notes = (x: typeof tally) => [...x.notifications.values()].reduce((a, b) => a + b, 0);
@@ -247,7 +287,7 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
     const { checks, problems } = await verify(cluster, uuidOf, moves);
     return {
       slots, moves, wall, requestsAccepted, firstRequest, cpu: cpuFigures, idle, cpuSelfMs: (cpuUsed.user + cpuUsed.system) / 1000,
-      sql, casts, calls: tally.calls - tallyBefore.calls, notifications: notes(tally) - notes(tallyBefore), checks, problems,
+      sql, sqlByCaller, casts, calls: tally.calls - tallyBefore.calls, notifications: notes(tally) - notes(tallyBefore), checks, problems,
     };
   } finally {
     await poller.end().catch(() => undefined);
@@ -337,9 +377,9 @@ const SEGMENTS: readonly [string, (m: Move) => number | undefined, (m: Move) => 
   ['Begin → Prepare         (pre_live_migration call; dest reads, event, notification)', (m) => m.stamps.begin, (m) => m.stamps.prepare],
   ['Prepare → Perform       (dest files, event, reply; record → running)', (m) => m.stamps.prepare, (m) => m.stamps.perform],
   ['Perform → job done      (the fake job, measured on the wall clock)', (m) => m.stamps.perform, (m) => m.stamps.jobDone],
-  ['job done → Finish       (last progress write, → post-migrating, call; dest reads, event)', (m) => m.stamps.jobDone, (m) => m.stamps.finish],
+  ['job done → Finish       (→ post-migrating with the final progress, call; dest reads, event)', (m) => m.stamps.jobDone, (m) => m.stamps.finish],
   ['Finish → Confirm        (dest VM + instance host write, reply, notification)', (m) => m.stamps.finish, (m) => m.stamps.confirm],
-  ['Confirm → completed     (source VM removed, claim released, record → completed)', (m) => m.stamps.confirm, (m) => m.completed],
+  ['Confirm → completed     (source VM removed; claim, record and task in one statement)', (m) => m.stamps.confirm, (m) => m.completed],
 ];
 
 /**
@@ -432,9 +472,14 @@ function report(r: RunResult): void {
     `(scheduler, 11 computes and the requester share its one event loop)`);
   const per = (n: number) => (n / r.moves.length).toFixed(1);
   const q = r.sql;
-  console.log(`  per migration, request to task cleared: ${per(q.selects + q.inserts + q.updates + q.deletes + q.transactions + q.other)} SQL statements ` +
-    `(${per(q.selects)} SELECT, ${per(q.inserts)} INSERT, ${per(q.updates)} UPDATE, ${per(q.deletes)} DELETE; ${per(q.writeCommits)} write commits), ` +
+  console.log(`  per migration, request to task cleared: ${per(q.selects + q.inserts + q.updates + q.deletes + q.combinedWrites + q.transactions + q.other)} SQL statements ` +
+    `(${per(q.selects)} SELECT, ${per(q.inserts)} INSERT, ${per(q.updates)} UPDATE, ${per(q.deletes)} DELETE, ${per(q.combinedWrites)} WITH of several writes; ` +
+    `${per(q.writeCommits)} write commits), ` +
     `${per([...r.casts.values()].reduce((a, b) => a + b, 0))} casts + ${per(r.calls)} calls, ${per(r.notifications)} notifications`);
+  if (r.sqlByCaller.size > 0) {
+    console.log('    by the function that sent them (per migration):');
+    for (const [caller, n] of [...r.sqlByCaller].sort((a, b) => b[1] - a[1])) console.log(`      ${per(n).padStart(5)}  ${caller}`);
+  }
   console.log(`    casts: ${[...r.casts].map(([m, n]) => `${m} ${per(n)}`).join(', ')}`);
   for (const c of r.checks) console.log(`  ok    ${c}`);
   for (const p of r.problems) console.log(`  FAIL  ${p}`);
@@ -455,11 +500,12 @@ async function main(): Promise<void> {
   const runs = new Map<number, RunResult[]>(SLOT_RUNS.map((n) => [n, []]));
   const counter = new SqlCounter();
   counter.install();
+  if (SQL_CALLERS) counter.traceCallers();
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const slots of SLOT_RUNS) {
         console.log(`round ${round} of ${ROUNDS}, run: max_concurrent_live_migrations = ${slots}`);
-        const r = await drain(slots, guests, counter);
+        const r = await drain(slots, guests, counter, round);
         report(r);
         runs.get(slots)!.push(r);
         console.log('');
@@ -492,7 +538,7 @@ async function main(): Promise<void> {
   console.log(`  The fake's transfer is wall-clock time: 1 slot runs the ${COUNT} transfers one after another, ${four.slots} slots overlap ${four.slots}. ` +
     `But the transfer is ${(transfer(one) / h1 * 100).toFixed(0)}% of a slot's hold (mean ${ms(transfer(one), 1).trim()} of ${ms(h1, 1).trim()});`);
   const per = (n: number) => (n / one.moves.length).toFixed(1);
-  const statements = one.sql.selects + one.sql.inserts + one.sql.updates + one.sql.deletes;
+  const statements = one.sql.selects + one.sql.inserts + one.sql.updates + one.sql.deletes + one.sql.combinedWrites;
   console.log(`  the rest is orchestration (per migration ${per(statements)} SQL statements, ${per([...one.casts.values()].reduce((x, y) => x + y, 0) + one.calls)} ` +
     `RPC casts and calls, ${per(one.notifications)} notifications, driver file I/O), which ${four.slots} slots also overlap.`);
   const cpuLine = (r: RunResult) => `this process ${r.cpu.self.toFixed(2)} cores (event loop ${(r.cpu.eventLoop * 100).toFixed(0)}% busy), ` +
@@ -508,6 +554,23 @@ async function main(): Promise<void> {
       '(the CPU left over by other load on this machine differs between runs; compare "machine" above).');
   console.log(`  Slots stand idle at the start (the first preparing ${fixed(firstStart(one) / 1000, 2)} s / ${fixed(firstStart(four) / 1000, 2)} s after the first request: ` +
     `the ${COUNT} requests go through the scheduler and the destination checks first) and at each hand-over.`);
+  console.log(`  What ${four.slots} slots could reach against this 1-slot run: ${bounds(one, four)}.`);
+}
+
+/**
+ * Lower bounds of wall(four) / wall(one) that the runs themselves show: the fake transfers' share of wall(one) (all
+ * that more slots overlap for free), the start (first request → first preparing, which more slots do not shorten)
+ * with everything after it overlapped perfectly, and the four-slot run's event-loop busy time (every service's
+ * orchestration runs on that one loop: at 100% busy the run can be no shorter).
+ */
+function bounds(one: RunResult, four: RunResult): string {
+  const transfers = one.moves.reduce((a, m) => a + (m.elapsedMs ?? 0) * TIME_SCALE, 0);
+  const start = firstStart(one);
+  const overlapped = (start + (one.wall - start) / four.slots) / one.wall;
+  const loopBusy = four.cpu.eventLoop * four.wall;
+  return `the fake transfers in a row are ${fixed(transfers / 1000, 2).trim()} s, ${(transfers / one.wall * 100).toFixed(0)}% of wall(${one.slots}); ` +
+    `with the start (${fixed(start / 1000, 2).trim()} s) as it is and all after it overlapped ${four.slots} ways the ratio is ≥ ${overlapped.toFixed(2)}; ` +
+    `the ${four.slots}-slot run kept the one event loop busy ${fixed(loopBusy / 1000, 2).trim()} s, ≥ ${(loopBusy / one.wall).toFixed(2)} of wall(${one.slots}) even at 100% busy`;
 }
 
 main().catch((err: unknown) => {

@@ -149,7 +149,8 @@ async function pollFinished(poller: pg.Client, uuids: readonly string[], timeout
 
 function countLine(c: SqlCounts, per: number): string {
   const f = (n: number) => (n / per).toFixed(1);
-  return `${f(c.inserts + c.updates + c.deletes)} writes (${f(c.inserts)} INSERT, ${f(c.updates)} UPDATE, ${f(c.deletes)} DELETE) in ` +
+  return `${f(c.inserts + c.updates + c.deletes + c.combinedWrites)} writes (${f(c.inserts)} INSERT, ${f(c.updates)} UPDATE, ${f(c.deletes)} DELETE, ` +
+    `${f(c.combinedWrites)} WITH) in ` +
     `${f(c.writeCommits)} commits, ${f(c.transactions)} explicit transactions, ${f(c.selects)} SELECTs, ${f(c.other)} other`;
 }
 

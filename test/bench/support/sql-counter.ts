@@ -7,6 +7,8 @@ export interface SqlCounts {
   inserts: number;
   updates: number;
   deletes: number;
+  /** Statements that write through a WITH (several writes in one statement, e.g. a claim freed and a record completed). */
+  combinedWrites: number;
   /** Explicit transactions committed (TypeORM's START TRANSACTION … COMMIT). */
   transactions: number;
   /** Commits that carry writes: autocommit INSERT/UPDATE/DELETEs plus committed transactions that wrote. */
@@ -15,7 +17,7 @@ export interface SqlCounts {
   other: number;
 }
 
-const zero = (): SqlCounts => ({ selects: 0, inserts: 0, updates: 0, deletes: 0, transactions: 0, writeCommits: 0, other: 0 });
+const zero = (): SqlCounts => ({ selects: 0, inserts: 0, updates: 0, deletes: 0, combinedWrites: 0, transactions: 0, writeCommits: 0, other: 0 });
 
 export function diff(after: SqlCounts, before: SqlCounts): SqlCounts {
   const out = zero();
@@ -25,8 +27,30 @@ export function diff(after: SqlCounts, before: SqlCounts): SqlCounts {
 
 type QueryFn = (...args: unknown[]) => unknown;
 
+/**
+ * Where a statement came from: the first stack frame in Ferry's own code outside its database layer (the flow's step
+ * that asked), and the statement's verb and table. Costly (a stack trace per statement): only when asked for.
+ */
+function callerOf(text: string): string {
+  const frames = (new Error().stack ?? '').split('\n').slice(1);
+  const ferry = frames.filter((f) => /\/(services|libs|tools)\/[^/]+\/dist\//.test(f));
+  const step = ferry.find((f) => !/\/libs\/common\/dist\/db\//.test(f)) ?? ferry[0] ?? '(outside Ferry)';
+  const at = /at (?:async )?(\S+) \(.*\/(?:services|libs|tools)\/([^/]+)\/dist\/(.+?):\d+:\d+\)/.exec(step);
+  const where = at ? `${at[1]} (${at[2]}/${at[3].replace(/\.js$/, '')})` : step.trim();
+  return `${where}: ${statementShape(text)}`;
+}
+
+/** The verb and first table of a statement, e.g. "UPDATE migrations", "SELECT instances". */
+function statementShape(text: string): string {
+  const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?';
+  const table = /\b(?:FROM|INTO|UPDATE)\s+"?(\w+)"?/i.exec(text)?.[1] ?? '';
+  return `${verb} ${table}`.trim();
+}
+
 export class SqlCounter {
   private counts = zero();
+  /** Statements by caller and shape, while traceCallers() is on. */
+  private callers: Map<string, number> | undefined;
   private readonly ignored = new WeakSet<object>();
   /** Writes so far in each client's open transaction. */
   private readonly open = new WeakMap<object, number>();
@@ -56,6 +80,17 @@ export class SqlCounter {
     this.ignored.add(client);
   }
 
+  /** From now on also counts each statement by the Ferry function that sent it (a stack trace each: slow). */
+  traceCallers(): void {
+    this.callers ??= new Map();
+    Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 60);
+  }
+
+  /** Statements by caller and shape so far (empty unless traceCallers() is on). */
+  callerSnapshot(): Map<string, number> {
+    return new Map(this.callers ?? []);
+  }
+
   snapshot(): SqlCounts {
     return { ...this.counts };
   }
@@ -63,9 +98,11 @@ export class SqlCounter {
   private see(client: object, query: unknown): void {
     if (this.ignored.has(client)) return;
     const text = typeof query === 'string' ? query : typeof query === 'object' && query !== null && 'text' in query ? String(query.text) : '';
-    const first = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
-    // A WITH statement counts as what it does: a write when any of its parts writes, else a read.
-    const verb = first === 'WITH' ? (/\b(INSERT|UPDATE|DELETE)\b/i.exec(text)?.[1]?.toUpperCase() ?? 'SELECT') : first;
+    const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
+    if (this.callers && verb !== 'START' && verb !== 'BEGIN' && verb !== 'COMMIT') {
+      const key = callerOf(text);
+      this.callers.set(key, (this.callers.get(key) ?? 0) + 1);
+    }
     const c = this.counts;
     const inTx = this.open.get(client);
     switch (verb) {
@@ -78,8 +115,16 @@ export class SqlCounter {
         if (verb === 'INSERT') c.inserts++;
         else if (verb === 'UPDATE') c.updates++;
         else c.deletes++;
-        if (inTx === undefined) c.writeCommits++;
-        else this.open.set(client, inTx + 1);
+        this.wrote(client, inTx);
+        return;
+      case 'WITH':
+        // A data-modifying WITH (several writes in one statement) counts as a write; a read-only one as a SELECT.
+        if (/\b(INSERT|UPDATE|DELETE)\b/i.test(text)) {
+          c.combinedWrites++;
+          this.wrote(client, inTx);
+        } else {
+          c.selects++;
+        }
         return;
       case 'START':
       case 'BEGIN':
@@ -97,5 +142,11 @@ export class SqlCounter {
       default:
         c.other++;
     }
+  }
+
+  /** A write: its own commit outside a transaction, else one more write of the open one. */
+  private wrote(client: object, inTx: number | undefined): void {
+    if (inTx === undefined) this.counts.writeCommits++;
+    else this.open.set(client, inTx + 1);
   }
 }

@@ -1,5 +1,5 @@
 // What a cold move keeps in its migration record beyond Nova's columns, and the small reads every step starts with.
-import { getMigrationWithInstance, type Instance, type Migration } from '@ferry/common/db';
+import { getMigrationAndInstance, type Instance, type Migration } from '@ferry/common/db';
 import { VM_STATES } from '@ferry/common/domain';
 import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
 import type { ByteRange } from '../transfer';
@@ -47,8 +47,8 @@ export interface MoveState {
   data: ColdMoveData;
 }
 
-export async function loadMove(ds: Parameters<typeof getMigrationWithInstance>[0], migrationId: number): Promise<MoveState | undefined> {
-  const found = await getMigrationWithInstance(ds, migrationId);
+export async function loadMove(ds: Parameters<typeof getMigrationAndInstance>[0], migrationId: number): Promise<MoveState | undefined> {
+  const found = await getMigrationAndInstance(ds, migrationId);
   if (!found || (found.migration.migration_type !== 'migration' && found.migration.migration_type !== 'resize')) return undefined;
   const { migration, instance } = found;
   return { migration, instance: instance && !instance.deleted_at ? instance : undefined, data: moveData(migration) };

@@ -1,5 +1,5 @@
 // A live migration as each step reads it: the record, its instance, and the request data the API stored.
-import { getInstance, getMigration, type Instance, type Migration } from '@ferry/common/db';
+import { getMigrationAndInstance, type Instance, type Migration } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, VM_STATES, type LiveMigrationData, type MigrationPolicy } from '@ferry/common/domain';
 import { contextFromWire, type RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
@@ -14,9 +14,9 @@ export interface LiveMove {
 }
 
 export async function loadLiveMove(ds: DataSource, migrationId: number): Promise<LiveMove | undefined> {
-  const migration = await getMigration(ds, migrationId);
-  if (!migration || migration.migration_type !== 'live-migration') return undefined;
-  const instance = await getInstance(ds, migration.instance_uuid);
+  const found = await getMigrationAndInstance(ds, migrationId);
+  if (!found || found.migration.migration_type !== 'live-migration') return undefined;
+  const { migration, instance } = found;
   const data = migration.migrate_data as unknown as LiveMigrationData;
   return { migration, instance: instance && !instance.deleted_at ? instance : undefined, data, ctx: contextFromWire(data.request_context) };
 }

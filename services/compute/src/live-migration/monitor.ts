@@ -1,6 +1,8 @@
 // Watching a running live-migration job from the source: progress into the record every tick, the downtime ramp,
 // and the completion timeout's action. Resolves with the job's cookie, or rejects as the job does.
-import { recordLiveProgress, type LiveSteerRequest } from '@ferry/common/db';
+// The first progress write comes one interval in (a job just started has nothing to show), and the last one is the
+// caller's: the job's final figures go into the status write that ends the transfer (progressOf), not a write of their own.
+import { recordLiveProgress, type LiveSteerRequest, type Migration } from '@ferry/common/db';
 import type { MigrationPolicy } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
 import type { LiveMigrationJob, LiveMigrationJobStats, MigrationCookie } from '../drivers';
@@ -28,14 +30,8 @@ export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: Mo
   let timedOut = false;
   let allowed = -1;
   const applied = new Set<LiveSteerRequest>();
-  const tick = async () => {
-    const s = job.stats();
-    const asked = await record(c, t.migrationId, s);
-    if (asked && !applied.has(asked)) {
-      applied.add(asked);
-      c.log.info({ migration_id: t.migrationId, request: asked }, 'applying the request kept on the live migration record');
-      t.onSteerRequest?.(asked);
-    }
+  /** The downtime ramp and the completion timeout, as the job stands now. */
+  const steer = (s: LiveMigrationJobStats) => {
     const elapsed = s.elapsed_ms / 1000;
     const downtime = downtimeAt(steps, elapsed);
     if (downtime !== allowed && s.phase === 'running') {
@@ -51,22 +47,36 @@ export async function monitorJob(c: ComputeContext, job: LiveMigrationJob, t: Mo
       else job.forceComplete();
     }
   };
-  await tick();
+  const tick = async () => {
+    const s = job.stats();
+    const asked = await record(c, t.migrationId, s);
+    if (asked && !applied.has(asked)) {
+      applied.add(asked);
+      c.log.info({ migration_id: t.migrationId, request: asked }, 'applying the request kept on the live migration record');
+      t.onSteerRequest?.(asked);
+    }
+    steer(s);
+  };
+  steer(job.stats());
   while (!settled) {
     await Promise.race([quiet, new Promise((r) => setTimeout(r, c.config.liveMigrationMonitorMs).unref())]);
     if (!settled) await tick();
   }
-  await record(c, t.migrationId, job.stats());
   return done;
+}
+
+/** The record's progress columns from the job's figures. */
+export function progressOf(s: LiveMigrationJobStats): Pick<Migration, 'memory_total' | 'memory_processed' | 'memory_remaining' | 'disk_total' | 'disk_processed' | 'disk_remaining'> {
+  return {
+    memory_total: s.memory_total, memory_processed: s.memory_processed, memory_remaining: s.memory_remaining,
+    disk_total: s.disk_total, disk_processed: s.disk_processed, disk_remaining: s.disk_remaining,
+  };
 }
 
 /** Writes progress; returns the abort or force-complete the record carries, if any. */
 async function record(c: ComputeContext, migrationId: number, s: LiveMigrationJobStats): Promise<LiveSteerRequest | null> {
   try {
-    const { steer_request } = await recordLiveProgress(c.ds, migrationId, {
-      memory_total: s.memory_total, memory_processed: s.memory_processed, memory_remaining: s.memory_remaining,
-      disk_total: s.disk_total, disk_processed: s.disk_processed, disk_remaining: s.disk_remaining,
-    });
+    const { steer_request } = await recordLiveProgress(c.ds, migrationId, progressOf(s));
     return steer_request;
   } catch (err) {
     c.log.warn({ migration_id: migrationId, err: (err as Error).message }, 'cannot record live migration progress');

@@ -2,7 +2,7 @@
 // here (monitored), Finish on the destination, Confirm here. A failure before Finish leaves the guest running here;
 // once Finish was asked for, this copy resumes only after the destination says it does not run the guest
 // (settle-after-perform): the guest is never running on both hosts.
-import { advanceMigration, getMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
+import { advanceMigration, completeLiveMigration, getMigration, openMigrationOf, releaseClaim, updateInstanceIf, withActionEvent } from '@ferry/common/db';
 import { POWER_STATES, policyValues, type MigrationPolicy } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
@@ -10,7 +10,7 @@ import type { LiveMigrationJobStats, MigrationCookie } from '../drivers';
 import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-record';
 import { LiveJobHandle } from './job-handle';
-import { monitorJob } from './monitor';
+import { monitorJob, progressOf } from './monitor';
 import { movePolicy } from '../migration-policy';
 import { nowIso, withPhase } from '../phase-timings';
 import { settleAfterPerform } from './settle-after-perform';
@@ -159,7 +159,8 @@ async function complete(c: ComputeContext, ctx: RequestContext, move: LiveMove, 
   const { migration } = move;
   const now = nowIso();
   const timings = withPhase(withPhase(migration.phase_timings, 'perform', { finished_at: now, ...perform(stats) }), 'finish_confirm', { started_at: now });
-  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', 'source', { phase_timings: timings }))
+  const progress = stats ? progressOf(stats) : {};
+  if (!(await advanceMigration(c.ds, migration.id, ['running'], 'post-migrating', 'source', { phase_timings: timings, ...progress }))
     && (await getMigration(c.ds, migration.id))?.status !== 'post-migrating') {
     // Cancelled as the job completed (the instance is being deleted): the guest is still whole here, so no Finish.
     await rollBack(c, ctx, move, cancelled('cancelled as the transfer completed'), 'cancelled', stats);
@@ -185,13 +186,13 @@ export async function confirmHere(c: ComputeContext, move: LiveMove, confirmCook
   const instance = move.instance!;
   await instanceNotification(c, 'instance.live_migration_post', instance, async () => {
     await confirmUntilDone(c, instance.uuid, confirmCookie, { success: true, paused: arrivesPaused(move.data) });
-    await releaseClaim(c.ds, instance.uuid, c.host);
     // The guest's pause as the hypervisors saw it (source stopped → destination resumed), when they report it.
     const paused = typeof confirmCookie.downtime_ms === 'number' ? { guest_paused_ms: confirmCookie.downtime_ms } : {};
-    await advanceMigration(c.ds, migration.id, ['post-migrating'], 'completed', 'source', {
-      last_error: null, phase_timings: withPhase(migration.phase_timings, 'finish_confirm', { finished_at: nowIso(), ...paused }),
+    // This host's claim freed, the record completed, the instance's task cleared: one statement.
+    await completeLiveMigration(c.ds, {
+      migrationId: migration.id, instanceUuid: instance.uuid, source: c.host, dest: migration.dest_compute!,
+      phaseTimings: withPhase(migration.phase_timings, 'finish_confirm', { finished_at: nowIso(), ...paused }),
     });
-    await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: migration.dest_compute }, { task_state: null });
   });
   c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid, dest: migration.dest_compute, ...perform(stats) }, 'live migration completed');
 }
@@ -233,7 +234,9 @@ export async function rollBack(
     crashPoint('live.source.after_rollback_dest', c.host);
     await confirmUntilDone(c, instance.uuid, {}, { success: false, paused });
     const timings = withPhase(migration.phase_timings, 'perform', { finished_at: nowIso(), ...perform(stats) });
-    await advanceMigration(c.ds, migration.id, ['preparing', 'running', 'post-migrating'], status, 'source', { last_error: err.message.slice(0, 2000), phase_timings: timings });
+    await advanceMigration(c.ds, migration.id, ['preparing', 'running', 'post-migrating'], status, 'source', {
+      last_error: err.message.slice(0, 2000), phase_timings: timings, ...(stats ? progressOf(stats) : {}),
+    });
     await releaseClaim(c.ds, instance.uuid, migration.dest_compute!);
     await updateInstanceIf(c.ds, instance.uuid, { task_states: ['migrating'], host: [c.host, migration.dest_compute] }, {
       task_state: null, host: c.host, node: migration.source_node ?? c.node, power_state: paused ? POWER_STATES.PAUSED : POWER_STATES.RUNNING,

@@ -16,7 +16,7 @@ export {
 } from './instances';
 export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';
 export {
-  finishedMovesOlderThan, getMigration, getMigrationWithInstance, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
+  finishedMovesOlderThan, getMigration, getMigrationAndInstance, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
   openMigrations, openMigrationsOnHost, recordLiveProgress, requestLiveSteer, type LiveSteerRequest,
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';
@@ -26,7 +26,7 @@ export {
   heartbeatAges, liveDowntimes, migrationDurations, migrationTallies, phaseDurations, type HeartbeatAge, type HistogramFigures, type MigrationTally,
 } from './metric-figures';
 export {
-  advanceDrain, createDrain, disableServiceForDrain, DRAIN_START_GRACE_MS, drainDisabledReason, drainItems, getDrain, isOpenDrainConflict, listDrains, markDrainDispatched, movesInFlight,
+  advanceDrain, createDrain, disableServiceForDrain, drainItems, getDrain, isOpenDrainConflict, listDrains, markDrainDispatched, movesInFlight,
   recordDrainRefusal, type MoveInFlight,
 } from './host-drains';
 export { policyLayersOf } from './policy-layers';

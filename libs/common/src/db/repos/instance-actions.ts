@@ -1,6 +1,7 @@
 // The per-server action log: the API opens an action per request, services record its events (steps).
 import type { DataSource } from 'typeorm';
 import { InstanceAction, InstanceActionEvent } from '../entities';
+import { queryPrepared } from '../prepared';
 
 /** Who asked: the fields of a request context the action log keeps. */
 export interface ActionRequester {
@@ -38,8 +39,9 @@ async function findAction(ds: DataSource, requestId: string, instanceUuid: strin
 export async function withActionEvent<T>(
   ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, fn: () => Promise<T>,
 ): Promise<T> {
-  // Finding the request's action and opening the event is one statement: this runs at every step of every move.
-  const opened: { id: number; action_id: number }[] = await ds.query(
+  // Finding the request's action and opening the event is one statement: this runs at every step of every move, so
+  // it and the success that closes it are prepared statements (parsed and planned once per connection).
+  const opened = await queryPrepared<{ id: number; action_id: number }>(ds, 'ferry_open_action_event',
     `INSERT INTO instance_action_events (action_id, event, host, start_time)
        SELECT id, $3, $4, $5 FROM instance_actions WHERE request_id = $1 AND instance_uuid = $2 ORDER BY id DESC LIMIT 1
      RETURNING id, action_id`,
@@ -50,7 +52,7 @@ export async function withActionEvent<T>(
   const events = ds.getRepository(InstanceActionEvent);
   try {
     const result = await fn();
-    await events.update({ id: row.id }, { finish_time: new Date(), result: 'Success' });
+    await queryPrepared(ds, 'ferry_close_action_event', `UPDATE instance_action_events SET finish_time = $2, result = 'Success' WHERE id = $1`, [row.id, new Date()]);
     return result;
   } catch (err) {
     const e = err as Error;

@@ -2,21 +2,25 @@
 import { In, IsNull, type DataSource } from 'typeorm';
 import { allNonTerminalStatuses } from '../../domain';
 import { Instance, Migration } from '../entities';
+import { hydrate } from '../hydrate';
+import { queryPrepared } from '../prepared';
 
 export async function getMigration(ds: DataSource, id: number): Promise<Migration | undefined> {
   return (await ds.getRepository(Migration).findOne({ where: { id } })) ?? undefined;
 }
 
-/** A record with its instance (undefined once the instance is deleted), in one query: what every move step reads first. */
-export async function getMigrationWithInstance(ds: DataSource, id: number): Promise<{ migration: Migration; instance: Instance | undefined } | undefined> {
-  const found = await ds.getRepository(Migration).createQueryBuilder('m')
-    .leftJoinAndMapOne('m.instance', Instance, 'i', 'i.uuid = m.instance_uuid')
-    .where('m.id = :id', { id })
-    .getOne() as (Migration & { instance?: Instance | null }) | null;
-  if (!found) return undefined;
-  const instance = found.instance ?? undefined;
-  delete found.instance;
-  return { migration: found, instance };
+/**
+ * A migration (soft-deleted ones excepted, as getMigration) and its instance (a deleted one too, as getInstance) in one
+ * statement: every step of a move starts by reading both.
+ */
+export async function getMigrationAndInstance(ds: DataSource, id: number): Promise<{ migration: Migration; instance: Instance | undefined } | undefined> {
+  const [row] = await queryPrepared<{ migration: Record<string, unknown>; instance: Record<string, unknown> | null }>(ds, 'ferry_migration_and_instance',
+    `SELECT to_jsonb(m) AS migration, to_jsonb(i) AS instance
+       FROM migrations m LEFT JOIN instances i ON i.uuid = m.instance_uuid
+      WHERE m.id = $1 AND m.deleted_at IS NULL`,
+    [id]);
+  if (!row) return undefined;
+  return { migration: hydrate(ds, Migration, row.migration), instance: row.instance ? hydrate(ds, Instance, row.instance) : undefined };
 }
 
 /** The instance's unfinished move, if any (the database allows at most one). */
@@ -108,11 +112,14 @@ export async function requestLiveSteer(ds: DataSource, migrationId: number, requ
 export async function recordLiveProgress(
   ds: DataSource, migrationId: number, progress: Pick<Migration, 'memory_total' | 'memory_processed' | 'memory_remaining' | 'disk_total' | 'disk_processed' | 'disk_remaining'>,
 ): Promise<{ recorded: boolean; steer_request: LiveSteerRequest | null }> {
-  const rows: { steer_request: LiveSteerRequest | null }[] = await ds.query(
+  // Prepared: a source writes this at every look at each of its running live migrations.
+  const answer: unknown = await queryPrepared(ds, 'ferry_record_live_progress',
     `UPDATE migrations SET memory_total = $2, memory_processed = $3, memory_remaining = $4, disk_total = $5, disk_processed = $6,
             disk_remaining = $7, updated_at = now()
       WHERE id = $1 AND status = 'running' RETURNING steer_request`,
     [migrationId, progress.memory_total, progress.memory_processed, progress.memory_remaining, progress.disk_total, progress.disk_processed, progress.disk_remaining],
-  ).then((r: unknown) => (Array.isArray(r) && Array.isArray(r[0]) ? r[0] : r) as { steer_request: LiveSteerRequest | null }[]);
+  );
+  // Where statements are not prepared (the embedded database) the answer is ds.query's to an UPDATE: [rows, count].
+  const rows = (Array.isArray(answer) && Array.isArray(answer[0]) ? answer[0] : answer) as { steer_request: LiveSteerRequest | null }[];
   return { recorded: rows.length === 1, steer_request: rows[0]?.steer_request ?? null };
 }
