@@ -92,7 +92,11 @@ describe('services run separately, each with its own metrics listener (RabbitMQ,
   it("counts in the compute's process the calls it served, and leaves the database's figures to the API", async () => {
     const compute = new RpcClient<ServiceInfoEndpoint>(bus, { topic: 'compute', version: '1.0' }, { timeoutMs: 10_000 });
     await compute.prepare({ server: 'cmp-m' }).call(newRequestContext(), 'ping', {});
-    const m = await scrape(urls.compute);
+    // The compute's first reconciler pass runs in the background once its start-up recovery is done: wait for it.
+    const m = await eventually(async () => {
+      const now = await scrape(urls.compute);
+      return (valueOf(now, 'ferry_reconciler_passes_total', { reconciler: 'compute' }) ?? 0) >= 1 && now;
+    });
     expect(valueOf(m, 'ferry_rpc_server_duration_seconds_count', { topic: 'compute', method: 'ping', kind: 'call' })).toBe(1);
     expect(valueOf(m, 'ferry_reconciler_passes_total', { reconciler: 'compute' })).toBeGreaterThanOrEqual(1);
     expect(samplesOf(m, 'ferry_migrations_started_total')).toEqual([]);
