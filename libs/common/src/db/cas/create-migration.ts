@@ -16,5 +16,6 @@ export async function createMigration(ds: DataSource, fields: NewMigration, by: 
   const status = fields.status ?? migrationMachine(fields.migration_type).initial;
   assertMigrationCreation(fields.migration_type, status, by);
   const repo = ds.getRepository(Migration);
-  return repo.save(repo.create({ ...fields, status, uuid: fields.uuid ?? randomUUID() }));
+  // One INSERT … RETURNING: atomic by itself, so no transaction around it (three round trips become one).
+  return repo.save(repo.create({ ...fields, status, uuid: fields.uuid ?? randomUUID() }), { transaction: false });
 }

@@ -17,10 +17,11 @@ export interface NewInstanceFault {
 
 export async function recordInstanceFault(ds: Db, fault: NewInstanceFault): Promise<InstanceFault> {
   const message = fault.message.length > FAULT_MESSAGE_MAX ? `${fault.message.slice(0, FAULT_MESSAGE_MAX - 3)}...` : fault.message;
+  // One INSERT … RETURNING, atomic by itself: no transaction of its own (inside a caller's, it is part of that).
   return ds.getRepository(InstanceFault).save({
     instance_uuid: fault.instance_uuid, code: fault.code ?? 500, message,
     details: fault.details ?? (message === fault.message ? null : fault.message), host: fault.host ?? null,
-  });
+  }, { transaction: false });
 }
 
 /** The instance's faults, newest first. */
