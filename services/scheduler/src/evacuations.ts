@@ -1,5 +1,5 @@
 // evacuate_server: claim a destination for the evacuation the API recorded, and hand the rebuild to that host.
-import { advanceMigration, getInstance, getMigration, recordInstanceFault } from '@ferry/common/db';
+import { advanceMigration, getMigrationAndInstance, recordInstanceFault } from '@ferry/common/db';
 import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import type { EvacuationRequestData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -17,12 +17,13 @@ export interface EvacuationSchedulerDeps extends MoveDestinationDeps {
 
 export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: RequestContext, migrationId: number): Promise<void> {
   const { ds, log } = deps;
-  const m = await getMigration(ds, migrationId);
+  const found = await getMigrationAndInstance(ds, migrationId);
+  const m = found?.migration;
   if (!m || m.migration_type !== 'evacuation' || m.status !== 'accepted') {
     log.info({ migration_id: migrationId, status: m?.status }, 'evacuation no longer awaits a destination; ignored');
     return;
   }
-  const instance = await getInstance(ds, m.instance_uuid);
+  const instance = found!.instance;
   if (!instance || instance.deleted_at || instance.task_state !== 'rebuilding' || instance.host !== m.source_compute) {
     await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: 'instance changed before a destination was chosen' });
     return;

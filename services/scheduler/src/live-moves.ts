@@ -1,5 +1,5 @@
 // live_migrate_server: claim a destination for the live migration the API recorded, and hand it to that host's checks.
-import { advanceMigration, getInstance, getMigration, recordInstanceFault } from '@ferry/common/db';
+import { advanceMigration, getMigrationAndInstance, recordInstanceFault } from '@ferry/common/db';
 import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import type { LiveMigrationData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -15,12 +15,13 @@ export interface LiveSchedulerDeps extends MoveDestinationDeps {
 
 export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestContext, migrationId: number): Promise<void> {
   const { ds, log } = deps;
-  const m = await getMigration(ds, migrationId);
+  const found = await getMigrationAndInstance(ds, migrationId);
+  const m = found?.migration;
   if (!m || m.migration_type !== 'live-migration' || m.status !== 'accepted') {
     log.info({ migration_id: migrationId, status: m?.status }, 'live migration no longer awaits a destination; ignored');
     return;
   }
-  const instance = await getInstance(ds, m.instance_uuid);
+  const instance = found!.instance;
   if (!instance || instance.deleted_at || instance.task_state !== 'migrating' || instance.host !== m.source_compute) {
     await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: 'instance changed before a destination was chosen' });
     return;

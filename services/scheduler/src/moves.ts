@@ -1,5 +1,5 @@
 // migrate_server: claim a destination for a cold move (migration or resize) and hand the move to it.
-import { abandonMovePrep, getInstance, openMigrationOf, releaseClaim } from '@ferry/common/db';
+import { abandonMovePrep, getInstanceAndOpenMove, releaseClaim } from '@ferry/common/db';
 import type { Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeRpcApi } from '@ferry/compute/client';
@@ -17,12 +17,13 @@ export interface MoveSchedulerDeps extends MoveDestinationDeps {
 export async function migrateServer(deps: MoveSchedulerDeps, ctx: RequestContext, req: MigrateServerRequest): Promise<void> {
   const { ds, log } = deps;
   const uuid = req.instance_uuid;
-  const instance = await getInstance(ds, uuid);
+  const found = await getInstanceAndOpenMove(ds, uuid);
+  const instance = found?.instance;
   if (!instance || instance.deleted_at || instance.task_state !== 'resize_prep' || !instance.host) {
     log.info({ instance_uuid: uuid, task_state: instance?.task_state }, 'instance no longer awaits a move destination; nothing to schedule');
     return;
   }
-  if (await openMigrationOf(ds, uuid)) {
+  if (found.openMove) {
     log.info({ instance_uuid: uuid }, 'a destination already took this move; repeated request ignored');
     return;
   }

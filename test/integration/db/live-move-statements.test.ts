@@ -1,10 +1,11 @@
-// The one-statement reads and writes of a live migration's steps: the record and its instance read together, and
-// Confirm's claim release, completion and task clear written together.
+// The one-statement reads and writes of a move's steps: the record and its instance read together, an instance with
+// whether it has an unfinished move, and a live migration's Confirm (claim release, completion and task clear) together.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Allocation, Instance, Migration, completeLiveMigration, getInstance, getMigration, getMigrationAndInstance, migrate, openDatabase,
+  Allocation, Instance, Migration, completeLiveMigration, getInstance, getInstanceAndOpenMove, getMigration, getMigrationAndInstance, migrate, openDatabase,
+  openMigrationOf,
   type FerryDatabase,
 } from '@ferry/common/db';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -51,6 +52,25 @@ describe('live-migration statements on Postgres', () => {
       await db.dataSource.getRepository(Migration).softDelete({ id: mig.id });
       expect(await getMigrationAndInstance(db.dataSource, mig.id)).toBeUndefined();
       expect(await getMigrationAndInstance(db.dataSource, 2 ** 31 - 1)).toBeUndefined();
+    });
+  });
+
+  describe('getInstanceAndOpenMove', () => {
+    it('reads what getInstance reads, and whether openMigrationOf finds a move', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'resize_prep', metadata: { k: 'v' } });
+      const first = await getInstanceAndOpenMove(db.dataSource, inst.uuid);
+      expect(first?.instance).toEqual(await getInstance(db.dataSource, inst.uuid));
+      expect(first?.instance).toBeInstanceOf(Instance);
+      expect(first?.openMove).toBe(false);
+
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'migration', status: 'pre-migrating' });
+      expect((await getInstanceAndOpenMove(db.dataSource, inst.uuid))?.openMove).toBe(true);
+      expect(await openMigrationOf(db.dataSource, inst.uuid)).toBeDefined();
+
+      await db.dataSource.getRepository(Migration).update({ id: mig.id }, { status: 'confirmed' });
+      expect((await getInstanceAndOpenMove(db.dataSource, inst.uuid))?.openMove).toBe(false);
+      expect(await openMigrationOf(db.dataSource, inst.uuid)).toBeUndefined();
+      expect(await getInstanceAndOpenMove(db.dataSource, '00000000-0000-4000-8000-00000000dead')).toBeUndefined();
     });
   });
 

@@ -16,7 +16,7 @@ export {
 } from './instances';
 export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';
 export {
-  finishedMovesOlderThan, getMigration, getMigrationAndInstance, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
+  finishedMovesOlderThan, getInstanceAndOpenMove, getMigration, getMigrationAndInstance, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
   openMigrations, openMigrationsOnHost, recordLiveProgress, requestLiveSteer, type LiveSteerRequest,
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';
