@@ -8,9 +8,10 @@ import {
   checkCanLiveMigrateDestination, checkCanLiveMigrateSource, liveMigrationAbort, liveMigrationForceComplete,
   postLiveMigrationAtDestination, preLiveMigration, rollbackLiveMigrationAtDestination, startLiveMigration,
 } from './live-migration';
-import type { GuestPresence, MigrationCookie } from './drivers';
+import type { GuestPresence, MigrationCookie } from './client/wire-types';
 import type { ComputeContext } from './compute-context';
-import { listGuests, type HostGuest } from './audit/list-guests';
+import { listGuests } from './audit/list-guests';
+import type { HostGuest } from './client/wire-types';
 import { runCleanupStep } from './cleanup/host-step';
 import type { CleanupStepRequest } from './client/cleanup-step';
 import { runPowerAction } from './instance-ops/power-actions';

@@ -1,8 +1,8 @@
 import type { InstanceStanding } from '@ferry/common/db';
 import { migratingGuestName, POWER_STATES } from '@ferry/common/domain';
-import type { GuestPresence } from '../drivers';
+import type { GuestPresence } from '../client/wire-types';
 import { auditFindings, type AuditInput, type HostAnswer, type OpenMove, type ProblemKind } from './audit-findings';
-import type { HostGuest } from './list-guests';
+import type { HostGuest } from '../client/wire-types';
 
 const A = '11111111-1111-4111-8111-111111111111';
 const HOSTS = ['h1', 'h2', 'h3'];

@@ -3,7 +3,7 @@
 // host that did not answer is named as such and nothing is concluded from its silence.
 import type { InstanceStanding } from '@ferry/common/db';
 import { migratingGuestName } from '@ferry/common/domain';
-import type { HostGuest } from './list-guests';
+import type { HostGuest } from '../client/wire-types';
 
 /** One compute host's answer to list_guests, or why there was none. */
 export type HostAnswer = { host: string; answered: true; guests: HostGuest[] } | { host: string; answered: false; reason: string };

@@ -4,9 +4,6 @@ import { access } from 'node:fs/promises';
 import type { HostGuest } from '../client/wire-types';
 import type { Driver } from '../drivers';
 
-export type { HostGuest };
-
-
 export async function listGuests(driver: Driver): Promise<HostGuest[]> {
   const vms = new Map((await driver.listVms()).map((vm) => [vm.uuid, vm]));
   const uuids = [...new Set([...(await driver.listHeldInstances()), ...vms.keys()])].sort();

@@ -1,5 +1,5 @@
 import { guestName, migratingGuestName } from '@ferry/common/domain';
-import type { GuestPresence } from '../drivers';
+import type { GuestPresence } from '../client/wire-types';
 import { cleanupVerdict, type CleanupCopy, type CleanupFacts, type LastMove } from './cleanup-verdict';
 
 const UUID = '0b1c2d3e-0000-4000-8000-000000000001';

@@ -3,7 +3,7 @@
 // tell. Pure: facts in, plan out; the rules are data, first match wins. A copy is destroyed only when it provably
 // never ran the guest (an incoming VM, a disk) or is the source left behind by a transfer that completed.
 import { guestName, migratingGuestName } from '@ferry/common/domain';
-import type { GuestPresence } from '../drivers';
+import type { GuestPresence } from '../client/wire-types';
 
 /** What one host holds of the instance (hosts holding nothing are left out). */
 export interface CleanupCopy {

@@ -4,7 +4,7 @@
 import { getInstance, openMigrationOf } from '@ferry/common/db';
 import { Conflict, guestName, VM_STATES } from '@ferry/common/domain';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
-import type { GuestPresence } from '../drivers';
+import type { GuestPresence } from '../client/wire-types';
 import type { CleanupOp, CleanupStepRequest } from '../client/cleanup-step';
 
 interface OpSpec {

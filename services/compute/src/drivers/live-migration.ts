@@ -3,10 +3,6 @@
 import type { GuestPresence, MigrationCookie } from '../client/wire-types';
 import type { VmSpec } from './vm-spec';
 
-export type { GuestPresence, MigrationCookie };
-export { GUEST_PRESENCES } from '../client/wire-types';
-
-
 /** How the transfer is asked to behave; the monitor changes some of it while the job runs. */
 export interface LiveMigrationOptions {
   destHost: string;
@@ -65,7 +61,6 @@ export interface LiveMigrationJob {
   /** Resolves with the cookie for Finish once the guest's state is on the destination (the source guest is paused). */
   readonly done: Promise<MigrationCookie>;
 }
-
 
 /** What the five phases ask of a driver. */
 export interface LiveMigrationDriver {

@@ -7,7 +7,7 @@ import { POWER_STATES } from '@ferry/common/domain';
 import { instanceActionPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
-import type { MigrationCookie } from '../drivers';
+import type { MigrationCookie } from '../client/wire-types';
 import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveVmSpec, loadLiveMove, type LiveMove } from './live-record';
 import { crashPoint } from '@ferry/common/chaos';

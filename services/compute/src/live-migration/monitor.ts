@@ -5,7 +5,8 @@
 import { recordLiveProgress, type LiveSteerRequest, type Migration } from '@ferry/common/db';
 import type { MigrationPolicy } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
-import type { LiveMigrationJob, LiveMigrationJobStats, MigrationCookie } from '../drivers';
+import type { LiveMigrationJob, LiveMigrationJobStats } from '../drivers';
+import type { MigrationCookie } from '../client/wire-types';
 import { completionTimeoutSeconds, downtimeAt, downtimeSteps } from './downtime-ramp';
 
 export interface MonitorTarget {

@@ -5,7 +5,7 @@ import { advanceMigration, getMigration, patchMigration } from '@ferry/common/db
 import { statusesRecoveredWith, type MigrationStatus } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
-import type { GuestPresence, MigrationCookie } from '../drivers';
+import type { GuestPresence, MigrationCookie } from '../client/wire-types';
 import type { LiveMove } from './live-record';
 import { confirmHere, rollBack } from './source';
 

@@ -6,7 +6,8 @@ import { advanceMigration, completeLiveMigration, getMigration, openMigrationOf,
 import { POWER_STATES, policyValues, type MigrationPolicy } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
-import type { LiveMigrationJobStats, MigrationCookie } from '../drivers';
+import type { LiveMigrationJobStats } from '../drivers';
+import type { MigrationCookie } from '../client/wire-types';
 import { instanceNotification } from '../notifications';
 import { arrivesPaused, liveOptions, loadLiveMove, type LiveMove } from './live-record';
 import { LiveJobHandle } from './job-handle';

@@ -2,7 +2,7 @@
 // may not need: the rules as data, first match wins. Only what is proven to be nobody's copy is removed; a guest that
 // runs here while the database names another host is reported, never touched (which copy is good is not this pass's
 // call).
-import type { GuestPresence } from '../drivers';
+import type { GuestPresence } from '../client/wire-types';
 
 /** What the database says about one instance, seen from this host. */
 export interface StrayFacts {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { guestName, migratingGuestName } from '@ferry/common/domain';
 import { listGuests } from '../../audit/list-guests';
-import type { GuestPresence } from '../live-migration';
+import type { GuestPresence } from '../../client/wire-types';
 import { FakeDriver } from './fake-driver';
 import { FAILURE_MODES, induceFailureMode, type FailureModeName } from './failure-modes';
 

@@ -1,7 +1,8 @@
 // A fake live-migration job: block copy first (when asked), then the pre-copy model advanced on a scaled clock;
 // abort, force-complete (post-copy or pause) and a downtime the monitor raises, as QEMU's migration job offers.
 import { performance } from 'node:perf_hooks';
-import type { LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats, MigrationCookie } from '../live-migration';
+import type { LiveMigrationJob, LiveMigrationJobPhase, LiveMigrationJobStats } from '../live-migration';
+import type { MigrationCookie } from '../../client/wire-types';
 import { DriverError, LiveMigrationCancelled } from '../errors';
 import { copyBlockDevice, type BlockCopyPlan } from './block-copy';
 import {

@@ -2,7 +2,7 @@
 // Nova sees them.
 import { POWER_STATES, type PowerState } from '@ferry/common/domain';
 import type { VmSpec } from '../driver';
-import type { GuestPresence, MigrationCookie } from '../live-migration';
+import type { GuestPresence, MigrationCookie } from '../../client/wire-types';
 
 /** The definition of a VM as this host keeps it: what the database said when it was (re)defined. */
 export interface Domain {

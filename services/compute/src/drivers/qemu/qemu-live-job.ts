@@ -1,7 +1,8 @@
 // A live migration run by the source QEMU: disks mirrored into the destination's NBD exports until in sync (block
 // migration), then RAM pre-copied by `migrate`, polled with `query-migrate` and steered (downtime, abort, force
 // complete) over the VM's second QMP monitor, which the job holds alone so the driver's own monitor stays free.
-import type { LiveMigrationJob, LiveMigrationJobStats, MigrationCookie } from '../live-migration';
+import type { LiveMigrationJob, LiveMigrationJobStats } from '../live-migration';
+import type { MigrationCookie } from '../../client/wire-types';
 import { DriverError, LiveMigrationCancelled } from '../errors';
 import type { QmpClient, QmpEvent } from './qmp';
 

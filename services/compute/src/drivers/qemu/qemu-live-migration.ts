@@ -5,7 +5,8 @@
 import { rm, mkdir } from 'node:fs/promises';
 import { DriverError, VmInvalidState, VmNotFound } from '../errors';
 import { storageIdOf } from '../instance-paths';
-import type { LiveMigrationJob, LiveMigrationOptions, MigrationCookie } from '../live-migration';
+import type { LiveMigrationJob, LiveMigrationOptions } from '../live-migration';
+import type { MigrationCookie } from '../../client/wire-types';
 import type { VmSpec } from '../driver';
 import { withFreePort, type PortRange } from './migration-ports';
 import { domainDrives, domainOf, drivesOf, type Domain, type IncomingMigration } from './qemu-domain';
