@@ -17,16 +17,14 @@
  * FERRY_BENCH_LIVE_PROFILE=<dir> writes each drain's CPU profile there, FERRY_BENCH_LIVE_SQL_CALLERS=1 counts the SQL by
  * the function that sent it).
  */
-import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { Instance, listAllocations, type InstanceFlavor } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { BenchCluster } from './support/bench-cluster';
 import { CpuMeter, formatCpu, type CpuFigures } from './support/cpu';
+import { RunProfile } from './support/run-profile';
 import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
 import { seededRandom } from '../support/seeded-random';
@@ -166,29 +164,6 @@ interface RecordRow {
   iterations: string | null;
 }
 
-/** Profiles this process's CPU (V8's sampling profiler) between start() and stop(); nothing unless FERRY_BENCH_LIVE_PROFILE names a directory. */
-class DrainProfile {
-  private session: Session | undefined;
-
-  async start(): Promise<void> {
-    if (!PROFILE_DIR) return;
-    this.session = new Session();
-    this.session.connect();
-    await this.session.post('Profiler.enable');
-    await this.session.post('Profiler.start');
-  }
-
-  /** Writes the profile as <dir>/live-<slots>slots-round<round>.cpuprofile; returns its path. */
-  async stop(name: string): Promise<string | undefined> {
-    if (!this.session || !PROFILE_DIR) return undefined;
-    const { profile } = await this.session.post('Profiler.stop');
-    this.session.disconnect();
-    const path = join(PROFILE_DIR, `${name}.cpuprofile`);
-    await writeFile(path, JSON.stringify(profile));
-    return path;
-  }
-}
-
 async function drain(slots: number, guests: readonly Guest[], counter: SqlCounter, round: number): Promise<RunResult> {
   const cluster = await BenchCluster.start({
     bus: 'amqp', database: 'postgres', hosts: [SOURCE, ...DESTS],
@@ -236,7 +211,7 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
     const sqlBefore = counter.snapshot();
     const callersBefore = counter.callerSnapshot();
     const tallyBefore = cluster.tally.snapshot();
-    const profiler = new DrainProfile();
+    const profiler = new RunProfile(PROFILE_DIR);
     await profiler.start();
     const cpu = new CpuMeter();
     const cpuStart = process.cpuUsage();

@@ -13,7 +13,8 @@
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
  * 4 casts × RTT + 20 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
- * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size).
+ * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size;
+ * FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of this process over the 500-move run there).
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -21,6 +22,7 @@ import pg from 'pg';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { BenchCluster } from './support/bench-cluster';
 import { CpuMeter } from './support/cpu';
+import { RunProfile } from './support/run-profile';
 import { pipelined, sequential, startRawRpc } from './support/raw-rpc';
 import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
@@ -226,6 +228,8 @@ async function main(): Promise<void> {
     const requestedAt = new Map<string, number>();
     const acceptedAt = new Map<string, number>();
     const firstRequest = Date.now();
+    const profile = new RunProfile(process.env.FERRY_BENCH_MOVES_PROFILE);
+    await profile.start();
     const cpu = new CpuMeter();
     const cpuStart = process.cpuUsage();
     t = performance.now();
@@ -237,6 +241,7 @@ async function main(): Promise<void> {
     const [{ finished, errors }, requestsAccepted] = await Promise.all([pollFinished(poller, moves.map((i) => i.uuid), RUN_TIMEOUT_MS), requests]);
     const cpuLine = cpu.report();
     const cpuSelf = process.cpuUsage(cpuStart);
+    const profilePath = await profile.stop('moves');
     const sql = diff(counter.snapshot(), sqlBefore);
     const tally = cluster.tally.snapshot();
     const lastFinished = Math.max(...finished.map((f) => f.at));
@@ -259,6 +264,7 @@ async function main(): Promise<void> {
     console.log(`  throughput                   ${fixed(rate, 1, 8)} migrations/s`);
     console.log(`  CPU during the run: ${cpuLine}`);
     console.log(`  this process's CPU per move: ${fixed((cpuSelf.user + cpuSelf.system) / 1000 / finished.length, 1)} ms (all 21 services and the requester share its one event loop)`);
+    if (profilePath) console.log(`  CPU profile of the run: ${profilePath}`);
     console.log(`  destinations: ${dests.length} hosts, ${Math.min(...destCounts)}–${Math.max(...destCounts)} moves each`);
     console.log(`  per move during the run: ${countLine(sql, MOVES)}`);
     console.log(`  casts per move: ${[...tally.casts].map(([m, n]) => [m, n - (tallyBefore.casts.get(m) ?? 0)] as const).filter(([, n]) => n > 0).map(([m, n]) => `${m} ${(n / MOVES).toFixed(2)}`).join(', ')}`);
