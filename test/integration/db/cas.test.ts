@@ -2,11 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Instance, Migration, advanceInstanceTask, advanceMigration, createMigration, migrate, openDatabase, patchMigration, type FerryDatabase,
+  Instance, Migration, advanceInstanceTask, advanceMigration, advanceMoveAndInstance, createMigration, migrate, openDatabase, patchMigration,
+  updateInstanceIf, type FerryDatabase,
 } from '@ferry/common/db';
 import { InvalidTransition } from '@ferry/common/domain';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
-import { insertInstance, insertMigration } from './fixtures';
+import { insertInstance, insertMigration, TINY } from './fixtures';
 
 const RACERS = 50;
 
@@ -166,6 +167,85 @@ describe('compare-and-set status writes on Postgres', () => {
       const inst = await insertInstance(db.dataSource, { task_state: null });
       await db.dataSource.getRepository(Instance).softDelete({ uuid: inst.uuid });
       expect(await advanceInstanceTask(db.dataSource, inst.uuid, [null], 'deleting')).toBe(false);
+    });
+  });
+
+  describe('a move record and its instance in one statement', () => {
+    const reloadInstance = (uuid: string) => db.dataSource.getRepository(Instance).findOneByOrFail({ uuid });
+    const BIG = { ...TINY, name: 'm1.big', memory_mb: 4096, extra_specs: { 'hw:cpu_policy': 'dedicated' } };
+
+    it('advances both, writing jsonb (arrays included) and flavors as the ORM reads them back', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'resize_prep' });
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
+      const timings = { migrating: { started_at: '2026-12-06T00:00:00.000Z' }, ranges: [[0, 4096], [8192, 512]] };
+      const done = await advanceMoveAndInstance(db.dataSource,
+        { migrationId: mig.id, from: ['pre-migrating'], to: 'migrating', by: 'source', patch: { phase_timings: timings, migrate_data: { pass2_files: ['a', 'b'] } } },
+        { uuid: inst.uuid, expected: { task_states: ['resize_prep'], host: 'compute-1' }, patch: { task_state: 'resize_migrating', progress: 0, new_flavor: BIG } });
+      expect(done).toEqual({ record: true, instance: true });
+      const row = await reload(mig.id);
+      expect(row.status).toBe('migrating');
+      expect(row.phase_timings).toEqual(timings);
+      expect(row.migrate_data).toEqual({ pass2_files: ['a', 'b'] });
+      const i = await reloadInstance(inst.uuid);
+      expect(i.task_state).toBe('resize_migrating');
+      expect(i.new_flavor).toEqual(BIG);
+      expect(i.updated_at.getTime()).toBeGreaterThanOrEqual(inst.updated_at.getTime());
+    });
+
+    it('leaves the instance alone when the record is not in a from-status, though the instance matches', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'resize_prep' });
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'error' });
+      const done = await advanceMoveAndInstance(db.dataSource,
+        { migrationId: mig.id, from: ['pre-migrating'], to: 'migrating', by: 'source' },
+        { uuid: inst.uuid, expected: { task_states: ['resize_prep'] }, patch: { task_state: 'resize_migrating' } });
+      expect(done).toEqual({ record: false, instance: false });
+      expect((await reload(mig.id)).status).toBe('error');
+      expect((await reloadInstance(inst.uuid)).task_state).toBe('resize_prep');
+    });
+
+    it('advances the record alone when the instance is no longer as expected (a delete took its task)', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'deleting' });
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'migrating' });
+      const done = await advanceMoveAndInstance(db.dataSource,
+        { migrationId: mig.id, from: ['migrating'], to: 'post-migrating', by: 'source' },
+        { uuid: inst.uuid, expected: { task_states: ['resize_migrating'], host: 'compute-1' }, patch: { task_state: 'resize_migrated', host: 'compute-2' } });
+      expect(done).toEqual({ record: true, instance: false });
+      expect((await reload(mig.id)).status).toBe('post-migrating');
+      const i = await reloadInstance(inst.uuid);
+      expect([i.task_state, i.host]).toEqual(['deleting', 'compute-1']);
+    });
+
+    it('lets exactly one of racing writers win both rows', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'resize_migrating' });
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'migrating' });
+      const results = await Promise.all(Array.from({ length: RACERS }, (_, n) => advanceMoveAndInstance(db.dataSource,
+        { migrationId: mig.id, from: ['migrating'], to: 'post-migrating', by: 'source', patch: { last_error: `racer-${n}` } },
+        { uuid: inst.uuid, expected: { task_states: ['resize_migrating'] }, patch: { task_state: 'resize_migrated', progress: n } })));
+      const winners = results.flatMap((r, n) => (r.record ? [n] : []));
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => r.instance)).toHaveLength(1);
+      expect((await reload(mig.id)).last_error).toBe(`racer-${winners[0]}`);
+      expect((await reloadInstance(inst.uuid)).progress).toBe(winners[0]);
+    });
+
+    it('refuses a step either table forbids before touching either row', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: 'resize_prep' });
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
+      await expect(advanceMoveAndInstance(db.dataSource,
+        { migrationId: mig.id, from: ['pre-migrating'], to: 'migrating', by: 'dest' },
+        { uuid: inst.uuid, expected: { task_states: ['resize_prep'] }, patch: { task_state: 'resize_migrating' } })).rejects.toBeInstanceOf(InvalidTransition);
+      await expect(advanceMoveAndInstance(db.dataSource,
+        { migrationId: mig.id, from: ['pre-migrating'], to: 'migrating', by: 'source' },
+        { uuid: inst.uuid, expected: { task_states: ['resize_prep'] }, patch: { task_state: 'no-such-task' as never } })).rejects.toBeInstanceOf(InvalidTransition);
+      expect((await reload(mig.id)).status).toBe('pre-migrating');
+      expect((await reloadInstance(inst.uuid)).task_state).toBe('resize_prep');
+    });
+
+    it('matches instance expectations with NULL among the values, as updateInstanceIf does', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: null, host: null });
+      expect(await updateInstanceIf(db.dataSource, inst.uuid, { task_states: ['spawning', null], host: [null, 'compute-9'], vm_states: ['active'] }, { task_state: 'spawning' })).toBe(true);
+      expect(await updateInstanceIf(db.dataSource, inst.uuid, { task_states: ['spawning'], host: [] }, { task_state: null })).toBe(false);
+      expect((await reloadInstance(inst.uuid)).task_state).toBe('spawning');
     });
   });
 });

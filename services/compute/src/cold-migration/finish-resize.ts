@@ -1,6 +1,8 @@
 // finish_resize on the destination: define the guest from the database on the copied disk (grown to the new flavor),
 // start it unless it was stopped, and wait in VERIFY_RESIZE. If that fails the move rolls back to the source copy.
-import { advanceMigration, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type Instance } from '@ferry/common/db';
+import {
+  advanceMigration, advanceMoveAndInstance, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type Instance, type InstanceStatePatch,
+} from '@ferry/common/db';
 import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import { vmSpecOf, type ComputeContext } from '../compute-context';
@@ -31,7 +33,7 @@ export async function finishResize(c: ComputeContext, ctx: RequestContext, migra
       }
       await finish(c, ctx, move);
     } else if (migration.status === 'finished') {
-      // The record went first and this host stopped before the instance followed.
+      // The record went first and the instance did not follow (see settleInstance).
       await settleInstance(c, move);
     }
   });
@@ -41,19 +43,21 @@ async function finish(c: ComputeContext, ctx: RequestContext, move: MoveState): 
   const { migration, data } = move;
   const instance = move.instance!;
   const flavor = instance.new_flavor ?? instance.flavor;
-  if (await instanceBeingDeleted(c, instance.uuid)) {
-    // Deleted since this host took the finish: no guest is started for it; the terminate here clears both sides.
-    c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'instance is being deleted; guest not started');
-    return;
-  }
+  // A delete that lands after the task was taken here waits for this step; its terminate then removes the guest.
   let stoppedByDelete = false;
+  let settled = false;
   try {
     await withActionEvent(c.ds, ctx, instance.uuid, FINISH_RESIZE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize_finish', instance, async () => {
         await c.driver.finishIncoming(vmSpecOf(instance, flavor), { powerOn: shouldRun(data) });
         crashPoint('cold.dest.after_spawn', c.host);
         const timings = withPhase(migration.phase_timings, 'guest_started', { at: nowIso(), running: shouldRun(data) });
-        if (!(await advanceMigration(c.ds, migration.id, ['post-migrating'], 'finished', 'dest', { phase_timings: timings }))) {
+        // The record finished and the instance in VERIFY_RESIZE, together (as Nova saves both before its end notification).
+        const done = await advanceMoveAndInstance(c.ds,
+          { migrationId: migration.id, from: ['post-migrating'], to: 'finished', by: 'dest', patch: { phase_timings: timings } },
+          { uuid: instance.uuid, expected: { task_states: ['resize_finish'], host: c.host }, patch: settledPatch(move) });
+        settled = done.instance;
+        if (!done.record) {
           // A delete ended the record: its terminate here waits for this step, then removes the guest just defined.
           if (await instanceBeingDeleted(c, instance.uuid)) {
             stoppedByDelete = true;
@@ -75,18 +79,24 @@ async function finish(c: ComputeContext, ctx: RequestContext, move: MoveState): 
     c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'move stopped at its finish: the instance is being deleted');
     return;
   }
-  await settleInstance(c, move);
+  if (settled) c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'move finished; instance awaits confirm or revert (VERIFY_RESIZE)');
 }
 
 /** VERIFY_RESIZE: the instance runs here with its new flavor; both claims stay until confirm or revert. */
+function settledPatch(move: MoveState): InstanceStatePatch {
+  const instance = move.instance!;
+  return {
+    vm_state: VM_STATES.RESIZED, task_state: null, flavor: instance.new_flavor ?? instance.flavor,
+    power_state: shouldRun(move.data) ? POWER_STATES.RUNNING : POWER_STATES.SHUTDOWN, progress: 100,
+  };
+}
+
+/** A record finished before its instance was settled (written by an earlier version, one write after the other). */
 async function settleInstance(c: ComputeContext, move: MoveState): Promise<void> {
   const instance = move.instance!;
-  const running = shouldRun(move.data);
-  const settled = await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_finish'], host: c.host }, {
-    vm_state: VM_STATES.RESIZED, task_state: null, flavor: instance.new_flavor ?? instance.flavor,
-    power_state: running ? POWER_STATES.RUNNING : POWER_STATES.SHUTDOWN, progress: 100,
-  });
-  if (settled) c.log.info({ migration_id: move.migration.id, instance_uuid: instance.uuid }, 'move finished; instance awaits confirm or revert (VERIFY_RESIZE)');
+  if (await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_finish'], host: c.host }, settledPatch(move))) {
+    c.log.info({ migration_id: move.migration.id, instance_uuid: instance.uuid }, 'move finished; instance awaits confirm or revert (VERIFY_RESIZE)');
+  }
 }
 
 /**

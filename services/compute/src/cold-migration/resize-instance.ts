@@ -1,7 +1,7 @@
 // resize_instance on the source: copy the disk while the guest runs (pass 1), power off, copy what changed (pass 2),
 // then hand the instance to the destination. A failure before the hand-over leaves the instance running here.
 import { basename, dirname, join } from 'node:path';
-import { advanceMigration, patchMigration, updateInstanceIf, withActionEvent, type Migration } from '@ferry/common/db';
+import { advanceMoveAndInstance, patchMigration, withActionEvent, type Migration } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
@@ -34,13 +34,16 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
     }
     if (migration.status === 'pre-migrating') {
       const phaseTimings = withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() });
-      if (!(await advanceMigration(c.ds, migration.id, ['pre-migrating'], 'migrating', 'source', { phase_timings: phaseTimings }))) return;
-      if (!(await updateInstanceIf(c.ds, instance.uuid, { task_states: ['resize_prep'], host: c.host }, { task_state: 'resize_migrating', progress: 0 }))) {
+      const started = await advanceMoveAndInstance(c.ds,
+        { migrationId: migration.id, from: ['pre-migrating'], to: 'migrating', by: 'source', patch: { phase_timings: phaseTimings } },
+        { uuid: instance.uuid, expected: { task_states: ['resize_prep'], host: c.host }, patch: { task_state: 'resize_migrating', progress: 0 } });
+      if (!started.record) return;
+      if (!started.instance) {
         // Only a delete takes the task from a move: nothing is copied for an instance on its way out.
         await abandonForDelete(c, ctx, migration);
         return;
       }
-      // What the two writes above made of the record, without reading it back.
+      // What the write above made of the record and instance, without reading them back.
       Object.assign(migration, { status: 'migrating', phase_timings: phaseTimings });
       Object.assign(instance, { task_state: 'resize_migrating', progress: 0 });
     } else if (migration.status === 'migrating') {
@@ -196,12 +199,14 @@ async function handOver(
 ): Promise<void> {
   const { id: migrationId, dest_node: destNode } = migration;
   const dest = migration.dest_compute!;
-  const moved = await advanceMigration(c.ds, migrationId, ['migrating'], 'post-migrating', 'source', record);
-  if (!moved) {
+  const moved = await advanceMoveAndInstance(c.ds,
+    { migrationId, from: ['migrating'], to: 'post-migrating', by: 'source', patch: record },
+    { uuid, expected: { task_states: ['resize_migrating'], host: c.host }, patch: { task_state: 'resize_migrated', host: dest, node: destNode ?? dest, progress: 100 } });
+  if (!moved.record) {
     c.log.warn({ migration_id: migrationId }, 'migration changed during the copy; not handing over');
     return;
   }
-  if (!(await updateInstanceIf(c.ds, uuid, { task_states: ['resize_migrating'], host: c.host }, { task_state: 'resize_migrated', host: dest, node: destNode ?? dest, progress: 100 }))) {
+  if (!moved.instance) {
     // Deleted meanwhile: the instance stays named here, and this host's terminate ends the record and clears both sides.
     c.log.info({ migration_id: migrationId, instance_uuid: uuid }, 'instance is being deleted; not handing over');
     return;

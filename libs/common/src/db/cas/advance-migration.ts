@@ -1,9 +1,9 @@
 // The only way a migration's status changes: a compare-and-set that reports whether this caller won.
-import { Brackets, type QueryDeepPartialEntity } from 'typeorm';
 import type { Db } from '../db-handle';
 import { InvalidTransition, typesAllowing, type MigrationType, type ServiceRole } from '../../domain';
 import { Migration } from '../entities';
 import { checkPatch } from './patch-columns';
+import { RowUpdate, SqlParams } from './row-update';
 
 /** Columns advanceMigration (or nothing) writes; a patch may not touch them. */
 const OWNED = ['id', 'uuid', 'instance_uuid', 'migration_type', 'status', 'created_at', 'updated_at'] as const;
@@ -24,6 +24,16 @@ export async function advanceMigration(
   by: ServiceRole,
   patch?: Partial<Migration>,
 ): Promise<boolean> {
+  return migrationAdvance(ds, new SqlParams(), migrationId, from, to, by, patch).run();
+}
+
+/**
+ * advanceMigration's update, checked and built but not run: to run with other row updates as one statement
+ * (runRowUpdates). Throws InvalidTransition as advanceMigration does.
+ */
+export function migrationAdvance(
+  ds: Db, params: SqlParams, migrationId: number, from: readonly string[], to: string, by: ServiceRole, patch?: Partial<Migration>,
+): RowUpdate<Migration> {
   if (from.length === 0) throw new InvalidTransition(`advanceMigration to ${to} needs at least one from-status`, { to, role: by });
   const allowed = new Map<string, MigrationType[]>();
   for (const status of new Set(from)) {
@@ -32,20 +42,11 @@ export async function advanceMigration(
     allowed.set(status, types);
   }
   const values = checkPatch(ds, Migration, patch, OWNED);
-
-  const qb = ds.createQueryBuilder()
-    .update(Migration)
-    .set({ ...values, status: to, updated_at: () => 'now()' } as QueryDeepPartialEntity<Migration>)
-    .where('id = :id', { id: migrationId })
-    .andWhere(new Brackets((or) => {
-      let i = 0;
-      for (const [status, types] of allowed) {
-        or.orWhere(`(status = :from${i} AND migration_type IN (:...types${i}))`, { [`from${i}`]: status, [`types${i}`]: types });
-        i++;
-      }
-    }));
-  const result = await qb.execute();
-  return result.affected === 1;
+  return new RowUpdate(ds, Migration, params)
+    .set({ ...values, status: to })
+    .setNow('updated_at')
+    .whereEquals('id', migrationId)
+    .whereAny([...allowed].map(([status, types]) => [['status', [status]], ['migration_type', types]] as const));
 }
 
 function refused(migrationId: number, from: string, to: string, role: ServiceRole): InvalidTransition {

@@ -1,7 +1,8 @@
 // Progress and bookkeeping writes on a migration (bytes copied, phase timings) that leave its status alone.
-import type { DataSource, QueryDeepPartialEntity } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { Migration } from '../entities';
 import { checkPatch } from './patch-columns';
+import { RowUpdate } from './row-update';
 
 const OWNED = ['id', 'uuid', 'instance_uuid', 'migration_type', 'status', 'created_at', 'updated_at'] as const;
 
@@ -12,11 +13,5 @@ const OWNED = ['id', 'uuid', 'instance_uuid', 'migration_type', 'status', 'creat
 export async function patchMigration(ds: DataSource, migrationId: number, whileStatus: readonly string[], patch: Partial<Migration>): Promise<boolean> {
   const values = checkPatch(ds, Migration, patch, OWNED);
   if (whileStatus.length === 0) return false;
-  const result = await ds.createQueryBuilder()
-    .update(Migration)
-    .set({ ...values, updated_at: () => 'now()' } as QueryDeepPartialEntity<Migration>)
-    .where('id = :id', { id: migrationId })
-    .andWhere('status IN (:...whileStatus)', { whileStatus: [...whileStatus] })
-    .execute();
-  return result.affected === 1;
+  return new RowUpdate(ds, Migration).set(values).setNow('updated_at').whereEquals('id', migrationId).whereIn('status', whileStatus).run();
 }

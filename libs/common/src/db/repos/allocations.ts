@@ -1,6 +1,7 @@
 // The allocations table: resource claims on a host, taken atomically so no host is ever overcommitted.
 import type { DataSource } from 'typeorm';
 import { Allocation, type InstanceFlavor } from '../entities';
+import { queryPrepared } from '../prepared';
 
 /** What one consumer takes from a host. */
 export interface Resources {
@@ -29,41 +30,20 @@ export function flavorResources(flavor: Pick<InstanceFlavor, 'vcpus' | 'memory_m
  * reports whether the consumer now holds a claim on that host (true also when it already did).
  *
  * Why it cannot overcommit: every claim first locks the host's compute_nodes row (FOR UPDATE), so claims
- * on one host run one after another; the capacity check and insert is a second statement, which under
- * READ COMMITTED takes a fresh snapshot after the lock was granted and therefore sees every allocation
- * committed by the claims before it. Releases only lower usage and need no lock. The transaction is two
- * short statements and never waits on anything but that row lock.
+ * on one host run one after another; the capacity check and insert is a second statement in the database
+ * function ferry_claim_resources, which (being VOLATILE) takes a fresh snapshot after the lock was granted and
+ * therefore sees every allocation committed by the claims before it. Releases only lower usage and need no
+ * lock. A claim is one round trip and one commit, and never waits on anything but that row lock.
  *
  * Capacity per resource is Placement's: floor((total - reserved) × allocation ratio); a resource the
  * claim does not ask for (0) is not checked.
  */
 export async function claimResources(ds: DataSource, claim: ResourceClaim): Promise<boolean> {
-  return ds.transaction('READ COMMITTED', async (tx) => {
-    const node: unknown[] = await tx.query('SELECT id FROM compute_nodes WHERE host = $1 FOR UPDATE', [claim.host]);
-    if (node.length === 0) return false;
-    // One statement after the lock: a claim the consumer already holds here (a repeated request) counts as won and
-    // is not counted twice; otherwise the capacity check and insert.
-    const [{ holds }]: { holds: boolean }[] = await tx.query(
-      `WITH held AS (SELECT id FROM allocations WHERE consumer_uuid = $1 AND host = $2),
-            inserted AS (
-              INSERT INTO allocations (consumer_uuid, host, vcpus, memory_mb, disk_gb)
-              SELECT $1, n.host, $3, $4, $5
-                FROM compute_nodes n,
-                     LATERAL (SELECT coalesce(sum(a.vcpus), 0) AS vcpus, coalesce(sum(a.memory_mb), 0) AS memory_mb,
-                                     coalesce(sum(a.disk_gb), 0) AS disk_gb
-                                FROM allocations a WHERE a.host = n.host) used
-               WHERE n.host = $2
-                 AND NOT EXISTS (SELECT 1 FROM held)
-                 AND ($3 = 0 OR used.vcpus + $3 <= floor((n.vcpus - n.reserved_vcpus) * n.cpu_allocation_ratio::float8))
-                 AND ($4 = 0 OR used.memory_mb + $4 <= floor((n.memory_mb - n.reserved_memory_mb) * n.ram_allocation_ratio::float8))
-                 AND ($5 = 0 OR used.disk_gb + $5 <= floor((n.local_gb - n.reserved_disk_gb) * n.disk_allocation_ratio::float8))
-              ON CONFLICT (consumer_uuid, host) DO NOTHING
-              RETURNING id)
-       SELECT EXISTS (SELECT 1 FROM held) OR EXISTS (SELECT 1 FROM inserted) AS holds`,
-      [claim.consumer_uuid, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb],
-    );
-    return holds;
-  });
+  // One statement (see the claim-function migration): the lock, then the check and insert with a fresh snapshot.
+  const [row] = await queryPrepared<{ holds: boolean }>(ds, 'ferry_claim_resources',
+    'SELECT ferry_claim_resources($1, $2, $3, $4, $5) AS holds',
+    [claim.consumer_uuid, claim.host, claim.vcpus, claim.memory_mb, claim.disk_gb]);
+  return row?.holds === true;
 }
 
 /** Frees the consumer's claim on host (or on every host when host is omitted); returns how many were freed. */

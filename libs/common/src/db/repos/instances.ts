@@ -1,8 +1,9 @@
 // The instances table as the scheduler and computes use it: reads, and state writes that are compare-and-sets.
-import { Brackets, IsNull, type DataSource, type QueryDeepPartialEntity } from 'typeorm';
+import { IsNull, type DataSource } from 'typeorm';
 import { InvalidTransition, isPowerState, isTaskState, isVmState, type PowerState, type TaskState, type VmState } from '../../domain';
 import { Instance, type InstanceFlavor } from '../entities';
 import type { Db } from '../db-handle';
+import { RowUpdate, SqlParams } from '../cas/row-update';
 
 /** What the row must look like for a state write to apply. */
 export interface InstanceExpectation {
@@ -81,35 +82,23 @@ export async function listInstancesOnHost(ds: DataSource, host: string): Promise
  * database is touched.
  */
 export async function updateInstanceIf(ds: Db, uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): Promise<boolean> {
+  return instanceUpdateIf(ds, new SqlParams(), uuid, expected, patch).run();
+}
+
+/** updateInstanceIf's update, checked and built but not run: to run with other row updates as one statement. */
+export function instanceUpdateIf(ds: Db, params: SqlParams, uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): RowUpdate<Instance> {
   checkStates(uuid, expected, patch);
   const { launched, deleted, ...columns } = patch;
-  const set: QueryDeepPartialEntity<Instance> = { ...columns, updated_at: () => 'now()' };
-  if (launched) set.launched_at = () => 'now()';
-  if (deleted) set.deleted_at = () => 'now()';
-
-  const named = expected.task_states.filter((s): s is TaskState => s !== null);
-  const qb = ds.createQueryBuilder()
-    .update(Instance)
-    .set(set)
-    .where('uuid = :uuid', { uuid })
-    .andWhere('deleted_at IS NULL')
-    .andWhere(new Brackets((or) => {
-      if (named.length > 0) or.orWhere('task_state IN (:...named)', { named });
-      if (expected.task_states.includes(null)) or.orWhere('task_state IS NULL');
-    }));
-  if (expected.vm_states) qb.andWhere('vm_state IN (:...vmStates)', { vmStates: [...expected.vm_states] });
+  const update = new RowUpdate(ds, Instance, params).set(columns).setNow('updated_at');
+  if (launched) update.setNow('launched_at');
+  if (deleted) update.setNow('deleted_at');
+  update.whereEquals('uuid', uuid).whereNull('deleted_at').whereIn('task_state', expected.task_states);
+  if (expected.vm_states) update.whereIn('vm_state', expected.vm_states);
   if (expected.host !== undefined) {
-    const hosts = expected.host === null || typeof expected.host === 'string' ? [expected.host] : expected.host;
-    const namedHosts = hosts.filter((h): h is string => h !== null);
-    qb.andWhere(new Brackets((or) => {
-      if (namedHosts.length > 0) or.orWhere('host IN (:...hosts)', { hosts: namedHosts });
-      if (hosts.includes(null)) or.orWhere('host IS NULL');
-      if (hosts.length === 0) or.orWhere('false');
-    }));
+    update.whereIn('host', expected.host === null || typeof expected.host === 'string' ? [expected.host] : expected.host);
   }
-  if (expected.power_state !== undefined) qb.andWhere('power_state = :power', { power: expected.power_state });
-  const result = await qb.execute();
-  return result.affected === 1;
+  if (expected.power_state !== undefined) update.whereEquals('power_state', expected.power_state);
+  return update;
 }
 
 function checkStates(uuid: string, expected: InstanceExpectation, patch: InstanceStatePatch): void {
