@@ -2,8 +2,14 @@
 // RabbitMQ and Postgres, against a floor of raw broker round trips and Postgres commits measured in the same run.
 /*
  * Method. A fresh Postgres database and a random bus prefix (both deleted at the end); the real scheduler and 20
- * fake-driver compute services run in this process, each on its own broker connection, sharing one Postgres pool
- * (FERRY_BENCH_MOVES_POOL, default 20); the requester (the API's role) has its own pool of 10. Periodic power sync
+ * fake-driver compute services, each on its own broker connection. Layout (FERRY_BENCH_MOVES_PROCESSES):
+ *   1 (default): the requester, the scheduler and the 20 computes in this one process and event loop; the services
+ *     share one Postgres pool (FERRY_BENCH_MOVES_POOL, default 20).
+ *   2: the requester and the scheduler in this process (the scheduler on a pool of FERRY_BENCH_MOVES_POOL), the 20
+ *     computes in one child Node process (support/compute-process.ts, its own pool of FERRY_BENCH_MOVES_POOL), as a
+ *     deployment runs them. The child counts its own casts, notifications and SQL and reports its CPU over IPC; the
+ *     figures below add them to this process's, so per-move counts mean the same in both layouts.
+ * The requester (the API's role) has its own pool of 10. Periodic power sync
  * and resource reports are off (interval 3600 s) and heartbeats slowed to 30 s, so the database sees the moves only.
  * 500 servers (+3 probes) of a zero-disk flavor are built through the scheduler in batches of 50. Each move is
  * requested as the API does it (CAS to resize_prep with both flavors, instance action, migrate_server cast to the
@@ -14,23 +20,27 @@
  * 4 casts × RTT + 20 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
  * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size;
- * FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of this process over the 500-move run there).
+ * FERRY_BENCH_MOVES_PROCESSES=1|2 chooses the layout above; FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of
+ * this process, not the compute process, over the 500-move run there).
  */
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { BenchCluster } from './support/bench-cluster';
-import { CpuMeter } from './support/cpu';
+import type { ProcessCounts } from './support/compute-process-protocol';
+import { addTallies, type TallySnapshot } from './support/counting-transport';
+import { CpuMeter, formatCpu, nodeProcessCpu } from './support/cpu';
 import { RunProfile } from './support/run-profile';
 import { pipelined, sequential, startRawRpc } from './support/raw-rpc';
-import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
+import { diff, SqlCounter, sum, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
 
 const MOVES = Number(process.env.FERRY_BENCH_MOVES_COUNT ?? 500);
 const PROBES = 3;
 const HOST_COUNT = 20;
 const POOL = Number(process.env.FERRY_BENCH_MOVES_POOL ?? 20);
+const PROCESSES = Number(process.env.FERRY_BENCH_MOVES_PROCESSES ?? 1);
 const POLL_MS = 20;
 const RUN_TIMEOUT_MS = 120_000;
 
@@ -119,13 +129,31 @@ async function measureFloor(cluster: BenchCluster, dbUrl: string, counter: SqlCo
   }
 }
 
+/** What the cluster's Node processes have sent so far (both processes' summed in the split layout). */
+interface Counts {
+  sql: SqlCounts;
+  tally: TallySnapshot;
+  /** The compute process's own, with its CPU; undefined in the single-process layout. */
+  computeProcess: ProcessCounts | undefined;
+}
+
+async function countsNow(cluster: BenchCluster, counter: SqlCounter): Promise<Counts> {
+  const child = await cluster.computeProcessCounts();
+  const sql = counter.snapshot();
+  const tally = cluster.tally.snapshot();
+  if (!child) return { sql, tally, computeProcess: undefined };
+  return { sql: sum(sql, child.sql), tally: addTallies(tally, child.tally), computeProcess: child };
+}
+
 interface Finished {
   uuid: string;
   at: number;
 }
 
 /** Polls every POLL_MS with one query until `count` records are finished; returns when each was (guest_started.at). */
-async function pollFinished(poller: pg.Client, uuids: readonly string[], timeoutMs: number): Promise<{ finished: Finished[]; errors: string[] }> {
+async function pollFinished(
+  cluster: BenchCluster, poller: pg.Client, uuids: readonly string[], timeoutMs: number,
+): Promise<{ finished: Finished[]; errors: string[] }> {
   const wanted = new Set(uuids);
   const finished = new Map<string, number>();
   const errors: string[] = [];
@@ -133,6 +161,7 @@ async function pollFinished(poller: pg.Client, uuids: readonly string[], timeout
   const deadline = Date.now() + timeoutMs;
   while (finished.size + errors.length < wanted.size) {
     if (Date.now() > deadline) break;
+    cluster.assertServing();
     await sleep(POLL_MS);
     const { rows } = await poller.query<{ instance_uuid: string; status: string; at: string | null; last_error: string | null }>(
       `SELECT instance_uuid, status, phase_timings->'guest_started'->>'at' AS at, last_error
@@ -157,9 +186,18 @@ function countLine(c: SqlCounts, per: number): string {
 }
 
 async function main(): Promise<void> {
+  if (PROCESSES !== 1 && PROCESSES !== 2) throw new Error(`FERRY_BENCH_MOVES_PROCESSES must be 1 or 2, not ${process.env.FERRY_BENCH_MOVES_PROCESSES}`);
+  const split = PROCESSES === 2;
   console.log(`Ferry cold-migration control-plane throughput: ${MOVES} concurrent migrations of empty-disk servers across ${HOST_COUNT} fake hosts`);
-  console.log('  scheduler + 20 compute services in this process, RabbitMQ (one connection per service) and a fresh Postgres database');
-  console.log(`  (services share a pool of ${POOL}, requester pool of 10); periodic power sync/resource report off, heartbeats every 30 s.`);
+  if (split) {
+    console.log(`  layout: 2 processes (FERRY_BENCH_MOVES_PROCESSES=2): requester + scheduler in this process, the ${HOST_COUNT} compute services in one child process;`);
+    console.log('  RabbitMQ (one connection per service) and a fresh Postgres database');
+    console.log(`  (scheduler pool ${POOL}, compute process pool ${POOL}, requester pool 10); periodic power sync/resource report off, heartbeats every 30 s.`);
+  } else {
+    console.log(`  layout: 1 process (FERRY_BENCH_MOVES_PROCESSES=1): requester, scheduler and ${HOST_COUNT} compute services in this process;`);
+    console.log('  RabbitMQ (one connection per service) and a fresh Postgres database');
+    console.log(`  (services share a pool of ${POOL}, requester pool of 10); periodic power sync/resource report off, heartbeats every 30 s.`);
+  }
   console.log('  latency = request start (CAS) → record `finished` (its guest_started.at); throughput = moves / (last finished − first request).');
   console.log(`  floor per move = ${CASTS.length} casts (${CASTS.join(', ')}) × raw RTT + ${WRITES} commits × Postgres commit latency.`);
   console.log('');
@@ -170,7 +208,7 @@ async function main(): Promise<void> {
     bus: 'amqp', database: 'postgres', hosts: hostNames,
     driver: { vcpus: 1024, memoryMb: 1 << 20, diskGb: 1000, guestWriteRate: 0 },
     config: { powerSyncSeconds: 3600, heartbeatSeconds: 30, serviceDownSeconds: 300 },
-    poolSize: POOL, apiPoolSize: 10, transportPerService: true,
+    poolSize: POOL, apiPoolSize: 10, transportPerService: true, computeProcess: split,
   });
   let poller: pg.Client | undefined;
   try {
@@ -199,20 +237,19 @@ async function main(): Promise<void> {
     const probeCasts: Map<string, number>[] = [];
     const probeNotifications: number[] = [];
     for (const uuid of uuids.slice(MOVES)) {
-      const sqlBefore = counter.snapshot();
-      const tallyBefore = cluster.tally.snapshot();
+      const before = await countsNow(cluster, counter);
       const requested = Date.now();
       await cluster.requestMove(byUuid.get(uuid)!);
-      const { finished, errors } = await pollFinished(poller, [uuid], 30_000);
+      const { finished, errors } = await pollFinished(cluster, poller, [uuid], 30_000);
       if (errors.length > 0 || finished.length === 0) throw new Error(`probe move failed: ${errors.join('; ') || 'timeout'}`);
       probeLatency.push(finished[0].at - requested);
       // Let the steps after `finished` land too: the count below is the whole move.
       await sleep(200);
-      probeSql.push(diff(counter.snapshot(), sqlBefore));
-      const tally = cluster.tally.snapshot();
-      probeCasts.push(new Map([...tally.casts].map(([m, n]) => [m, n - (tallyBefore.casts.get(m) ?? 0)])));
-      const notes = (s: typeof tally) => [...s.notifications.values()].reduce((a, b) => a + b, 0);
-      probeNotifications.push(notes(tally) - notes(tallyBefore));
+      const after = await countsNow(cluster, counter);
+      probeSql.push(diff(after.sql, before.sql));
+      probeCasts.push(new Map([...after.tally.casts].map(([m, n]) => [m, n - (before.tally.casts.get(m) ?? 0)])));
+      const notes = (s: TallySnapshot) => [...s.notifications.values()].reduce((a, b) => a + b, 0);
+      probeNotifications.push(notes(after.tally) - notes(before.tally));
     }
     console.log('');
     console.log(`${PROBES} probe moves, one at a time: request → finished ${probeLatency.map((l) => `${l} ms`).join(', ')}`);
@@ -223,8 +260,7 @@ async function main(): Promise<void> {
 
     // The run: every move requested at once.
     const moves = uuids.slice(0, MOVES).map((u) => byUuid.get(u)!);
-    const sqlBefore = counter.snapshot();
-    const tallyBefore = cluster.tally.snapshot();
+    const before = await countsNow(cluster, counter);
     const requestedAt = new Map<string, number>();
     const acceptedAt = new Map<string, number>();
     const firstRequest = Date.now();
@@ -238,12 +274,16 @@ async function main(): Promise<void> {
       await cluster.requestMove(i);
       acceptedAt.set(i.uuid, Date.now());
     })).then(() => performance.now() - t);
-    const [{ finished, errors }, requestsAccepted] = await Promise.all([pollFinished(poller, moves.map((i) => i.uuid), RUN_TIMEOUT_MS), requests]);
-    const cpuLine = cpu.report();
+    const [{ finished, errors }, requestsAccepted] = await Promise.all([pollFinished(cluster, poller, moves.map((i) => i.uuid), RUN_TIMEOUT_MS), requests]);
+    const after = await countsNow(cluster, counter);
+    const cpuFigures = cpu.figures();
     const cpuSelf = process.cpuUsage(cpuStart);
+    const computeCpu = before.computeProcess && after.computeProcess ? nodeProcessCpu('compute process', before.computeProcess, after.computeProcess) : undefined;
+    if (computeCpu) cpuFigures.others = [computeCpu];
     const profilePath = await profile.stop('moves');
-    const sql = diff(counter.snapshot(), sqlBefore);
-    const tally = cluster.tally.snapshot();
+    const sql = diff(after.sql, before.sql);
+    const tally = after.tally;
+    const tallyBefore = before.tally;
     const lastFinished = Math.max(...finished.map((f) => f.at));
     const latencies = finished.map((f) => f.at - requestedAt.get(f.uuid)!);
     const seconds = (lastFinished - firstRequest) / 1000;
@@ -262,8 +302,17 @@ async function main(): Promise<void> {
     console.log(`    of which request accepted   p50 ${ms(percentile(accepted, 0.5))}   p99 ${ms(percentile(accepted, 0.99))}   (CAS + action + migrate_server cast confirmed)`);
     console.log(`    accepted → finished         p50 ${ms(percentile(afterAccepted, 0.5))}   p99 ${ms(percentile(afterAccepted, 0.99))}`);
     console.log(`  throughput                   ${fixed(rate, 1, 8)} migrations/s`);
-    console.log(`  CPU during the run: ${cpuLine}`);
-    console.log(`  this process's CPU per move: ${fixed((cpuSelf.user + cpuSelf.system) / 1000 / finished.length, 1)} ms (all 21 services and the requester share its one event loop)`);
+    console.log(`  CPU during the run: ${formatCpu(cpuFigures, split ? 'this process (requester + scheduler)' : 'this process')}`);
+    const selfMsPerMove = (cpuSelf.user + cpuSelf.system) / 1000 / finished.length;
+    if (computeCpu) {
+      const computeMsPerMove = (computeCpu.seconds * 1000) / finished.length;
+      console.log(
+        `  CPU per move: this process (requester + scheduler) ${fixed(selfMsPerMove, 1)} ms, compute process (${HOST_COUNT} computes) ` +
+          `${fixed(computeMsPerMove, 1)} ms, both ${fixed(selfMsPerMove + computeMsPerMove, 1)} ms`,
+      );
+    } else {
+      console.log(`  this process's CPU per move: ${fixed(selfMsPerMove, 1)} ms (all 21 services and the requester share its one event loop)`);
+    }
     if (profilePath) console.log(`  CPU profile of the run: ${profilePath}`);
     console.log(`  destinations: ${dests.length} hosts, ${Math.min(...destCounts)}–${Math.max(...destCounts)} moves each`);
     console.log(`  per move during the run: ${countLine(sql, MOVES)}`);

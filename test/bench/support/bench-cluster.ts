@@ -1,5 +1,6 @@
 // An in-process Ferry for the benchmarks: the real scheduler and fake-driver compute services on one database and
-// bus, driven the way the API drives them (rows written directly, task states won by CAS, then a cast).
+// bus, driven the way the API drives them (rows written directly, task states won by CAS, then a cast). With
+// computeProcess the compute services run in one child process instead (support/compute-process.ts).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import {
 } from '@ferry/common/db';
 import type { LiveMigrationRequestData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
-import { createTransport, newRequestContext, type Envelope, type NotificationMessage, type Target, type Transport } from '@ferry/common/rpc';
+import { createTransport, newRequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
 import { ComputeRpcApi } from '@ferry/compute/client';
 import { FakeDriver, type FakeDriverOptions } from '@ferry/compute/drivers';
@@ -20,6 +21,9 @@ import { startCompute } from '@ferry/compute';
 import { SchedulerRpcApi, startScheduler } from '@ferry/scheduler';
 import { deleteRpcTopology, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { ComputeProcess } from './compute-process-handle';
+import type { ProcessCounts } from './compute-process-protocol';
+import { CountingTransport, MessageTally } from './counting-transport';
 
 export const SCHEDULER_HOST = 'scheduler-1';
 
@@ -32,75 +36,17 @@ export interface BenchClusterOptions {
   /** Every host's fake driver: its size and its simulated guest's writes. */
   driver: Omit<FakeDriverOptions, 'host' | 'stateDir'>;
   config?: Partial<FerryConfig>;
-  /** Postgres pool of the services (all share it, being one process); default 10. */
+  /** Postgres pool of the services (all share it, being one process; with computeProcess, each process has one); default 10. */
   poolSize?: number;
   /** Postgres pool of the requester (the API's role); default: it uses the services' pool. */
   apiPoolSize?: number;
   /** One bus connection per service, as separate processes would have; default: one shared by all. */
   transportPerService?: boolean;
-}
-
-/** Casts and notifications sent through the cluster's transports, by method and event type. */
-export class MessageTally {
-  readonly casts = new Map<string, number>();
-  readonly notifications = new Map<string, number>();
-  calls = 0;
-
-  cast(method: string): void {
-    this.casts.set(method, (this.casts.get(method) ?? 0) + 1);
-  }
-
-  notify(eventType: string): void {
-    this.notifications.set(eventType, (this.notifications.get(eventType) ?? 0) + 1);
-  }
-
-  snapshot(): { casts: Map<string, number>; notifications: Map<string, number>; calls: number } {
-    return { casts: new Map(this.casts), notifications: new Map(this.notifications), calls: this.calls };
-  }
-}
-
-/** A transport that counts what it sends and otherwise is the one it wraps. */
-class CountingTransport implements Transport {
-  constructor(private readonly inner: Transport, private readonly tally: MessageTally) {}
-
-  get connected(): boolean {
-    return this.inner.connected;
-  }
-
-  call(target: Target, envelope: Envelope, timeoutMs: number): Promise<unknown> {
-    this.tally.calls++;
-    return this.inner.call(target, envelope, timeoutMs);
-  }
-
-  cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void> {
-    this.tally.cast(envelope.method);
-    return this.inner.cast(target, envelope, timeoutMs);
-  }
-
-  listen(...args: Parameters<Transport['listen']>): ReturnType<Transport['listen']> {
-    return this.inner.listen(...args);
-  }
-
-  notify(message: NotificationMessage): Promise<void> {
-    this.tally.notify(message.event_type);
-    return this.inner.notify(message);
-  }
-
-  listenNotifications(...args: Parameters<Transport['listenNotifications']>): ReturnType<Transport['listenNotifications']> {
-    return this.inner.listenNotifications(...args);
-  }
-
-  tap(...args: Parameters<Transport['tap']>): ReturnType<Transport['tap']> {
-    return this.inner.tap(...args);
-  }
-
-  onStateChange(...args: Parameters<Transport['onStateChange']>): ReturnType<Transport['onStateChange']> {
-    return this.inner.onStateChange(...args);
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
-  }
+  /**
+   * The compute services in one child Node process (needs postgres and amqp), the scheduler and the requester in
+   * this one, as a deployment would run them; default: all in this process. The drivers are then out of reach.
+   */
+  computeProcess?: boolean;
 }
 
 /** How requestBuilds places and labels the servers it creates. */
@@ -112,8 +58,10 @@ export interface BuildOptions {
 }
 
 export class BenchCluster {
-  readonly drivers = new Map<string, FakeDriver>();
+  private readonly localDrivers = new Map<string, FakeDriver>();
+  /** Casts and notifications sent from this process (with computeProcess, add computeProcessCounts()'s). */
   readonly tally = new MessageTally();
+  private computeChild: ComputeProcess | undefined;
   /** The requester's (the API's) clients. */
   scheduler!: SchedulerRpcApi;
   compute!: ComputeRpcApi;
@@ -132,6 +80,12 @@ export class BenchCluster {
 
   private constructor(private readonly opts: BenchClusterOptions) {}
 
+  /** Each host's fake driver (in this process only: not with computeProcess). */
+  get drivers(): Map<string, FakeDriver> {
+    if (this.opts.computeProcess) throw new Error('the fake drivers run in the compute process (computeProcess: true): they are not reachable from here');
+    return this.localDrivers;
+  }
+
   get ds(): DataSource {
     return this.db.dataSource;
   }
@@ -149,6 +103,9 @@ export class BenchCluster {
 
   private async init(): Promise<void> {
     const { opts } = this;
+    if (opts.computeProcess && (opts.database !== 'postgres' || opts.bus !== 'amqp')) {
+      throw new Error('computeProcess needs a database and a bus another process can reach: database postgres, bus amqp');
+    }
     const stateDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
     this.cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
     let tdb: TestDatabase | undefined;
@@ -183,11 +140,36 @@ export class BenchCluster {
     this.compute = new ComputeRpcApi(requester);
 
     this.services.push(await startScheduler({ ...this.deps(), transport: await this.serviceTransport() }, { host: SCHEDULER_HOST }));
+    if (opts.computeProcess) {
+      const child = await ComputeProcess.start({
+        dbUrl: this.dbUrl!, stateDir, transportUrl: this.transportUrl, prefix: this.prefix, hosts: opts.hosts, driver: opts.driver,
+        config: opts.config ?? {}, poolSize: opts.poolSize ?? 10, transportPerService: opts.transportPerService ?? false,
+      });
+      this.computeChild = child;
+      // Pushed after the transports and topology: it stops before they close and before the database is dropped.
+      this.cleanups.push(() => child.stop());
+      return;
+    }
     for (const host of opts.hosts) {
       const driver = new FakeDriver({ ...opts.driver, host, stateDir });
-      this.drivers.set(host, driver);
+      this.localDrivers.set(host, driver);
       this.services.push(await startCompute({ ...this.deps(), transport: await this.serviceTransport() }, { host, driver }));
     }
+  }
+
+  /** The compute process's id, or undefined when the computes run in this process. */
+  get computeProcessPid(): number | undefined {
+    return this.computeChild?.pid;
+  }
+
+  /** The compute process's casts, notifications, SQL and CPU so far; undefined when the computes run in this process. */
+  async computeProcessCounts(): Promise<ProcessCounts | undefined> {
+    return this.computeChild?.counts();
+  }
+
+  /** Throws why, if the compute process has died: a wait on the cluster should fail rather than run to its timeout. */
+  assertServing(): void {
+    this.computeChild?.assertAlive();
   }
 
   private deps() {
@@ -254,6 +236,7 @@ export class BenchCluster {
   async awaitActive(uuids: readonly string[], timeoutMs: number): Promise<Instance[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.assertServing();
       const rows = await this.ds.getRepository(Instance).createQueryBuilder('i').where('i.uuid IN (:...uuids)', { uuids }).getMany();
       const failed = rows.find((r) => r.vm_state === 'error');
       if (failed) throw new Error(`instance ${failed.uuid} failed to build`);

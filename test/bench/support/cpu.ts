@@ -1,5 +1,5 @@
-// Where the CPU went during a benchmark phase: this process (and its event loop), Postgres, RabbitMQ, the machine.
-// Reads /proc (Linux); elsewhere the figures are left out.
+// Where the CPU went during a benchmark phase: this process (and its event loop), other Node processes of the
+// benchmark (from their own samples), Postgres, RabbitMQ, the machine. Reads /proc (Linux); elsewhere those are left out.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -104,20 +104,46 @@ export class CpuMeter {
   }
 }
 
+/** What a Node process says of its own CPU at one moment (process.cpuUsage(), performance.eventLoopUtilization()). */
+export interface NodeCpuSample {
+  cpu: NodeJS.CpuUsage;
+  eventLoop: EventLoopUtilization;
+}
+
+/** Another Node process of the benchmark over a phase: its CPU and its event loop's busy share. */
+export interface NodeProcessCpu {
+  label: string;
+  /** CPU seconds (user + system) between the two samples. */
+  seconds: number;
+  /** Share of the time its event loop was busy (0–1). */
+  eventLoop: number;
+}
+
+export function nodeProcessCpu(label: string, before: NodeCpuSample, after: NodeCpuSample): NodeProcessCpu {
+  return {
+    label,
+    seconds: (after.cpu.user - before.cpu.user + after.cpu.system - before.cpu.system) / 1e6,
+    eventLoop: performance.eventLoopUtilization(after.eventLoop, before.eventLoop).utilization,
+  };
+}
+
 export interface CpuFigures {
   wallSeconds: number;
   /** This process, in cores. */
   self: number;
   /** Share of the time this process's event loop was busy (0–1). */
   eventLoop: number;
+  /** Other Node processes of the benchmark (e.g. a compute process), each with its CPU seconds over wallSeconds. */
+  others?: NodeProcessCpu[];
   /** Postgres, RabbitMQ: in cores. */
   byName: Map<string, number>;
   /** The whole machine, in cores. */
   machine: number | undefined;
 }
 
-export function formatCpu(f: CpuFigures): string {
-  const parts = [`this process ${f.self.toFixed(2)} cores (event loop ${(f.eventLoop * 100).toFixed(0)}% busy)`];
+export function formatCpu(f: CpuFigures, selfLabel = 'this process'): string {
+  const parts = [`${selfLabel} ${f.self.toFixed(2)} cores (event loop ${(f.eventLoop * 100).toFixed(0)}% busy)`];
+  for (const o of f.others ?? []) parts.push(`${o.label} ${(o.seconds / f.wallSeconds).toFixed(2)} cores (event loop ${(o.eventLoop * 100).toFixed(0)}% busy)`);
   for (const [label, cores] of f.byName) parts.push(`${label} ${cores.toFixed(2)}`);
   if (f.machine !== undefined) parts.push(`machine ${f.machine.toFixed(2)} of ${availableParallelism()}`);
   return parts.join(', ');

@@ -25,6 +25,13 @@ export function diff(after: SqlCounts, before: SqlCounts): SqlCounts {
   return out;
 }
 
+/** Two processes' counts as one (e.g. the parent's plus a compute process's). */
+export function sum(a: SqlCounts, b: SqlCounts): SqlCounts {
+  const out = zero();
+  for (const k of Object.keys(out) as (keyof SqlCounts)[]) out[k] = a[k] + b[k];
+  return out;
+}
+
 type QueryFn = (...args: unknown[]) => unknown;
 
 /**
