@@ -177,7 +177,7 @@ describe('compare-and-set status writes on Postgres', () => {
     it('advances both, writing jsonb (arrays included) and flavors as the ORM reads them back', async () => {
       const inst = await insertInstance(db.dataSource, { task_state: 'resize_prep' });
       const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, status: 'pre-migrating' });
-      const timings = { migrating: { started_at: '2026-12-06T00:00:00.000Z' }, ranges: [[0, 4096], [8192, 512]] };
+      const timings = { migrating: { started_at: '2026-12-06T00:00:00.000Z' }, copy_pass_2: { ranges: [[0, 4096], [8192, 512]] } };
       const done = await advanceMoveAndInstance(db.dataSource,
         { migrationId: mig.id, from: ['pre-migrating'], to: 'migrating', by: 'source', patch: { phase_timings: timings, migrate_data: { pass2_files: ['a', 'b'] } } },
         { uuid: inst.uuid, expected: { task_states: ['resize_prep'], host: 'compute-1' }, patch: { task_state: 'resize_migrating', progress: 0, new_flavor: BIG } });

@@ -56,19 +56,21 @@ describe('live-migration statements on Postgres', () => {
   });
 
   describe('getInstanceAndOpenMove', () => {
-    it('reads what getInstance reads, and whether openMigrationOf finds a move', async () => {
+    it('reads what getInstance and openMigrationOf read', async () => {
       const inst = await insertInstance(db.dataSource, { task_state: 'resize_prep', metadata: { k: 'v' } });
       const first = await getInstanceAndOpenMove(db.dataSource, inst.uuid);
       expect(first?.instance).toEqual(await getInstance(db.dataSource, inst.uuid));
       expect(first?.instance).toBeInstanceOf(Instance);
-      expect(first?.openMove).toBe(false);
+      expect(first?.openMove).toBeUndefined();
 
       const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'migration', status: 'pre-migrating' });
-      expect((await getInstanceAndOpenMove(db.dataSource, inst.uuid))?.openMove).toBe(true);
-      expect(await openMigrationOf(db.dataSource, inst.uuid)).toBeDefined();
+      const open = (await getInstanceAndOpenMove(db.dataSource, inst.uuid))?.openMove;
+      expect(open).toBeInstanceOf(Migration);
+      expect(open).toEqual(await openMigrationOf(db.dataSource, inst.uuid));
+      expect(open?.id).toBe(mig.id);
 
       await db.dataSource.getRepository(Migration).update({ id: mig.id }, { status: 'confirmed' });
-      expect((await getInstanceAndOpenMove(db.dataSource, inst.uuid))?.openMove).toBe(false);
+      expect((await getInstanceAndOpenMove(db.dataSource, inst.uuid))?.openMove).toBeUndefined();
       expect(await openMigrationOf(db.dataSource, inst.uuid)).toBeUndefined();
       expect(await getInstanceAndOpenMove(db.dataSource, '00000000-0000-4000-8000-00000000dead')).toBeUndefined();
     });

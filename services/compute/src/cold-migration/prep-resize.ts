@@ -1,7 +1,7 @@
 // prep_resize on the destination: make room for the disk, create the migration record (pre-migrating), proxy to the source.
 // If this host cannot take the instance, its claim is freed and the move goes to an alternate, or is given up.
 import {
-  abandonMovePrep, createMigration, getInstance, isOpenMoveConflict, openMigrationOf, releaseClaim, withActionEvent, type Instance,
+  abandonMovePrep, createMigration, getInstanceAndOpenMove, isOpenMoveConflict, releaseClaim, withActionEvent, type Instance,
 } from '@ferry/common/db';
 import { notifyMoveNotPlaced, resizePrepPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -16,8 +16,9 @@ export const PREP_RESIZE_EVENT = 'compute_prep_resize';
 
 export async function prepResize(c: ComputeContext, ctx: RequestContext, req: PrepResizeRequest): Promise<void> {
   const uuid = req.instance_uuid;
-  const instance = await getInstance(c.ds, uuid);
-  const open = await openMigrationOf(c.ds, uuid);
+  const found = await getInstanceAndOpenMove(c.ds, uuid);
+  const instance = found?.instance;
+  const open = found?.openMove;
   if (open) {
     // A repeated message: the record exists. Nudge the source again in case the first cast was lost; its CAS decides.
     if (open.dest_compute === c.host && open.status === 'pre-migrating' && open.source_compute) {

@@ -7,7 +7,7 @@ export {
 export {
   listComputeNodes, upsertComputeNode, listHostCapacities, recordHostUsage, type ComputeNodeReport, type HostCapacity,
 } from './compute-nodes';
-export { startAction, withActionEvent, noteActionEvent, finishAction, failAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
+export { ACTION_EVENT_START_DEFER_MS, startAction, withActionEvent, noteActionEvent, finishAction, failAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
 export {
   claimResources, flavorResources, listAllocations, releaseClaim, releaseSettledClaim, type ResourceClaim, type Resources,
 } from './allocations';

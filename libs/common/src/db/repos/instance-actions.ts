@@ -32,34 +32,96 @@ async function findAction(ds: DataSource, requestId: string, instanceUuid: strin
 }
 
 /**
+ * How long a step runs before its event is written as started. A step that ends sooner is written once, when it ends,
+ * with its start and finish (one statement, not two); a longer one shows as started while it runs, as Nova's do.
+ */
+export const ACTION_EVENT_START_DEFER_MS = 500;
+
+interface OpenedEvent {
+  id: number;
+  action_id: number;
+}
+
+/**
  * Runs fn as event `event` of the action the request opened, recording start, finish, result and, on
  * failure, the error (and marking the action "Error", as Nova does). Rethrows fn's error. When the
- * request opened no action (e.g. a periodic task), fn simply runs.
+ * request opened no action (e.g. a periodic task), fn simply runs and nothing is written.
+ *
+ * The event row is written when fn ends, or as started once fn has run ACTION_EVENT_START_DEFER_MS, whichever comes
+ * first: the steps of every move take a few milliseconds, and a row opened and closed around each would double
+ * their writes. A process that dies during a step shorter than that leaves no row for it; the move's record and the
+ * service's log still say where it stopped.
  */
 export async function withActionEvent<T>(
   ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, fn: () => Promise<T>,
 ): Promise<T> {
-  // Finding the request's action and opening the event is one statement: this runs at every step of every move, so
-  // it and the success that closes it are prepared statements (parsed and planned once per connection).
-  const opened = await queryPrepared<{ id: number; action_id: number }>(ds, 'ferry_open_action_event',
+  const started = new Date();
+  let opened: Promise<OpenedEvent | undefined> | undefined;
+  const timer = setTimeout(() => {
+    opened = openActionEvent(ds, ctx, instanceUuid, event, host, started);
+    // A failure to open is seen (and rethrown) where the event is closed.
+    opened.catch(() => undefined);
+  }, ACTION_EVENT_START_DEFER_MS);
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    clearTimeout(timer);
+    const e = err as Error;
+    await closeActionEvent(ds, ctx, instanceUuid, event, host, started, opened, { result: 'Error', traceback: e.stack ?? e.message, details: e.message });
+    throw err;
+  }
+  clearTimeout(timer);
+  await closeActionEvent(ds, ctx, instanceUuid, event, host, started, opened, { result: 'Success', traceback: null, details: null });
+  return result;
+}
+
+async function openActionEvent(
+  ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, started: Date,
+): Promise<OpenedEvent | undefined> {
+  // Finding the request's action and opening the event is one statement, prepared: it runs at every long step.
+  const [row] = await queryPrepared<OpenedEvent>(ds, 'ferry_open_action_event',
     `INSERT INTO instance_action_events (action_id, event, host, start_time)
        SELECT id, $3, $4, $5 FROM instance_actions WHERE request_id = $1 AND instance_uuid = $2 ORDER BY id DESC LIMIT 1
      RETURNING id, action_id`,
-    [ctx.request_id, instanceUuid, event, host, new Date()],
+    [ctx.request_id, instanceUuid, event, host, started],
   );
-  const row = opened[0];
-  if (!row) return fn();
-  const events = ds.getRepository(InstanceActionEvent);
-  try {
-    const result = await fn();
-    await queryPrepared(ds, 'ferry_close_action_event', `UPDATE instance_action_events SET finish_time = $2, result = 'Success' WHERE id = $1`, [row.id, new Date()]);
-    return result;
-  } catch (err) {
-    const e = err as Error;
-    await events.update({ id: row.id }, { finish_time: new Date(), result: 'Error', traceback: e.stack ?? e.message, details: e.message });
+  return row;
+}
+
+interface EventOutcome {
+  result: 'Success' | 'Error';
+  traceback: string | null;
+  details: string | null;
+}
+
+/** Ends the event: updates the row opened while fn ran, or writes the whole event now; an error also marks the action. */
+async function closeActionEvent(
+  ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, started: Date,
+  opened: Promise<OpenedEvent | undefined> | undefined, outcome: EventOutcome,
+): Promise<void> {
+  const finished = new Date();
+  if (opened) {
+    const row = await opened;
+    if (!row) return;
+    if (outcome.result === 'Success') {
+      await queryPrepared(ds, 'ferry_close_action_event', `UPDATE instance_action_events SET finish_time = $2, result = 'Success' WHERE id = $1`, [row.id, finished]);
+      return;
+    }
+    await ds.getRepository(InstanceActionEvent).update({ id: row.id }, { finish_time: finished, ...outcome });
     await ds.getRepository(InstanceAction).update({ id: row.action_id }, { message: 'Error' });
-    throw err;
+    return;
   }
+  // The whole event in one statement; on an error, the action is marked in the same one.
+  await queryPrepared(ds, 'ferry_record_action_event',
+    `WITH event AS (
+       INSERT INTO instance_action_events (action_id, event, host, start_time, finish_time, result, traceback, details)
+         SELECT id, $3, $4, $5, $6, $7, $8, $9 FROM instance_actions WHERE request_id = $1 AND instance_uuid = $2 ORDER BY id DESC LIMIT 1
+       RETURNING action_id
+     )
+     UPDATE instance_actions SET message = 'Error' WHERE $7 = 'Error' AND id IN (SELECT action_id FROM event)`,
+    [ctx.request_id, instanceUuid, event, host, started, finished, outcome.result, outcome.traceback, outcome.details],
+  );
 }
 
 /** Records a finished event of the request's action with `details` (what a step found and did), as one statement. */

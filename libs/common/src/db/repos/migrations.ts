@@ -23,14 +23,16 @@ export async function getMigrationAndInstance(ds: DataSource, id: number): Promi
   return { migration: hydrate(ds, Migration, row.migration), instance: row.instance ? hydrate(ds, Instance, row.instance) : undefined };
 }
 
-/** An instance (a deleted one too, as getInstance) and whether it has an unfinished move, in one statement. */
-export async function getInstanceAndOpenMove(ds: DataSource, uuid: string): Promise<{ instance: Instance; openMove: boolean } | undefined> {
-  const [row] = await queryPrepared<{ instance: Record<string, unknown>; open_move: boolean }>(ds, 'ferry_instance_and_open_move',
+/** An instance (a deleted one too, as getInstance) and its unfinished move if any (as openMigrationOf), in one statement. */
+export async function getInstanceAndOpenMove(ds: DataSource, uuid: string): Promise<{ instance: Instance; openMove: Migration | undefined } | undefined> {
+  const [row] = await queryPrepared<{ instance: Record<string, unknown>; open_move: Record<string, unknown> | null }>(ds, 'ferry_instance_and_open_move_row',
     `SELECT to_jsonb(i) AS instance,
-            EXISTS (SELECT 1 FROM migrations m WHERE m.instance_uuid = i.uuid AND m.status = ANY($2) AND m.deleted_at IS NULL) AS open_move
+            (SELECT to_jsonb(m) FROM migrations m
+              WHERE m.instance_uuid = i.uuid AND m.status = ANY($2) AND m.deleted_at IS NULL ORDER BY m.id DESC LIMIT 1) AS open_move
        FROM instances i WHERE i.uuid = $1`,
     [uuid, allNonTerminalStatuses()]);
-  return row ? { instance: hydrate(ds, Instance, row.instance), openMove: row.open_move } : undefined;
+  if (!row) return undefined;
+  return { instance: hydrate(ds, Instance, row.instance), openMove: row.open_move ? hydrate(ds, Migration, row.open_move) : undefined };
 }
 
 /** The instance's unfinished move, if any (the database allows at most one). */
