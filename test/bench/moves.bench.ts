@@ -17,7 +17,7 @@
  * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
  * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
- * 4 casts × RTT + 20 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
+ * 4 casts × RTT + 14 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
  * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size;
  * FERRY_BENCH_MOVES_PROCESSES=1|2 chooses the layout above; FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of
@@ -49,21 +49,21 @@ const CASTS = ['migrate_server', 'prep_resize', 'resize_instance', 'finish_resiz
 
 /**
  * The writes (each its own commit) from the request to the record's `finished`, read off the code, in order.
- * Not counted: the action event's finish and the instance's VERIFY_RESIZE write that follow `finished`.
+ * Not counted: finish_resize's action event, written when that step ends, after `finished`.
  */
 const WRITES_TO_FINISHED: readonly (readonly [string, number])[] = [
   ['API: instance CAS to resize_prep (advanceInstanceTask), INSERT instance action', 2],
-  ['scheduler migrate_server: event INSERT, claim transaction (claimResources), event UPDATE', 3],
-  ['dest prep_resize: event INSERT, event UPDATE, INSERT migration (createMigration, one transaction)', 3],
-  ['source resize_instance: record → migrating, instance → resize_migrating, event INSERT', 3],
+  ['scheduler migrate_server: claim (one call of ferry_claim_resources), action event (one INSERT as the step ends)', 2],
+  ['dest prep_resize: action event (one INSERT as the step ends), INSERT migration (createMigration)', 2],
+  ['source resize_instance: record → migrating with instance → resize_migrating (advanceMoveAndInstance, one statement)', 1],
   ['  phase_timings: copy_pass_1 start, guest_stopped with pass 1\'s end (patchMigration); pass 2 rides on post-migrating', 2],
   ['  copy progress: record + instance in one statement, unchanged figures not rewritten (DiskProgressWriter)', 1],
-  ['  event UPDATE, record → post-migrating, instance → resize_migrated', 3],
-  ['dest finish_resize: instance → resize_finish, event INSERT, record → finished', 3],
+  ['  action event (one INSERT as the step ends), record → post-migrating with instance → resize_migrated (one statement)', 2],
+  ['dest finish_resize: instance → resize_finish, record → finished with instance → VERIFY_RESIZE (one statement)', 2],
 ];
 const WRITES = WRITES_TO_FINISHED.reduce((n, [, k]) => n + k, 0);
-/** Writes on the path after `finished`: the action event's finish, the instance into VERIFY_RESIZE. */
-const WRITES_AFTER_FINISHED = 2;
+/** Writes on the path after `finished`: finish_resize's action event. */
+const WRITES_AFTER_FINISHED = 1;
 
 const hostNames = Array.from({ length: HOST_COUNT }, (_, i) => `host-${String(i + 1).padStart(2, '0')}`);
 const ms = (n: number, width = 8) => `${fixed(n, 2, width)} ms`;

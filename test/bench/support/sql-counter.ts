@@ -7,7 +7,10 @@ export interface SqlCounts {
   inserts: number;
   updates: number;
   deletes: number;
-  /** Statements that write through a WITH (several writes in one statement, e.g. a claim freed and a record completed). */
+  /**
+   * Statements that write through a WITH (several writes in one statement, e.g. a claim freed and a record completed),
+   * or through a database function (a claim).
+   */
   combinedWrites: number;
   /** Explicit transactions committed (TypeORM's START TRANSACTION … COMMIT). */
   transactions: number;
@@ -33,6 +36,9 @@ export function sum(a: SqlCounts, b: SqlCounts): SqlCounts {
 }
 
 type QueryFn = (...args: unknown[]) => unknown;
+
+/** Ferry's database functions that write, called by a SELECT (see the schema migrations). */
+const WRITING_FUNCTIONS = /^\s*SELECT\s+ferry_claim_resources\s*\(/i;
 
 /**
  * Where a statement came from: the first stack frame in Ferry's own code outside its database layer (the flow's step
@@ -114,7 +120,13 @@ export class SqlCounter {
     const inTx = this.open.get(client);
     switch (verb) {
       case 'SELECT':
-        c.selects++;
+        // A call of one of Ferry's database functions that write (ferry_claim_resources) is a write, not a read.
+        if (WRITING_FUNCTIONS.test(text)) {
+          c.combinedWrites++;
+          this.wrote(client, inTx);
+        } else {
+          c.selects++;
+        }
         return;
       case 'INSERT':
       case 'UPDATE':

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import {
   ACTION_EVENT_START_DEFER_MS, getActionWithEvents, migrate, openDatabase, startAction, withActionEvent, type FerryDatabase,
 } from '@ferry/common/db';
+import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { insertInstance } from './fixtures';
 
@@ -83,5 +84,44 @@ describe('instance action events on Postgres', () => {
     const [{ mine }] = await db.dataSource.query(
       'SELECT count(*)::int AS mine FROM instance_action_events e JOIN instance_actions a ON a.id = e.action_id WHERE a.instance_uuid = $1', [inst.uuid]);
     expect(mine).toBe(0);
+  });
+
+  it('writes the events of steps that end together in few statements, each step waiting for its own row', async () => {
+    const steps = await Promise.all(Array.from({ length: 40 }, () => opened()));
+    const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const original = proto.query;
+    let inserts = 0;
+    proto.query = function (this: unknown, ...args: unknown[]) {
+      const q = args[0] as string | { text?: string };
+      if (/INSERT INTO instance_action_events/.test(typeof q === 'string' ? q : q.text ?? '')) inserts++;
+      return original.apply(this, args);
+    };
+    let committedBeforeReturn = 0;
+    try {
+      await Promise.all(steps.map(async ({ inst, ctx, events }, n) => {
+        await withActionEvent(db.dataSource, ctx, inst.uuid, 'compute_prep_resize', `compute-${n}`, async () => undefined);
+        if ((await events()).events.length === 1) committedBeforeReturn++;
+      }));
+    } finally {
+      proto.query = original;
+    }
+    expect(committedBeforeReturn).toBe(steps.length);
+    expect(inserts).toBeGreaterThan(0);
+    expect(inserts).toBeLessThan(steps.length / 2);
+    for (const [n, { events }] of steps.entries()) {
+      expect((await events()).events).toEqual([expect.objectContaining({ event: 'compute_prep_resize', host: `compute-${n}`, result: 'Success' })]);
+    }
+  });
+
+  it('fails only the step whose event the database refuses, not the others written with it', async () => {
+    const good = await Promise.all(Array.from({ length: 5 }, () => opened()));
+    const bad = { request_id: 'req-bad', user_id: null, project_id: null };
+    const results = await Promise.allSettled([
+      ...good.map(({ inst, ctx }) => withActionEvent(db.dataSource, ctx, inst.uuid, 'compute_finish_resize', 'compute-2', async () => 'ok')),
+      withActionEvent(db.dataSource, bad, 'not-a-uuid', 'compute_finish_resize', 'compute-2', async () => 'ok'),
+    ]);
+    expect(results.slice(0, 5).map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
+    expect(results[5]!.status).toBe('rejected');
+    for (const { events } of good) expect((await events()).events).toHaveLength(1);
   });
 });

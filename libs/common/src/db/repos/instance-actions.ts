@@ -2,6 +2,7 @@
 import type { DataSource } from 'typeorm';
 import { InstanceAction, InstanceActionEvent } from '../entities';
 import { queryPrepared } from '../prepared';
+import { recordFinishedEvent } from './finished-events';
 
 /** Who asked: the fields of a request context the action log keeps. */
 export interface ActionRequester {
@@ -112,16 +113,8 @@ async function closeActionEvent(
     await ds.getRepository(InstanceAction).update({ id: row.action_id }, { message: 'Error' });
     return;
   }
-  // The whole event in one statement; on an error, the action is marked in the same one.
-  await queryPrepared(ds, 'ferry_record_action_event',
-    `WITH event AS (
-       INSERT INTO instance_action_events (action_id, event, host, start_time, finish_time, result, traceback, details)
-         SELECT id, $3, $4, $5, $6, $7, $8, $9 FROM instance_actions WHERE request_id = $1 AND instance_uuid = $2 ORDER BY id DESC LIMIT 1
-       RETURNING action_id
-     )
-     UPDATE instance_actions SET message = 'Error' WHERE $7 = 'Error' AND id IN (SELECT action_id FROM event)`,
-    [ctx.request_id, instanceUuid, event, host, started, finished, outcome.result, outcome.traceback, outcome.details],
-  );
+  // The whole event in one row, batched with the other steps' that end meanwhile.
+  await recordFinishedEvent(ds, { request_id: ctx.request_id, instance_uuid: instanceUuid, event, host, start_time: started, finish_time: finished, ...outcome });
 }
 
 /** Records a finished event of the request's action with `details` (what a step found and did), as one statement. */
