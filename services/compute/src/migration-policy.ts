@@ -1,7 +1,7 @@
 // The migration policy a move starts under: the cluster's settings as defaults, overridden per instance by its
 // flavor's extra specs, its image's properties and its metadata. An entry that cannot apply is logged by key and
 // skipped; nothing here fails the move. Live migrations use every knob; cold moves only a bandwidth a place sets.
-import { policyLayersOf, type Instance } from '@ferry/common/db';
+import type { Instance } from '@ferry/common/db';
 import { policyInForce, type MigrationPolicy, type PolicyInForce, type PolicyLayer } from '@ferry/common/domain';
 import type { ComputeContext } from './compute-context';
 import { hostMigrationBandwidth } from './drivers';
@@ -17,10 +17,14 @@ export function clusterPolicy(config: ComputeContext['config']): MigrationPolicy
   };
 }
 
-/** The policy in force for `instance` now; skipped entries are logged with their key and place. */
-export async function movePolicy(c: ComputeContext, migrationId: number, instance: Instance): Promise<PolicyInForce> {
-  const layers = (await policyLayersOf(c.ds, [instance.uuid])).get(instance.uuid) ?? { server: instance.metadata, flavor: instance.flavor.extra_specs };
-  const policy = policyInForce(clusterPolicy(c.config), layers);
+/**
+ * The policy in force for `instance` now, from its metadata, flavor and the image properties read with it (the step's
+ * one read of its move); skipped entries are logged with their key and place.
+ */
+export function movePolicy(
+  c: ComputeContext, migrationId: number, instance: Instance, imageProperties: Readonly<Record<string, string>> | null,
+): PolicyInForce {
+  const policy = policyInForce(clusterPolicy(c.config), { server: instance.metadata, image: imageProperties, flavor: instance.flavor.extra_specs });
   for (const r of policy.rejected) {
     c.log.warn({ migration_id: migrationId, instance_uuid: instance.uuid, key: r.key, source: r.source, value: r.value.slice(0, 64), problem: r.problem },
       `migration policy entry ${r.key} (${r.source}) ${r.problem}; ignored`);

@@ -1,13 +1,13 @@
 // What every move (cold or live) asks of the scheduler: where the instance may go, a claimed destination with
 // alternates recorded as an instance action event, and, when no host takes it, the same fault and notification.
 import type { FerryConfig } from '@ferry/common/config';
-import { claimResources, flavorResources, listAllocations, withActionEvent, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { claimResources, flavorResources, withActionEvent, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { NoValidHost, REQUESTED_AZ_KEY, type RequestSpec, type Selection } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import { notifyMoveNotPlaced, type Notifier } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
-import { loadHostStates } from './load-hosts';
+import { loadPlacement } from './load-hosts';
 import { placeInstance } from './placement';
 
 export interface MoveDestinationDeps {
@@ -41,10 +41,10 @@ export async function claimMoveDestination(
 ): Promise<Selection> {
   const { ds } = deps;
   return withActionEvent(ds, ctx, instance.uuid, event, null, async () => {
-    const held = (await listAllocations(ds, { consumer_uuid: instance.uuid })).find((a) => a.host !== instance.host)?.host;
+    const { hosts, heldHosts } = await loadPlacement(ds, deps.config.serviceDownSeconds, instance.uuid);
+    const held = heldHosts.find((h) => h !== instance.host);
     const named = spec.force_hosts?.[0];
     if (forced && named && !held) return claimForced(ds, instance.uuid, named, spec);
-    const hosts = await loadHostStates(ds, deps.config.serviceDownSeconds);
     return placeInstance(hosts, instance.uuid, spec, { claim: (c) => claimResources(ds, c), maxAttempts: deps.config.schedulerMaxAttempts, heldHost: held });
   });
 }

@@ -1,11 +1,12 @@
 // The one-statement reads and writes of a move's steps: the record and its instance read together, an instance with
 // whether it has an unfinished move, and a live migration's Confirm (claim release, completion and task clear) together.
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Allocation, Instance, Migration, completeLiveMigration, getInstance, getInstanceAndOpenMove, getMigration, getMigrationAndInstance, migrate, openDatabase,
-  openMigrationOf,
+  Image, openMigrationOf, policyLayersOf,
   type FerryDatabase,
 } from '@ferry/common/db';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -52,6 +53,22 @@ describe('live-migration statements on Postgres', () => {
       await db.dataSource.getRepository(Migration).softDelete({ id: mig.id });
       expect(await getMigrationAndInstance(db.dataSource, mig.id)).toBeUndefined();
       expect(await getMigrationAndInstance(db.dataSource, 2 ** 31 - 1)).toBeUndefined();
+    });
+
+    it('reads the properties of the image the instance booted from, as policyLayersOf does', async () => {
+      const image = randomUUID();
+      await db.dataSource.getRepository(Image).insert({
+        id: image, name: 'policy-image', disk_format: 'qcow2', properties: { 'hw:max_downtime': '300' },
+      });
+      const inst = await insertInstance(db.dataSource, { image_ref: image, metadata: { k: 'v' } });
+      const mig = await insertMigration(db.dataSource, { instance_uuid: inst.uuid, migration_type: 'live-migration', status: 'queued' });
+      const row = await getMigrationAndInstance(db.dataSource, mig.id);
+      expect(row?.imageProperties).toEqual({ 'hw:max_downtime': '300' });
+      expect(row?.imageProperties).toEqual((await policyLayersOf(db.dataSource, [inst.uuid])).get(inst.uuid)?.image);
+
+      const unknown = await insertInstance(db.dataSource, { image_ref: 'no-such-image' });
+      const other = await insertMigration(db.dataSource, { instance_uuid: unknown.uuid, migration_type: 'live-migration', status: 'queued' });
+      expect((await getMigrationAndInstance(db.dataSource, other.id))?.imageProperties).toBeNull();
     });
   });
 

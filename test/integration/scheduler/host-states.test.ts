@@ -7,6 +7,7 @@ import { claimResources, migrate, openDatabase, seed, type FerryDatabase, type I
 import { NoValidHost } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
+import { readPlacementSnapshot, servicesOnDatabaseClock } from '@ferry/common/scheduling';
 import { loadHostStates, SchedulerManager } from '@ferry/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { addComputeHost, instanceFlavor, requestSpecFor } from './fixtures';
@@ -56,5 +57,25 @@ describe('scheduler host states on Postgres', () => {
     expect((await select(requestSpecFor(small, { availability_zone: 'az2' })))[0].host).toBe('other-zone');
     await expect(select(requestSpecFor(small, { availability_zone: 'az2', ignore_hosts: ['other-zone'] }))).rejects.toBeInstanceOf(NoValidHost);
     await expect(select(requestSpecFor(small, { force_hosts: ['stale', 'disabled', 'forced-down'] }))).rejects.toBeInstanceOf(NoValidHost);
+  });
+
+  it('reads the nodes, the services on the database clock and the consumer\'s claims as one snapshot', async () => {
+    const consumer = randomUUID();
+    await claimResources(ds(), { consumer_uuid: consumer, host: 'other-zone', vcpus: 1, memory_mb: 512, disk_gb: 1 });
+    await claimResources(ds(), { consumer_uuid: consumer, host: 'up', vcpus: 1, memory_mb: 512, disk_gb: 1 });
+    const snap = await readPlacementSnapshot(ds(), consumer);
+    const [{ now }] = await ds().query('SELECT now() AS now');
+    expect(snap.heldHosts).toEqual(['other-zone', 'up']);
+    expect((await readPlacementSnapshot(ds())).heldHosts).toEqual([]);
+    expect(snap.now.getTime()).toBeLessThanOrEqual(new Date(now).getTime());
+    const viaOrm = await servicesOnDatabaseClock(ds());
+    expect(snap.services).toEqual(viaOrm.services.map((s) => ({
+      host: s.host, binary: s.binary, topic: s.topic, disabled: s.disabled, disabled_reason: s.disabled_reason, forced_down: s.forced_down, last_seen_up: s.last_seen_up,
+    })));
+    expect(snap.services.find((s) => s.host === 'stale')!.last_seen_up).toBeInstanceOf(Date);
+    const up = snap.capacities.find((c) => c.host === 'up')!;
+    const [{ vcpus, memory_mb }] = await ds().query(`SELECT sum(vcpus)::int AS vcpus, sum(memory_mb)::int AS memory_mb FROM allocations WHERE host = 'up'`);
+    expect(up).toMatchObject({ availability_zone: 'az1', memory_mb: 8192, cpu_allocation_ratio: 4, ram_allocation_ratio: 1.5, vcpus_used: vcpus, memory_mb_used: memory_mb });
+    expect(snap.capacities.map((c) => c.host)).toEqual([...snap.capacities.map((c) => c.host)].sort());
   });
 });

@@ -44,12 +44,14 @@ export function settledVmState(data: ColdMoveData): typeof VM_STATES.ACTIVE | ty
 export interface MoveState {
   migration: Migration;
   instance: Instance | undefined;
+  /** The properties of the instance's image, read with it (a layer of its migration policy). */
+  imageProperties: Readonly<Record<string, string>> | null;
   data: ColdMoveData;
 }
 
 export async function loadMove(ds: Parameters<typeof getMigrationAndInstance>[0], migrationId: number): Promise<MoveState | undefined> {
   const found = await getMigrationAndInstance(ds, migrationId);
   if (!found || (found.migration.migration_type !== 'migration' && found.migration.migration_type !== 'resize')) return undefined;
-  const { migration, instance } = found;
-  return { migration, instance: instance && !instance.deleted_at ? instance : undefined, data: moveData(migration) };
+  const { migration, instance, imageProperties } = found;
+  return { migration, instance: instance && !instance.deleted_at ? instance : undefined, imageProperties, data: moveData(migration) };
 }

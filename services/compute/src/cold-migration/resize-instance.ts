@@ -72,7 +72,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   let data = move.data;
   const dest = migration.dest_compute!;
   // A bandwidth the migration policy sets holds every copy of the move to it; each copy phase records it.
-  const cap = diskCopyCap(await movePolicy(c, migration.id, instance));
+  const cap = diskCopyCap(movePolicy(c, migration.id, instance, move.imageProperties));
   const capped = cap ? { max_bytes_per_s: cap.value, max_bytes_per_s_from: cap.source } : {};
   const progress = new DiskProgressWriter(c, migration.id, instance.uuid);
   // A delete stops the copy through this; a stopping service through c.stopping.

@@ -9,6 +9,8 @@ import type { LiveMigrationOptions, VmSpec } from '../drivers';
 export interface LiveMove {
   migration: Migration;
   instance: Instance | undefined;
+  /** The properties of the instance's image, read with it (a layer of its migration policy). */
+  imageProperties: Readonly<Record<string, string>> | null;
   data: LiveMigrationData;
   ctx: RequestContext;
 }
@@ -16,9 +18,9 @@ export interface LiveMove {
 export async function loadLiveMove(ds: DataSource, migrationId: number): Promise<LiveMove | undefined> {
   const found = await getMigrationAndInstance(ds, migrationId);
   if (!found || found.migration.migration_type !== 'live-migration') return undefined;
-  const { migration, instance } = found;
+  const { migration, instance, imageProperties } = found;
   const data = migration.migrate_data as unknown as LiveMigrationData;
-  return { migration, instance: instance && !instance.deleted_at ? instance : undefined, data, ctx: contextFromWire(data.request_context) };
+  return { migration, instance: instance && !instance.deleted_at ? instance : undefined, imageProperties, data, ctx: contextFromWire(data.request_context) };
 }
 
 /** A paused guest arrives paused; every other one runs. */

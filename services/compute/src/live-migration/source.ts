@@ -61,7 +61,7 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
         return;
       }
       // The policy is fixed as the move starts, and recorded with where each value came from.
-      const policy = await movePolicy(c, migrationId, move.instance);
+      const policy = movePolicy(c, migrationId, move.instance, move.imageProperties);
       const timings = withPhase(move.migration.phase_timings, 'preparing', { started_at: nowIso() });
       if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', 'source', { phase_timings: timings, migration_policy: policy }))) {
         await endBeforeStart(c, move);

@@ -60,21 +60,6 @@ export interface HostCapacity {
   disk_gb_used: number;
 }
 
-/** Every compute node with its current allocations summed (one statement, so the sums are one snapshot). */
-export async function listHostCapacities(ds: DataSource): Promise<HostCapacity[]> {
-  return ds.query(
-    `SELECT n.host, n.hypervisor_hostname AS node, n.availability_zone, n.vcpus, n.memory_mb, n.local_gb,
-            n.reserved_vcpus, n.reserved_memory_mb, n.reserved_disk_gb,
-            n.cpu_allocation_ratio::float8 AS cpu_allocation_ratio, n.ram_allocation_ratio::float8 AS ram_allocation_ratio,
-            n.disk_allocation_ratio::float8 AS disk_allocation_ratio,
-            coalesce(a.vcpus, 0)::int AS vcpus_used, coalesce(a.memory_mb, 0)::int AS memory_mb_used, coalesce(a.disk_gb, 0)::int AS disk_gb_used
-       FROM compute_nodes n
-       LEFT JOIN (SELECT host, sum(vcpus) AS vcpus, sum(memory_mb) AS memory_mb, sum(disk_gb) AS disk_gb FROM allocations GROUP BY host) a
-         ON a.host = n.host
-      ORDER BY n.host`,
-  );
-}
-
 /**
  * Writes the host's usage columns from the allocations held on it (RAM and disk plus the host's reserve, as
  * Nova's resource tracker counts them), and the number of VMs its driver runs — only when they changed, so that an

@@ -5,7 +5,7 @@ export {
   type LeaseRenewal,
 } from './service-leases';
 export {
-  listComputeNodes, upsertComputeNode, listHostCapacities, recordHostUsage, type ComputeNodeReport, type HostCapacity,
+  listComputeNodes, upsertComputeNode, recordHostUsage, type ComputeNodeReport, type HostCapacity,
 } from './compute-nodes';
 export { ACTION_EVENT_START_DEFER_MS, startAction, withActionEvent, noteActionEvent, finishAction, failAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
 export {
@@ -16,7 +16,7 @@ export {
 } from './instances';
 export { latestInstanceFault, listInstanceFaults, recordInstanceFault, FAULT_MESSAGE_MAX, type NewInstanceFault } from './instance-faults';
 export {
-  finishedMovesOlderThan, getInstanceAndOpenMove, getMigration, getMigrationAndInstance, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
+  finishedMovesOlderThan, getInstanceAndOpenMove, getMigration, getMigrationAndInstance, type MoveRow, incomingLiveMovesFromDownSources, isOpenMoveConflict, latestMigrationOf, openMigrationOf,
   openMigrations, openMigrationsOnHost, recordLiveProgress, requestLiveSteer, type LiveSteerRequest,
 } from './migrations';
 export { abandonMovePrep, type MovePrepFailure } from './move-prep';

@@ -9,18 +9,31 @@ export async function getMigration(ds: DataSource, id: number): Promise<Migratio
   return (await ds.getRepository(Migration).findOne({ where: { id } })) ?? undefined;
 }
 
+/** A move's record, its instance, and the properties of the image the instance booted from (one of its policy layers). */
+export interface MoveRow {
+  migration: Migration;
+  instance: Instance | undefined;
+  /** null when the instance has none (no instance, or an image no longer known). */
+  imageProperties: Readonly<Record<string, string>> | null;
+}
+
 /**
- * A migration (soft-deleted ones excepted, as getMigration) and its instance (a deleted one too, as getInstance) in one
- * statement: every step of a move starts by reading both.
+ * A migration (soft-deleted ones excepted, as getMigration), its instance (a deleted one too, as getInstance) and that
+ * instance's image properties, in one statement: every step of a move starts by reading them.
  */
-export async function getMigrationAndInstance(ds: DataSource, id: number): Promise<{ migration: Migration; instance: Instance | undefined } | undefined> {
-  const [row] = await queryPrepared<{ migration: Record<string, unknown>; instance: Record<string, unknown> | null }>(ds, 'ferry_migration_and_instance',
-    `SELECT to_jsonb(m) AS migration, to_jsonb(i) AS instance
-       FROM migrations m LEFT JOIN instances i ON i.uuid = m.instance_uuid
+export async function getMigrationAndInstance(ds: DataSource, id: number): Promise<MoveRow | undefined> {
+  const [row] = await queryPrepared<{ migration: Record<string, unknown>; instance: Record<string, unknown> | null; image_properties: Record<string, string> | null }>(
+    ds, 'ferry_migration_instance_image',
+    `SELECT to_jsonb(m) AS migration, to_jsonb(i) AS instance, img.properties AS image_properties
+       FROM migrations m LEFT JOIN instances i ON i.uuid = m.instance_uuid LEFT JOIN images img ON img.id::text = i.image_ref
       WHERE m.id = $1 AND m.deleted_at IS NULL`,
     [id]);
   if (!row) return undefined;
-  return { migration: hydrate(ds, Migration, row.migration), instance: row.instance ? hydrate(ds, Instance, row.instance) : undefined };
+  return {
+    migration: hydrate(ds, Migration, row.migration),
+    instance: row.instance ? hydrate(ds, Instance, row.instance) : undefined,
+    imageProperties: row.image_properties,
+  };
 }
 
 /** An instance (a deleted one too, as getInstance) and its unfinished move if any (as openMigrationOf), in one statement. */
