@@ -12,12 +12,12 @@
  * The requester (the API's role) has its own pool of 10. Periodic power sync
  * and resource reports are off (interval 3600 s) and heartbeats slowed to 30 s, so the database sees the moves only.
  * 500 servers (+3 probes) of a zero-disk flavor are built through the scheduler in batches of 50. Each move is
- * requested as the API does it (CAS to resize_prep with both flavors, instance action, migrate_server cast to the
- * scheduler); all 500 at once. Latency per move = guest_started.at (written by the same statement that sets the
+ * requested as the API does it (CAS to resize_prep with both flavors and the instance action in one statement,
+ * migrate_server cast to the scheduler); all 500 at once. Latency per move = guest_started.at (written by the same statement that sets the
  * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
  * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
- * 4 casts × RTT + 14 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
+ * 4 casts × RTT + 13 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
  * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size;
  * FERRY_BENCH_MOVES_PROCESSES=1|2 chooses the layout above; FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of
@@ -52,7 +52,7 @@ const CASTS = ['migrate_server', 'prep_resize', 'resize_instance', 'finish_resiz
  * Not counted: finish_resize's action event, written when that step ends, after `finished`.
  */
 const WRITES_TO_FINISHED: readonly (readonly [string, number])[] = [
-  ['API: instance CAS to resize_prep (advanceInstanceTask), INSERT instance action', 2],
+  ['API: instance CAS to resize_prep with the instance action (takeTaskWithAction, one statement)', 1],
   ['scheduler migrate_server: claim (one call of ferry_claim_resources), action event (one INSERT as the step ends)', 2],
   ['dest prep_resize: action event (one INSERT as the step ends), INSERT migration (createMigration)', 2],
   ['source resize_instance: record → migrating with instance → resize_migrating (advanceMoveAndInstance, one statement)', 1],

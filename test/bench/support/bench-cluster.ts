@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type FerryConfig } from '@ferry/common/config';
 import {
-  advanceInstanceTask, createMigration, Flavor, Instance, migrate, openDatabase, seed, startAction, type FerryDatabase, type InstanceFlavor,
+  advanceInstanceTask, createMigration, Flavor, Instance, migrate, openDatabase, seed, startAction, takeTaskWithAction, type FerryDatabase, type InstanceFlavor,
   type Migration,
 } from '@ferry/common/db';
-import type { LiveMigrationRequestData } from '@ferry/common/domain';
+import { MOVE_REQUESTED_HOST_KEY, type LiveMigrationRequestData } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { createTransport, newRequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
@@ -251,15 +251,15 @@ export class BenchCluster {
 
   /**
    * What the API does for migrate (no host given): win resize_prep recording both flavors (the same one: a
-   * migration), open the `migrate` action, cast migrate_server to the scheduler.
+   * migration) and open the `migrate` action in one statement, cast migrate_server to the scheduler.
    */
   async requestMove(instance: Instance): Promise<void> {
-    const moved = await advanceInstanceTask(this.apiDs, instance.uuid, [null], 'resize_prep', {
-      old_flavor: instance.flavor, new_flavor: instance.flavor, progress: 0,
-    });
-    if (!moved) throw new Error(`instance ${instance.uuid} is busy`);
     const ctx = newRequestContext({ user_id: 'admin', project_id: 'admin' });
-    await startAction(this.apiDs, ctx, instance.uuid, 'migrate');
+    const moved = await takeTaskWithAction(this.apiDs, {
+      uuid: instance.uuid, from: [null], to: 'resize_prep', patch: { old_flavor: instance.flavor, new_flavor: instance.flavor, progress: 0 },
+      remember: { [MOVE_REQUESTED_HOST_KEY]: null },
+    }, ctx, 'migrate');
+    if (!moved) throw new Error(`instance ${instance.uuid} is busy`);
     await this.scheduler.migrateServer(ctx, { instance_uuid: instance.uuid, migration_type: 'migration', new_flavor: instance.flavor });
   }
 

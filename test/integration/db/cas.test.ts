@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Instance, Migration, advanceInstanceTask, advanceMigration, advanceMoveAndInstance, createMigration, migrate, openDatabase, patchMigration,
-  updateInstanceIf, type FerryDatabase,
+  takeTaskWithAction, updateInstanceIf, type FerryDatabase,
 } from '@ferry/common/db';
 import { InvalidTransition } from '@ferry/common/domain';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -161,6 +161,22 @@ describe('compare-and-set status writes on Postgres', () => {
       await expect(advanceInstanceTask(db.dataSource, inst.uuid, [null], 'teleporting')).rejects.toBeInstanceOf(InvalidTransition);
       await expect(advanceInstanceTask(db.dataSource, inst.uuid, ['nope'], null)).rejects.toBeInstanceOf(InvalidTransition);
       expect((await reloadInstance(inst.uuid)).task_state).toBeNull();
+    });
+
+    it('takes the task and opens the action in one statement; a lost race writes neither', async () => {
+      const inst = await insertInstance(db.dataSource, { task_state: null, system_metadata: { keep: 'me', drop: 'me' } });
+      const ctx = (n: number) => ({ request_id: `req-take-${inst.uuid}-${n}`, user_id: 'u1', project_id: 'p1' });
+      const results = await Promise.all(Array.from({ length: RACERS }, (_, n) => takeTaskWithAction(db.dataSource,
+        { uuid: inst.uuid, from: [null], to: 'resize_prep', patch: { progress: n }, remember: { host_asked: `h-${n}`, drop: null } }, ctx(n), 'migrate')));
+      const winners = results.flatMap((won, n) => (won ? [n] : []));
+      expect(winners).toHaveLength(1);
+      const row = await db.dataSource.getRepository(Instance).findOneByOrFail({ uuid: inst.uuid });
+      expect(row).toMatchObject({ task_state: 'resize_prep', progress: winners[0], system_metadata: { keep: 'me', host_asked: `h-${winners[0]}` } });
+      expect(row.system_metadata).not.toHaveProperty('drop');
+      const actions = await db.dataSource.query('SELECT action, request_id, user_id, project_id, start_time FROM instance_actions WHERE instance_uuid = $1', [inst.uuid]);
+      expect(actions).toEqual([{ action: 'migrate', request_id: ctx(winners[0]!).request_id, user_id: 'u1', project_id: 'p1', start_time: expect.any(Date) }]);
+      await expect(takeTaskWithAction(db.dataSource, { uuid: inst.uuid, from: ['resize_prep'], to: 'no-such-task' }, ctx(0), 'migrate'))
+        .rejects.toBeInstanceOf(InvalidTransition);
     });
 
     it('never advances a deleted instance', async () => {

@@ -1,8 +1,10 @@
 // The only way an instance's task_state changes: a compare-and-set that treats NULL (no task) as a value.
-import { Brackets, type DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { InvalidTransition, isTaskState } from '../../domain';
 import { Instance } from '../entities';
+import type { ActionRequester } from '../repos/instance-actions';
 import { checkPatch } from './patch-columns';
+import { RowUpdate, runRowUpdates, SqlParams, type StatementPart } from './row-update';
 
 const OWNED = ['uuid', 'task_state', 'created_at', 'updated_at', 'deleted_at'] as const;
 
@@ -21,31 +23,48 @@ export async function advanceInstanceTask(
   patch?: Partial<Instance>,
   remember?: Readonly<Record<string, string | null>>,
 ): Promise<boolean> {
+  return instanceTaskAdvance(ds, new SqlParams(), uuid, fromTaskStates, toTaskState, patch, remember).run();
+}
+
+/**
+ * A task taken and the action its request performs opened, in one statement: the action row is written only if the
+ * task was won, so a request that lost the race leaves nothing, and one that won never lacks its action. Throws
+ * InvalidTransition as advanceInstanceTask does; returns whether this call took the task.
+ */
+export async function takeTaskWithAction(
+  ds: DataSource, task: { uuid: string; from: readonly (string | null)[]; to: string | null; patch?: Partial<Instance>; remember?: Readonly<Record<string, string | null>> },
+  ctx: ActionRequester, action: string,
+): Promise<boolean> {
+  const params = new SqlParams();
+  const taken = instanceTaskAdvance(ds, params, task.uuid, task.from, task.to, task.patch, task.remember);
+  const opened: StatementPart = {
+    params,
+    sql: `INSERT INTO instance_actions (action, instance_uuid, request_id, user_id, project_id, start_time)
+            SELECT ${params.add(action)}, ${params.add(task.uuid)}::uuid, ${params.add(ctx.request_id)}, ${params.add(ctx.user_id ?? null)},
+                   ${params.add(ctx.project_id ?? null)}, ${params.add(new Date())}
+             WHERE EXISTS (SELECT 1 FROM task) RETURNING 1`,
+  };
+  const [won] = await runRowUpdates(ds, [['task', taken], ['action', opened]]);
+  return won === 1;
+}
+
+/** advanceInstanceTask's update, checked and built but not run. */
+function instanceTaskAdvance(
+  ds: DataSource, params: SqlParams, uuid: string, fromTaskStates: readonly (string | null)[], toTaskState: string | null,
+  patch?: Partial<Instance>, remember?: Readonly<Record<string, string | null>>,
+): RowUpdate<Instance> {
   if (fromTaskStates.length === 0) throw new InvalidTransition(`advanceInstanceTask to ${toTaskState} needs at least one from-state`, { to: toTaskState });
   for (const state of [...fromTaskStates, toTaskState]) {
     if (state !== null && !isTaskState(state)) throw new InvalidTransition(`unknown task_state ${JSON.stringify(state)}`, { instance_uuid: uuid, task_state: state });
   }
   const values = checkPatch(ds, Instance, patch, OWNED);
-  const named = [...new Set(fromTaskStates.filter((s): s is string => s !== null))];
-  const matchesNull = fromTaskStates.includes(null);
-
+  const update = new RowUpdate(ds, Instance, params).set({ ...values, task_state: toTaskState }).setNow('updated_at');
   const entries = Object.entries(remember ?? {});
-  const merged = entries.length === 0 ? {} : {
-    system_metadata: () => "(coalesce(system_metadata, '{}'::jsonb) || CAST(:rememberSet AS jsonb)) - CAST(:rememberDrop AS text[])",
-  };
-  const result = await ds.createQueryBuilder()
-    .update(Instance)
-    .set({ ...values, ...merged, task_state: toTaskState, updated_at: () => 'now()' })
-    .where('uuid = :uuid', { uuid })
-    .setParameters(entries.length === 0 ? {} : {
-      rememberSet: JSON.stringify(Object.fromEntries(entries.filter(([, v]) => v !== null))),
-      rememberDrop: entries.filter(([, v]) => v === null).map(([k]) => k),
-    })
-    .andWhere('deleted_at IS NULL')
-    .andWhere(new Brackets((or) => {
-      if (named.length > 0) or.orWhere('task_state IN (:...named)', { named });
-      if (matchesNull) or.orWhere('task_state IS NULL');
-    }))
-    .execute();
-  return result.affected === 1;
+  if (entries.length > 0) {
+    // Entries with a value are merged in, entries set to null removed.
+    const set = JSON.stringify(Object.fromEntries(entries.filter(([, v]) => v !== null)));
+    const drop = entries.filter(([, v]) => v === null).map(([k]) => k);
+    update.setExpression('system_metadata', (p) => `(coalesce(system_metadata, '{}'::jsonb) || ${p.add(set)}::jsonb) - ${p.add(drop)}::text[]`);
+  }
+  return update.whereEquals('uuid', uuid).whereNull('deleted_at').whereIn('task_state', [...new Set(fromTaskStates)]);
 }

@@ -1,7 +1,7 @@
 // Status writes: compare-and-set updates and validated inserts, each a single statement outside any transaction.
 export { advanceMigration } from './advance-migration';
 export { advanceMoveAndInstance, type InstanceStep, type RecordStep } from './advance-move';
-export { advanceInstanceTask } from './advance-instance-task';
+export { advanceInstanceTask, takeTaskWithAction } from './advance-instance-task';
 export { completeLiveMigration, type LiveCompletion } from './complete-live-migration';
 export { retakeStaleTask } from './retake-stale-task';
 export { createMigration, type NewMigration } from './create-migration';

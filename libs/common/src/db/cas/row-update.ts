@@ -17,7 +17,13 @@ export class SqlParams {
   }
 }
 
-export class RowUpdate<T extends ObjectLiteral> {
+/** One data-modifying part of a statement (UPDATE, INSERT, DELETE … RETURNING 1), written on a shared SqlParams. */
+export interface StatementPart {
+  readonly params: SqlParams;
+  readonly sql: string;
+}
+
+export class RowUpdate<T extends ObjectLiteral> implements StatementPart {
   private readonly meta: EntityMetadata;
   private readonly sets: string[] = [];
   private readonly conditions: string[] = [];
@@ -41,6 +47,12 @@ export class RowUpdate<T extends ObjectLiteral> {
       if (!column) throw new Error(`${this.meta.tableName}: no column ${property}`);
       this.sets.push(`"${column.databaseName}" = ${this.params.add(driver.preparePersistentValue(value, column))}`);
     }
+    return this;
+  }
+
+  /** Sets `property` to an SQL expression, whose own values it adds to the params it is given. */
+  setExpression(property: keyof T & string, expression: (params: SqlParams) => string): this {
+    this.sets.push(`${this.column(property)} = ${expression(this.params)}`);
     return this;
   }
 
@@ -121,13 +133,13 @@ function statementName(text: string): string {
 }
 
 /**
- * Runs named updates, built on one SqlParams, as one statement: each a WITH part under its name (a later part may
- * depend on an earlier one through whereSql, e.g. `EXISTS (SELECT 1 FROM record)`). Returns how many rows each
- * changed, in order. All parts see the same snapshot and commit together.
+ * Runs named parts (row updates, or other writes returning 1 per row), built on one SqlParams, as one statement: each a
+ * WITH part under its name (a later part may depend on an earlier one, e.g. `EXISTS (SELECT 1 FROM record)`). Returns
+ * how many rows each changed, in order. All parts see the same snapshot and commit together.
  */
-export async function runRowUpdates(db: Db, parts: readonly (readonly [string, RowUpdate<ObjectLiteral>])[]): Promise<number[]> {
+export async function runRowUpdates(db: Db, parts: readonly (readonly [string, StatementPart])[]): Promise<number[]> {
   const params = parts[0]?.[1].params;
-  if (!params || parts.some(([, u]) => u.params !== params)) throw new Error('row updates run together must share one SqlParams');
+  if (!params || parts.some(([, u]) => u.params !== params)) throw new Error('statement parts run together must share one SqlParams');
   const text = `WITH ${parts.map(([name, u]) => `${name} AS (${u.sql})`).join(', ')} ` +
     `SELECT ${parts.map(([name]) => `(SELECT count(*) FROM ${name})::int AS ${name}`).join(', ')}`;
   const rows = db instanceof EntityManager

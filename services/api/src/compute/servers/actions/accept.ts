@@ -1,7 +1,7 @@
 // Accepting a server action: check its preconditions, win its task_state by CAS (so of two racing requests
 // exactly one proceeds), open its instance action, cast. A cast the bus refuses puts everything back.
 import type { DataSource } from 'typeorm';
-import { advanceInstanceTask, failAction, startAction, type Instance } from '@ferry/common/db';
+import { advanceInstanceTask, failAction, takeTaskWithAction, type Instance } from '@ferry/common/db';
 import { Conflict, InstanceInvalidState } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ApiContext } from '../../../http/api-context';
@@ -52,17 +52,17 @@ export interface TaskPatch {
 }
 
 /**
- * Runs rule on instance: preconditions, CAS (with `patch.set`), instance action, then `cast` to the instance's host.
- * If opening the action or the cast fails, the task_state (and `patch.undo`) goes back and the error propagates.
+ * Runs rule on instance: preconditions, CAS (with `patch.set`) and instance action in one statement, then `cast` to the
+ * instance's host. If the cast fails, the task_state (and `patch.undo`) goes back and the error propagates.
  */
 export async function acceptTask(
   ds: DataSource, ctx: ApiContext, instance: Instance, rule: TaskRule,
   cast: (rpcCtx: RequestContext, host: string) => Promise<void>, patch?: TaskPatch,
 ): Promise<void> {
   checkPreconditions(ctx, instance, rule);
-  if (!(await advanceInstanceTask(ds, instance.uuid, rule.fromTasks, rule.to, patch?.set, patch?.remember))) throw await lostRace(ds, instance.uuid, rule.action);
+  const task = { uuid: instance.uuid, from: rule.fromTasks, to: rule.to, patch: patch?.set, remember: patch?.remember };
+  if (!(await takeTaskWithAction(ds, task, ctx, rule.instanceAction))) throw await lostRace(ds, instance.uuid, rule.action);
   try {
-    await startAction(ds, ctx, instance.uuid, rule.instanceAction);
     crashPoint('api.accept.before_cast');
     await cast(rpcContext(ctx), instance.host!);
   } catch (err) {
