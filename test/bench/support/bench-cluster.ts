@@ -264,12 +264,14 @@ export class BenchCluster {
   }
 
   /**
-   * What the API does for os-migrateLive (as test/integration/compute/cluster.ts): win task `migrating`, record the
-   * request (status accepted), open the `live-migration` action, cast live_migrate_server to the scheduler.
+   * What the API does for os-migrateLive: win task `migrating` and open the `live-migration` action in one statement,
+   * record the request (status accepted), cast live_migrate_server to the scheduler.
    */
   async requestLiveMigration(instance: Instance, opts: { host?: string; blockMigration?: boolean | 'auto' } = {}): Promise<Migration> {
-    if (!(await advanceInstanceTask(this.apiDs, instance.uuid, [null], 'migrating'))) throw new Error(`instance ${instance.uuid} is busy`);
     const ctx = newRequestContext({ user_id: 'admin', project_id: 'admin', roles: ['admin'] });
+    if (!(await takeTaskWithAction(this.apiDs, { uuid: instance.uuid, from: [null], to: 'migrating' }, ctx, 'live-migration'))) {
+      throw new Error(`instance ${instance.uuid} is busy`);
+    }
     const data: LiveMigrationRequestData = {
       requested_host: opts.host ?? null, block_migration: opts.blockMigration ?? 'auto', force: false, old_vm_state: instance.vm_state, request_context: ctx,
     };
@@ -277,7 +279,6 @@ export class BenchCluster {
       instance_uuid: instance.uuid, migration_type: 'live-migration', status: 'accepted', source_compute: instance.host, source_node: instance.node,
       dest_compute: opts.host ?? null, user_id: 'admin', project_id: 'admin', migrate_data: { ...data },
     }, 'api');
-    await startAction(this.apiDs, ctx, instance.uuid, 'live-migration');
     await this.scheduler.liveMigrateServer(ctx, m.id);
     return m;
   }

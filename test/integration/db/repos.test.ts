@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CIRROS_IMAGE_ID, claimResources, CLASSIC_FLAVORS, Flavor, Image, listComputeNodes, listServices, migrate, openDatabase, recordHeartbeat,
+  CIRROS_IMAGE_ID, claimResources, CLASSIC_FLAVORS, computeNodesOf, Flavor, Image, listComputeNodes, listServices, migrate, openDatabase, recordHeartbeat,
   recordHostUsage, seed, upsertComputeNode, type FerryDatabase,
 } from '@ferry/common/db';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -59,6 +59,20 @@ describe('services, compute nodes and seed data on Postgres', () => {
     expect(updated).toMatchObject({ id: created.id, uuid: created.uuid, vcpus: 16, vcpus_used: 3, capabilities: {}, host_ip: '10.0.0.1' });
     await upsertComputeNode(db.dataSource, { ...report, host: 'compute-0', storage_id: 'shared' });
     expect((await listComputeNodes(db.dataSource)).map((n) => n.host)).toEqual(['compute-0', 'compute-1']);
+  });
+
+  it('reads the named hosts\' compute nodes only, as listComputeNodes reads them', async () => {
+    for (const host of ['named-a', 'named-b', 'named-c']) {
+      await upsertComputeNode(db.dataSource, {
+        host, hypervisor_hostname: `${host}.local`, hypervisor_type: 'fake', vcpus: 4, memory_mb: 4096, local_gb: 40, cpu_model: 'Haswell',
+        capabilities: { supports_live_migrate_rescued: host === 'named-a' }, storage_id: `local-${host}`,
+      });
+    }
+    const nodes = await computeNodesOf(db.dataSource, ['named-a', 'named-c', 'no-such-host']);
+    expect([...nodes.keys()].sort()).toEqual(['named-a', 'named-c']);
+    const all = await listComputeNodes(db.dataSource);
+    expect(nodes.get('named-a')).toEqual(all.find((n) => n.host === 'named-a'));
+    expect(nodes.get('named-c')).toEqual(all.find((n) => n.host === 'named-c'));
   });
 
   it('writes a host\'s usage only when it changed, and says when the host has no row', async () => {

@@ -4,7 +4,7 @@
 // cleared), recorded as instance action `cleanup`. A refusal changes nothing; a run cut short is finished by the next.
 import type { DataSource } from 'typeorm';
 import {
-  advanceMigration, claimResources, failAction, finishAction, flavorResources, listComputeNodes, noteActionEvent, releaseClaim, startAction,
+  advanceMigration, claimResources, failAction, finishAction, computeNodesOf, flavorResources, noteActionEvent, releaseClaim, startAction,
   updateInstanceIf, withActionEvent, type Instance,
 } from '@ferry/common/db';
 import { Conflict, POWER_STATES, VM_STATES, type TaskState } from '@ferry/common/domain';
@@ -83,7 +83,7 @@ async function converge(
   }
   const runs = facts.instance.vm_state !== VM_STATES.PAUSED
     && (plan.steps.some((s) => s.op === 'resume_incoming') || facts.copies.some((c) => c.host === good && c.presence === 'running'));
-  const node = (await listComputeNodes(ds)).find((n) => n.host === good)?.hypervisor_hostname ?? good;
+  const node = (await computeNodesOf(ds, [good])).get(good)?.hypervisor_hostname ?? good;
   const placed = await updateInstanceIf(ds, instance.uuid, { task_states: [facts.instance.task_state as TaskState | null], host: facts.instance.host }, {
     host: good, node, task_state: null, ...(runs ? { vm_state: VM_STATES.ACTIVE, power_state: POWER_STATES.RUNNING } : {}),
   });

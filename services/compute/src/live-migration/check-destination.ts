@@ -1,7 +1,7 @@
 // check_can_live_migrate_destination on the claimed destination: CPU model, shared storage, rescue support, then the
 // source's own checks; queue the migration on the source, or move on to the next alternate, or fail the record.
 import {
-  advanceMigration, getMigration, listComputeNodes, patchMigration, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent, type ComputeNode,
+  advanceMigration, computeNodesOf, getMigration, patchMigration, recordInstanceFault, releaseClaim, updateInstanceIf, withActionEvent,
 } from '@ferry/common/db';
 import { MigrationPreCheckError, VM_STATES, type LiveMigrationData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -52,7 +52,7 @@ export async function checkCanLiveMigrateDestination(
 
 /** Throws MigrationPreCheckError naming what does not fit; returns whether the disks must be copied. */
 async function destinationChecks(c: ComputeContext, move: LiveMove): Promise<boolean> {
-  const nodes = new Map((await listComputeNodes(c.ds)).map((n): [string, ComputeNode] => [n.host, n]));
+  const nodes = await computeNodesOf(c.ds, [move.migration.source_compute!, c.host]);
   const source = nodes.get(move.migration.source_compute!);
   const dest = nodes.get(c.host);
   if (!source || !dest) throw MigrationPreCheckError.because(`compute node of ${source ? c.host : move.migration.source_compute} not found`);

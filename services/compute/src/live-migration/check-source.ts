@@ -1,6 +1,6 @@
 // check_can_live_migrate_source on the source (a call from the destination): the instance is here, in a state that
 // can move live, and a rescued one only where this host can move rescued instances.
-import { listComputeNodes } from '@ferry/common/db';
+import { computeNodesOf } from '@ferry/common/db';
 import { MigrationPreCheckError, VM_STATES } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
 import { RESCUED_CAPABILITY } from '../client/wire-types';
@@ -18,7 +18,7 @@ export async function checkCanLiveMigrateSource(c: ComputeContext, migrationId: 
   const vm = await c.driver.getVm(instance.uuid);
   if (!vm) throw MigrationPreCheckError.because(`instance ${instance.uuid} has no VM on source host ${c.host}`);
   if (instance.vm_state === VM_STATES.RESCUED) {
-    const node = (await listComputeNodes(c.ds)).find((n) => n.host === c.host);
+    const node = (await computeNodesOf(c.ds, [c.host])).get(c.host);
     if (!node?.capabilities?.[RESCUED_CAPABILITY]) throw MigrationPreCheckError.because(`host ${c.host} does not support live migration of rescued instances`);
   }
   return { ok: true };

@@ -1,6 +1,8 @@
 // The compute_nodes table: each compute reports its host's capacity, zone and usage; the scheduler reads them.
 import type { DataSource } from 'typeorm';
 import { ComputeNode } from '../entities';
+import { hydrate } from '../hydrate';
+import { queryPrepared } from '../prepared';
 
 /** What a compute reports about its host. Usage columns are written by recordHostUsage only. */
 export interface ComputeNodeReport {
@@ -39,6 +41,13 @@ export async function upsertComputeNode(ds: DataSource, report: ComputeNodeRepor
 
 export async function listComputeNodes(ds: DataSource): Promise<ComputeNode[]> {
   return ds.getRepository(ComputeNode).find({ order: { host: 'ASC' } });
+}
+
+/** The compute nodes of `hosts` (those that have one), in one prepared statement: a step that needs two hosts' nodes reads only those. */
+export async function computeNodesOf(ds: DataSource, hosts: readonly string[]): Promise<Map<string, ComputeNode>> {
+  const rows = await queryPrepared<{ node: Record<string, unknown> }>(ds, 'ferry_compute_nodes_of',
+    'SELECT to_jsonb(n) AS node FROM compute_nodes n WHERE n.host = ANY($1)', [[...hosts]]);
+  return new Map(rows.map((r) => hydrate(ds, ComputeNode, r.node)).map((n): [string, ComputeNode] => [n.host, n]));
 }
 
 /** A host's capacity as the scheduler weighs it: totals, reserves, ratios, zone, and what allocations hold now. */

@@ -5,7 +5,7 @@ export {
   type LeaseRenewal,
 } from './service-leases';
 export {
-  listComputeNodes, upsertComputeNode, recordHostUsage, type ComputeNodeReport, type HostCapacity,
+  computeNodesOf, listComputeNodes, upsertComputeNode, recordHostUsage, type ComputeNodeReport, type HostCapacity,
 } from './compute-nodes';
 export { ACTION_EVENT_START_DEFER_MS, startAction, withActionEvent, noteActionEvent, finishAction, failAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
 export {
