@@ -4,7 +4,7 @@ import { InvalidTransition, isTaskState } from '../../domain';
 import { Instance } from '../entities';
 import type { ActionRequester } from '../repos/instance-actions';
 import { checkPatch } from './patch-columns';
-import { RowUpdate, runRowUpdates, SqlParams, type StatementPart } from './row-update';
+import { RowUpdate, runStatementParts, SqlParams, type StatementPart } from './row-update';
 
 const OWNED = ['uuid', 'task_state', 'created_at', 'updated_at', 'deleted_at'] as const;
 
@@ -44,7 +44,7 @@ export async function takeTaskWithAction(
                    ${params.add(ctx.project_id ?? null)}, ${params.add(new Date())}
              WHERE EXISTS (SELECT 1 FROM task) RETURNING 1`,
   };
-  const [won] = await runRowUpdates(ds, [['task', taken], ['action', opened]]);
+  const [won] = await runStatementParts(ds, [['task', taken], ['action', opened]]);
   return won === 1;
 }
 

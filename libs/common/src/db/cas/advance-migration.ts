@@ -29,7 +29,7 @@ export async function advanceMigration(
 
 /**
  * advanceMigration's update, checked and built but not run: to run with other row updates as one statement
- * (runRowUpdates). Throws InvalidTransition as advanceMigration does.
+ * (runStatementParts). Throws InvalidTransition as advanceMigration does.
  */
 export function migrationAdvance(
   ds: Db, params: SqlParams, migrationId: number, from: readonly string[], to: string, by: ServiceRole, patch?: Partial<Migration>,

@@ -5,7 +5,7 @@ import type { Db } from '../db-handle';
 import type { Migration } from '../entities';
 import { instanceUpdateIf, type InstanceExpectation, type InstanceStatePatch } from '../repos/instances';
 import { migrationAdvance } from './advance-migration';
-import { runRowUpdates, SqlParams } from './row-update';
+import { runStatementParts, SqlParams } from './row-update';
 
 /** The record's step: as advanceMigration's arguments. */
 export interface RecordStep {
@@ -33,6 +33,6 @@ export async function advanceMoveAndInstance(db: Db, record: RecordStep, instanc
   const params = new SqlParams();
   const recordUpdate = migrationAdvance(db, params, record.migrationId, record.from, record.to, record.by, record.patch);
   const instanceUpdate = instanceUpdateIf(db, params, instance.uuid, instance.expected, instance.patch).whereSql('EXISTS (SELECT 1 FROM record)');
-  const [recordChanged, instanceChanged] = await runRowUpdates(db, [['record', recordUpdate], ['instance', instanceUpdate]]);
+  const [recordChanged, instanceChanged] = await runStatementParts(db, [['record', recordUpdate], ['instance', instanceUpdate]]);
   return { record: recordChanged === 1, instance: instanceChanged === 1 };
 }

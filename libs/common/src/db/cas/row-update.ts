@@ -111,7 +111,7 @@ export class RowUpdate<T extends ObjectLiteral> implements StatementPart {
 
   /** Runs this update alone; true when it changed exactly one row. */
   async run(): Promise<boolean> {
-    const [changed] = await runRowUpdates(this.db, [['changed', this]]);
+    const [changed] = await runStatementParts(this.db, [['changed', this]]);
     return changed === 1;
   }
 }
@@ -137,7 +137,7 @@ function statementName(text: string): string {
  * WITH part under its name (a later part may depend on an earlier one, e.g. `EXISTS (SELECT 1 FROM record)`). Returns
  * how many rows each changed, in order. All parts see the same snapshot and commit together.
  */
-export async function runRowUpdates(db: Db, parts: readonly (readonly [string, StatementPart])[]): Promise<number[]> {
+export async function runStatementParts(db: Db, parts: readonly (readonly [string, StatementPart])[]): Promise<number[]> {
   const params = parts[0]?.[1].params;
   if (!params || parts.some(([, u]) => u.params !== params)) throw new Error('statement parts run together must share one SqlParams');
   const text = `WITH ${parts.map(([name, u]) => `${name} AS (${u.sql})`).join(', ')} ` +

@@ -63,6 +63,8 @@ export async function withActionEvent<T>(
     // A failure to open is seen (and rethrown) where the event is closed.
     opened.catch(() => undefined);
   }, ACTION_EVENT_START_DEFER_MS);
+  // The step itself keeps the process alive while it runs; this timer alone must not.
+  timer.unref();
   let result: T;
   try {
     result = await fn();
