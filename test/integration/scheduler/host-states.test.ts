@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claimResources, migrate, openDatabase, seed, type FerryDatabase, type InstanceFlavor } from '@ferry/common/db';
+import { claimResources, listServices, migrate, openDatabase, seed, type FerryDatabase, type InstanceFlavor } from '@ferry/common/db';
 import { NoValidHost } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
-import { readPlacementSnapshot, servicesOnDatabaseClock } from '@ferry/common/scheduling';
+import { readPlacementSnapshot } from '@ferry/common/scheduling';
 import { loadHostStates, SchedulerManager } from '@ferry/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { addComputeHost, instanceFlavor, requestSpecFor } from './fixtures';
@@ -68,8 +68,8 @@ describe('scheduler host states on Postgres', () => {
     expect(snap.heldHosts).toEqual(['other-zone', 'up']);
     expect((await readPlacementSnapshot(ds())).heldHosts).toEqual([]);
     expect(snap.now.getTime()).toBeLessThanOrEqual(new Date(now).getTime());
-    const viaOrm = await servicesOnDatabaseClock(ds());
-    expect(snap.services).toEqual(viaOrm.services.map((s) => ({
+    const viaOrm = await listServices(ds());
+    expect(snap.services).toEqual(viaOrm.map((s) => ({
       host: s.host, binary: s.binary, topic: s.topic, disabled: s.disabled, disabled_reason: s.disabled_reason, forced_down: s.forced_down, last_seen_up: s.last_seen_up,
     })));
     expect(snap.services.find((s) => s.host === 'stale')!.last_seen_up).toBeInstanceOf(Date);

@@ -3,24 +3,16 @@
 // (a build's spawn, a cold move's prep, a live migration's destination checks), which claims the next alternate whose
 // compute is up, counting attempts against the same limit.
 import type { DataSource } from 'typeorm';
-import { claimResources, flavorResources, Service, type InstanceFlavor } from '../db';
+import { claimResources, flavorResources, type InstanceFlavor } from '../db';
 import type { RequestSpec } from '../domain';
 import { COMPUTE_BINARY } from '../service/binaries';
-import { serviceState, takesWork, type ServiceRecord } from '../service/status';
-
-/** Every service as the database holds it, with the database's clock (heartbeats are stamped on it). */
-export async function servicesOnDatabaseClock(ds: DataSource): Promise<{ now: Date; services: ServiceRecord[] }> {
-  const { entities, raw } = await ds.getRepository(Service).createQueryBuilder('s')
-    .addSelect('now()', 'db_now').orderBy('s.host', 'ASC').addOrderBy('s.binary', 'ASC')
-    .getRawAndEntities<{ db_now: Date }>();
-  // No service at all: the clock alone.
-  const now = raw[0]?.db_now ?? ((await ds.query('SELECT now() AS now')) as { now: Date }[])[0]!.now;
-  return { now: new Date(now), services: entities };
-}
+import { serviceState, takesWork } from '../service/status';
+import { readPlacementSnapshot } from './placement-snapshot';
 
 /** Compute hosts whose service takes work now (the scheduler's ComputeFilter applies the same rule). */
 export async function usableComputeHosts(ds: DataSource, serviceDownSeconds: number): Promise<Set<string>> {
-  const { now, services } = await servicesOnDatabaseClock(ds);
+  // The services judged on the database clock their heartbeats were stamped on.
+  const { now, services } = await readPlacementSnapshot(ds);
   return new Set(services.filter((s) => s.binary === COMPUTE_BINARY && takesWork(serviceState(s, now, serviceDownSeconds))).map((s) => s.host));
 }
 

@@ -2,9 +2,9 @@
 import type { DataSource } from 'typeorm';
 import { InvalidTransition, isTaskState } from '../../domain';
 import { Instance } from '../entities';
-import type { ActionRequester } from '../repos/instance-actions';
+import { actionOpening, type ActionRequester } from '../repos/instance-actions';
 import { checkPatch } from './patch-columns';
-import { RowUpdate, runStatementParts, SqlParams, type StatementPart } from './row-update';
+import { RowUpdate, runStatementParts, SqlParams } from './row-update';
 
 const OWNED = ['uuid', 'task_state', 'created_at', 'updated_at', 'deleted_at'] as const;
 
@@ -37,14 +37,7 @@ export async function takeTaskWithAction(
 ): Promise<boolean> {
   const params = new SqlParams();
   const taken = instanceTaskAdvance(ds, params, task.uuid, task.from, task.to, task.patch, task.remember);
-  const opened: StatementPart = {
-    params,
-    sql: `INSERT INTO instance_actions (action, instance_uuid, request_id, user_id, project_id, start_time)
-            SELECT ${params.add(action)}, ${params.add(task.uuid)}::uuid, ${params.add(ctx.request_id)}, ${params.add(ctx.user_id ?? null)},
-                   ${params.add(ctx.project_id ?? null)}, ${params.add(new Date())}
-             WHERE EXISTS (SELECT 1 FROM task) RETURNING 1`,
-  };
-  const [won] = await runStatementParts(ds, [['task', taken], ['action', opened]]);
+  const [won] = await runStatementParts(ds, [['task', taken], ['action', actionOpening(params, ctx, task.uuid, action, 'task')]]);
   return won === 1;
 }
 

@@ -32,10 +32,14 @@ export class RowUpdate<T extends ObjectLiteral> implements StatementPart {
     this.meta = metadataOf(db, entity);
   }
 
-  private column(property: string): string {
+  private columnOf(property: string): EntityMetadata['columns'][number] {
     const column = this.meta.findColumnWithPropertyName(property);
     if (!column) throw new Error(`${this.meta.tableName}: no column ${property}`);
-    return `"${column.databaseName}"`;
+    return column;
+  }
+
+  private column(property: string): string {
+    return `"${this.columnOf(property).databaseName}"`;
   }
 
   /** Sets each property of `patch` that is not undefined, converted as the ORM writes it (JSON columns, transformers). */
@@ -43,8 +47,7 @@ export class RowUpdate<T extends ObjectLiteral> implements StatementPart {
     const { driver } = dataSourceOf(this.db);
     for (const [property, value] of Object.entries(patch)) {
       if (value === undefined) continue;
-      const column = this.meta.findColumnWithPropertyName(property);
-      if (!column) throw new Error(`${this.meta.tableName}: no column ${property}`);
+      const column = this.columnOf(property);
       this.sets.push(`"${column.databaseName}" = ${this.params.add(driver.preparePersistentValue(value, column))}`);
     }
     return this;

@@ -1,6 +1,7 @@
 // The per-server action log: the API opens an action per request, services record its events (steps).
 import type { DataSource } from 'typeorm';
 import { InstanceAction, InstanceActionEvent } from '../entities';
+import { runStatementParts, SqlParams, type StatementPart } from '../cas/row-update';
 import { queryPrepared } from '../prepared';
 import { recordFinishedEvent } from './finished-events';
 
@@ -11,21 +12,23 @@ export interface ActionRequester {
   project_id?: string | null;
 }
 
-/** Opens the action a request performs on an instance (e.g. "create", "stop", "resize"). */
-export async function startAction(ds: DataSource, ctx: ActionRequester, instanceUuid: string, action: string): Promise<InstanceAction> {
-  // One INSERT … RETURNING: this runs on every accepted request, and save() would add a transaction around it.
-  const [row] = await ds
-    .createQueryBuilder()
-    .insert()
-    .into(InstanceAction)
-    .values({
-      action, instance_uuid: instanceUuid, request_id: ctx.request_id,
-      user_id: ctx.user_id ?? null, project_id: ctx.project_id ?? null, start_time: new Date(), finish_time: null, message: null,
-    })
-    .returning('*')
-    .execute()
-    .then((r) => r.raw as Record<string, unknown>[]);
-  return ds.getRepository(InstanceAction).create(row as Partial<InstanceAction>);
+/**
+ * The INSERT that opens the action a request performs on an instance, as a part of a statement; with `onlyIf`, only
+ * when the earlier part of that name changed a row (e.g. the task the request had to win).
+ */
+export function actionOpening(params: SqlParams, ctx: ActionRequester, instanceUuid: string, action: string, onlyIf?: string): StatementPart {
+  return {
+    params,
+    sql: `INSERT INTO instance_actions (action, instance_uuid, request_id, user_id, project_id, start_time)
+            SELECT ${params.add(action)}, ${params.add(instanceUuid)}::uuid, ${params.add(ctx.request_id)}, ${params.add(ctx.user_id ?? null)},
+                   ${params.add(ctx.project_id ?? null)}, ${params.add(new Date())}
+            ${onlyIf ? `WHERE EXISTS (SELECT 1 FROM ${onlyIf})` : ''} RETURNING 1`,
+  };
+}
+
+/** Opens the action a request performs on an instance (e.g. "create", "stop", "resize"): one prepared INSERT. */
+export async function startAction(ds: DataSource, ctx: ActionRequester, instanceUuid: string, action: string): Promise<void> {
+  await runStatementParts(ds, [['action', actionOpening(new SqlParams(), ctx, instanceUuid, action)]]);
 }
 
 async function findAction(ds: DataSource, requestId: string, instanceUuid: string): Promise<InstanceAction | null> {
