@@ -345,6 +345,10 @@ export const SETTINGS = {
     env: 'FERRY_API_LIST_TIMEOUT_MS', default: 5000, parse: int(100, 600_000),
     doc: 'Statement timeout of a server listing that filters by a regular expression (name, hostname, ...), in milliseconds: a costly pattern is answered 400 instead of holding a database connection.',
   } as Setting<number>,
+  apiListConcurrency: {
+    env: 'FERRY_API_LIST_CONCURRENCY', default: 2, parse: int(1, 256),
+    doc: 'Server listings (GET /servers, /servers/detail) one API process builds at once; more wait their turn, first come first served. A listing holds up to 1,000 rows, their views and their JSON in memory: admitting a few at a time bounds that memory and answers a burst of listings in the order it came, instead of letting a few wait many times longer than the rest. Other requests never wait behind listings.',
+  } as Setting<number>,
   reconcileIntervalSeconds: {
     env: 'FERRY_RECONCILE_INTERVAL', default: 60, parse: int(1, 86400),
     doc: 'Seconds between reconciler passes (the scheduler\'s and each compute\'s; one also runs at service start). A pass re-drives from the database every open task or move record left longer than its step\'s deadline below (a lost cast).',

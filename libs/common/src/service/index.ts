@@ -6,3 +6,4 @@ export * from './rpc-service';
 export * from './status';
 export * from './binaries';
 export * from './periodic-task';
+export * from './slots';

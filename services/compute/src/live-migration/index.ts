@@ -6,6 +6,5 @@ export { liveMigration, startLiveMigration, LIVE_MIGRATION_EVENT } from './sourc
 export { liveMigrationAbort, liveMigrationForceComplete } from './steer';
 export { recoverLiveMoves, settleUnsettledLiveMoves } from './recovery';
 export { dropIncomingFromDownSources } from './orphaned-incoming';
-export { Slots } from './slots';
 export { LiveMigrationsHere } from './live-state';
 export { downtimeSteps, downtimeAt, completionTimeoutSeconds } from './downtime-ramp';

@@ -1,8 +1,8 @@
 // What this host's live migrations keep in memory while they run as its source: the job handles abort and
 // force-complete reach, the runs a stopping service waits for, the slots of max_concurrent_live_migrations and the
 // waits for them. Owned by live-migration/; other flows only ask whether a migration runs here.
+import { Slots } from '@ferry/common/service';
 import type { LiveJobHandle } from './job-handle';
-import { Slots } from './slots';
 
 export class LiveMigrationsHere {
   /** Live migrations this host runs as the source from just before `running`, by migration id. */

@@ -1,5 +1,6 @@
 // The servers resource: create, list, show, update, delete, and the action endpoint.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Slots, withSlot } from '@ferry/common/service';
 import type { RoutesPlugin } from '../../api-deps';
 import { jsonBytes } from '../../http/json-bytes';
 import { runServerAction } from './actions';
@@ -17,8 +18,12 @@ export { findVisibleInstance } from './lookup';
 export const serverRoutes: RoutesPlugin = async (app, { deps }) => {
   const rpc = serverRpc(deps);
   app.post('/servers', (req, reply) => createServer(deps, rpc, req, reply));
-  app.get('/servers', async (req, reply) => jsonBytes(reply, await listServers(deps, req, false)));
-  app.get('/servers/detail', async (req, reply) => jsonBytes(reply, await listServers(deps, req, true)));
+  // A listing is read, built and encoded holding a slot: its memory peaks within it (api_list_concurrency).
+  const listings = new Slots(deps.config.apiListConcurrency);
+  const list = (detail: boolean) => (req: FastifyRequest, reply: FastifyReply) =>
+    withSlot(listings, async () => jsonBytes(reply, await listServers(deps, req, detail)));
+  app.get('/servers', list(false));
+  app.get('/servers/detail', list(true));
   app.get('/servers/:server_id', (req: ServerRequest) => showServer(deps, req));
   app.put('/servers/:server_id', (req: ServerRequest) => updateServer(deps, req));
   app.delete('/servers/:server_id', (req: ServerRequest, reply) => deleteServer(deps, rpc, req, reply));

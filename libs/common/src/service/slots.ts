@@ -1,5 +1,6 @@
-// A counting semaphore: at most N live migrations run on a source host at once; the rest wait in `queued`, first come
-// first served. A waiter can leave the queue (its migration was aborted, or the service is stopping).
+// A counting semaphore, first come first served: at most N holders at once (a source host's live migrations, an API
+// process's server listings); the rest wait in order. A waiter can leave the queue (its work was aborted, or the service
+// is stopping).
 export class Slots {
   private used = 0;
   private readonly waiting: (() => void)[] = [];
@@ -43,5 +44,15 @@ export class Slots {
 
   get queued(): number {
     return this.waiting.length;
+  }
+}
+
+/** Runs `work` holding one of `slots`, waiting its turn first; the slot is released however `work` ends. */
+export async function withSlot<T>(slots: Slots, work: () => Promise<T>): Promise<T> {
+  await slots.acquire();
+  try {
+    return await work();
+  } finally {
+    slots.release();
   }
 }
