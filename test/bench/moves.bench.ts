@@ -11,15 +11,16 @@
  *     figures below add them to this process's, so per-move counts mean the same in both layouts.
  * The requester (the API's role) has its own pool of 10. Periodic power sync
  * and resource reports are off (interval 3600 s) and heartbeats slowed to 30 s, so the database sees the moves only.
- * 500 servers (+3 probes) of a zero-disk flavor are built through the scheduler in batches of 50. Each move is
+ * 500 servers (+15 probes) of a zero-disk flavor are built through the scheduler in batches of 50. Each move is
  * requested as the API does it (CAS to resize_prep with both flavors and the instance action in one statement,
  * migrate_server cast to the scheduler); all 500 at once. Latency per move = guest_started.at (written by the same statement that sets the
  * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
  * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
  * 4 casts × RTT + 13 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
- * against the statements three probe moves actually send (pg's Client#query is wrapped to count them).
- * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL override the move count and the services' pool size;
+ * against the statements the probe moves actually send (pg's Client#query is wrapped to count them).
+ * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL, _PROBES override the move count, the services' pool size
+ * and the number of probes;
  * FERRY_BENCH_MOVES_PROCESSES=1|2 chooses the layout above; FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of
  * this process, not the compute process, over the 500-move run there).
  */
@@ -37,7 +38,8 @@ import { diff, SqlCounter, sum, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
 
 const MOVES = Number(process.env.FERRY_BENCH_MOVES_COUNT ?? 500);
-const PROBES = 3;
+/** Probe moves, one at a time before the run: their median is the unloaded latency (FERRY_BENCH_MOVES_PROBES). */
+const PROBES = Number(process.env.FERRY_BENCH_MOVES_PROBES ?? 15);
 const HOST_COUNT = 20;
 const POOL = Number(process.env.FERRY_BENCH_MOVES_POOL ?? 20);
 const PROCESSES = Number(process.env.FERRY_BENCH_MOVES_PROCESSES ?? 1);
@@ -252,8 +254,8 @@ async function main(): Promise<void> {
       probeNotifications.push(notes(after.tally) - notes(before.tally));
     }
     console.log('');
-    console.log(`${PROBES} probe moves, one at a time: request → finished ${probeLatency.map((l) => `${l} ms`).join(', ')}`);
-    console.log(`  casts per move: ${[...probeCasts[0]].filter(([, n]) => n > 0).map(([m, n]) => `${m} ${n}`).join(', ')}; notifications per move: ${probeNotifications.join(', ')}`);
+    console.log(`${PROBES} probe moves, one at a time: request → finished p50 ${percentile(probeLatency, 0.5)} ms, min ${Math.min(...probeLatency)} ms, max ${Math.max(...probeLatency)} ms (${probeLatency.map((l) => `${l}`).join(', ')} ms)`);
+    console.log(`  casts per move: ${[...probeCasts[0]].filter(([, n]) => n > 0).map(([m, n]) => `${m} ${n}`).join(', ')}; notifications per move: ${[...new Set(probeNotifications)].join(', ')}`);
     console.log(`  SQL per whole move (measured): ${countLine(probeSql[0], 1)}`);
     console.log(`  writes counted from the code: ${WRITES} to \`finished\` + ${WRITES_AFTER_FINISHED} after = ${WRITES + WRITES_AFTER_FINISHED}:`);
     for (const [what, n] of WRITES_TO_FINISHED) console.log(`    ${String(n).padStart(2)}  ${what}`);
