@@ -1,5 +1,6 @@
 // Where a fake VM lives on disk, written atomically so it outlives a crashed compute.
-import { open, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../atomic-file';
 
@@ -38,11 +39,15 @@ export async function writeVmRecord(dir: string, record: FakeVmRecord): Promise<
   await writeFileAtomic(join(dir, STATE_FILE), `${JSON.stringify(record, null, 2)}\n`);
 }
 
-/** The VM's record, or undefined when the directory holds none (never defined, or a spawn cut short). */
+/**
+ * The VM's record, or undefined when the directory holds none (never defined, or a spawn cut short). Read at almost
+ * every driver step, so read synchronously: a state file is a few hundred bytes in the page cache, and reading it
+ * in place costs a fraction of the four thread-pool round trips an asynchronous read takes.
+ */
 export async function readVmRecord(dir: string): Promise<FakeVmRecord | undefined> {
   let text: string;
   try {
-    text = await readFile(join(dir, STATE_FILE), 'utf8');
+    text = readFileSync(join(dir, STATE_FILE), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
