@@ -347,7 +347,7 @@ export const SETTINGS = {
   } as Setting<number>,
   apiListConcurrency: {
     env: 'FERRY_API_LIST_CONCURRENCY', default: 2, parse: int(1, 256),
-    doc: 'Server listings (GET /servers, /servers/detail) one API process builds at once; more wait their turn, first come first served. A listing holds up to 1,000 rows, their views and their JSON in memory: admitting a few at a time bounds that memory and answers a burst of listings in the order it came, instead of letting a few wait many times longer than the rest. Other requests never wait behind listings.',
+    doc: 'Server listings (GET /servers, /servers/detail) one API process builds at once; more wait their turn, first come first served. A listing holds up to 1,000 rows, their views and their JSON in memory: admitting a few at a time bounds that memory and answers a burst of listings in the order it came, instead of letting a few wait many times longer than the rest. A turn covers the query too (run unbounded, 64 concurrent listings starve some of them in the database for seconds), so a listing held up by a costly filter keeps its turn for at most FERRY_API_LIST_TIMEOUT_MS. Other requests never wait behind listings.',
   } as Setting<number>,
   reconcileIntervalSeconds: {
     env: 'FERRY_RECONCILE_INTERVAL', default: 60, parse: int(1, 86400),
