@@ -1,7 +1,7 @@
 // DELETE in every task state, as the API asks it (task `deleting`, then terminate_instance to the host the instance
 // names): during each phase of a cold move, a live migration running or queued, a build and a power action. After
 // each, nothing is left: no VM or disk on any host, no claim, the move's record over, no fault, no step in error.
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import {
   advanceInstanceTask, advanceMigration, getActionWithEvents, listAllocations, listInstanceFaults, Migration, startAction, type Instance, type InstanceFlavor,
 } from '@ferry/common/db';
@@ -113,7 +113,9 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
       const found: string[] = [];
       for (const host of HOSTS) {
         if (await cluster.driver(host).getVm(uuid)) found.push(`VM on ${host}`);
-        if (await exists(cluster.driver(host).vmDir(uuid))) found.push(`files on ${host}`);
+        // What the directory holds says which step left it (a disk, a half-written state file, nothing).
+        const dir = cluster.driver(host).vmDir(uuid);
+        if (await exists(dir)) found.push(`files on ${host}: [${(await readdir(dir).catch((err: Error) => [err.message])).join(', ')}]`);
       }
       for (const a of await listAllocations(cluster.ds, { consumer_uuid: uuid })) found.push(`claim on ${a.host}`);
       return found;
