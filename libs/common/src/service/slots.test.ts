@@ -1,4 +1,4 @@
-import { Slots, withSlot } from './slots';
+import { Slots } from './slots';
 
 it('lets N holders in, queues the rest in order, and hands a released slot to the next waiter', async () => {
   const slots = new Slots(2);
@@ -40,23 +40,3 @@ it('lets a waiter leave the queue: it holds nothing, and the next release goes t
   expect(slots.inUse).toBe(0);
 });
 
-it('withSlot runs the work holding a slot and releases it however the work ends', async () => {
-  const slots = new Slots(1);
-  await expect(withSlot(slots, async () => {
-    expect(slots.inUse).toBe(1);
-    throw new Error('refused');
-  })).rejects.toThrow('refused');
-  expect(slots.inUse).toBe(0);
-  const order: string[] = [];
-  let finishFirst!: () => void;
-  const first = withSlot(slots, () => new Promise<void>((r) => { order.push('first'); finishFirst = r; }));
-  const second = withSlot(slots, async () => { order.push('second'); return 2; });
-  await Promise.resolve();
-  expect(order).toEqual(['first']);
-  expect(slots.queued).toBe(1);
-  finishFirst();
-  await first;
-  expect(await second).toBe(2);
-  expect(order).toEqual(['first', 'second']);
-  expect(slots.inUse).toBe(0);
-});

@@ -47,12 +47,3 @@ export class Slots {
   }
 }
 
-/** Runs `work` holding one of `slots`, waiting its turn first; the slot is released however `work` ends. */
-export async function withSlot<T>(slots: Slots, work: () => Promise<T>): Promise<T> {
-  await slots.acquire();
-  try {
-    return await work();
-  } finally {
-    slots.release();
-  }
-}

@@ -1,6 +1,7 @@
 // Server listings are built api_list_concurrency at a time, first come first served; other requests never wait behind
-// them, and a listing that fails gives its turn back.
+// them, a listing that fails gives its turn back, and one whose client hung up while it waited is skipped.
 import pg from 'pg';
+import { processMetrics } from '@ferry/common/metrics';
 import { startAssembledApi, type AssembledApi } from '../../../support/assembled-api';
 
 describe('server listing admission (api_list_concurrency 1)', () => {
@@ -8,14 +9,17 @@ describe('server listing admission (api_list_concurrency 1)', () => {
   let admin: string;
 
   beforeAll(async () => {
-    api = await startAssembledApi({ apiListConcurrency: 1 });
+    // A listing filtered by a regular expression gives up after 300 ms: long enough to see who waits behind it.
+    api = await startAssembledApi({ apiListConcurrency: 1, apiListTimeoutMs: 300 });
     admin = await api.login('admin');
   });
   afterAll(async () => {
     await api?.close();
   });
 
-  const get = (path: string) => fetch(`${api.url}/compute/v2.1${path}`, { headers: { 'x-auth-token': admin } });
+  const metric = async (name: string) => (await processMetrics.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
+  const abandoned = () => metric('ferry_api_listings_abandoned_total');
+  const get = (path: string, signal?: AbortSignal) => fetch(`${api.url}/compute/v2.1${path}`, { headers: { 'x-auth-token': admin }, signal });
 
   /** Another session holding the instances table: a listing that reaches the database waits on its lock. */
   async function holdInstances(): Promise<{ waiting(): Promise<number>; release(): Promise<void> }> {
@@ -56,6 +60,7 @@ describe('server listing admission (api_list_concurrency 1)', () => {
       // Time enough for the second listing to reach the database, were it let through.
       await new Promise((r) => setTimeout(r, 300));
       expect(await lock.waiting()).toBe(1);
+      expect(await metric('ferry_api_listings_waiting')).toBe(1);
       // A request that is not a listing does not queue behind the one holding the turn.
       const flavors = await get('/flavors');
       expect(flavors.status).toBe(200);
@@ -66,6 +71,31 @@ describe('server listing admission (api_list_concurrency 1)', () => {
     expect((await first!).status).toBe(200);
     expect((await second!).status).toBe(200);
     expect(answered).toEqual(['first', 'second']);
+    expect(await metric('ferry_api_listings_waiting')).toBe(0);
+  });
+
+  it('skips a listing whose client hung up while it waited, and counts it', async () => {
+    const abandonedBefore = await abandoned();
+    const lock = await holdInstances();
+    try {
+      // The first holds the turn, waiting on the lock until its 300 ms statement timeout answers 400.
+      const first = get('/servers?name=first');
+      await until(async () => (await lock.waiting()) === 1);
+      const leaving = new AbortController();
+      const second = get('/servers?name=second', leaving.signal).catch((err: Error) => err.name);
+      const third = get('/servers');
+      await new Promise((r) => setTimeout(r, 100));
+      leaving.abort();
+      expect(await second).toBe('AbortError');
+      expect((await first).status).toBe(400);
+      // The third takes the turn the second gave away, and waits on the lock.
+      await until(async () => (await lock.waiting()) === 1);
+      await lock.release();
+      expect((await third).status).toBe(200);
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+    expect(await abandoned()).toBe(abandonedBefore + 1);
   });
 
   it('gives the turn back when a listing is refused: the next one is answered', async () => {

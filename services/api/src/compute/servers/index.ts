@@ -1,11 +1,11 @@
 // The servers resource: create, list, show, update, delete, and the action endpoint.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Slots, withSlot } from '@ferry/common/service';
 import type { RoutesPlugin } from '../../api-deps';
 import { jsonBytes } from '../../http/json-bytes';
 import { runServerAction } from './actions';
 import { createServer } from './create';
 import { deleteServer } from './delete';
+import { ListingTurns } from './listing-turns';
 import { listServers, showServer } from './read';
 import { serverRpc } from './rpc';
 import { updateServer } from './update';
@@ -18,10 +18,10 @@ export { findVisibleInstance } from './lookup';
 export const serverRoutes: RoutesPlugin = async (app, { deps }) => {
   const rpc = serverRpc(deps);
   app.post('/servers', (req, reply) => createServer(deps, rpc, req, reply));
-  // A listing is read, built and encoded holding a slot: its memory peaks within it (api_list_concurrency).
-  const listings = new Slots(deps.config.apiListConcurrency);
-  const list = (detail: boolean) => (req: FastifyRequest, reply: FastifyReply) =>
-    withSlot(listings, async () => jsonBytes(reply, await listServers(deps, req, detail)));
+  // A listing is read, built and encoded in its turn: its memory peaks within it.
+  const turns = new ListingTurns(deps.config.apiListConcurrency);
+  const list = (detail: boolean) => async (req: FastifyRequest, reply: FastifyReply) =>
+    (await turns.take(reply, async () => jsonBytes(reply, await listServers(deps, req, detail)))) ?? reply.hijack();
   app.get('/servers', list(false));
   app.get('/servers/detail', list(true));
   app.get('/servers/:server_id', (req: ServerRequest) => showServer(deps, req));
