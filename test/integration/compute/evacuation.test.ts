@@ -215,6 +215,16 @@ describe('evacuation (amqp, postgres)', () => {
     expect(await cluster.instance(stays.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
   });
 
+  it('a guest the fence paused while its build was finishing runs again when the fence lifts', async () => {
+    const vm = await buildOn('compute-1');
+    // The database as it is between the spawn and the write that makes the instance ACTIVE: the guest already runs.
+    await cluster.ds.query(`UPDATE instances SET vm_state = 'building', task_state = 'spawning' WHERE uuid = $1`, [vm.uuid]);
+    await cluster.ds.query(`UPDATE services SET forced_down = true WHERE host = 'compute-1'`);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.PAUSED, 25_000);
+    await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
+    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.RUNNING, 25_000);
+  });
+
   it('on shared storage the destination defines the guest on the same disk, and the returning source keeps it', async () => {
     // compute-2 sees compute-1's instance directory: the same storage id, as hosts on one NFS export.
     await cluster.stopCompute('compute-2');

@@ -60,6 +60,12 @@ export async function fenceSelf(c: ComputeContext, path: string, why: string, is
 }
 
 /**
+ * The vm_states in which the database wants the guest running. A build counts: a guest the fence paused between its
+ * spawn and the write that makes it ACTIVE would otherwise stay paused under an ACTIVE instance.
+ */
+const RUNNING_VM_STATES: ReadonlySet<string> = new Set([VM_STATES.ACTIVE, VM_STATES.BUILDING, VM_STATES.RESCUED, VM_STATES.RESIZED]);
+
+/**
  * Back in touch with the database: fence first (a guest evacuated away is destroyed, one being evacuated stays held),
  * then resume each guest this host paused that the database still places here with no move open.
  */
@@ -78,7 +84,7 @@ export async function unfenceSelf(c: ComputeContext, path: string): Promise<{ re
       continue;
     }
     // Only what the database wants running runs again (a pause asked for meanwhile stays).
-    if (vm?.power_state === POWER_STATES.PAUSED && instance.vm_state === VM_STATES.ACTIVE) await c.driver.unpause(uuid);
+    if (vm?.power_state === POWER_STATES.PAUSED && RUNNING_VM_STATES.has(instance.vm_state)) await c.driver.unpause(uuid);
     c.fencedGuests.delete(uuid);
     resumed.push(uuid);
   }
