@@ -39,4 +39,3 @@ it('lets a waiter leave the queue: it holds nothing, and the next release goes t
   expect(await slots.acquire(leaving.signal)).toBe(false);
   expect(slots.inUse).toBe(0);
 });
-

@@ -46,4 +46,3 @@ export class Slots {
     return this.waiting.length;
   }
 }
-

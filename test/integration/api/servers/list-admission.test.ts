@@ -57,10 +57,10 @@ describe('server listing admission (api_list_concurrency 1)', () => {
       first = get('/servers').then((r) => (answered.push('first'), r));
       await until(async () => (await lock.waiting()) === 1);
       second = get('/servers/detail').then((r) => (answered.push('second'), r));
+      await until(async () => (await metric('ferry_api_listings_waiting')) === 1);
       // Time enough for the second listing to reach the database, were it let through.
       await new Promise((r) => setTimeout(r, 300));
       expect(await lock.waiting()).toBe(1);
-      expect(await metric('ferry_api_listings_waiting')).toBe(1);
       // A request that is not a listing does not queue behind the one holding the turn.
       const flavors = await get('/flavors');
       expect(flavors.status).toBe(200);
@@ -83,10 +83,11 @@ describe('server listing admission (api_list_concurrency 1)', () => {
       await until(async () => (await lock.waiting()) === 1);
       const leaving = new AbortController();
       const second = get('/servers?name=second', leaving.signal).catch((err: Error) => err.name);
-      const third = get('/servers');
-      await new Promise((r) => setTimeout(r, 100));
+      await until(async () => (await metric('ferry_api_listings_waiting')) === 1);
       leaving.abort();
       expect(await second).toBe('AbortError');
+      await until(async () => (await metric('ferry_api_listings_waiting')) === 0);
+      const third = get('/servers');
       expect((await first).status).toBe(400);
       // The third takes the turn the second gave away, and waits on the lock.
       await until(async () => (await lock.waiting()) === 1);

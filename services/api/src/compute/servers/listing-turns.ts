@@ -27,6 +27,8 @@ export class ListingTurns {
   async take(reply: FastifyReply, answer: () => Promise<Buffer>): Promise<Buffer | undefined> {
     const gone = new AbortController();
     reply.raw.once('close', () => gone.abort());
+    // Gone already (while it was authenticated, say): the close event has passed.
+    if (!reply.raw.socket || reply.raw.socket.destroyed) gone.abort();
     waiting.inc();
     const admitted = await this.slots.acquire(gone.signal);
     waiting.dec();
