@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadConfig, type FerryConfig } from '@ferry/common/config';
 import {
-  advanceInstanceTask, createMigration, Flavor, Instance, migrate, openDatabase, seed, startAction, takeTaskWithAction, type FerryDatabase, type InstanceFlavor,
+  createMigration, Flavor, Instance, migrate, openDatabase, seed, startAction, takeTaskWithAction, type FerryDatabase, type InstanceFlavor,
   type Migration,
 } from '@ferry/common/db';
 import { MOVE_REQUESTED_HOST_KEY, type LiveMigrationRequestData } from '@ferry/common/domain';
@@ -283,11 +283,12 @@ export class BenchCluster {
     return m;
   }
 
-  /** What the API does for stop: win powering-off, open the `stop` action, cast stop_instance to the instance's host. */
+  /** What the API does for stop: win powering-off and open the `stop` action in one statement, cast stop_instance to the instance's host. */
   async requestStop(instance: Instance): Promise<void> {
-    if (!(await advanceInstanceTask(this.apiDs, instance.uuid, [null], 'powering-off'))) throw new Error(`instance ${instance.uuid} is busy`);
     const ctx = newRequestContext({ user_id: 'demo', project_id: 'demo' });
-    await startAction(this.apiDs, ctx, instance.uuid, 'stop');
+    if (!(await takeTaskWithAction(this.apiDs, { uuid: instance.uuid, from: [null], to: 'powering-off' }, ctx, 'stop'))) {
+      throw new Error(`instance ${instance.uuid} is busy`);
+    }
     await this.compute.stopInstance(ctx, instance.host!, instance.uuid);
   }
 
