@@ -17,10 +17,11 @@
  * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
  * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
- * 4 casts × RTT + 13 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
+ * 4 casts × RTT + 12 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements the probe moves actually send (pg's Client#query is wrapped to count them).
  * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL, _PROBES override the move count, the services' pool size
- * and the number of probes;
+ * and the number of probes; FERRY_BENCH_MOVES_TRACE=1 prints the last probe's statements, casts, notifications and
+ * driver calls on a timeline, in the one-process layout;
  * FERRY_BENCH_MOVES_PROCESSES=1|2 chooses the layout above; FERRY_BENCH_MOVES_PROFILE=<dir> writes a CPU profile of
  * this process, not the compute process, over the 500-move run there).
  */
@@ -36,6 +37,7 @@ import { RunProfile } from './support/run-profile';
 import { pipelined, sequential, startRawRpc } from './support/raw-rpc';
 import { diff, SqlCounter, sum, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
+import { timeline, tracing } from './support/timeline';
 
 const MOVES = Number(process.env.FERRY_BENCH_MOVES_COUNT ?? 500);
 /** Probe moves, one at a time before the run: their median is the unloaded latency (FERRY_BENCH_MOVES_PROBES). */
@@ -55,12 +57,12 @@ const CASTS = ['migrate_server', 'prep_resize', 'resize_instance', 'finish_resiz
  */
 const WRITES_TO_FINISHED: readonly (readonly [string, number])[] = [
   ['API: instance CAS to resize_prep with the instance action (takeTaskWithAction, one statement)', 1],
-  ['scheduler migrate_server: claim (one call of ferry_claim_resources), action event (one INSERT as the step ends)', 2],
-  ['dest prep_resize: action event (one INSERT as the step ends), INSERT migration (createMigration)', 2],
+  ['scheduler migrate_server: claim (one call of ferry_claim_resources), action event (one INSERT as the step ends, alongside the prep_resize cast)', 2],
+  ['dest prep_resize: action event (one INSERT as the step ends), INSERT migration (createMigration), the two at once', 2],
   ['source resize_instance: record → migrating with instance → resize_migrating (advanceMoveAndInstance, one statement)', 1],
-  ['  phase_timings: copy_pass_1 start, guest_stopped with pass 1\'s end (patchMigration); pass 2 rides on post-migrating', 2],
+  ['  phase_timings: copy_pass_1 start (patchMigration); pass 1\'s end, guest_stopped and the empty pass 2 ride on post-migrating', 1],
   ['  copy progress: record + instance in one statement, unchanged figures not rewritten (DiskProgressWriter)', 1],
-  ['  action event (one INSERT as the step ends), record → post-migrating with instance → resize_migrated (one statement)', 2],
+  ['  action event (one INSERT as the step ends), record → post-migrating with instance → resize_migrated (one statement), the two at once', 2],
   ['dest finish_resize: instance → resize_finish, record → finished with instance → VERIFY_RESIZE (one statement)', 2],
 ];
 const WRITES = WRITES_TO_FINISHED.reduce((n, [, k]) => n + k, 0);
@@ -180,6 +182,32 @@ async function pollFinished(
   return { finished: [...finished].map(([uuid, at]) => ({ uuid, at })), errors };
 }
 
+/** The traced move's events, then the time its statements, driver calls and casts (sent → received) took, each summed. */
+function printTimeline(events: readonly { t: number; label: string }[], latencyMs: number): void {
+  console.log(`timeline of the last probe move (request → finished ${latencyMs} ms; times in ms from the request):`);
+  let prev = 0;
+  const open = new Map<string, number[]>();
+  const spent = { sql: 0, driver: 0, 'cast → received': 0 };
+  const begin = (key: string, t: number) => open.set(key, [...(open.get(key) ?? []), t]);
+  const end = (key: string, t: number, into: keyof typeof spent) => {
+    const started = open.get(key)?.shift();
+    if (started !== undefined) spent[into] += t - started;
+  };
+  for (const e of events) {
+    console.log(`  ${e.t.toFixed(2).padStart(8)}  +${(e.t - prev).toFixed(2).padStart(6)}  ${e.label}`);
+    prev = e.t;
+    const [kind, rest] = [e.label.slice(0, e.label.indexOf(' ')), e.label.slice(e.label.indexOf(' ') + 1)];
+    if (kind === 'sql>' || kind === 'driver>') begin(`${kind.slice(0, -1)} ${rest}`, e.t);
+    else if (kind === 'sql<') end(`sql ${rest}`, e.t, 'sql');
+    else if (kind === 'driver<') end(`driver ${rest}`, e.t, 'driver');
+    else if (kind === 'cast>') begin(`cast ${rest}`, e.t);
+    else if (kind === 'recv') end(`cast ${rest.split(' on ')[0]}`, e.t, 'cast → received');
+  }
+  const finishedAt = latencyMs;
+  console.log(`  summed over the whole trace (overlaps counted twice; the trace's own stack walks slow each statement): ` +
+    Object.entries(spent).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ') + `; request → finished ${finishedAt} ms`);
+}
+
 function countLine(c: SqlCounts, per: number): string {
   const f = (n: number) => (n / per).toFixed(1);
   return `${f(c.inserts + c.updates + c.deletes + c.combinedWrites)} writes (${f(c.inserts)} INSERT, ${f(c.updates)} UPDATE, ${f(c.deletes)} DELETE, ` +
@@ -241,12 +269,15 @@ async function main(): Promise<void> {
     for (const uuid of uuids.slice(MOVES)) {
       const before = await countsNow(cluster, counter);
       const requested = Date.now();
+      const traced = tracing && uuid === uuids[uuids.length - 1];
+      if (traced) timeline.start();
       await cluster.requestMove(byUuid.get(uuid)!);
       const { finished, errors } = await pollFinished(cluster, poller, [uuid], 30_000);
       if (errors.length > 0 || finished.length === 0) throw new Error(`probe move failed: ${errors.join('; ') || 'timeout'}`);
       probeLatency.push(finished[0].at - requested);
       // Let the steps after `finished` land too: the count below is the whole move.
       await sleep(200);
+      if (traced) printTimeline(timeline.stop(), finished[0].at - requested);
       const after = await countsNow(cluster, counter);
       probeSql.push(diff(after.sql, before.sql));
       probeCasts.push(new Map([...after.tally.casts].map(([m, n]) => [m, n - (before.tally.casts.get(m) ?? 0)])));

@@ -1,5 +1,5 @@
 // evacuate_server: claim a destination for the evacuation the API recorded, and hand the rebuild to that host.
-import { advanceMigration, getMigrationAndInstance, recordInstanceFault } from '@ferry/common/db';
+import { advanceMigration, getMigrationAndInstance, recordInstanceFault, type EventedResult } from '@ferry/common/db';
 import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import type { EvacuationRequestData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -34,9 +34,9 @@ export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: Request
     return;
   }
   const spec = moveRequestSpec(instance, instance.flavor, data.requested_host);
-  let selection: Selection;
+  let claimed: EventedResult<Selection>;
   try {
-    selection = await claimMoveDestination(deps, ctx, instance, spec, EVACUATE_EVENT, data.force === true);
+    claimed = await claimMoveDestination(deps, ctx, instance, spec, EVACUATE_EVENT, data.force === true);
   } catch (err) {
     const fault = noDestinationFault(err);
     if (!(await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: fault.message.slice(0, 2000) }))) return;
@@ -46,9 +46,14 @@ export async function evacuateServer(deps: EvacuationSchedulerDeps, ctx: Request
     await reportNoDestination(deps, instance, err, { migration_id: m.id });
     return;
   }
+  const selection = claimed.result;
   log.info({ migration_id: m.id, instance_uuid: instance.uuid, dest: selection.host }, 'evacuation destination claimed');
   crashPoint('scheduler.evacuate.after_claim');
-  await deps.compute.rebuildInstance(ctx, selection.host, m.id);
+  try {
+    await deps.compute.rebuildInstance(ctx, selection.host, m.id);
+  } finally {
+    await claimed.closed;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 // live_migrate_server: claim a destination for the live migration the API recorded, and hand it to that host's checks.
-import { advanceMigration, getMigrationAndInstance, recordInstanceFault } from '@ferry/common/db';
+import { advanceMigration, getMigrationAndInstance, recordInstanceFault, type EventedResult } from '@ferry/common/db';
 import { updateInstanceAsScheduler } from '@ferry/common/scheduling';
 import type { LiveMigrationData, Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -28,9 +28,9 @@ export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestCon
   }
   const data = m.migrate_data as unknown as LiveMigrationData;
   const spec = moveRequestSpec(instance, instance.flavor, data.requested_host);
-  let selection: Selection;
+  let claimed: EventedResult<Selection>;
   try {
-    selection = await claimMoveDestination(deps, ctx, instance, spec, LIVE_MIGRATE_EVENT, data.force === true);
+    claimed = await claimMoveDestination(deps, ctx, instance, spec, LIVE_MIGRATE_EVENT, data.force === true);
   } catch (err) {
     const fault = noDestinationFault(err);
     if (!(await advanceMigration(ds, m.id, ['accepted'], 'error', 'scheduler', { last_error: fault.message.slice(0, 2000) }))) return;
@@ -39,7 +39,12 @@ export async function liveMigrateServer(deps: LiveSchedulerDeps, ctx: RequestCon
     await reportNoDestination(deps, instance, err, { migration_id: m.id });
     return;
   }
+  const selection = claimed.result;
   log.info({ migration_id: m.id, instance_uuid: instance.uuid, dest: selection.host, alternates: selection.alternates }, 'live migration destination claimed');
   crashPoint('scheduler.live.after_claim');
-  await deps.compute.checkCanLiveMigrateDestination(ctx, selection.host, m.id, selection.alternates, 1);
+  try {
+    await deps.compute.checkCanLiveMigrateDestination(ctx, selection.host, m.id, selection.alternates, 1);
+  } finally {
+    await claimed.closed;
+  }
 }

@@ -1,7 +1,7 @@
 // What every move (cold or live) asks of the scheduler: where the instance may go, a claimed destination with
 // alternates recorded as an instance action event, and, when no host takes it, the same fault and notification.
 import type { FerryConfig } from '@ferry/common/config';
-import { claimResources, flavorResources, withActionEvent, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { claimResources, flavorResources, runActionEvent, type EventedResult, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { NoValidHost, REQUESTED_AZ_KEY, type RequestSpec, type Selection } from '@ferry/common/domain';
 import type { Logger } from '@ferry/common/log';
 import { notifyMoveNotPlaced, type Notifier } from '@ferry/common/notify';
@@ -34,13 +34,14 @@ export function moveRequestSpec(instance: Instance, flavor: InstanceFlavor, requ
 /**
  * Claims a destination (and alternates) under the instance action event `event`. A repeated request reuses the
  * destination the first delivery claimed. `forced` (live migration's 2.30–2.67 `force`) claims the requested host
- * without the filters; the claim itself still refuses a host without room.
+ * without the filters; the claim itself still refuses a host without room. Returns once the claim is made, with the
+ * event's closing write under way: the caller casts to the destination meanwhile, then awaits `closed`.
  */
 export async function claimMoveDestination(
   deps: MoveDestinationDeps, ctx: RequestContext, instance: Instance, spec: RequestSpec, event: string, forced = false,
-): Promise<Selection> {
+): Promise<EventedResult<Selection>> {
   const { ds } = deps;
-  return withActionEvent(ds, ctx, instance.uuid, event, null, async () => {
+  return runActionEvent(ds, ctx, instance.uuid, event, null, async () => {
     const { hosts, heldHosts } = await loadPlacement(ds, deps.config.serviceDownSeconds, instance.uuid);
     const held = heldHosts.find((h) => h !== instance.host);
     const named = spec.force_hosts?.[0];

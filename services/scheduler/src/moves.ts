@@ -1,5 +1,5 @@
 // migrate_server: claim a destination for a cold move (migration or resize) and hand the move to it.
-import { abandonMovePrep, getInstanceAndOpenMove, releaseClaim } from '@ferry/common/db';
+import { abandonMovePrep, getInstanceAndOpenMove, releaseClaim, type EventedResult } from '@ferry/common/db';
 import type { Selection } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeRpcApi } from '@ferry/compute/client';
@@ -28,14 +28,15 @@ export async function migrateServer(deps: MoveSchedulerDeps, ctx: RequestContext
     return;
   }
   const spec = moveRequestSpec(instance, req.new_flavor, req.host);
-  let selection: Selection;
+  let claimed: EventedResult<Selection>;
   try {
-    selection = await claimMoveDestination(deps, ctx, instance, spec, MIGRATE_SERVER_EVENT);
+    claimed = await claimMoveDestination(deps, ctx, instance, spec, MIGRATE_SERVER_EVENT);
   } catch (err) {
     await abandonMovePrep(ds, uuid, { ...noDestinationFault(err), code: 500, host: null });
     await reportNoDestination(deps, instance, err, { migration_type: req.migration_type });
     return;
   }
+  const selection = claimed.result;
   log.info({ instance_uuid: uuid, source: instance.host, dest: selection.host, alternates: selection.alternates, migration_type: req.migration_type }, 'move destination claimed');
   crashPoint('scheduler.move.after_claim');
   try {
@@ -47,4 +48,5 @@ export async function migrateServer(deps: MoveSchedulerDeps, ctx: RequestContext
     await abandonMovePrep(ds, uuid, { message: `Cannot reach destination ${selection.host}: ${(err as Error).message}`, host: null });
     await releaseClaim(ds, uuid, selection.host);
   }
+  await claimed.closed;
 }

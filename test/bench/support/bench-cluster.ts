@@ -24,6 +24,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { ComputeProcess } from './compute-process-handle';
 import type { ProcessCounts } from './compute-process-protocol';
 import { CountingTransport, MessageTally } from './counting-transport';
+import { timedDriver, tracing } from './timeline';
 
 export const SCHEDULER_HOST = 'scheduler-1';
 
@@ -153,7 +154,8 @@ export class BenchCluster {
     for (const host of opts.hosts) {
       const driver = new FakeDriver({ ...opts.driver, host, stateDir });
       this.localDrivers.set(host, driver);
-      this.services.push(await startCompute({ ...this.deps(), transport: await this.serviceTransport() }, { host, driver }));
+      // When the run traces, its calls are marked on the timeline while it records (one traced move).
+      this.services.push(await startCompute({ ...this.deps(), transport: await this.serviceTransport() }, { host, driver: tracing ? timedDriver(driver) : driver }));
     }
   }
 

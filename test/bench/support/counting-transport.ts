@@ -1,4 +1,5 @@
 // Benchmark instrumentation: a transport that counts the casts and notifications it sends, and the tally it counts into.
+import { timeline, tracing } from './timeline';
 import type { Envelope, NotificationMessage, Target, Transport } from '@ferry/common/rpc';
 
 /** A tally at one moment: casts by method, notifications by event type, calls. */
@@ -52,15 +53,27 @@ export class CountingTransport implements Transport {
 
   cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void> {
     this.tally.cast(envelope.method);
-    return this.inner.cast(target, envelope, timeoutMs);
+    if (!tracing) return this.inner.cast(target, envelope, timeoutMs);
+    timeline.mark(`cast> ${envelope.method}`);
+    return this.inner.cast(target, envelope, timeoutMs).then(() => timeline.mark(`cast< ${envelope.method} confirmed`));
   }
 
   listen(...args: Parameters<Transport['listen']>): ReturnType<Transport['listen']> {
-    return this.inner.listen(...args);
+    if (!tracing) return this.inner.listen(...args);
+    const [target, handler, opts] = args;
+    return this.inner.listen(target, async (m) => {
+      timeline.mark(`recv ${(m.body as { method?: string })?.method ?? '?'} on ${target.topic}${target.server ? '.' + target.server : ''}`);
+      try {
+        await handler(m);
+      } finally {
+        timeline.mark('handler done');
+      }
+    }, opts);
   }
 
   notify(message: NotificationMessage): Promise<void> {
     this.tally.notify(message.event_type);
+    if (tracing) timeline.mark(`notify ${message.event_type}`);
     return this.inner.notify(message);
   }
 

@@ -1,6 +1,7 @@
 // Benchmark instrumentation: counts the SQL statements this process sends to Postgres, by kind, by wrapping
 // pg's Client#query (TypeORM's postgres driver and pg.Pool both go through it). Clients can be left out.
 import pg from 'pg';
+import { timeline, tracing } from './timeline';
 
 export interface SqlCounts {
   selects: number;
@@ -74,9 +75,25 @@ export class SqlCounter {
     const proto = pg.Client.prototype as unknown as { query: QueryFn };
     const original = proto.query;
     const see = (client: object, query: unknown) => this.see(client, query);
-    proto.query = function (this: object, ...args: unknown[]): unknown {
+    const ignored = this.ignored;
+    proto.query = !tracing ? function (this: object, ...args: unknown[]): unknown {
       see(this, args[0]);
       return original.apply(this, args);
+    } : function (this: object, ...args: unknown[]): unknown {
+      see(this, args[0]);
+      if (!timeline.on || ignored.has(this)) return original.apply(this, args);
+      const q = args[0];
+      const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null && 'text' in q ? String(q.text) : '';
+      const label = callerOf(text);
+      timeline.mark(`sql> ${label}`);
+      const last = args[args.length - 1];
+      if (typeof last === 'function') {
+        args[args.length - 1] = (...r: unknown[]) => { timeline.mark(`sql< ${label}`); return (last as QueryFn)(...r); };
+        return original.apply(this, args);
+      }
+      const out = original.apply(this, args);
+      if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(() => timeline.mark(`sql< ${label}`), () => undefined);
+      return out;
     };
     this.restore = () => {
       proto.query = original;

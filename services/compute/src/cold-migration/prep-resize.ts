@@ -1,7 +1,8 @@
 // prep_resize on the destination: make room for the disk, create the migration record (pre-migrating), proxy to the source.
 // If this host cannot take the instance, its claim is freed and the move goes to an alternate, or is given up.
 import {
-  abandonMovePrep, createMigration, getInstanceAndOpenMove, isOpenMoveConflict, releaseClaim, withActionEvent, type Instance,
+  abandonMovePrep, createMigration, getInstanceAndOpenMove, isOpenMoveConflict, releaseClaim, runActionEvent, type EventedResult,
+  type Instance,
 } from '@ferry/common/db';
 import { notifyMoveNotPlaced, resizePrepPayload } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
@@ -33,20 +34,33 @@ export async function prepResize(c: ComputeContext, ctx: RequestContext, req: Pr
     c.log.info({ instance_uuid: uuid, task_state: instance?.task_state }, 'instance no longer awaits this move; prep_resize ignored');
     return;
   }
-  let destDiskPath: string;
+  let prepared: EventedResult<string>;
   try {
-    destDiskPath = await withActionEvent(c.ds, ctx, uuid, PREP_RESIZE_EVENT, c.host, () =>
+    prepared = await runActionEvent(c.ds, ctx, uuid, PREP_RESIZE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize_prep', instance, () => c.driver.prepareIncoming(uuid), () => resizePrepPayload(instance, req.new_flavor)));
   } catch (err) {
     await rescheduleOrGiveUp(c, ctx, instance, req, err as Error);
     return;
   }
+  // The record is written, and the source told, while the event's closing write lands.
+  try {
+    await recordAndHandOver(c, ctx, instance, instance.host, req, prepared.result);
+  } finally {
+    await prepared.closed;
+  }
+}
+
+/** Creates the record (pre-migrating) naming this host and the disk path it prepared, then casts to the source. */
+async function recordAndHandOver(
+  c: ComputeContext, ctx: RequestContext, instance: Instance, source: string, req: PrepResizeRequest, destDiskPath: string,
+): Promise<void> {
+  const uuid = instance.uuid;
   const data: ColdMoveData = { old_vm_state: instance.vm_state, dest_disk_path: destDiskPath, request_context: ctx };
   let migrationId: number;
   try {
     const m = await createMigration(c.ds, {
       instance_uuid: uuid, migration_type: req.migration_type, status: 'pre-migrating',
-      source_compute: instance.host, source_node: instance.node, dest_compute: c.host, dest_node: c.node, dest_host: c.host,
+      source_compute: source, source_node: instance.node, dest_compute: c.host, dest_node: c.node, dest_host: c.host,
       old_instance_type_id: instance.flavor.id, new_instance_type_id: req.new_flavor.id,
       user_id: ctx.user_id ?? instance.user_id, project_id: ctx.project_id ?? instance.project_id,
       migrate_data: data as unknown as Record<string, unknown>,
@@ -57,13 +71,13 @@ export async function prepResize(c: ComputeContext, ctx: RequestContext, req: Pr
     c.log.info({ instance_uuid: uuid }, 'another delivery created the record first; prep_resize ignored');
     return;
   }
-  c.log.info({ instance_uuid: uuid, migration_id: migrationId, source: instance.host, dest: c.host, migration_type: req.migration_type }, 'move prepared; handing over to the source');
+  c.log.info({ instance_uuid: uuid, migration_id: migrationId, source, dest: c.host, migration_type: req.migration_type }, 'move prepared; handing over to the source');
   crashPoint('cold.dest.after_record', c.host);
   try {
-    await c.computeRpc.resizeInstance(ctx, instance.host, migrationId);
+    await c.computeRpc.resizeInstance(ctx, source, migrationId);
   } catch (err) {
     // The record is the work queue: recovery on this host nudges the source again.
-    c.log.error({ migration_id: migrationId, source: instance.host, err: (err as Error).message }, 'cannot cast resize_instance to the source; recovery will retry');
+    c.log.error({ migration_id: migrationId, source, err: (err as Error).message }, 'cannot cast resize_instance to the source; recovery will retry');
   }
 }
 

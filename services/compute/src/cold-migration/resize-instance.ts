@@ -1,7 +1,7 @@
 // resize_instance on the source: copy the disk while the guest runs (pass 1), power off, copy what changed (pass 2),
 // then hand the instance to the destination. A failure before the hand-over leaves the instance running here.
 import { basename, dirname, join } from 'node:path';
-import { advanceMoveAndInstance, patchMigration, withActionEvent, type Migration } from '@ferry/common/db';
+import { advanceMoveAndInstance, patchMigration, runActionEvent, type EventedResult, type Migration } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
@@ -94,8 +94,9 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   const copy = (req: Omit<CopyRequest, 'signal' | 'maxBytesPerSecond'>) =>
     c.transfer.copy({ ...req, signal, ...(cap ? { maxBytesPerSecond: cap.value } : {}) });
 
+  let copied: EventedResult<void>;
   try {
-    await withActionEvent(c.ds, ctx, instance.uuid, RESIZE_INSTANCE_EVENT, c.host, () =>
+    copied = await runActionEvent(c.ds, ctx, instance.uuid, RESIZE_INSTANCE_EVENT, c.host, () =>
       instanceNotification(c, 'instance.resize', instance, async () => {
         try {
           const source = c.driver.diskPath(instance.uuid);
@@ -121,7 +122,10 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             } finally {
               tracker.stop();
             }
-            await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges, pass2_files: files });
+            // The plan for pass 2 is saved before pass 2 runs, so that a restart copies only what it names. An empty
+            // plan is only noted: it rides with the hand-over, a moment later; a restart in between copies the disk again.
+            if (ranges.length === 0 && files.length === 0) notePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges, pass2_files: files });
+            else await savePhase('guest_stopped', { at: nowIso() }, { pass2_ranges: ranges, pass2_files: files });
           } else {
             // Already off: stopped before the move, or this host restarted after powering it off.
             await c.driver.powerOff(instance.uuid);
@@ -164,12 +168,17 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   } finally {
     c.coldCopies.delete(migration.id);
   }
-  if (stoppedByDelete) {
-    await progress.settled();
-    c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
-    return;
+  try {
+    if (stoppedByDelete) {
+      await progress.settled();
+      c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
+      return;
+    }
+    // The hand-over is written, and the destination told, while the event's closing write lands.
+    await handOver(c, ctx, migration, instance.uuid, { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
+  } finally {
+    await copied.closed;
   }
-  await handOver(c, ctx, migration, instance.uuid, { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
 }
 
 function sameFiles(a: readonly string[], b: readonly string[]): boolean {

@@ -7,7 +7,7 @@ export {
 export {
   computeNodesOf, listComputeNodes, upsertComputeNode, recordHostUsage, type ComputeNodeReport, type HostCapacity,
 } from './compute-nodes';
-export { ACTION_EVENT_START_DEFER_MS, startAction, withActionEvent, noteActionEvent, finishAction, failAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
+export { ACTION_EVENT_START_DEFER_MS, startAction, withActionEvent, runActionEvent, type EventedResult, noteActionEvent, finishAction, failAction, listActions, getActionWithEvents, type ActionRequester } from './instance-actions';
 export {
   claimResources, flavorResources, listAllocations, releaseClaim, releaseSettledClaim, type ResourceClaim, type Resources,
 } from './allocations';

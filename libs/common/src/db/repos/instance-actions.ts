@@ -59,6 +59,29 @@ interface OpenedEvent {
 export async function withActionEvent<T>(
   ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, fn: () => Promise<T>,
 ): Promise<T> {
+  const { result, closed } = await runActionEvent(ds, ctx, instanceUuid, event, host, fn);
+  await closed;
+  return result;
+}
+
+/** A step's result, and the write that closes its successful action event, already sent. */
+export interface EventedResult<T> {
+  readonly result: T;
+  /**
+   * Settles when the event's closing write has landed; rejects as that write does. Await it together with the
+   * step's next write or message (Promise.all), so that the two take one round trip's time, not two.
+   */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * As withActionEvent, but returns as soon as fn has succeeded, with the event's closing write under way (`closed`).
+ * Neither write waits for the other: the event is the action's record for people, not state a step depends on.
+ * When fn fails, the event is closed as Error before its error is rethrown, as withActionEvent does.
+ */
+export async function runActionEvent<T>(
+  ds: DataSource, ctx: ActionRequester, instanceUuid: string, event: string, host: string | null, fn: () => Promise<T>,
+): Promise<EventedResult<T>> {
   const started = new Date();
   let opened: Promise<OpenedEvent | undefined> | undefined;
   const timer = setTimeout(() => {
@@ -78,8 +101,10 @@ export async function withActionEvent<T>(
     throw err;
   }
   clearTimeout(timer);
-  await closeActionEvent(ds, ctx, instanceUuid, event, host, started, opened, { result: 'Success', traceback: null, details: null });
-  return result;
+  const closed = closeActionEvent(ds, ctx, instanceUuid, event, host, started, opened, { result: 'Success', traceback: null, details: null });
+  // Seen by whoever awaits `closed`; not an unhandled rejection while the caller's next write is still on its way.
+  closed.catch(() => undefined);
+  return { result, closed };
 }
 
 async function openActionEvent(
