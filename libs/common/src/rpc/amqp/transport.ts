@@ -180,6 +180,12 @@ export class AmqpTransport implements Transport {
     }
   }
 
+  /**
+   * Publishes a notification on the publish channel, without waiting for the broker's confirm: a notification is
+   * information sent at most once, so the step it reports on pays no broker round trip for it (and the broker sends
+   * no confirm). One channel keeps a publisher's notifications in order. Waits (up to the notify timeout) only
+   * for a connection; one that drops while the message is still buffered loses it.
+   */
   async notify(message: NotificationMessage): Promise<void> {
     const what = `notification ${message.event_type}`;
     const deadline = Date.now() + NOTIFY_TIMEOUT_MS;
@@ -195,13 +201,12 @@ export class AmqpTransport implements Transport {
         throw new MessagingUnavailable(`cannot send ${what}: no connection to the message broker at ${this.conn.brokerUrl} within ${NOTIFY_TIMEOUT_MS} ms`);
       }
       try {
-        await this.confirmed(session, this.names.notificationsExchange, routingKey, content, options, deadline, what);
+        session.channel.publish(this.names.notificationsExchange, routingKey, content, options);
         if (this.log.isLevelEnabled('debug')) this.log.debug({ event_type: message.event_type, message_id: message.message_id }, 'notification sent');
         return;
       } catch (err) {
-        if (err instanceof MessagingUnavailable) throw err;
-        if (session.alive && !this.closed) throw new MessagingUnavailable(`the message broker refused ${what}: ${errorText(err)}`);
-        // Not confirmed before the session died: publish again on the next while time is left.
+        if (session.alive && !this.closed) throw new MessagingUnavailable(`cannot send ${what}: ${errorText(err)}`);
+        // The channel closed with the session: publish on the next while time is left.
       }
     }
   }
