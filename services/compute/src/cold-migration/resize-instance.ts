@@ -110,8 +110,11 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
             const tracker: DirtyTracker = await c.driver.trackDirtyRegions(instance.uuid);
             try {
-              await savePhase('copy_pass_1', { started_at: nowIso(), ...capped });
-              const r = await copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) });
+              // Pass 1's start is written while the copy begins: neither waits for the other.
+              const [r] = await Promise.all([
+                copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) }),
+                savePhase('copy_pass_1', { started_at: nowIso(), ...capped }),
+              ]);
               notePhase('copy_pass_1', { finished_at: nowIso(), bytes_allocated: r.total, bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
               pass1 = { total: r.total, processed: r.total };
               crashPoint('cold.source.after_pass1', c.host);
