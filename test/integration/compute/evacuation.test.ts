@@ -204,8 +204,9 @@ describe('evacuation (amqp, postgres)', () => {
     const moved = await buildOn('compute-1');
     const stays = await buildOn('compute-1');
     await cluster.ds.query(`UPDATE services SET forced_down = true WHERE host = 'compute-1'`);
-    await cluster.waitUntil(async () => (await vmOn('compute-1', stays.uuid))?.power_state === POWER_STATES.PAUSED, 25_000);
-    expect((await vmOn('compute-1', moved.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    // The fence pauses the guests one after another, in the order the driver lists them: both, before the evacuation.
+    const paused = async (uuid: string) => (await vmOn('compute-1', uuid))?.power_state === POWER_STATES.PAUSED;
+    await cluster.waitUntil(async () => (await paused(stays.uuid)) && (await paused(moved.uuid)), 25_000);
     const m = await evacuate(moved, { host: 'compute-2' });
     await cluster.waitUntil(async () => (await getMigration(cluster.ds, m.id))!.status === 'completed', 15_000);
     expect(await vmOn('compute-1', moved.uuid)).toBeUndefined();

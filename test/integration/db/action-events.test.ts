@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ACTION_EVENT_START_DEFER_MS, getActionWithEvents, migrate, openDatabase, startAction, withActionEvent, type FerryDatabase,
+  ACTION_EVENT_START_DEFER_MS, getActionWithEvents, migrate, openDatabase, runActionEvent, startAction, withActionEvent, type FerryDatabase,
 } from '@ferry/common/db';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
@@ -123,5 +123,40 @@ describe('instance action events on Postgres', () => {
     expect(results.slice(0, 5).map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
     expect(results[5]!.status).toBe('rejected');
     for (const { events } of good) expect((await events()).events).toHaveLength(1);
+  });
+
+  it('hands back the step\'s result while its closing write is on its way; `closed` settles when the row is there', async () => {
+    const { inst, ctx, events } = await opened();
+    // Another session holds a lock that blocks every INSERT of an event until it commits.
+    const blocker = new pg.Client({ connectionString: tdb.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE instance_action_events IN SHARE ROW EXCLUSIVE MODE');
+      const { result, closed } = await runActionEvent(db.dataSource, ctx, inst.uuid, 'compute_prep_resize', 'compute-2', async () => 'prepared');
+      expect(result).toBe('prepared');
+      // The step goes on (its next write, its cast) while the event's row cannot be written yet.
+      expect(await Promise.race([closed.then(() => 'closed'), sleep(300).then(() => 'still writing')])).toBe('still writing');
+      expect((await events()).events).toEqual([]);
+      await blocker.query('COMMIT');
+      await closed;
+      expect((await events()).events).toEqual([expect.objectContaining({ event: 'compute_prep_resize', host: 'compute-2', result: 'Success' })]);
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('rejects `closed`, not the step, when the closing write is refused; a failed step still closes its event first', async () => {
+    const bad = { request_id: 'req-bad-close', user_id: null, project_id: null };
+    const { result, closed } = await runActionEvent(db.dataSource, bad, 'not-a-uuid', 'compute_prep_resize', 'compute-2', async () => 'prepared');
+    expect(result).toBe('prepared');
+    await expect(closed).rejects.toThrow();
+
+    const { inst, ctx, events } = await opened();
+    const failure = new Error('no room for the disk');
+    await expect(runActionEvent(db.dataSource, ctx, inst.uuid, 'compute_prep_resize', 'compute-2', () => Promise.reject(failure))).rejects.toBe(failure);
+    const { action, events: rows } = await events();
+    expect(rows).toEqual([expect.objectContaining({ event: 'compute_prep_resize', result: 'Error', details: 'no room for the disk' })]);
+    expect(action.message).toBe('Error');
   });
 });

@@ -1,7 +1,7 @@
 // Finished action events, written in batches: while one batch's INSERT is in flight, the events that end meanwhile
-// queue, and the next statement writes them all (a group commit). Each caller still waits until its own row is
-// committed, so no step goes on before its event is durable; an idle database sees one statement per event, a busy
-// one a statement per batch.
+// queue, and the next statement writes them all (a group commit). Each caller is told when its own row is committed
+// (a step awaits it together with its next write: runActionEvent); an idle database sees one statement per event, a
+// busy one a statement per batch.
 import type { DataSource } from 'typeorm';
 import { queryPrepared } from '../prepared';
 
