@@ -21,6 +21,7 @@ export const RESIZE_INSTANCE_EVENT = 'compute_resize_instance';
 
 /** Starts the move (pre-migrating) or, after a restart of this host, resumes its copy (migrating). */
 export async function resizeInstance(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
+  let copied: Pick<EventedResult<void>, 'closed'> | undefined;
   await runExclusive(c, migrationId, async () => {
     const move = await loadMove(c.ds, migrationId);
     if (!move || move.migration.source_compute !== c.host) {
@@ -52,8 +53,11 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
       c.log.info({ migration_id: migration.id, status: migration.status }, 'move is past the copy; resize_instance ignored');
       return;
     }
-    await copyAndHandOver(c, ctx, move);
+    copied = await copyAndHandOver(c, ctx, move);
   });
+  // The step's event is closed outside the step: once the hand-over is written, the move's next step here (the
+  // confirm) must not find this one still running and be skipped.
+  await copied?.closed;
 }
 
 /**
@@ -66,7 +70,8 @@ async function abandonForDelete(c: ComputeContext, ctx: RequestContext, migratio
   await nudgeOtherHost(c, ctx, migration, migration.instance_uuid);
 }
 
-async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<void> {
+/** Copies, then hands over; when the copy succeeded, returns its event's closing write, still under way. */
+async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<Pick<EventedResult<void>, 'closed'> | undefined> {
   const { migration } = move;
   const instance = move.instance!;
   let data = move.data;
@@ -171,17 +176,14 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
   } finally {
     c.coldCopies.delete(migration.id);
   }
-  try {
-    if (stoppedByDelete) {
-      await progress.settled();
-      c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
-      return;
-    }
-    // The hand-over is written, and the destination told, while the event's closing write lands.
-    await handOver(c, ctx, migration, instance.uuid, { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
-  } finally {
-    await copied.closed;
+  if (stoppedByDelete) {
+    await progress.settled();
+    c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
+    return copied;
   }
+  // The hand-over is written, and the destination told, while the event's closing write lands.
+  await handOver(c, ctx, migration, instance.uuid, { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
+  return copied;
 }
 
 function sameFiles(a: readonly string[], b: readonly string[]): boolean {

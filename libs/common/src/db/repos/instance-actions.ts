@@ -68,8 +68,8 @@ export async function withActionEvent<T>(
 export interface EventedResult<T> {
   readonly result: T;
   /**
-   * Settles when the event's closing write has landed; rejects as that write does. Await it together with the
-   * step's next write or message (Promise.all), so that the two take one round trip's time, not two.
+   * Settles when the event's closing write has landed; rejects as that write does. Await it once the step's next
+   * write or message is on its way (after it, or in a finally), so that the two take one round trip's time, not two.
    */
   readonly closed: Promise<void>;
 }
