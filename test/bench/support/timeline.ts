@@ -39,12 +39,16 @@ export function timedDriver<T extends object>(driver: T): T {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
+      const method = value as (...a: unknown[]) => unknown;
       return (...args: unknown[]) => {
-        const out: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-        if (!timeline.on || !(out instanceof Promise)) return out;
+        if (!timeline.on) return method.apply(target, args);
+        // Marked before the call: a method's synchronous part (a state file read in place) counts as its time too.
         const name = String(prop);
         timeline.mark(`driver> ${name}`);
-        return out.finally(() => timeline.mark(`driver< ${name}`));
+        const out = method.apply(target, args);
+        if (out instanceof Promise) return out.finally(() => timeline.mark(`driver< ${name}`));
+        timeline.mark(`driver< ${name}`);
+        return out;
       };
     },
   });
