@@ -97,6 +97,8 @@ async function withChannel(url: string, body: (use: UseChannel) => Promise<void>
 /** A loopback TCP proxy in front of the broker that a test can cut, or make refuse connections. */
 export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
+  /** Each live connection's broker side and client side. */
+  private readonly links = new Map<net.Socket, net.Socket>();
   private readonly events = new EventEmitter();
   private refusing = false;
   /** Connections accepted and forwarded so far. */
@@ -144,6 +146,21 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
+  /**
+   * Holds what the broker sends (replies, confirms, deliveries) on every proxied connection until releaseFromBroker(),
+   * as a broker that has stopped answering; what clients send still reaches it.
+   */
+  holdFromBroker(): void {
+    for (const [upstream, client] of this.links) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  releaseFromBroker(): void {
+    for (const [upstream, client] of this.links) upstream.pipe(client);
+  }
+
   /** New connections are cut right after they are accepted, like a broker that is down. */
   refuse(): void {
     this.refusing = true;
@@ -185,6 +202,8 @@ export class TcpProxy {
         b.destroy();
       });
     }
+    this.links.set(upstream, client);
+    upstream.on('close', () => this.links.delete(upstream));
     client.pipe(upstream);
     upstream.pipe(client);
   }

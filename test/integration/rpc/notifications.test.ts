@@ -270,6 +270,24 @@ describe('notifications on RabbitMQ', () => {
     expect((await inbox.waitFor(2)).map((m) => m.event_type)).toEqual(['instance.live_migration_post.start', 'instance.live_migration_post.end']);
   });
 
+  it('sends a notification without waiting for the broker to confirm it; a tap receives it all the same', async () => {
+    proxy = await TcpProxy.start(brokerUrl);
+    const publisher = await open(proxy.urlFor(brokerUrl));
+    const listener = await open();
+    const inbox = new Inbox<NotificationMessage>();
+    taps.push(await listener.listenNotifications((m) => inbox.push(m)));
+    proxy.holdFromBroker();
+    try {
+      const sent = new Notifier(publisher, PUBLISHER, silentLogger()).info('instance.resize.start', instanceActionPayload(row));
+      // A confirmed publish would wait here for the confirm the proxy holds, up to the notify timeout.
+      const first = await Promise.race([sent.then(() => 'sent'), new Promise((r) => setTimeout(() => r('waiting'), NOTIFY_TIMEOUT_MS / 2))]);
+      expect(first).toBe('sent');
+      expect((await inbox.waitFor(1)).map((m) => m.event_type)).toEqual(['instance.resize.start']);
+    } finally {
+      proxy.releaseFromBroker();
+    }
+  });
+
   it('gives up on a notification within the notify timeout while the broker is unreachable', async () => {
     proxy = await TcpProxy.start(brokerUrl);
     const transport = await open(proxy.urlFor(brokerUrl));
