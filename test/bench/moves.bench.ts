@@ -37,7 +37,7 @@ import { RunProfile } from './support/run-profile';
 import { pipelined, sequential, startRawRpc } from './support/raw-rpc';
 import { diff, SqlCounter, sum, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
-import { timeline, tracing } from './support/timeline';
+import { timeline, tracing, type TimelineRecord } from './support/timeline';
 
 const MOVES = Number(process.env.FERRY_BENCH_MOVES_COUNT ?? 500);
 /** Probe moves, one at a time before the run: their median is the unloaded latency (FERRY_BENCH_MOVES_PROBES). */
@@ -183,29 +183,15 @@ async function pollFinished(
 }
 
 /** The traced move's events, then the time its statements, driver calls and casts (sent → received) took, each summed. */
-function printTimeline(events: readonly { t: number; label: string }[], latencyMs: number): void {
+function printTimeline({ events, spent }: TimelineRecord, latencyMs: number): void {
   console.log(`timeline of the last probe move (request → finished ${latencyMs} ms; times in ms from the request):`);
   let prev = 0;
-  const open = new Map<string, number[]>();
-  const spent = { sql: 0, driver: 0, 'cast → received': 0 };
-  const begin = (key: string, t: number) => open.set(key, [...(open.get(key) ?? []), t]);
-  const end = (key: string, t: number, into: keyof typeof spent) => {
-    const started = open.get(key)?.shift();
-    if (started !== undefined) spent[into] += t - started;
-  };
   for (const e of events) {
     console.log(`  ${e.t.toFixed(2).padStart(8)}  +${(e.t - prev).toFixed(2).padStart(6)}  ${e.label}`);
     prev = e.t;
-    const [kind, rest] = [e.label.slice(0, e.label.indexOf(' ')), e.label.slice(e.label.indexOf(' ') + 1)];
-    if (kind === 'sql>' || kind === 'driver>') begin(`${kind.slice(0, -1)} ${rest}`, e.t);
-    else if (kind === 'sql<') end(`sql ${rest}`, e.t, 'sql');
-    else if (kind === 'driver<') end(`driver ${rest}`, e.t, 'driver');
-    else if (kind === 'cast>') begin(`cast ${rest}`, e.t);
-    else if (kind === 'recv') end(`cast ${rest.split(' on ')[0]}`, e.t, 'cast → received');
   }
-  const finishedAt = latencyMs;
   console.log(`  summed over the whole trace (overlaps counted twice; the trace's own stack walks slow each statement): ` +
-    Object.entries(spent).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ') + `; request → finished ${finishedAt} ms`);
+    `sql ${spent.sql.toFixed(2)} ms, driver ${spent.driver.toFixed(2)} ms, cast → received ${spent.cast.toFixed(2)} ms; request → finished ${latencyMs} ms`);
 }
 
 function countLine(c: SqlCounts, per: number): string {

@@ -1,6 +1,6 @@
 // Benchmark instrumentation: a transport that counts the casts and notifications it sends, and the tally it counts into.
 import { timeline, tracing } from './timeline';
-import type { Envelope, NotificationMessage, Target, Transport } from '@ferry/common/rpc';
+import { describeTarget, type Envelope, type NotificationMessage, type Target, type Transport } from '@ferry/common/rpc';
 
 /** A tally at one moment: casts by method, notifications by event type, calls. */
 export interface TallySnapshot {
@@ -54,7 +54,7 @@ export class CountingTransport implements Transport {
   cast(target: Target, envelope: Envelope, timeoutMs: number): Promise<void> {
     this.tally.cast(envelope.method);
     if (!tracing) return this.inner.cast(target, envelope, timeoutMs);
-    timeline.mark(`cast> ${envelope.method}`);
+    timeline.begin('cast', envelope.method, `cast> ${envelope.method}`);
     return this.inner.cast(target, envelope, timeoutMs).then(() => timeline.mark(`cast< ${envelope.method} confirmed`));
   }
 
@@ -62,7 +62,8 @@ export class CountingTransport implements Transport {
     if (!tracing) return this.inner.listen(...args);
     const [target, handler, opts] = args;
     return this.inner.listen(target, async (m) => {
-      timeline.mark(`recv ${(m.body as { method?: string })?.method ?? '?'} on ${target.topic}${target.server ? '.' + target.server : ''}`);
+      const method = (m.body as { method?: string })?.method ?? '?';
+      timeline.end('cast', method, `recv ${method} on ${describeTarget(target)}`);
       try {
         await handler(m);
       } finally {

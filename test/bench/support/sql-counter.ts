@@ -54,6 +54,12 @@ function callerOf(text: string): string {
   return `${where}: ${statementShape(text)}`;
 }
 
+/** The SQL of a query as pg's Client#query takes it: a string, or a config object with `text`. */
+function statementText(query: unknown): string {
+  if (typeof query === 'string') return query;
+  return typeof query === 'object' && query !== null && 'text' in query ? String(query.text) : '';
+}
+
 /** The verb and first table of a statement, e.g. "UPDATE migrations", "SELECT instances". */
 function statementShape(text: string): string {
   const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '?';
@@ -82,17 +88,19 @@ export class SqlCounter {
     } : function (this: object, ...args: unknown[]): unknown {
       see(this, args[0]);
       if (!timeline.on || ignored.has(this)) return original.apply(this, args);
-      const q = args[0];
-      const text = typeof q === 'string' ? q : typeof q === 'object' && q !== null && 'text' in q ? String(q.text) : '';
-      const label = callerOf(text);
-      timeline.mark(`sql> ${label}`);
+      const label = callerOf(statementText(args[0]));
+      timeline.begin('sql', label, `sql> ${label}`);
+      const ended = () => timeline.end('sql', label, `sql< ${label}`);
       const last = args[args.length - 1];
       if (typeof last === 'function') {
-        args[args.length - 1] = (...r: unknown[]) => { timeline.mark(`sql< ${label}`); return (last as QueryFn)(...r); };
+        args[args.length - 1] = (...r: unknown[]) => {
+          ended();
+          return (last as QueryFn)(...r);
+        };
         return original.apply(this, args);
       }
       const out = original.apply(this, args);
-      if (out && typeof (out as Promise<unknown>).then === 'function') (out as Promise<unknown>).then(() => timeline.mark(`sql< ${label}`), () => undefined);
+      if (out instanceof Promise) out.then(ended, ended);
       return out;
     };
     this.restore = () => {
@@ -127,7 +135,7 @@ export class SqlCounter {
 
   private see(client: object, query: unknown): void {
     if (this.ignored.has(client)) return;
-    const text = typeof query === 'string' ? query : typeof query === 'object' && query !== null && 'text' in query ? String(query.text) : '';
+    const text = statementText(query);
     const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
     if (this.callers && verb !== 'START' && verb !== 'BEGIN' && verb !== 'COMMIT') {
       const key = callerOf(text);

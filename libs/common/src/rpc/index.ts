@@ -1,6 +1,6 @@
 // Ferry's RPC: oslo.messaging's model (targets, versioned endpoints, call/cast/fanout) over AMQP or in-process.
 export { contextFromWire, newRequestContext, type RequestContext } from './context';
-export { makeTarget, type ServerTarget, type Target, type TargetOverrides } from './target';
+export { describeTarget, makeTarget, type ServerTarget, type Target, type TargetOverrides } from './target';
 export type { ArgsOf, EndpointTarget, MethodNames, ResultOf } from './endpoint';
 export {
   argsSchema,
