@@ -21,7 +21,7 @@ export const RESIZE_INSTANCE_EVENT = 'compute_resize_instance';
 
 /** Starts the move (pre-migrating) or, after a restart of this host, resumes its copy (migrating). */
 export async function resizeInstance(c: ComputeContext, ctx: RequestContext, migrationId: number): Promise<void> {
-  let copied: Pick<EventedResult<void>, 'closed'> | undefined;
+  let copyStep: EventedResult<void> | undefined;
   await runExclusive(c, migrationId, async () => {
     const move = await loadMove(c.ds, migrationId);
     if (!move || move.migration.source_compute !== c.host) {
@@ -53,11 +53,11 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
       c.log.info({ migration_id: migration.id, status: migration.status }, 'move is past the copy; resize_instance ignored');
       return;
     }
-    copied = await copyAndHandOver(c, ctx, move);
+    copyStep = await copyAndHandOver(c, ctx, move);
   });
   // The step's event is closed outside the step: once the hand-over is written, the move's next step here (the
   // confirm) must not find this one still running and be skipped.
-  await copied?.closed;
+  await copyStep?.closed;
 }
 
 /**
@@ -71,7 +71,7 @@ async function abandonForDelete(c: ComputeContext, ctx: RequestContext, migratio
 }
 
 /** Copies, then hands over; when the copy succeeded, returns its event's closing write, still under way. */
-async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<Pick<EventedResult<void>, 'closed'> | undefined> {
+async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<EventedResult<void> | undefined> {
   const { migration } = move;
   const instance = move.instance!;
   let data = move.data;
