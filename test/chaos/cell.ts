@@ -151,6 +151,14 @@ export class ChaosHarness {
       faultAt = Date.now();
       limits.deadline = Math.min(limits.deadline, faultAt + converge);
     };
+    /**
+     * When the armed process crashed: the supervisor notes it on its next look, but a recovery as quick as the abort's
+     * (the record already carries it) may settle the flow before then, so whoever asks looks at the process itself.
+     */
+    const crashedAt = (): number | undefined => {
+      if (faultAt === undefined && armed && !held.has(armed) && this.services.exited(armed)) struck();
+      return faultAt;
+    };
     // A supervisor's only move: restart whatever died (the armed process after its crash, or any service a fault
     // killed), unarmed.
     const supervisor = (async () => {
@@ -231,7 +239,7 @@ export class ChaosHarness {
     flowDone = true;
     await injector;
     try {
-      const r = await this.converge(cell, uuid, diskSha, armed, () => faultAt, faultNote, result);
+      const r = await this.converge(cell, uuid, diskSha, armed, crashedAt, faultNote, result);
       return flowViolations.length ? { ...r, outcome: 'fail', detail: [...flowViolations, r.detail].filter(Boolean).join('; ') } : r;
     } finally {
       cellDone = true;
