@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getActionWithEvents, listAllocations, Migration, requestLiveSteer, type Instance, type InstanceFlavor } from '@ferry/common/db';
+import { advanceMigration, getActionWithEvents, listAllocations, Migration, requestLiveSteer, type Instance, type InstanceFlavor } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { armFault, FAULTS_FILE } from '@ferry/compute/drivers';
@@ -154,6 +154,21 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
       expect((await record(m1.id)).status).toBe('running');
       await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m1.id);
       await waitStatus(m1.id, ['cancelled']);
+    });
+
+    it('a queued migration cancelled on the record alone (its cast lost) ends when the slot frees: claim freed, task cleared, the guest never left', async () => {
+      const { first, second, m1, m2, queued } = await oneRunningOneQueued();
+      // As the API cancels a migration that is not transferring yet: on the record, then a cast that never arrives here.
+      expect(await advanceMigration(cluster.ds, m2.id, ['queued'], 'cancelled', 'api')).toBe(true);
+      expect(await claims(second.uuid)).toEqual([second.host, queued.dest_compute].sort());
+      // The source's run for m2 still waits for the slot; it takes it when the first migration ends.
+      await cluster.compute.liveMigrationAbort(newRequestContext(), first.host!, m1.id);
+      expect((await waitStatus(m1.id, ['cancelled'])).status).toBe('cancelled');
+      expect(await settledIdle(second.uuid)).toMatchObject({ host: second.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
+      expect(await claims(second.uuid)).toEqual([second.host]);
+      expect((await record(m2.id)).status).toBe('cancelled');
+      expect(await vmOn(queued.dest_compute!, second.uuid)).toBeUndefined();
+      expect((await vmOn(second.host!, second.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
     });
 
     it('a job that fails mid-transfer rolls back; a Confirm that fails is retried until the move completes', async () => {

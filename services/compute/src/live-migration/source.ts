@@ -55,16 +55,19 @@ export async function liveMigration(c: ComputeContext, ctx: RequestContext, migr
       return;
     }
     try {
-      const move = await loadLiveMove(c.ds, migrationId);
-      if (!move?.instance || move.migration.status !== 'queued') {
-        if (move) await endBeforeStart(c, move);
+      // The record as read before the wait: while it stays `queued` nothing but its status changes (an abort, a
+      // delete, the API's cancel), and the instance holds its task, so the compare-and-set below is the only check
+      // the wait needs. A record that moved on is read again for what to undo.
+      const move = first;
+      if (!move.instance) {
+        await endBeforeStart(c, move);
         return;
       }
       // The policy is fixed as the move starts, and recorded with where each value came from.
       const policy = movePolicy(c, migrationId, move.instance, move.imageProperties);
       const timings = withPhase(move.migration.phase_timings, 'preparing', { started_at: nowIso() });
       if (!(await advanceMigration(c.ds, migrationId, ['queued'], 'preparing', 'source', { phase_timings: timings, migration_policy: policy }))) {
-        await endBeforeStart(c, move);
+        await endBeforeStart(c, (await loadLiveMove(c.ds, migrationId)) ?? move);
         return;
       }
       // Later writes build on these timings: keep them, or completing would drop when preparing started.
