@@ -17,7 +17,7 @@
  * record `finished`) − the moment its request began; the records are polled every 20 ms with one query.
  * Floor, measured on the same broker and database before the moves: raw amqplib request/reply round trip (as
  * rpc.bench.ts) and the mean latency of 500 sequential autocommit single-row UPDATEs. Floor per move =
- * 4 casts × RTT + 12 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
+ * 4 casts × RTT + 10 commits × commit latency (counted from the flow's code; see WRITES_TO_FINISHED), checked
  * against the statements the probe moves actually send (pg's Client#query is wrapped to count them).
  * Run: npm run bench:moves (FERRY_BENCH_MOVES_COUNT, _POOL, _PROBES override the move count, the services' pool size
  * and the number of probes; FERRY_BENCH_MOVES_TRACE=1 prints the last probe's statements, casts, notifications and
@@ -30,12 +30,12 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { InstanceFlavor } from '@ferry/common/db';
 import { BenchCluster } from './support/bench-cluster';
-import type { ProcessCounts } from './support/compute-process-protocol';
-import { addTallies, type TallySnapshot } from './support/counting-transport';
+import { clusterCounts } from './support/cluster-counts';
+import type { TallySnapshot } from './support/counting-transport';
 import { CpuMeter, formatCpu, nodeProcessCpu } from './support/cpu';
 import { RunProfile } from './support/run-profile';
 import { pipelined, sequential, startRawRpc } from './support/raw-rpc';
-import { diff, SqlCounter, sum, type SqlCounts } from './support/sql-counter';
+import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
 import { timeline, tracing, type TimelineRecord } from './support/timeline';
 
@@ -59,9 +59,8 @@ const WRITES_TO_FINISHED: readonly (readonly [string, number])[] = [
   ['API: instance CAS to resize_prep with the instance action (takeTaskWithAction, one statement)', 1],
   ['scheduler migrate_server: claim (one call of ferry_claim_resources), action event (one INSERT as the step ends, alongside the prep_resize cast)', 2],
   ['dest prep_resize: action event (one INSERT as the step ends), INSERT migration (createMigration), the two at once', 2],
-  ['source resize_instance: record → migrating with instance → resize_migrating (advanceMoveAndInstance, one statement)', 1],
-  ['  phase_timings: copy_pass_1 start (patchMigration); pass 1\'s end, guest_stopped and the empty pass 2 ride on post-migrating', 1],
-  ['  copy progress: record + instance in one statement, unchanged figures not rewritten (DiskProgressWriter)', 1],
+  ['source resize_instance: record → migrating with pass 1\'s start, instance → resize_migrating (advanceMoveAndInstance, one statement)', 1],
+  ['  pass 1\'s end, guest_stopped, the empty pass 2 and the copy\'s figures ride on post-migrating (progress is written every 500 ms at most)', 0],
   ['  action event (one INSERT as the step ends), record → post-migrating with instance → resize_migrated (one statement), the two at once', 2],
   ['dest finish_resize: instance → resize_finish, record → finished with instance → VERIFY_RESIZE (one statement)', 2],
 ];
@@ -131,22 +130,6 @@ async function measureFloor(cluster: BenchCluster, dbUrl: string, counter: SqlCo
   } finally {
     await Promise.all(clients.map((c) => c.end()));
   }
-}
-
-/** What the cluster's Node processes have sent so far (both processes' summed in the split layout). */
-interface Counts {
-  sql: SqlCounts;
-  tally: TallySnapshot;
-  /** The compute process's own, with its CPU; undefined in the single-process layout. */
-  computeProcess: ProcessCounts | undefined;
-}
-
-async function countsNow(cluster: BenchCluster, counter: SqlCounter): Promise<Counts> {
-  const child = await cluster.computeProcessCounts();
-  const sql = counter.snapshot();
-  const tally = cluster.tally.snapshot();
-  if (!child) return { sql, tally, computeProcess: undefined };
-  return { sql: sum(sql, child.sql), tally: addTallies(tally, child.tally), computeProcess: child };
 }
 
 interface Finished {
@@ -253,7 +236,7 @@ async function main(): Promise<void> {
     const probeCasts: Map<string, number>[] = [];
     const probeNotifications: number[] = [];
     for (const uuid of uuids.slice(MOVES)) {
-      const before = await countsNow(cluster, counter);
+      const before = await clusterCounts(cluster, counter);
       const requested = Date.now();
       const traced = tracing && uuid === uuids[uuids.length - 1];
       if (traced) timeline.start();
@@ -264,7 +247,7 @@ async function main(): Promise<void> {
       // Let the steps after `finished` land too: the count below is the whole move.
       await sleep(200);
       if (traced) printTimeline(timeline.stop(), finished[0].at - requested);
-      const after = await countsNow(cluster, counter);
+      const after = await clusterCounts(cluster, counter);
       probeSql.push(diff(after.sql, before.sql));
       probeCasts.push(new Map([...after.tally.casts].map(([m, n]) => [m, n - (before.tally.casts.get(m) ?? 0)])));
       const notes = (s: TallySnapshot) => [...s.notifications.values()].reduce((a, b) => a + b, 0);
@@ -279,7 +262,7 @@ async function main(): Promise<void> {
 
     // The run: every move requested at once.
     const moves = uuids.slice(0, MOVES).map((u) => byUuid.get(u)!);
-    const before = await countsNow(cluster, counter);
+    const before = await clusterCounts(cluster, counter);
     const requestedAt = new Map<string, number>();
     const acceptedAt = new Map<string, number>();
     const firstRequest = Date.now();
@@ -294,7 +277,7 @@ async function main(): Promise<void> {
       acceptedAt.set(i.uuid, Date.now());
     })).then(() => performance.now() - t);
     const [{ finished, errors }, requestsAccepted] = await Promise.all([pollFinished(cluster, poller, moves.map((i) => i.uuid), RUN_TIMEOUT_MS), requests]);
-    const after = await countsNow(cluster, counter);
+    const after = await clusterCounts(cluster, counter);
     const cpuFigures = cpu.figures();
     const cpuSelf = process.cpuUsage(cpuStart);
     const computeCpu = before.computeProcess && after.computeProcess ? nodeProcessCpu('compute process', before.computeProcess, after.computeProcess) : undefined;

@@ -5,12 +5,12 @@ import { advanceMoveAndInstance, patchMigration, runActionEvent, type EventedRes
 import { POWER_STATES } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { ComputeContext } from '../compute-context';
-import { peerDiskPath, type DirtyTracker } from '../drivers';
+import { peerDiskPath, type DirtyTracker, type VmInfo } from '../drivers';
 import { endMoveOfDeletedInstance, instanceBeingDeleted, isBeingDeleted, nudgeOtherHost } from '../instance-ops/stop-move';
 import { instanceNotification } from '../notifications';
 import { diskCopyCap, movePolicy } from '../migration-policy';
 import { totalLength, type ByteRange, type CopyRequest } from '../transfer';
-import { DiskProgressWriter } from './disk-progress';
+import { diskColumns, DiskProgressWriter } from './disk-progress';
 import { runExclusive } from './exclusive';
 import { nowIso, withPhase } from '../phase-timings';
 import { loadMove, type ColdMoveData, type MoveState } from './move-record';
@@ -34,7 +34,13 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
       return;
     }
     if (migration.status === 'pre-migrating') {
-      const phaseTimings = withPhase(migration.phase_timings, 'migrating', { started_at: nowIso() });
+      const cap = copyCapOf(c, move);
+      // The guest as the copy will find it: a running (or paused) one is copied in two passes, and pass 1's start rides
+      // on this step's write. A guest the driver cannot answer for is looked at again inside the step, which fails it.
+      const vm = await c.driver.getVm(instance.uuid).catch(() => undefined);
+      const now = nowIso();
+      let phaseTimings = withPhase(migration.phase_timings, 'migrating', { started_at: now });
+      if (vm && copiedWhileRunning(vm)) phaseTimings = withPhase(phaseTimings, 'copy_pass_1', { started_at: now, ...cappedFields(cap) });
       const started = await advanceMoveAndInstance(c.ds,
         { migrationId: migration.id, from: ['pre-migrating'], to: 'migrating', by: 'source', patch: { phase_timings: phaseTimings } },
         { uuid: instance.uuid, expected: { task_states: ['resize_prep'], host: c.host }, patch: { task_state: 'resize_migrating', progress: 0 } });
@@ -47,13 +53,13 @@ export async function resizeInstance(c: ComputeContext, ctx: RequestContext, mig
       // What the write above made of the record and instance, without reading them back.
       Object.assign(migration, { status: 'migrating', phase_timings: phaseTimings });
       Object.assign(instance, { task_state: 'resize_migrating', progress: 0 });
+      copyStep = await copyAndHandOver(c, ctx, move, cap, vm ? { vm } : undefined);
     } else if (migration.status === 'migrating') {
       c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'resuming an interrupted disk copy');
+      copyStep = await copyAndHandOver(c, ctx, move, copyCapOf(c, move));
     } else {
       c.log.info({ migration_id: migration.id, status: migration.status }, 'move is past the copy; resize_instance ignored');
-      return;
     }
-    copyStep = await copyAndHandOver(c, ctx, move);
   });
   // The step's event is closed outside the step: once the hand-over is written, the move's next step here (the
   // confirm) must not find this one still running and be skipped.
@@ -70,15 +76,35 @@ async function abandonForDelete(c: ComputeContext, ctx: RequestContext, migratio
   await nudgeOtherHost(c, ctx, migration, migration.instance_uuid);
 }
 
-/** Copies, then hands over; when the copy succeeded, returns its event's closing write, still under way. */
-async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: MoveState): Promise<EventedResult<void> | undefined> {
+type CopyCap = ReturnType<typeof diskCopyCap>;
+
+/** A bandwidth the migration policy sets holds every copy of the move to it. */
+function copyCapOf(c: ComputeContext, move: MoveState): CopyCap {
+  return diskCopyCap(movePolicy(c, move.migration.id, move.instance!, move.imageProperties));
+}
+
+/** What each copy phase records of the cap. */
+function cappedFields(cap: CopyCap): Record<string, unknown> {
+  return cap ? { max_bytes_per_s: cap.value, max_bytes_per_s_from: cap.source } : {};
+}
+
+/** A running or paused guest keeps writing (or may again): its disk is copied once while it runs, then what changed. */
+function copiedWhileRunning(vm: VmInfo): boolean {
+  return vm.power_state === POWER_STATES.RUNNING || vm.power_state === POWER_STATES.PAUSED;
+}
+
+/**
+ * Copies, then hands over; when the copy succeeded, returns its event's closing write, still under way. `fresh`: the
+ * move has just started, and the guest is as the start saw it (pass 1's start, if any, is already in the record).
+ */
+async function copyAndHandOver(
+  c: ComputeContext, ctx: RequestContext, move: MoveState, cap: CopyCap, fresh?: { vm: VmInfo },
+): Promise<EventedResult<void> | undefined> {
   const { migration } = move;
   const instance = move.instance!;
   let data = move.data;
   const dest = migration.dest_compute!;
-  // A bandwidth the migration policy sets holds every copy of the move to it; each copy phase records it.
-  const cap = diskCopyCap(movePolicy(c, migration.id, instance, move.imageProperties));
-  const capped = cap ? { max_bytes_per_s: cap.value, max_bytes_per_s_from: cap.source } : {};
+  const capped = cappedFields(cap);
   const progress = new DiskProgressWriter(c, migration.id, instance.uuid);
   // A delete stops the copy through this; a stopping service through c.stopping.
   const deleted = new AbortController();
@@ -106,19 +132,20 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
         try {
           const source = c.driver.diskPath(instance.uuid);
           const target = { host: dest, path: peerDiskPath(data.dest_disk_path, dest, instance.uuid) };
-          const vm = await c.driver.getVm(instance.uuid);
+          const vm = fresh?.vm ?? (await c.driver.getVm(instance.uuid));
           if (!vm) throw new Error(`instance ${instance.uuid} has no VM on source host ${c.host}`);
           let ranges: ByteRange[] | undefined;
           let files: string[] = [];
           let pass1 = { total: 0, processed: 0 };
-          if (vm.power_state === POWER_STATES.RUNNING || vm.power_state === POWER_STATES.PAUSED) {
+          if (copiedWhileRunning(vm)) {
             // Pass 1 while the guest runs; the tracker records what it writes meanwhile.
             const tracker: DirtyTracker = await c.driver.trackDirtyRegions(instance.uuid);
             try {
-              // Pass 1's start is written while the copy begins: neither waits for the other.
+              // Pass 1's start: written with the step to `migrating` on a fresh start; on a resumed copy, while the copy
+              // begins (neither waits for the other).
               const [r] = await Promise.all([
                 copy({ source, dest: target, onProgress: progress.listener({ total: 0, processed: 0 }) }),
-                savePhase('copy_pass_1', { started_at: nowIso(), ...capped }),
+                fresh ? undefined : savePhase('copy_pass_1', { started_at: nowIso(), ...capped }),
               ]);
               notePhase('copy_pass_1', { finished_at: nowIso(), bytes_allocated: r.total, bytes: r.bytes, seconds: r.seconds }, { pass1_done: true });
               pass1 = { total: r.total, processed: r.total };
@@ -157,7 +184,6 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
             const f = await copyBeside(files, target, instance.uuid, (file, to) => copy({ source: file, dest: to, onProgress: progress.listener({ total: 0, processed: 0 }) }));
             notePhase('copy_while_off', { finished_at: nowIso(), bytes: r.bytes + f.bytes, seconds: r.seconds + f.seconds });
           }
-          await progress.settled();
         } catch (err) {
           // Stopped by a delete, not failed: the step ends cleanly, with nothing to roll back to and no fault.
           if (!deleted.signal.aborted && !(await instanceBeingDeleted(c, instance.uuid))) throw err;
@@ -165,7 +191,7 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
         }
       }));
   } catch (err) {
-    await progress.settled();
+    await progress.close();
     if (c.stopping.aborted) {
       // Not a failure of the move: this service is stopping. The record stays `migrating`; recovery resumes it.
       c.log.warn({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy interrupted by shutdown; it resumes when this compute starts again');
@@ -177,12 +203,16 @@ async function copyAndHandOver(c: ComputeContext, ctx: RequestContext, move: Mov
     c.coldCopies.delete(migration.id);
   }
   if (stoppedByDelete) {
-    await progress.settled();
+    await progress.close();
     c.log.info({ migration_id: migration.id, instance_uuid: instance.uuid }, 'disk copy stopped: the instance is being deleted');
     return copied;
   }
-  // The hand-over is written, and the destination told, while the event's closing write lands.
-  await handOver(c, ctx, migration, instance.uuid, { phase_timings: timings, migrate_data: data as unknown as Record<string, unknown> });
+  // The copy's last figures, unless a progress write already holds them, ride on the hand-over. It is written, and the
+  // destination told, while the event's closing write lands.
+  const figures = await progress.close();
+  await handOver(c, ctx, migration, instance.uuid, {
+    phase_timings: timings, migrate_data: data as unknown as Record<string, unknown>, ...(figures ? diskColumns(figures) : {}),
+  });
   return copied;
 }
 
@@ -209,7 +239,8 @@ async function copyBeside(
  * destination, which finishes the move.
  */
 async function handOver(
-  c: ComputeContext, ctx: RequestContext, migration: Migration, uuid: string, record: Pick<Migration, 'phase_timings' | 'migrate_data'>,
+  c: ComputeContext, ctx: RequestContext, migration: Migration, uuid: string,
+  record: Pick<Migration, 'phase_timings' | 'migrate_data'> & Partial<Pick<Migration, 'disk_total' | 'disk_processed' | 'disk_remaining'>>,
 ): Promise<void> {
   const { id: migrationId, dest_node: destNode } = migration;
   const dest = migration.dest_compute!;
