@@ -1,8 +1,13 @@
 // Host drain by live migration: 200 fake-driver instances from one host to 10 others, 1 vs 4 live-migration slots.
 /*
  * Method. Three rounds (FERRY_BENCH_LIVE_ROUNDS) of two runs, 1 then 4 slots, each on a fresh BenchCluster (new
- * Postgres database and bus prefix, deleted afterwards): the scheduler and 11 fake-driver computes in this process, each on its own RabbitMQ connection, sharing a pool of 20
- * (the requester, the API's role, has 5). Only max_concurrent_live_migrations differs. 200 servers with the RAM of
+ * Postgres database and bus prefix, deleted afterwards): the scheduler and 11 fake-driver computes, each on its own
+ * RabbitMQ connection (the requester, the API's role, has a pool of 5). Layout (FERRY_BENCH_LIVE_PROCESSES):
+ *   1 (default): the scheduler and the 11 computes in this process, sharing a pool of 20;
+ *   2: the scheduler in this process, the 11 computes in one child Node process (support/compute-process.ts), each
+ *     process with a pool of 20, as a deployment runs them (there each compute is a process of its own). The child's
+ *     casts, SQL and CPU are added to this process's; the driver-step breakdown is the one-process layout's only.
+ * Only max_concurrent_live_migrations differs between the two runs of a round. 200 servers with the RAM of
  * m1.tiny or m1.small and no root disk (the job is the RAM pre-copy alone) are built with force_hosts [source-01];
  * each has a seeded RAM dirty rate (metadata ferry:dirty_rate_mib_s) uniform in 0–60% of the bandwidth, the same in
  * both runs. All 200 live migrations are requested at once, as an operator's drain would; the source's slots queue them.
@@ -23,7 +28,8 @@ import pg from 'pg';
 import { Instance, listAllocations, type InstanceFlavor } from '@ferry/common/db';
 import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { BenchCluster } from './support/bench-cluster';
-import { CpuMeter, formatCpu, type CpuFigures } from './support/cpu';
+import { clusterCounts } from './support/cluster-counts';
+import { CpuMeter, formatCpu, nodeProcessCpu, type CpuFigures, type NodeProcessCpu } from './support/cpu';
 import { RunProfile } from './support/run-profile';
 import { diff, SqlCounter, type SqlCounts } from './support/sql-counter';
 import { fixed, mean, percentile, sleep } from './support/stats';
@@ -54,6 +60,8 @@ const PROFILE_DIR = process.env.FERRY_BENCH_LIVE_PROFILE;
 /** FERRY_BENCH_LIVE_SQL_CALLERS=1: also break the statements down by the Ferry function that sent them (slows the run). */
 const SQL_CALLERS = process.env.FERRY_BENCH_LIVE_SQL_CALLERS === '1';
 const RUN_TIMEOUT_MS = 180_000;
+const PROCESSES = Number(process.env.FERRY_BENCH_LIVE_PROCESSES ?? 1);
+const SPLIT = PROCESSES === 2;
 const TERMINAL = ['completed', 'error', 'failed', 'cancelled'];
 
 const ms = (n: number, width = 8) => `${fixed(n, 1, width)} ms`;
@@ -100,8 +108,10 @@ interface RunResult {
   cpu: CpuFigures;
   /** The same process idle (cluster built, nothing requested, the watcher polling). */
   idle: CpuFigures;
-  /** This process's CPU (all services, the requester and the poller), ms. */
+  /** This process's CPU (the scheduler, the requester, the poller and, in one process, the computes), ms. */
   cpuSelfMs: number;
+  /** The compute process's CPU and event loop over the drain (split layout only). */
+  computeCpu: NodeProcessCpu | undefined;
   /** SQL the services and the requester sent from the first request until every instance settled. */
   sql: SqlCounts;
   /** The same statements by caller and shape (FERRY_BENCH_LIVE_SQL_CALLERS only). */
@@ -175,7 +185,7 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
       maxConcurrentLiveMigrations: slots, liveMigrationMonitorMs: MONITOR_MS,
       powerSyncSeconds: 3600, heartbeatSeconds: 30, serviceDownSeconds: 300,
     },
-    poolSize: 20, apiPoolSize: 5, transportPerService: true,
+    poolSize: 20, apiPoolSize: 5, transportPerService: true, computeProcess: SPLIT,
   });
   // The benchmark's own reads go through a client of their own, not counted and not taking the services' pool.
   const poller = new pg.Client({ connectionString: cluster.dbUrl });
@@ -195,12 +205,13 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
       uuids.forEach((u, k) => { uuidOf[indexes[k]] = u; });
     }
     const built = await cluster.awaitActive(uuidOf, 120_000);
-    const onSource = await cluster.driver(SOURCE).listVms();
+    const onSource = await cluster.vmsOn(SOURCE);
     if (built.some((i) => i.host !== SOURCE) || onSource.length !== COUNT) throw new Error(`build: ${onSource.length} VMs on ${SOURCE}, expected ${COUNT}`);
     console.log(`  built ${COUNT} servers on ${SOURCE} (force_hosts) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const byUuid = new Map<string, Instance>(built.map((i) => [i.uuid, i]));
-    const stamps = stampDrivers(cluster);
+    // The drivers are stamped where they run: in this process only (the child's are out of reach).
+    const stamps = SPLIT ? new Map<string, Stamps>() : stampDrivers(cluster);
     const seenPreparing = new Map<string, number>();
     const requestedAt = new Map<string, number>();
     const watch = new Watch(poller, seenPreparing);
@@ -208,9 +219,8 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
     const idleMeter = new CpuMeter();
     await watch.run(() => false, IDLE_MS);
     const idle = idleMeter.figures();
-    const sqlBefore = counter.snapshot();
+    const before = await clusterCounts(cluster, counter);
     const callersBefore = counter.callerSnapshot();
-    const tallyBefore = cluster.tally.snapshot();
     const profiler = new RunProfile(PROFILE_DIR);
     await profiler.start();
     const cpu = new CpuMeter();
@@ -224,16 +234,20 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
     })).then(() => performance.now() - t);
     const terminal = await watch.run((n) => n >= COUNT, RUN_TIMEOUT_MS);
     const requestsAccepted = await requests;
+    const after = await clusterCounts(cluster, counter);
     const cpuFigures = cpu.figures();
     const cpuUsed = process.cpuUsage(cpuStart);
+    const computeCpu = before.computeProcess && after.computeProcess ? nodeProcessCpu('compute process', before.computeProcess, after.computeProcess) : undefined;
+    if (computeCpu) cpuFigures.others = [computeCpu];
     if (terminal < COUNT) throw new Error(`only ${terminal} of ${COUNT} live migrations ended within ${RUN_TIMEOUT_MS} ms (${watch.counts})`);
     // The instance's task is cleared just after its record turns `completed`: the flow ends there.
     await waitSettled(poller, uuidOf);
     const profile = await profiler.stop(`live-${slots}slots-round${round}`);
     if (profile) console.log(`  CPU profile, first request → settled: ${profile}`);
-    const sql = diff(counter.snapshot(), sqlBefore);
+    const sql = diff(after.sql, before.sql);
     const sqlByCaller = new Map([...counter.callerSnapshot()].map(([k, n]) => [k, n - (callersBefore.get(k) ?? 0)] as const).filter(([, n]) => n > 0));
-    const tally = cluster.tally.snapshot();
+    const { tally } = after;
+    const tallyBefore = before.tally;
     const casts = new Map([...tally.casts].map(([m, n]) => [m, n - (tallyBefore.casts.get(m) ?? 0)] as const).filter(([, n]) => n > 0));
     const notes = (x: typeof tally) => [...x.notifications.values()].reduce((a, b) => a + b, 0);
 
@@ -261,7 +275,7 @@ async function drain(slots: number, guests: readonly Guest[], counter: SqlCounte
 
     const { checks, problems } = await verify(cluster, uuidOf, moves);
     return {
-      slots, moves, wall, requestsAccepted, firstRequest, cpu: cpuFigures, idle, cpuSelfMs: (cpuUsed.user + cpuUsed.system) / 1000,
+      slots, moves, wall, requestsAccepted, firstRequest, cpu: cpuFigures, idle, cpuSelfMs: (cpuUsed.user + cpuUsed.system) / 1000, computeCpu,
       sql, sqlByCaller, casts, calls: tally.calls - tallyBefore.calls, notifications: notes(tally) - notes(tallyBefore), checks, problems,
     };
   } finally {
@@ -327,12 +341,12 @@ async function verify(cluster: BenchCluster, uuids: readonly string[], moves: re
   const bad = instances.filter((i) => !good.includes(i)).slice(0, 3);
   for (const i of bad) problems.push(`  instance ${i.uuid}: ${i.vm_state}/${i.task_state} on ${i.host}`);
 
-  const sourceVms = await cluster.driver(SOURCE).listVms();
+  const sourceVms = await cluster.vmsOn(SOURCE);
   (sourceVms.length === 0 ? checks : problems).push(`${sourceVms.length} VMs left on ${SOURCE} (FakeDriver.listVms)`);
   let destVms = 0;
   let destRunning = 0;
   for (const h of DESTS) {
-    const vms = await cluster.driver(h).listVms();
+    const vms = await cluster.vmsOn(h);
     destVms += vms.length;
     destRunning += vms.filter((v) => v.power_state === POWER_STATES.RUNNING).length;
   }
@@ -443,8 +457,13 @@ function report(r: RunResult): void {
   console.log(`  CPU during the drain: ${formatCpu(r.cpu)}`);
   console.log(`  CPU idle before it (${IDLE_MS / 1000} s, watcher polling): ${formatCpu(r.idle)}`);
   const busyMs = r.cpuSelfMs - r.idle.self * r.cpu.wallSeconds * 1000;
-  console.log(`  this process's CPU per migration: ${fixed(r.cpuSelfMs / done.length, 1)} ms, ${fixed(busyMs / done.length, 1)} ms above idle ` +
-    `(scheduler, 11 computes and the requester share its one event loop)`);
+  if (r.computeCpu) {
+    console.log(`  CPU per migration: this process (scheduler + requester) ${fixed(r.cpuSelfMs / done.length, 1)} ms, ${fixed(busyMs / done.length, 1)} ms above idle; ` +
+      `compute process (11 computes) ${fixed(r.computeCpu.seconds * 1000 / done.length, 1)} ms`);
+  } else {
+    console.log(`  this process's CPU per migration: ${fixed(r.cpuSelfMs / done.length, 1)} ms, ${fixed(busyMs / done.length, 1)} ms above idle ` +
+      `(scheduler, 11 computes and the requester share its one event loop)`);
+  }
   const per = (n: number) => (n / r.moves.length).toFixed(1);
   const q = r.sql;
   console.log(`  per migration, request to task cleared: ${per(q.selects + q.inserts + q.updates + q.deletes + q.combinedWrites + q.transactions + q.other)} SQL statements ` +
@@ -469,8 +488,11 @@ async function main(): Promise<void> {
     `monitor interval ${MONITOR_MS} ms wall; bandwidth ${BANDWIDTH / MIB} MiB/s (simulated)`);
   console.log(`  guests (seed ${SEED}, same in both runs): ${tiny} × 512 MiB (m1.tiny RAM), ${COUNT - tiny} × 2048 MiB (m1.small RAM), no root disk; ` +
     `dirty rate uniform 0–${MAX_DIRTY_SHARE * 100}% of bandwidth: min ${Math.min(...rates)}, p50 ${percentile(rates, 0.5)}, max ${Math.max(...rates)} MiB/s`);
-  console.log('  in-process scheduler + 11 compute services over RabbitMQ (one connection each) and a fresh Postgres database per run; ' +
-    'all requested at once, destinations chosen by the scheduler');
+  if (PROCESSES !== 1 && PROCESSES !== 2) throw new Error(`FERRY_BENCH_LIVE_PROCESSES must be 1 or 2, not ${process.env.FERRY_BENCH_LIVE_PROCESSES}`);
+  console.log(SPLIT
+    ? '  layout: 2 processes (FERRY_BENCH_LIVE_PROCESSES=2): the scheduler and the requester in this process, the 11 compute services in one child process; '
+    : '  layout: 1 process (FERRY_BENCH_LIVE_PROCESSES=1): the scheduler, the requester and the 11 compute services in this process; ');
+  console.log('  each service on its own RabbitMQ connection, a fresh Postgres database per run; all requested at once, destinations chosen by the scheduler');
   console.log('');
   const runs = new Map<number, RunResult[]>(SLOT_RUNS.map((n) => [n, []]));
   const counter = new SqlCounter();
@@ -516,11 +538,9 @@ async function main(): Promise<void> {
   const statements = one.sql.selects + one.sql.inserts + one.sql.updates + one.sql.deletes + one.sql.combinedWrites;
   console.log(`  the rest is orchestration (per migration ${per(statements)} SQL statements, ${per([...one.casts.values()].reduce((x, y) => x + y, 0) + one.calls)} ` +
     `RPC casts and calls, ${per(one.notifications)} notifications, driver file I/O), which ${four.slots} slots also overlap.`);
-  const cpuLine = (r: RunResult) => `this process ${r.cpu.self.toFixed(2)} cores (event loop ${(r.cpu.eventLoop * 100).toFixed(0)}% busy), ` +
-    `Postgres server ${(r.cpu.byName.get('Postgres') ?? NaN).toFixed(2)}, machine ${(r.cpu.machine ?? NaN).toFixed(2)} of ${availableParallelism()} ` +
-    `(idle before: machine ${(r.idle.machine ?? NaN).toFixed(2)})`;
-  console.log(`  What limits it: all services run on one event loop, on ${availableParallelism()} cores shared with Postgres, RabbitMQ and whatever else runs ` +
-    'here (the Postgres and machine figures include other clients):');
+  const cpuLine = (r: RunResult) => `${formatCpu(r.cpu)} (idle before: machine ${(r.idle.machine ?? NaN).toFixed(2)})`;
+  console.log(`  What limits it: the services run on ${SPLIT ? 'two event loops' : 'one event loop'}, on ${availableParallelism()} cores shared with Postgres, ` +
+    'RabbitMQ and whatever else runs here (the Postgres and machine figures include other clients):');
   console.log(`    1 slot: ${cpuLine(one)};`);
   console.log(`    ${four.slots} slots: ${cpuLine(four)}.`);
   console.log(h4 > h1 * 1.1
@@ -535,17 +555,19 @@ async function main(): Promise<void> {
 /**
  * Lower bounds of wall(four) / wall(one) that the runs themselves show: the fake transfers' share of wall(one) (all
  * that more slots overlap for free), the start (first request → first preparing, which more slots do not shorten)
- * with everything after it overlapped perfectly, and the four-slot run's event-loop busy time (every service's
- * orchestration runs on that one loop: at 100% busy the run can be no shorter).
+ * with everything after it overlapped perfectly, and the four-slot run's busiest event loop's busy time (the
+ * services' orchestration runs on it: at 100% busy the run can be no shorter).
  */
 function bounds(one: RunResult, four: RunResult): string {
   const transfers = one.moves.reduce((a, m) => a + (m.elapsedMs ?? 0) * TIME_SCALE, 0);
   const start = firstStart(one);
   const overlapped = (start + (one.wall - start) / four.slots) / one.wall;
-  const loopBusy = four.cpu.eventLoop * four.wall;
+  const loops = [{ label: SPLIT ? "this process's" : 'the one', busy: four.cpu.eventLoop }, ...(four.computeCpu ? [{ label: "the compute process's", busy: four.computeCpu.eventLoop }] : [])];
+  const busiest = loops.reduce((a, b) => (b.busy > a.busy ? b : a));
+  const loopBusy = busiest.busy * four.wall;
   return `the fake transfers in a row are ${fixed(transfers / 1000, 2).trim()} s, ${(transfers / one.wall * 100).toFixed(0)}% of wall(${one.slots}); ` +
     `with the start (${fixed(start / 1000, 2).trim()} s) as it is and all after it overlapped ${four.slots} ways the ratio is ≥ ${overlapped.toFixed(2)}; ` +
-    `the ${four.slots}-slot run kept the one event loop busy ${fixed(loopBusy / 1000, 2).trim()} s, ≥ ${(loopBusy / one.wall).toFixed(2)} of wall(${one.slots}) even at 100% busy`;
+    `the ${four.slots}-slot run kept ${busiest.label} event loop busy ${fixed(loopBusy / 1000, 2).trim()} s, ≥ ${(loopBusy / one.wall).toFixed(2)} of wall(${one.slots}) even at 100% busy`;
 }
 
 main().catch((err: unknown) => {

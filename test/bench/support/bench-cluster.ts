@@ -16,7 +16,7 @@ import { silentLogger } from '@ferry/common/log';
 import { createTransport, newRequestContext, type Transport } from '@ferry/common/rpc';
 import type { RunningService } from '@ferry/common/service';
 import { ComputeRpcApi } from '@ferry/compute/client';
-import { FakeDriver, type FakeDriverOptions } from '@ferry/compute/drivers';
+import { FakeDriver, type FakeDriverOptions, type VmInfo } from '@ferry/compute/drivers';
 import { startCompute } from '@ferry/compute';
 import { SchedulerRpcApi, startScheduler } from '@ferry/scheduler';
 import { deleteRpcTopology, testTransportUrl } from '../../support/amqp';
@@ -78,6 +78,7 @@ export class BenchCluster {
   /** The Postgres database's URL (undefined for the embedded one). */
   dbUrl: string | undefined;
   prefix = '';
+  private stateDir = '';
 
   private constructor(private readonly opts: BenchClusterOptions) {}
 
@@ -108,6 +109,7 @@ export class BenchCluster {
       throw new Error('computeProcess needs a database and a bus another process can reach: database postgres, bus amqp');
     }
     const stateDir = await mkdtemp(join(tmpdir(), 'ferry-bench-'));
+    this.stateDir = stateDir;
     this.cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
     let tdb: TestDatabase | undefined;
     if (opts.database === 'postgres') {
@@ -194,6 +196,16 @@ export class BenchCluster {
     const d = this.drivers.get(host);
     if (!d) throw new Error(`no compute host ${host}`);
     return d;
+  }
+
+  /**
+   * The VMs a fake host holds, in either layout: a fake host's VMs are files under the shared state dir, so with
+   * computeProcess a driver object of this process's own reads them (it only lists; the child's driver runs them).
+   */
+  async vmsOn(host: string): Promise<VmInfo[]> {
+    if (!this.opts.hosts.includes(host)) throw new Error(`no compute host ${host}`);
+    const reader = this.localDrivers.get(host) ?? new FakeDriver({ ...this.opts.driver, host, stateDir: this.stateDir });
+    return reader.listVms();
   }
 
   async close(): Promise<void> {
