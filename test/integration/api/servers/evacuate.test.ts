@@ -94,6 +94,30 @@ describe('evacuate API', () => {
     expect((await evacuate('admin', vm, {}, '2.14')).status).toBe(200);
   });
 
+  it('400 and nothing recorded when the source compute comes back between the down check and the record', async () => {
+    const vm = await h.insertInstance({ owner: 'alice' });
+    // The compute's heartbeat under way in another session: the services row locked, its old (down) value still visible.
+    const heartbeat = h.ds.createQueryRunner();
+    await heartbeat.connect();
+    try {
+      await heartbeat.startTransaction();
+      await heartbeat.query(`UPDATE services SET last_seen_up = now() WHERE host = 'compute-1' AND "binary" = 'ferry-compute'`);
+      const answer = evacuate('admin', vm, {}, '2.14');
+      // The API read the host as down and now waits for the row to write its record.
+      const waiting = async () => (await h.ds.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM services WHERE host%FOR UPDATE%'`))[0].n as number;
+      for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await waiting()).toBe(1);
+      await heartbeat.commitTransaction();
+      expectFault(await answer, 400, 'badRequest', 'Compute service of compute-1 is still in use.');
+    } finally {
+      if (heartbeat.isTransactionActive) await heartbeat.rollbackTransaction();
+      await heartbeat.release();
+    }
+    expect((await h.instance(vm.uuid))).toMatchObject({ task_state: null, vm_state: vm.vm_state, host: vm.host });
+    expect(await recordsOf(vm.uuid)).toEqual([]);
+  });
+
   it("404 for an unknown host, 400 for the server's own host", async () => {
     const vm = await h.insertInstance({ owner: 'alice' });
     expectFault(await evacuate('admin', vm, { host: 'nowhere' }, '2.14'), 404, 'itemNotFound', 'Compute host nowhere not found.');

@@ -1,6 +1,6 @@
 // Inserts a migration record in a status its type may start in; the one way a status is written without a CAS.
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import { assertMigrationCreation, migrationMachine, type MigrationType, type ServiceRole } from '../../domain';
 import { Migration } from '../entities';
 
@@ -11,11 +11,43 @@ export type NewMigration = Partial<Omit<Migration, 'id' | 'created_at' | 'update
   status?: string;
 };
 
-/** Inserts the record after checking that its type may start in its status and that `by` may create it so. */
-export async function createMigration(ds: DataSource, fields: NewMigration, by: ServiceRole): Promise<Migration> {
+/** The row to insert, after checking that its type may start in its status and that `by` may create it so. */
+function newRecord(repo: Repository<Migration>, fields: NewMigration, by: ServiceRole): Migration {
   const status = fields.status ?? migrationMachine(fields.migration_type).initial;
   assertMigrationCreation(fields.migration_type, status, by);
+  return repo.create({ ...fields, status, uuid: fields.uuid ?? randomUUID() });
+}
+
+/** Inserts the record after checking that its type may start in its status and that `by` may create it so. */
+export async function createMigration(ds: DataSource, fields: NewMigration, by: ServiceRole): Promise<Migration> {
   const repo = ds.getRepository(Migration);
   // One INSERT … RETURNING: atomic by itself, so no transaction around it (three round trips become one).
-  return repo.save(repo.create({ ...fields, status, uuid: fields.uuid ?? randomUUID() }), { transaction: false });
+  return repo.save(newRecord(repo, fields, by), { transaction: false });
+}
+
+/** A service whose being down the new record depends on. */
+export interface DownService {
+  host: string;
+  binary: string;
+  /** No heartbeat for longer than this (on the database clock), or forced down, is down. */
+  downSeconds: number;
+}
+
+/**
+ * Inserts the record only while `service` is down, holding its services row from the check to the commit; null, and
+ * nothing inserted, when it is up. A heartbeat writes that row, so it cannot slip between the two: one that came
+ * first makes the check fail, one that comes after waits for (or skips) the lock, and the service, which looks for
+ * such records only after a heartbeat has landed, finds this one. A host without a services row counts as down.
+ */
+export async function createMigrationWhileDown(ds: DataSource, fields: NewMigration, by: ServiceRole, service: DownService): Promise<Migration | null> {
+  const record = newRecord(ds.getRepository(Migration), fields, by);
+  return ds.transaction(async (em) => {
+    const rows: { up: boolean }[] = await em.query(
+      `SELECT NOT forced_down AND last_seen_up IS NOT NULL AND last_seen_up >= now() - make_interval(secs => $3) AS up
+         FROM services WHERE host = $1 AND "binary" = $2 FOR UPDATE`,
+      [service.host, service.binary, service.downSeconds],
+    );
+    if (rows.some((r) => r.up)) return null;
+    return em.getRepository(Migration).save(record);
+  });
 }

@@ -4,7 +4,7 @@ export { advanceMoveAndInstance, type InstanceStep, type RecordStep } from './ad
 export { advanceInstanceTask, takeTaskWithAction } from './advance-instance-task';
 export { completeLiveMigration, type LiveCompletion } from './complete-live-migration';
 export { retakeStaleTask } from './retake-stale-task';
-export { createMigration, type NewMigration } from './create-migration';
+export { createMigration, createMigrationWhileDown, type DownService, type NewMigration } from './create-migration';
 export { patchMigration } from './patch-migration';
 export { resetInstanceState, type ResetOutcome } from './reset-instance-state';
 export { recordCopyProgress, type CopyFigures, type CopyProgressTarget } from './record-copy-progress';

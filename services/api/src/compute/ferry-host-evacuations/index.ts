@@ -92,7 +92,7 @@ export const ferryHostEvacuationRoutes: RoutesPlugin = async (app, { deps }) => 
     let accepted = 0;
     for (const instance of await listInstancesOnHost(ds, host)) {
       try {
-        await acceptEvacuation(ds, req.ctx, scheduler, instance, { host: null, force: false, adminPass: null, batch });
+        await acceptEvacuation(ds, req.ctx, scheduler, instance, { host: null, force: false, adminPass: null, batch }, deps.config.serviceDownSeconds);
         accepted++;
       } catch (err) {
         if (!(err instanceof FerryError)) throw err;

@@ -3,7 +3,7 @@
 // microversion: onSharedStorage until 2.13 (adminPass answered), force only in 2.29–2.67, no body from 2.14.
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { DataSource } from 'typeorm';
-import { advanceMigration, createMigration, isOpenMoveConflict, type Instance, type Migration } from '@ferry/common/db';
+import { advanceMigration, createMigrationWhileDown, isOpenMoveConflict, type Instance, type Migration } from '@ferry/common/db';
 import { BadRequest, Conflict, NotFound, type EvacuationRequestData } from '@ferry/common/domain';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { SchedulerRpcApi } from '@ferry/scheduler/client';
@@ -71,7 +71,7 @@ async function checkHostKnown(ds: DataSource, host: string): Promise<void> {
 /** A host is evacuable only when its compute service is down (heartbeat past the down time, or forced down). */
 export async function requireHostDown(ds: DataSource, host: string, downSeconds: number): Promise<void> {
   const state = (await computeServiceStates(ds, [host], downSeconds)).get(host);
-  if (state?.up) throw new BadRequest(`Compute service of ${host} is still in use.`);
+  if (state?.up) throw hostInUse(host);
 }
 
 /** Everything Nova checks before it accepts an evacuation, in Nova's order. */
@@ -85,31 +85,45 @@ async function checkEvacuable(env: ActionEnv, instance: Instance, req: EvacuateR
   await requireHostDown(ds, instance.host!, env.deps.config.serviceDownSeconds);
 }
 
-/** The record of the accepted request; a second open move of the instance (the partial unique index) is a 409. */
-async function recordEvacuation(ds: DataSource, ctx: ApiContext, instance: Instance, req: EvacuateRequest, rpcCtx: RequestContext): Promise<Migration> {
+/**
+ * The record of the accepted request, written only while the source's compute service is still down (checked again
+ * under its services row: a compute that came back since requireHostDown's read makes this a 400 and writes nothing);
+ * a second open move of the instance (the partial unique index) is a 409.
+ */
+async function recordEvacuation(
+  ds: DataSource, ctx: ApiContext, instance: Instance, req: EvacuateRequest, rpcCtx: RequestContext, downSeconds: number,
+): Promise<Migration> {
   const data: EvacuationRequestData = {
     requested_host: req.host, force: req.force, old_vm_state: instance.vm_state, request_context: rpcCtx, ...(req.batch ? { batch: req.batch } : {}),
   };
+  let recorded: Migration | null;
   try {
-    return await createMigration(ds, {
+    recorded = await createMigrationWhileDown(ds, {
       instance_uuid: instance.uuid, migration_type: 'evacuation', status: 'accepted',
       source_compute: instance.host, source_node: instance.node, dest_compute: req.host,
       old_instance_type_id: instance.flavor.id, new_instance_type_id: instance.flavor.id,
       user_id: ctx.user_id, project_id: ctx.project_id, migrate_data: { ...data },
-    }, 'api');
+    }, 'api', { host: instance.host!, binary: COMPUTE_BINARY, downSeconds });
   } catch (err) {
     if (isOpenMoveConflict(err)) throw new Conflict(`Instance ${instance.uuid} is already being moved.`, { instance_id: instance.uuid });
     throw err;
   }
+  if (!recorded) throw hostInUse(instance.host!);
+  return recorded;
+}
+
+/** Nova's answer for an evacuation off a host whose compute service is up. */
+function hostInUse(host: string): BadRequest {
+  return new BadRequest(`Compute service of ${host} is still in use.`);
 }
 
 /** Takes task rebuilding, records the evacuation, casts evacuate_server; a refused cast puts everything back. */
 export async function acceptEvacuation(
-  ds: DataSource, ctx: ApiContext, scheduler: SchedulerRpcApi, instance: Instance, req: EvacuateRequest,
+  ds: DataSource, ctx: ApiContext, scheduler: SchedulerRpcApi, instance: Instance, req: EvacuateRequest, downSeconds: number,
 ): Promise<Migration> {
   let migration: Migration | undefined;
   await acceptTask(ds, ctx, instance, EVACUATE_RULE, async (rpcCtx) => {
-    migration = await recordEvacuation(ds, ctx, instance, req, rpcCtx);
+    migration = await recordEvacuation(ds, ctx, instance, req, rpcCtx, downSeconds);
     crashPoint('api.evacuate.after_record');
     try {
       await scheduler.evacuateServer(rpcCtx, migration.id);
@@ -131,7 +145,7 @@ const evacuate: ServerAction = {
     requireAdmin(env.req.ctx, EVACUATE_POLICY);
     const req = readRequest(env, body);
     await checkEvacuable(env, instance, req);
-    await acceptEvacuation(ds, env.req.ctx, env.rpc.scheduler, instance, req);
+    await acceptEvacuation(ds, env.req.ctx, env.rpc.scheduler, instance, req, env.deps.config.serviceDownSeconds);
     // Nova answers 200 (not 202), with the password only before 2.14.
     if (versionIn(env.req.apiVersion, '2.14') || req.adminPass === null) return { status: 200 };
     return { status: 200, body: { adminPass: req.adminPass } };
