@@ -13,7 +13,7 @@ describe('cold move of a quiet guest (amqp, postgres)', () => {
 
   beforeAll(async () => {
     // The fake guests write nothing (fakeGuestWriteRate 0): pass 1 leaves no changed region behind.
-    cluster = await Cluster.start('amqp', 'postgres');
+    cluster = await Cluster.start('amqp', 'postgres', { fakeGuestWriteRate: 0 });
   }, 60_000);
   afterAll(async () => {
     await cluster?.close();
