@@ -6,7 +6,8 @@
  *   1 (default): the scheduler and the 11 computes in this process, sharing a pool of 20;
  *   2: the scheduler in this process, the 11 computes in one child Node process (support/compute-process.ts), each
  *     process with a pool of 20, as a deployment runs them (there each compute is a process of its own). The child's
- *     casts, SQL and CPU are added to this process's; the driver-step breakdown is the one-process layout's only.
+ *     casts and SQL are added to this process's, its CPU is shown beside; the driver-step breakdown is the one-process
+ *     layout's only.
  * Only max_concurrent_live_migrations differs between the two runs of a round. 200 servers with the RAM of
  * m1.tiny or m1.small and no root disk (the job is the RAM pre-copy alone) are built with force_hosts [source-01];
  * each has a seeded RAM dirty rate (metadata ferry:dirty_rate_mib_s) uniform in 0–60% of the bandwidth, the same in
