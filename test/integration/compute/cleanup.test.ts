@@ -14,7 +14,7 @@ import { type CleanupReport } from '@ferry/compute/cleanup';
 import { armFault, induceFailureMode, type FailureModeName } from '@ferry/compute/drivers';
 import { formatAudit } from '../../../tools/ferry/src/commands/audit';
 import { formatCleanup } from '../../../tools/ferry/src/commands/server-cleanup';
-import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { insertBuildingInstance, instanceFlavor } from '../scheduler/fixtures';
 import { apiOn, tokenFrom } from './api-on-cluster';
 import { Cluster } from './cluster';
 
@@ -138,9 +138,7 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
   });
 
   it('Xen freeze left by a live migration (fault points live_migration_job.freeze and a destination that cannot drop its domain)', async () => {
-    const row = await insertBuildingInstance(cluster.ds, tiny);
-    await cluster.requestBuild([row], requestSpecFor(tiny));
-    const vm = await cluster.settled(row.uuid);
+    const vm = await cluster.buildServer(tiny);
     const source = vm.host!;
     const dest = source === 'compute-1' ? 'compute-2' : 'compute-1';
     await armFault(cluster.driver(source).hostDir, 'live_migration_job.freeze');
@@ -160,9 +158,7 @@ describe('ferry-cleanup server action (amqp bus, postgres database)', () => {
   });
 
   it('definition not written by a live migration\'s Finish (fault point live_migration_finish.no_definition): cleanup writes it', async () => {
-    const row = await insertBuildingInstance(cluster.ds, tiny);
-    await cluster.requestBuild([row], requestSpecFor(tiny));
-    const vm = await cluster.settled(row.uuid);
+    const vm = await cluster.buildServer(tiny);
     const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
     await armFault(cluster.driver(dest).hostDir, 'live_migration_finish.no_definition');
     const m = await cluster.requestLiveMigration(vm.uuid, { host: dest });

@@ -21,6 +21,7 @@ import { startCompute } from '@ferry/compute';
 import { SchedulerRpcApi, startScheduler, type MigrateServerRequest, type RequestSpec } from '@ferry/scheduler';
 import { deleteRpcTopology, randomPrefix, testTransportUrl } from '../../support/amqp';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
+import { insertBuildingInstance, requestSpecFor } from '../scheduler/fixtures';
 
 export type BusKind = 'amqp' | 'inproc';
 /** postgres: a fresh database on the test server; embedded: PGlite under the state dir (one connection, as `ferry up`). */
@@ -122,6 +123,13 @@ export class Cluster {
     for (const i of instances) await startAction(this.ds, ctx, i.uuid, 'create');
     await this.scheduler.scheduleAndBuildInstances(ctx, instances.map((i) => i.uuid), { num_attempts: 1, ...spec });
     return ctx;
+  }
+
+  /** A server of `flavor` built through the scheduler as the API asks for one, once its build has settled. */
+  async buildServer(flavor: InstanceFlavor, fields: Partial<Instance> = {}, settleMs?: number): Promise<Instance> {
+    const row = await insertBuildingInstance(this.ds, flavor, fields);
+    await this.requestBuild([row], requestSpecFor(flavor));
+    return this.settled(row.uuid, settleMs);
   }
 
   /** What the API does for a server action: win the task state, open the action, cast to the instance's host. */

@@ -9,7 +9,7 @@ import { POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { armFault } from '@ferry/compute/drivers';
 import { allocatedRanges, LocalTransfer, totalLength, type CopyRequest, type CopyResult, type Transfer } from '@ferry/compute/transfer';
-import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
 import { Cluster, type BusKind, type DatabaseKind } from './cluster';
 import { sha256 } from '../../support/disk-hash';
 
@@ -78,9 +78,7 @@ export function coldMigration(bus: BusKind, database: DatabaseKind = 'postgres')
     });
 
     async function buildServer(flavor = tiny): Promise<Instance> {
-      const row = await insertBuildingInstance(cluster.ds, flavor);
-      await cluster.requestBuild([row], requestSpecFor(flavor));
-      const instance = await cluster.settled(row.uuid);
+      const instance = await cluster.buildServer(flavor);
       await fillDisk(cluster.driver(instance.host!).diskPath(instance.uuid), 16);
       return instance;
     }
@@ -427,9 +425,7 @@ export function autoConfirm(bus: BusKind): void {
 
     it('confirms a move left in VERIFY_RESIZE past the window, as its own action', async () => {
       const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
-      const row = await insertBuildingInstance(cluster.ds, tiny);
-      await cluster.requestBuild([row], requestSpecFor(tiny));
-      const vm = await cluster.settled(row.uuid);
+      const vm = await cluster.buildServer(tiny);
       await cluster.requestMove(vm.uuid);
       await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'resized', 30_000);
       const done = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'active' && i.old_flavor === null, 15_000);
@@ -441,9 +437,7 @@ export function autoConfirm(bus: BusKind): void {
 
     it('never auto-confirms away the only copy of an instance a failed finish gave back to the source', async () => {
       const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
-      const row = await insertBuildingInstance(cluster.ds, tiny);
-      await cluster.requestBuild([row], requestSpecFor(tiny));
-      const vm = await cluster.settled(row.uuid);
+      const vm = await cluster.buildServer(tiny);
       const dest = vm.host === 'compute-1' ? 'compute-2' : 'compute-1';
       await armFault(cluster.driver(dest).hostDir, 'finish_incoming');
       await cluster.requestMove(vm.uuid, { host: dest });

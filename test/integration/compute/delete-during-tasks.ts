@@ -78,9 +78,7 @@ export function deleteDuringTasks(bus: BusKind, database: DatabaseKind = 'postgr
     });
 
     async function buildServer(metadata: Record<string, string> = {}): Promise<Instance> {
-      const row = await insertBuildingInstance(cluster.ds, tiny, { metadata });
-      await cluster.requestBuild([row], requestSpecFor(tiny));
-      return cluster.settled(row.uuid);
+      return cluster.buildServer(tiny, { metadata });
     }
     const migrationOf = (uuid: string) => cluster.ds.getRepository(Migration).findOneOrFail({ where: { instance_uuid: uuid }, order: { id: 'DESC' } });
     const record = (id: number) => cluster.ds.getRepository(Migration).findOneByOrFail({ id });

@@ -8,7 +8,7 @@ import { DIRTY_RATE_METADATA_KEY, POWER_STATES } from '@ferry/common/domain';
 import { newRequestContext } from '@ferry/common/rpc';
 import { armFault, FAULTS_FILE } from '@ferry/compute/drivers';
 import { allocatedRanges, totalLength } from '@ferry/compute/transfer';
-import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { instanceFlavor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
 import { sha256 } from '../../support/disk-hash';
 
@@ -52,9 +52,7 @@ export function liveMigrationSuite(bus: BusKind, database: DatabaseKind = 'postg
     });
 
     async function buildServer(metadata: Record<string, string> = {}): Promise<Instance> {
-      const row = await insertBuildingInstance(cluster.ds, tiny, { metadata });
-      await cluster.requestBuild([row], requestSpecFor(tiny));
-      return cluster.settled(row.uuid);
+      return cluster.buildServer(tiny, { metadata });
     }
     /** A guest dirtying its RAM twice as fast as the fake link moves it: it never converges on its own. */
     const neverConverges = () => buildServer({ [DIRTY_RATE_METADATA_KEY]: String(2 * 1024) });
@@ -425,9 +423,7 @@ export function liveMigrationTimeouts(bus: BusKind): void {
 
     it(`a guest that never converges ends ${outcome}`, async () => {
       const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
-      const row = await insertBuildingInstance(cluster.ds, tiny, { metadata: { [DIRTY_RATE_METADATA_KEY]: String(2 * 1024) } });
-      await cluster.requestBuild([row], requestSpecFor(tiny));
-      const vm = await cluster.settled(row.uuid);
+      const vm = await cluster.buildServer(tiny, { metadata: { [DIRTY_RATE_METADATA_KEY]: String(2 * 1024) } });
       const m = await cluster.requestLiveMigration(vm.uuid);
       await cluster.waitUntil(async () => ['completed', 'cancelled', 'failed', 'error'].includes((await cluster.ds.getRepository(Migration).findOneByOrFail({ id: m.id })).status), 20_000);
       const done = await cluster.ds.getRepository(Migration).findOneByOrFail({ id: m.id });
@@ -460,9 +456,7 @@ export function liveMigrationUnreachableDestination(bus: BusKind): void {
 
     it('keeps the source paused and the record marked until the destination answers, then converges to one copy', async () => {
       const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
-      const row = await insertBuildingInstance(cluster.ds, tiny);
-      await cluster.requestBuild([row], requestSpecFor(tiny));
-      const vm = await cluster.settled(row.uuid);
+      const vm = await cluster.buildServer(tiny);
       const source = vm.host!;
       const dest = source === 'compute-1' ? 'compute-2' : 'compute-1';
       const record = () => cluster.ds.getRepository(Migration).findOneByOrFail({ id: m.id });

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Migration } from '@ferry/common/db';
-import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { instanceFlavor } from '../scheduler/fixtures';
 import { Cluster } from './cluster';
 
 const MIB = 1024 * 1024;
@@ -21,9 +21,7 @@ describe('cold move of a quiet guest (amqp, postgres)', () => {
 
   it('skips pass 2 and records the stop, the empty pass 2, the plan and the copy\'s figures with the hand-over', async () => {
     const tiny = await instanceFlavor(cluster.ds, 'm1.tiny');
-    const row = await insertBuildingInstance(cluster.ds, tiny);
-    await cluster.requestBuild([row], requestSpecFor(tiny));
-    const vm = await cluster.settled(row.uuid);
+    const vm = await cluster.buildServer(tiny);
     // Something on the disk for pass 1 to move (the guest itself writes nothing).
     const disk = await open(cluster.driver(vm.host!).diskPath(vm.uuid), 'r+');
     await disk.write(randomBytes(MIB), 0, MIB, 0);

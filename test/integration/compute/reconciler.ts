@@ -12,7 +12,7 @@ import { ComputeRpcApi } from '@ferry/compute/client';
 import { STATE_FILE, type FakeVmRecord } from '@ferry/compute/drivers';
 import { BUILD_EVENT } from '@ferry/compute';
 import { reconcileScheduler, SchedulerManager, type SchedulerPassReport } from '@ferry/scheduler';
-import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { insertBuildingInstance, instanceFlavor } from '../scheduler/fixtures';
 import { Cluster, HOSTS, type BusKind, type DatabaseKind } from './cluster';
 import { expectOneCopy } from './live-migration';
 
@@ -31,12 +31,6 @@ async function lostBuild(cluster: Cluster, flavor: InstanceFlavor): Promise<Inst
   const row = await insertBuildingInstance(cluster.ds, flavor);
   await startAction(cluster.ds, newRequestContext({ user_id: 'demo', project_id: 'demo' }), row.uuid, 'create');
   return row;
-}
-
-async function buildServer(cluster: Cluster, flavor: InstanceFlavor): Promise<Instance> {
-  const row = await insertBuildingInstance(cluster.ds, flavor);
-  await cluster.requestBuild([row], requestSpecFor(flavor));
-  return cluster.settled(row.uuid, 20_000);
 }
 
 /** How many times the fake guest was booted (its state file's count). */
@@ -115,7 +109,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a resize left in resize_prep with no record is handed to migrate_server again', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       await cluster.acceptMove(vm.uuid, { newFlavor: small });
       const resized = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'resized' && i.task_state === null, 30_000);
       expect(resized.host).not.toBe(vm.host);
@@ -125,7 +119,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a migrate to a named host left in resize_prep goes to that host', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const target = HOSTS.find((h) => h !== vm.host && h !== 'compute-2') ?? 'compute-3';
       await cluster.acceptMove(vm.uuid, { host: target });
       const moved = await cluster.waitFor(vm.uuid, (i) => i.vm_state === 'resized' && i.task_state === null, 30_000);
@@ -135,7 +129,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a live migration left accepted is handed to live_migrate_server again and completes', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const m = await cluster.acceptLiveMigration(vm.uuid);
       expect((await waitStatus(cluster, m.id, ['completed', 'failed', 'error'])).status).toBe('completed');
       await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
@@ -144,7 +138,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a live migration accepted (task migrating) but never recorded is dropped: task cleared, action failed, guest untouched', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const ctx = await cluster.requestAction(vm.uuid, 'live-migration', 'migrating', lostCast);
       const after = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
       expect(after).toMatchObject({ host: vm.host, vm_state: 'active', power_state: POWER_STATES.RUNNING });
@@ -156,7 +150,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a live migration left queued on its source is started by the source', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const dest = HOSTS.find((h) => h !== vm.host)!;
       const m = await lostQueuedLiveMigration(cluster, vm, dest);
       expect((await waitStatus(cluster, m.id, ['completed', 'failed', 'error'])).status).toBe('completed');
@@ -165,7 +159,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('an abort recorded while the source was down is honoured by the source: the move ends before it began', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const dest = HOSTS.find((h) => h !== vm.host)!;
       await cluster.stopCompute(vm.host!);
       try {
@@ -182,7 +176,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a stop whose cast was lost is run by the instance\'s compute; the late original then finds nothing to do', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const ctx = await cluster.requestAction(vm.uuid, 'stop', 'powering-off', lostCast);
       const stopped = await cluster.waitFor(vm.uuid, (i) => i.task_state === null, 20_000);
       expect(stopped).toMatchObject({ vm_state: 'stopped', power_state: POWER_STATES.SHUTDOWN, host: vm.host });
@@ -194,7 +188,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a start left in its task while the guest already runs has its task cleared, the guest untouched', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       await cluster.requestAction(vm.uuid, 'stop', 'powering-off', (ctx, host) => cluster.compute.stopInstance(ctx, host, vm.uuid));
       await cluster.waitFor(vm.uuid, (i) => i.task_state === null && i.vm_state === 'stopped');
       // The start's cast is lost, and the guest is started behind Ferry's back.
@@ -208,7 +202,7 @@ export function reconcilerSuite(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     it('a rescue, then an unrescue, whose casts were lost are run by the instance\'s compute', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       // What the API keeps before casting the rescue.
       await rememberRequestValue(cluster.ds, vm.uuid, RESCUE_REQUESTED_IMAGE_KEY, vm.image_ref);
       await cluster.requestAction(vm.uuid, 'rescue', 'rescuing', lostCast);
@@ -316,7 +310,7 @@ export function reconcilerElectionSuite(bus: BusKind, database: DatabaseKind = '
     });
 
     it('a late original live_migrate_server and the re-drive, delivered together, run one live migration', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const m = await cluster.acceptLiveMigration(vm.uuid);
       await age('migrations', m.id);
       const ctx = (m.migrate_data as unknown as LiveMigrationData).request_context;
@@ -330,7 +324,7 @@ export function reconcilerElectionSuite(bus: BusKind, database: DatabaseKind = '
     });
 
     it('a late original migrate_server and the re-drive, delivered together, open one move', async () => {
-      const vm = await buildServer(cluster, tiny);
+      const vm = await cluster.buildServer(tiny, {}, 20_000);
       const { ctx, request } = await cluster.acceptMove(vm.uuid);
       await age('instances', vm.uuid);
       const [, report] = await Promise.all([cluster.scheduler.migrateServer(ctx, request), reconciler('scheduler-a')()]);

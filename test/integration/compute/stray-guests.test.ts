@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { advanceMigration, claimResources, createMigration, flavorResources, Instance, listAllocations, type InstanceFlavor } from '@ferry/common/db';
 import { POWER_STATES } from '@ferry/common/domain';
-import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
+import { instanceFlavor } from '../scheduler/fixtures';
 import { Cluster, type DatabaseKind } from './cluster';
 
 jest.setTimeout(60_000);
@@ -23,9 +23,7 @@ describe.each<DatabaseKind>(['postgres', 'embedded'])('stray sweep (amqp bus, %s
   });
 
   async function buildServer(): Promise<Instance> {
-    const row = await insertBuildingInstance(cluster.ds, tiny);
-    await cluster.requestBuild([row], requestSpecFor(tiny));
-    const built = await cluster.settled(row.uuid);
+    const built = await cluster.buildServer(tiny);
     expect(built).toMatchObject({ vm_state: 'active' });
     return built;
   }
