@@ -214,6 +214,19 @@ describe('notifications on RabbitMQ', () => {
     return t;
   }
 
+  /** A publisher and a listener tapping the notifications into an inbox, `proxied` one of them through a new proxy. */
+  async function publisherAndTap(
+    proxied: 'publisher' | 'listener',
+  ): Promise<{ link: TcpProxy; publisher: Transport; listener: Transport; inbox: Inbox<NotificationMessage> }> {
+    const link = await TcpProxy.start(brokerUrl);
+    proxy = link;
+    const listener = await open(proxied === 'listener' ? link.urlFor(brokerUrl) : brokerUrl);
+    const publisher = await open(proxied === 'publisher' ? link.urlFor(brokerUrl) : brokerUrl);
+    const inbox = new Inbox<NotificationMessage>();
+    taps.push(await listener.listenNotifications((m) => inbox.push(m)));
+    return { link, publisher, listener, inbox };
+  }
+
   it("puts oslo's envelope on the wire, on the topic exchange under versioned_notifications.<priority>", async () => {
     const transport = await open();
     const exchange = `${prefix}ferry_notifications`;
@@ -251,11 +264,7 @@ describe('notifications on RabbitMQ', () => {
   });
 
   it('re-declares the exchange and re-binds a tap after the connection drops', async () => {
-    proxy = await TcpProxy.start(brokerUrl);
-    const listener = await open(proxy.urlFor(brokerUrl));
-    const publisher = await open();
-    const inbox = new Inbox<NotificationMessage>();
-    taps.push(await listener.listenNotifications((m) => inbox.push(m)));
+    const { link, publisher, listener, inbox } = await publisherAndTap('listener');
     const notifier = new Notifier(publisher, PUBLISHER, silentLogger());
     await notifier.info('instance.live_migration_post.start', instanceActionPayload(row));
     await inbox.waitFor(1);
@@ -263,7 +272,7 @@ describe('notifications on RabbitMQ', () => {
     // Gone with its bindings, as after a broker that lost its definitions; only the reconnection can bring it back.
     await deleteExchange(brokerUrl, `${prefix}ferry_notifications`);
     const reconnected = next(listener, 'connected');
-    proxy.dropAll();
+    link.dropAll();
     await reconnected;
 
     await notifier.info('instance.live_migration_post.end', instanceActionPayload(row));
@@ -271,12 +280,8 @@ describe('notifications on RabbitMQ', () => {
   });
 
   it('sends a notification without waiting for the broker to confirm it; a tap receives it all the same', async () => {
-    proxy = await TcpProxy.start(brokerUrl);
-    const publisher = await open(proxy.urlFor(brokerUrl));
-    const listener = await open();
-    const inbox = new Inbox<NotificationMessage>();
-    taps.push(await listener.listenNotifications((m) => inbox.push(m)));
-    proxy.holdFromBroker();
+    const { link, publisher, inbox } = await publisherAndTap('publisher');
+    link.holdFromBroker();
     try {
       const sent = new Notifier(publisher, PUBLISHER, silentLogger()).info('instance.resize.start', instanceActionPayload(row));
       // A confirmed publish would wait here for the confirm the proxy holds, up to the notify timeout.
@@ -284,7 +289,7 @@ describe('notifications on RabbitMQ', () => {
       expect(first).toBe('sent');
       expect((await inbox.waitFor(1)).map((m) => m.event_type)).toEqual(['instance.resize.start']);
     } finally {
-      proxy.releaseFromBroker();
+      link.releaseFromBroker();
     }
   });
 
