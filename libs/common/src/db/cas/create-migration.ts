@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
 import { assertMigrationCreation, migrationMachine, type MigrationType, type ServiceRole } from '../../domain';
+import { serviceState, type ServiceRecord } from '../../service/status';
 import { Migration } from '../entities';
 
 export type NewMigration = Partial<Omit<Migration, 'id' | 'created_at' | 'updated_at' | 'deleted_at'>> & {
@@ -42,12 +43,12 @@ export interface DownService {
 export async function createMigrationWhileDown(ds: DataSource, fields: NewMigration, by: ServiceRole, service: DownService): Promise<Migration | null> {
   const record = newRecord(ds.getRepository(Migration), fields, by);
   return ds.transaction(async (em) => {
-    const rows: { up: boolean }[] = await em.query(
-      `SELECT NOT forced_down AND last_seen_up IS NOT NULL AND last_seen_up >= now() - make_interval(secs => $3) AS up
+    const rows: (ServiceRecord & { now: Date })[] = await em.query(
+      `SELECT host, "binary", topic, disabled, forced_down, last_seen_up, now() AS now
          FROM services WHERE host = $1 AND "binary" = $2 FOR UPDATE`,
-      [service.host, service.binary, service.downSeconds],
+      [service.host, service.binary],
     );
-    if (rows.some((r) => r.up)) return null;
+    if (rows.some((r) => serviceState(r, new Date(r.now), service.downSeconds).state === 'up')) return null;
     return em.getRepository(Migration).save(record);
   });
 }
