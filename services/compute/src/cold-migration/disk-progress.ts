@@ -7,7 +7,7 @@ import type { ComputeContext } from '../compute-context';
 import type { TransferProgress } from '../transfer';
 
 /** The least time between two progress writes of one copy, and before its first. */
-export const WRITE_EVERY_MS = 500;
+const WRITE_EVERY_MS = 500;
 
 /** Both passes count into one total: pass 1 covers the disk, pass 2 the changed regions. */
 export class DiskProgressWriter {

@@ -1,7 +1,7 @@
 // The fake block copy's target: whatever it held before (an interrupted copy, a small file's inline data) is gone
 // where the source has holes, and a target the destination prepared empty ends as sparse as the source.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, stat, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyBlockDevice, planBlockCopy } from './block-copy';
@@ -17,6 +17,20 @@ describe('copyBlockDevice target', () => {
 
   const copy = async (source: string, dest: string) =>
     copyBlockDevice(source, dest, await planBlockCopy(source), { signal: new AbortController().signal, onProgress: () => undefined });
+
+  /** The copy, and the sizes it truncated its target to, in order. */
+  async function copyTruncating(source: string, dest: string): Promise<number[]> {
+    const probe = await open(dest, 'r');
+    const handles = Object.getPrototypeOf(probe) as FileHandle;
+    await probe.close();
+    const truncate = jest.spyOn(handles, 'truncate');
+    try {
+      await copy(source, dest);
+      return truncate.mock.calls.map(([size]) => size ?? 0);
+    } finally {
+      truncate.mockRestore();
+    }
+  }
 
   /** A 64 MiB source holding 1 MiB of data at 32 MiB, holes elsewhere. */
   async function sparseSource(): Promise<{ path: string; data: Buffer }> {
@@ -35,7 +49,7 @@ describe('copyBlockDevice target', () => {
     const dest = join(dir, 'dest');
     // An interrupted copy of another disk: data all over the first 8 MiB.
     await writeFile(dest, randomBytes(8 * MIB));
-    await copy(source.path, dest);
+    expect(await copyTruncating(source.path, dest)).toEqual([0, 64 * MIB]);
     const copied = await readFile(dest);
     expect(copied.length).toBe(64 * MIB);
     expect(copied.subarray(0, 32 * MIB).every((b) => b === 0)).toBe(true);
@@ -58,7 +72,8 @@ describe('copyBlockDevice target', () => {
     const dest = join(dir, 'dest');
     await writeFile(dest, '');
     await truncate(dest, 20 * 1024 * MIB);
-    await copy(source.path, dest);
+    // Only sized: a target truncated to zero is written back whole when it is closed (ext4's auto_da_alloc).
+    expect(await copyTruncating(source.path, dest)).toEqual([64 * MIB]);
     expect((await stat(dest)).size).toBe(64 * MIB);
     expect((await stat(dest)).blocks * 512).toBeLessThan(4 * MIB);
     const copied = await readFile(dest);
