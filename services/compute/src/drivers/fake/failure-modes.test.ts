@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { listGuests } from '../../audit/list-guests';
 import type { GuestPresence } from '../../client/wire-types';
 import { FakeDriver } from './fake-driver';
 import { FAILURE_MODES, induceFailureMode, type FailureModeName } from './failure-modes';
+import { STATE_FILE } from './vm-files';
 
 const TINY = { id: 1, flavorid: '1', name: 'm1.tiny', vcpus: 1, memory_mb: 512, root_gb: 1, ephemeral_gb: 0, swap: 0, extra_specs: {} };
 
@@ -69,6 +71,32 @@ describe('fake failure modes', () => {
     await writeFile(host('h1').diskPath(fresh), Buffer.from('guest data'), { flag: 'r+' });
     await induceFailureMode('xen_freeze', { stateDir, spec: { ...spec, uuid: fresh }, source: 'h1', other: 'h3' });
     expect(await head(host('h3').diskPath(fresh))).toEqual(Buffer.alloc(10));
+  });
+
+  it('makes the copy on the other host appear whole: never a VM directory without its definition, no staging left', async () => {
+    const uuid = randomUUID();
+    const spec = { uuid, name: guestName(uuid), flavor: TINY, image_ref: 'cirros' };
+    await host('h1').spawn(spec);
+    await writeFile(host('h1').diskPath(uuid), Buffer.alloc(8 << 20, 1), { flag: 'r+' });
+    const dir = join(stateDir, 'hosts', 'h2', 'instances', uuid);
+    // What a compute's periodic pass could see at any turn of the event loop while the failure is made.
+    let done = false;
+    let looks = 0;
+    let halfMade = 0;
+    const watch = (async () => {
+      while (!done) {
+        looks++;
+        if (existsSync(dir) && !existsSync(join(dir, STATE_FILE))) halfMade++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    await induceFailureMode('moved_by_hand', { stateDir, spec, source: 'h1', other: 'h2' });
+    done = true;
+    await watch;
+    expect(looks).toBeGreaterThan(3);
+    expect(halfMade).toBe(0);
+    expect(existsSync(join(dir, STATE_FILE))).toBe(true);
+    expect(readdirSync(join(stateDir, 'hosts', 'h2'))).toEqual(['instances']);
   });
 
   it('refuses a source that holds no VM of the guest', async () => {

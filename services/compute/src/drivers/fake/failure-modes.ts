@@ -1,8 +1,8 @@
 // Failures that hypervisors and people leave behind Ferry's back (the ones `cleanup` repairs), as data: for each, what
 // the guest's host (`source`, the host the database names) and one other host (`other`: a move's destination, or a
 // host nobody named) hold of it afterwards. A test, or an operator rehearsing a repair, applies one to fake hosts.
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { migratingGuestName } from '@ferry/common/domain';
 import type { VmSpec } from '../driver';
 import { VmNotFound } from '../errors';
@@ -85,21 +85,33 @@ async function leave(what: HostLeftover, dir: string, base: FakeVmRecord, site: 
     await rm(dir, { recursive: true, force: true });
     return;
   }
-  await mkdir(dir, { recursive: true });
-  if (dir !== sourceDir) {
-    await createSparseDisk(join(dir, DISK_FILE), what.copied ? 0 : site.spec.flavor.root_gb);
-    // Data blocks only, so the copy stays as sparse as the source's disk.
-    if (what.copied) {
-      const source = join(sourceDir, DISK_FILE);
-      await copyBlockDevice(source, join(dir, DISK_FILE), await planBlockCopy(source), { signal: new AbortController().signal, onProgress: () => undefined });
-    }
-  }
-  await writeVmRecord(dir, {
+  const record: FakeVmRecord = {
     ...base,
     name: what.renamed ? migratingGuestName(site.spec.uuid) : site.spec.name,
     state: what.state,
     incoming_from: what.state === 'incoming' ? base.incoming_from ?? null : null,
     ...(what.transient ? { transient: true } : {}),
     updated_at: new Date().toISOString(),
-  });
+  };
+  if (dir === sourceDir) {
+    await writeVmRecord(dir, record);
+    return;
+  }
+  // A copy on another host appears whole, as a hypervisor's domain does: it is built beside the host's instances
+  // directory and renamed into it, so a compute's periodic pass never finds (and clears) a VM directory half made.
+  const instances = dirname(dir);
+  await mkdir(instances, { recursive: true });
+  const staging = await mkdtemp(join(dirname(instances), `.leftover-${site.spec.uuid}-`));
+  try {
+    await createSparseDisk(join(staging, DISK_FILE), what.copied ? 0 : site.spec.flavor.root_gb);
+    // Data blocks only, so the copy stays as sparse as the source's disk.
+    if (what.copied) {
+      const source = join(sourceDir, DISK_FILE);
+      await copyBlockDevice(source, join(staging, DISK_FILE), await planBlockCopy(source), { signal: new AbortController().signal, onProgress: () => undefined });
+    }
+    await writeVmRecord(staging, record);
+    await rename(staging, dir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
 }
