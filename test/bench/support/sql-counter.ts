@@ -1,6 +1,8 @@
 // Benchmark instrumentation: counts the SQL statements this process sends to Postgres, by kind, by wrapping
 // pg's Client#query (TypeORM's postgres driver and pg.Pool both go through it). Clients can be left out.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 import { timeline, tracing } from './timeline';
 
 export interface SqlCounts {
@@ -45,13 +47,48 @@ const WRITING_FUNCTIONS = /^\s*SELECT\s+ferry_claim_resources\s*\(/i;
  * Where a statement came from: the first stack frame in Ferry's own code outside its database layer (the flow's step
  * that asked), and the statement's verb and table. Costly (a stack trace per statement): only when asked for.
  */
-function callerOf(text: string): string {
+function callerOf(query: unknown): string {
+  const labelled = typeof query === 'object' && query !== null ? (query as { [ASKED_BY]?: string })[ASKED_BY] : undefined;
+  return `${labelled ?? askedBy.getStore() ?? stepOnStack()}: ${statementShape(statementText(query))}`;
+}
+
+/**
+ * The step asking, taken where Ferry's call enters TypeORM's query runner or pg's pool: by the time pg's Client#query
+ * runs, the stack starts in pg-pool's callback and holds no frame of Ferry's. Through TypeORM the label travels in
+ * the query's async context (askedBy); a pool query, whose client may come from another query's release, carries it
+ * on its config object (ASKED_BY).
+ */
+const askedBy = new AsyncLocalStorage<string>();
+const ASKED_BY = Symbol('asked by');
+
+/** Makes every TypeORM query and pool query carry the step that asked; returns the undo. */
+function labelQueriesByStep(): () => void {
+  const runner = PostgresQueryRunner.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const pool = pg.Pool.prototype as unknown as { query: (...args: unknown[]) => unknown };
+  const [runnerQuery, poolQuery] = [runner.query, pool.query];
+  runner.query = function (this: unknown, ...args: unknown[]): unknown {
+    return askedBy.run(askedBy.getStore() ?? stepOnStack(), () => runnerQuery.apply(this, args));
+  };
+  pool.query = function (this: unknown, ...args: unknown[]): unknown {
+    const config = args[0];
+    if (typeof config === 'object' && config !== null) (config as { [ASKED_BY]?: string })[ASKED_BY] = askedBy.getStore() ?? stepOnStack();
+    return poolQuery.apply(this, args);
+  };
+  return () => {
+    runner.query = runnerQuery;
+    pool.query = poolQuery;
+  };
+}
+
+/** The first frame of Ferry's own code outside its database layer on the stack now, as "function (package/file)". */
+function stepOnStack(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1);
   const ferry = frames.filter((f) => /\/(services|libs|tools)\/[^/]+\/dist\//.test(f));
-  const step = ferry.find((f) => !/\/libs\/common\/dist\/db\//.test(f)) ?? ferry[0] ?? '(outside Ferry)';
-  const at = /at (?:async )?(\S+) \(.*\/(?:services|libs|tools)\/([^/]+)\/dist\/(.+?):\d+:\d+\)/.exec(step);
-  const where = at ? `${at[1]} (${at[2]}/${at[3].replace(/\.js$/, '')})` : step.trim();
-  return `${where}: ${statementShape(text)}`;
+  // Outside the database layer if the stack reaches there; else the outermost database function (the caller's entry).
+  const step = ferry.find((f) => !/\/libs\/common\/dist\/db\//.test(f)) ?? ferry.at(-1);
+  if (!step) return '(outside Ferry)';
+  const at = /at (?:async )?(?:(\S+) \()?.*\/(?:services|libs|tools)\/([^/]+)\/dist\/(.+?):\d+:\d+\)?$/.exec(step.trim());
+  return at ? `${at[1] ?? '(anonymous)'} (${at[2]}/${at[3].replace(/\.js$/, '')})` : step.trim();
 }
 
 /** The SQL of a query as pg's Client#query takes it: a string, or a config object with `text`. */
@@ -75,6 +112,7 @@ export class SqlCounter {
   /** Writes so far in each client's open transaction. */
   private readonly open = new WeakMap<object, number>();
   private restore: (() => void) | undefined;
+  private unlabel: (() => void) | undefined;
 
   install(): void {
     if (this.restore) return;
@@ -82,13 +120,14 @@ export class SqlCounter {
     const original = proto.query;
     const see = (client: object, query: unknown) => this.see(client, query);
     const ignored = this.ignored;
+    if (tracing) this.unlabel ??= labelQueriesByStep();
     proto.query = !tracing ? function (this: object, ...args: unknown[]): unknown {
       see(this, args[0]);
       return original.apply(this, args);
     } : function (this: object, ...args: unknown[]): unknown {
       see(this, args[0]);
       if (!timeline.on || ignored.has(this)) return original.apply(this, args);
-      const label = callerOf(statementText(args[0]));
+      const label = callerOf(args[0]);
       timeline.begin('sql', label, `sql> ${label}`);
       const ended = () => timeline.end('sql', label, `sql< ${label}`);
       const last = args[args.length - 1];
@@ -111,6 +150,8 @@ export class SqlCounter {
   uninstall(): void {
     this.restore?.();
     this.restore = undefined;
+    this.unlabel?.();
+    this.unlabel = undefined;
   }
 
   /** Statements of this client (the benchmark's own probes) are not counted. */
@@ -121,6 +162,7 @@ export class SqlCounter {
   /** From now on also counts each statement by the Ferry function that sent it (a stack trace each: slow). */
   traceCallers(): void {
     this.callers ??= new Map();
+    this.unlabel ??= labelQueriesByStep();
     Error.stackTraceLimit = Math.max(Error.stackTraceLimit, 60);
   }
 
@@ -138,7 +180,7 @@ export class SqlCounter {
     const text = statementText(query);
     const verb = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? '';
     if (this.callers && verb !== 'START' && verb !== 'BEGIN' && verb !== 'COMMIT') {
-      const key = callerOf(text);
+      const key = callerOf(query);
       this.callers.set(key, (this.callers.get(key) ?? 0) + 1);
     }
     const c = this.counts;
