@@ -2,7 +2,7 @@
 // pg's Client#query (TypeORM's postgres driver and pg.Pool both go through it). Clients can be left out.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
-import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
+import { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner.js';
 import { timeline, tracing } from './timeline';
 
 export interface SqlCounts {
