@@ -64,6 +64,10 @@ describe('evacuation (amqp, postgres)', () => {
   };
   const claims = async (uuid: string) => (await listAllocations(cluster.ds, { consumer_uuid: uuid })).map((a) => a.host).sort();
   const vmOn = (host: string, uuid: string) => cluster.driver(host).getVm(uuid);
+  const setForcedDown = (host: string, forced: boolean) => cluster.ds.query('UPDATE services SET forced_down = $2 WHERE host = $1', [host, forced]);
+  /** Waits until the guest's VM on host is in power state `state`. */
+  const untilPower = (host: string, uuid: string, state: number, timeoutMs = 25_000) =>
+    cluster.waitUntil(async () => (await vmOn(host, uuid))?.power_state === state, timeoutMs);
 
   it('rebuilds the guest on the requested host, moves host and claim there, records done; the returning source destroys its copy and completes', async () => {
     const vm = await buildOn('compute-1');
@@ -220,10 +224,40 @@ describe('evacuation (amqp, postgres)', () => {
     const vm = await buildOn('compute-1');
     // The database as it is between the spawn and the write that makes the instance ACTIVE: the guest already runs.
     await cluster.ds.query(`UPDATE instances SET vm_state = 'building', task_state = 'spawning' WHERE uuid = $1`, [vm.uuid]);
-    await cluster.ds.query(`UPDATE services SET forced_down = true WHERE host = 'compute-1'`);
-    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.PAUSED, 25_000);
-    await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
-    await cluster.waitUntil(async () => (await vmOn('compute-1', vm.uuid))?.power_state === POWER_STATES.RUNNING, 25_000);
+    await setForcedDown('compute-1', true);
+    await untilPower('compute-1', vm.uuid, POWER_STATES.PAUSED);
+    await setForcedDown('compute-1', false);
+    await untilPower('compute-1', vm.uuid, POWER_STATES.RUNNING);
+  });
+
+  it('a destination whose fence paused the guest it rebuilt resumes it when the fence lifts, though the source has not completed the evacuation', async () => {
+    const vm = await buildOn('compute-1');
+    await killSource('compute-1');
+    const m = await evacuate(vm, { host: 'compute-2' });
+    // Done here; the record stays open until the source comes back to complete it.
+    await waitStatus(m.id, ['done']);
+    expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+    await setForcedDown('compute-2', true);
+    await untilPower('compute-2', vm.uuid, POWER_STATES.PAUSED);
+    await setForcedDown('compute-2', false);
+    await untilPower('compute-2', vm.uuid, POWER_STATES.RUNNING);
+    expect((await getMigration(cluster.ds, m.id))!.status).toBe('done');
+    expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-2', vm_state: 'active' });
+  });
+
+  it('a guest the fence paused before the database named its host stays paused until it does, then runs', async () => {
+    const vm = await buildOn('compute-1');
+    // The database as a rebuild or a move finishing on compute-1 leaves it before its last write: another host named.
+    await cluster.ds.query(`UPDATE instances SET host = 'compute-3', node = 'compute-3' WHERE uuid = $1`, [vm.uuid]);
+    await setForcedDown('compute-1', true);
+    await untilPower('compute-1', vm.uuid, POWER_STATES.PAUSED);
+    await setForcedDown('compute-1', false);
+    // Lifted, but the database names compute-3: the copy here stays paused.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    await cluster.ds.query(`UPDATE instances SET host = 'compute-1', node = $2 WHERE uuid = $1`, [vm.uuid, vm.node]);
+    await untilPower('compute-1', vm.uuid, POWER_STATES.RUNNING, 15_000);
+    expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-1', vm_state: 'active' });
   });
 
   it('on shared storage the destination defines the guest on the same disk, and the returning source keeps it', async () => {

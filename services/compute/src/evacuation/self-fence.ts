@@ -1,13 +1,18 @@
 // Self-fencing: a compute cut off from the database (alive, but its heartbeat failing) may be declared down and have
 // its instances evacuated, and so may one an admin forced down. Before the first can happen (FERRY_SELF_FENCE_AFTER <
-// FERRY_SERVICE_DOWN_TIME), and as soon as it sees the second, it pauses every guest it runs, remembering them in a file that outlives the process; once it reaches the database again it fences
-// (fencing.ts) and resumes only the guests the database still places here with no evacuation recorded.
+// FERRY_SERVICE_DOWN_TIME), and as soon as it sees the second, it pauses every guest it runs, remembering them in a file
+// that outlives the process; once it reaches the database again it fences (fencing.ts) and resumes only the guests the
+// database places here with no evacuation away from it open. The ones it keeps paused are looked at again until the
+// database places them here (a rebuild or move that was finishing here) or their VM is gone.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { getInstance, openMigrationOf } from '@ferry/common/db';
 import { POWER_STATES, VM_STATES } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
 import { fenceEvacuatedGuests } from './fencing';
+
+/** How often guests still kept paused after the fence lifted are looked at again. */
+const REVIEW_EVERY_MS = 2000;
 
 /** The guests this host paused to fence itself, kept across restarts. */
 export function fencedFile(stateDir: string, host: string): string {
@@ -67,30 +72,50 @@ const RUNNING_VM_STATES: ReadonlySet<string> = new Set([VM_STATES.ACTIVE, VM_STA
 
 /**
  * Back in touch with the database: fence first (a guest evacuated away is destroyed, one being evacuated stays held),
- * then resume each guest this host paused that the database still places here with no move open.
+ * then resume each guest this host paused that the database still places here with no evacuation away open.
  */
 export async function unfenceSelf(c: ComputeContext, path: string): Promise<{ resumed: string[]; kept: string[] }> {
   await fenceEvacuatedGuests(c);
+  return resumeFencedGuests(c, path, 'unfence');
+}
+
+/**
+ * Resumes each guest this host paused that the database places here, with no evacuation away from this host open;
+ * keeps the others paused and listed. A guest whose VM is gone has nothing left to keep from running and leaves the
+ * list. Run when the fence lifts, and again while guests stay kept: one paused just before the database named this
+ * host (a rebuild or a move finishing here) is resumed once it does, rather than left paused under a running instance.
+ */
+export async function resumeFencedGuests(c: ComputeContext, path: string, when: 'unfence' | 'review'): Promise<{ resumed: string[]; kept: string[] }> {
   const listed = await readFenced(path);
   const resumed: string[] = [];
   const kept: string[] = [];
   for (const uuid of listed) {
+    const vm = await c.driver.getVm(uuid);
+    if (!vm) {
+      c.fencedGuests.delete(uuid);
+      continue;
+    }
     const instance = await getInstance(c.ds, uuid);
     const open = await openMigrationOf(c.ds, uuid);
-    const vm = await c.driver.getVm(uuid);
-    if (!instance || instance.deleted_at || instance.host !== c.host || (open && open.migration_type === 'evacuation')) {
+    // An evacuation to this host that is done here waits only for its source to complete it: the guest is this host's.
+    const evacuatedAway = open?.migration_type === 'evacuation' && open.source_compute === c.host;
+    if (!instance || instance.deleted_at || instance.host !== c.host || evacuatedAway) {
       kept.push(uuid);
-      c.log.warn({ instance_uuid: uuid, host: instance?.host, migration_id: open?.id }, 'guest paused while fenced is not resumed: the database no longer places it here alone');
+      if (when === 'unfence') {
+        c.log.warn({ instance_uuid: uuid, host: instance?.host, migration_id: open?.id }, 'guest paused while fenced is not resumed: the database no longer places it here alone');
+      }
       continue;
     }
     // Only what the database wants running runs again (a pause asked for meanwhile stays).
-    if (vm?.power_state === POWER_STATES.PAUSED && RUNNING_VM_STATES.has(instance.vm_state)) await c.driver.unpause(uuid);
+    if (vm.power_state === POWER_STATES.PAUSED && RUNNING_VM_STATES.has(instance.vm_state)) await c.driver.unpause(uuid);
     c.fencedGuests.delete(uuid);
     resumed.push(uuid);
   }
-  await writeFenced(path, kept);
+  if (kept.length !== listed.length) await writeFenced(path, kept);
   for (const uuid of kept) c.fencedGuests.add(uuid);
-  if (listed.length > 0) c.log.info({ resumed, kept }, 'heartbeat back: guests paused by the self-fence resumed where the database still places them');
+  if (when === 'unfence' ? listed.length > 0 : resumed.length > 0) {
+    c.log.info({ resumed, kept, when }, 'guests paused by the self-fence resumed where the database places them');
+  }
   return { resumed, kept };
 }
 
@@ -110,6 +135,7 @@ export class SelfFence {
   private stepping = false;
   private running: Promise<unknown> = Promise.resolve();
   private lastTick = Date.now();
+  private lastReview = 0;
 
   constructor(
     private readonly c: ComputeContext,
@@ -148,6 +174,10 @@ export class SelfFence {
       this.step(fence ? 'fence' : 'unfence');
     } else if (fence && this.forced) {
       this.step('fence-evacuated');
+    } else if (!fence && this.c.fencedGuests.size > 0 && now - this.lastReview >= REVIEW_EVERY_MS) {
+      // Guests kept paused when the fence lifted: any the database has since placed here run again.
+      this.lastReview = now;
+      this.step('review');
     }
   }
 
@@ -161,14 +191,16 @@ export class SelfFence {
       .finally(() => { this.reading = false; });
   }
 
-  private step(kind: 'fence' | 'unfence' | 'fence-evacuated'): void {
-    if (kind === 'fence-evacuated' && this.stepping) return;
+  private step(kind: 'fence' | 'unfence' | 'fence-evacuated' | 'review'): void {
+    if ((kind === 'fence-evacuated' || kind === 'review') && this.stepping) return;
     const run = async (): Promise<void> => {
       this.stepping = true;
       try {
         if (kind === 'fence') await fenceSelf(this.c, this.path, this.forced ? 'service forced down by an admin' : 'heartbeat failing past FERRY_SELF_FENCE_AFTER');
         else if (kind === 'unfence') await unfenceSelf(this.c, this.path);
-        else await fenceEvacuatedGuests(this.c);
+        else if (kind === 'fence-evacuated') await fenceEvacuatedGuests(this.c);
+        // Fenced again since the tick that asked: nothing resumes now.
+        else if (!this.fenced) await resumeFencedGuests(this.c, this.path, 'review');
       } finally {
         this.stepping = false;
       }
