@@ -156,7 +156,7 @@ export const SETTINGS = {
   } as Setting<number | undefined>,
   selfFenceSeconds: {
     env: 'FERRY_SELF_FENCE_AFTER', default: undefined, parse: optional(int(1, 86400)),
-    doc: 'A compute whose heartbeat has not reached the database for this many seconds (cut off, though alive) pauses every guest it runs, so that a host being evacuated never runs a second copy; once it reconnects it destroys its copies of instances evacuated away and resumes only the guests still placed on it. Must exceed FERRY_HEARTBEAT_INTERVAL and be shorter than FERRY_SERVICE_DOWN_TIME.',
+    doc: 'A compute whose heartbeat has not reached the database for this many seconds (cut off, though alive) pauses every guest it runs, so that a host being evacuated never runs a second copy; once it reconnects it destroys its copies of instances evacuated away and resumes the guests the database places on it (looking again every 2 s at those it kept paused). Must exceed FERRY_HEARTBEAT_INTERVAL and be shorter than FERRY_SERVICE_DOWN_TIME.',
     shownDefault: '2/3 × FERRY_SERVICE_DOWN_TIME',
   } as Setting<number | undefined>,
   stopTimeoutSeconds: {
