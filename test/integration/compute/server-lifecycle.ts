@@ -40,8 +40,13 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
     });
 
     /** The action's events once each has finished (an event is closed just after the state write it wraps). */
-    const events = async (uuid: string, requestId: string) => {
-      const found = await eventually(() => getActionWithEvents(cluster.ds, uuid, requestId), (a) => a!.events.every((e) => e.result !== null));
+    /**
+     * The action's events, once every one written has its result and (`atLeast`) that many are written: a step's closing
+     * write is sent beside its next message, so a later host's events may land before an earlier host's.
+     */
+    const events = async (uuid: string, requestId: string, atLeast = 0) => {
+      const found = await eventually(() => getActionWithEvents(cluster.ds, uuid, requestId),
+        (a) => a!.events.length >= atLeast && a!.events.every((e) => e.result !== null));
       return found!.events.map((e) => [e.event, e.host, e.result]);
     };
 
@@ -232,7 +237,7 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
       expect((await listAllocations(cluster.ds, { consumer_uuid: row.uuid })).map((a) => a.host)).toEqual(['compute-2']);
       await expect(stat(cluster.driver('compute-1').vmDir(row.uuid))).rejects.toMatchObject({ code: 'ENOENT' });
       expect(await listInstanceFaults(cluster.ds, row.uuid)).toMatchObject([{ host: 'compute-1', code: 500, message: 'disk image is corrupt (host compute-1)' }]);
-      expect(await events(row.uuid, ctx.request_id)).toEqual([
+      expect(await events(row.uuid, ctx.request_id, 3)).toEqual([
         ['schedule_instances', null, 'Success'],
         ['compute__do_build_and_run_instance', 'compute-1', 'Success'],
         ['compute__do_build_and_run_instance', 'compute-2', 'Success'],
