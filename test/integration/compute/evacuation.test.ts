@@ -68,6 +68,12 @@ describe('evacuation (amqp, postgres)', () => {
   /** Waits until the guest's VM on host is in power state `state`. */
   const untilPower = (host: string, uuid: string, state: number, timeoutMs = 25_000) =>
     cluster.waitUntil(async () => (await vmOn(host, uuid))?.power_state === state, timeoutMs);
+  /** An admin forces host down until its fence has paused the guest, then lifts it. */
+  async function fenceThenLift(host: string, uuid: string): Promise<void> {
+    await setForcedDown(host, true);
+    await untilPower(host, uuid, POWER_STATES.PAUSED);
+    await setForcedDown(host, false);
+  }
 
   it('rebuilds the guest on the requested host, moves host and claim there, records done; the returning source destroys its copy and completes', async () => {
     const vm = await buildOn('compute-1');
@@ -224,9 +230,7 @@ describe('evacuation (amqp, postgres)', () => {
     const vm = await buildOn('compute-1');
     // The database as it is between the spawn and the write that makes the instance ACTIVE: the guest already runs.
     await cluster.ds.query(`UPDATE instances SET vm_state = 'building', task_state = 'spawning' WHERE uuid = $1`, [vm.uuid]);
-    await setForcedDown('compute-1', true);
-    await untilPower('compute-1', vm.uuid, POWER_STATES.PAUSED);
-    await setForcedDown('compute-1', false);
+    await fenceThenLift('compute-1', vm.uuid);
     await untilPower('compute-1', vm.uuid, POWER_STATES.RUNNING);
   });
 
@@ -237,9 +241,7 @@ describe('evacuation (amqp, postgres)', () => {
     // Done here; the record stays open until the source comes back to complete it.
     await waitStatus(m.id, ['done']);
     expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
-    await setForcedDown('compute-2', true);
-    await untilPower('compute-2', vm.uuid, POWER_STATES.PAUSED);
-    await setForcedDown('compute-2', false);
+    await fenceThenLift('compute-2', vm.uuid);
     await untilPower('compute-2', vm.uuid, POWER_STATES.RUNNING);
     expect((await getMigration(cluster.ds, m.id))!.status).toBe('done');
     expect(await cluster.instance(vm.uuid)).toMatchObject({ host: 'compute-2', vm_state: 'active' });
@@ -249,9 +251,7 @@ describe('evacuation (amqp, postgres)', () => {
     const vm = await buildOn('compute-1');
     // The database as a rebuild or a move finishing on compute-1 leaves it before its last write: another host named.
     await cluster.ds.query(`UPDATE instances SET host = 'compute-3', node = 'compute-3' WHERE uuid = $1`, [vm.uuid]);
-    await setForcedDown('compute-1', true);
-    await untilPower('compute-1', vm.uuid, POWER_STATES.PAUSED);
-    await setForcedDown('compute-1', false);
+    await fenceThenLift('compute-1', vm.uuid);
     // Lifted, but the database names compute-3: the copy here stays paused.
     await new Promise((r) => setTimeout(r, 4000));
     expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);

@@ -136,6 +136,8 @@ export class SelfFence {
   private running: Promise<unknown> = Promise.resolve();
   private lastTick = Date.now();
   private lastReview = 0;
+  /** Whether the fence file may list guests kept paused when the fence lifted; unknown at start, so looked at once. */
+  private keptListed = true;
 
   constructor(
     private readonly c: ComputeContext,
@@ -174,7 +176,7 @@ export class SelfFence {
       this.step(fence ? 'fence' : 'unfence');
     } else if (fence && this.forced) {
       this.step('fence-evacuated');
-    } else if (!fence && this.c.fencedGuests.size > 0 && now - this.lastReview >= REVIEW_EVERY_MS) {
+    } else if (!fence && this.keptListed && now - this.lastReview >= REVIEW_EVERY_MS) {
       // Guests kept paused when the fence lifted: any the database has since placed here run again.
       this.lastReview = now;
       this.step('review');
@@ -196,11 +198,17 @@ export class SelfFence {
     const run = async (): Promise<void> => {
       this.stepping = true;
       try {
-        if (kind === 'fence') await fenceSelf(this.c, this.path, this.forced ? 'service forced down by an admin' : 'heartbeat failing past FERRY_SELF_FENCE_AFTER');
-        else if (kind === 'unfence') await unfenceSelf(this.c, this.path);
-        else if (kind === 'fence-evacuated') await fenceEvacuatedGuests(this.c);
-        // Fenced again since the tick that asked: nothing resumes now.
-        else if (!this.fenced) await resumeFencedGuests(this.c, this.path, 'review');
+        if (kind === 'fence') {
+          await fenceSelf(this.c, this.path, this.forced ? 'service forced down by an admin' : 'heartbeat failing past FERRY_SELF_FENCE_AFTER');
+          this.keptListed = true;
+        } else if (kind === 'unfence') {
+          this.keptListed = (await unfenceSelf(this.c, this.path)).kept.length > 0;
+        } else if (kind === 'fence-evacuated') {
+          await fenceEvacuatedGuests(this.c);
+        } else if (!this.fenced) {
+          // A review, unless fenced again since the tick that asked it: then nothing resumes.
+          this.keptListed = (await resumeFencedGuests(this.c, this.path, 'review')).kept.length > 0;
+        }
       } finally {
         this.stepping = false;
       }
