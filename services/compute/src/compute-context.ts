@@ -41,8 +41,13 @@ export interface ComputeContext {
   live: LiveMigrationsHere;
   /** Disk copies of cold moves this host runs as the source, by migration id: deleting the instance stops them. */
   coldCopies: Map<number, AbortController>;
-  /** Guests kept from running by fencing (an evacuation away from this host, or a self-fence): the power sync leaves them alone. */
+  /** Guests a self-fence keeps from running (self-fence.ts): the power sync leaves them alone. */
   fencedGuests: Set<string>;
+  /**
+   * Guests kept from running because an evacuation of them away from this host is open (fencing.ts), by instance uuid:
+   * the evacuation's record id. The power sync leaves them alone until the hold ends with the evacuation.
+   */
+  evacuationHolds: Map<string, number>;
   /** Fires when the service stops: long steps (disk copies) end there, leaving their record for recovery to resume. */
   stopping: AbortSignal;
 }

@@ -72,6 +72,7 @@ async function serveHost(
     live: new LiveMigrationsHere(deps.config.maxConcurrentLiveMigrations),
     coldCopies: new Map(),
     fencedGuests: new Set(),
+    evacuationHolds: new Map(),
     stopping: stopping.signal,
   };
   // Fencing before anything else: copies of instances evacuated away go, guests being evacuated stay stopped, and

@@ -9,6 +9,7 @@ import {
 import { POWER_STATES, type EvacuationRequestData } from '@ferry/common/domain';
 import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { newRequestContext, type NotificationMessage, type RequestContext } from '@ferry/common/rpc';
 import { armFault } from '@ferry/compute/drivers';
 import { insertBuildingInstance, instanceFlavor, requestSpecFor } from '../scheduler/fixtures';
@@ -144,21 +145,47 @@ describe('evacuation (amqp, postgres)', () => {
     expect((await cluster.instance(vm.uuid)).host).not.toBe('compute-1');
   });
 
-  it('a source back while its evacuation is not done keeps the guest paused, and its reconciler destroys it once done', async () => {
+  /**
+   * compute-1 dies and its guest is evacuated to compute-2, whose rebuild has not happened yet (its message waits,
+   * compute-2 down); compute-1 comes back, no longer forced down, and holds its copy paused.
+   */
+  async function sourceBackWhileEvacuationOpen(): Promise<{ vm: Instance; m: Migration }> {
     const vm = await buildOn('compute-1');
     await killSource('compute-1');
-    // The scheduler claimed compute-2, whose rebuild has not happened yet (its message lost, compute-2 down).
     await cluster.stopCompute('compute-2');
     const m = await evacuate(vm, { host: 'compute-2', force: true });
     // Back and no longer forced down: only its start-up fence and its reconciler act on the evacuation.
     await cluster.ds.query(`UPDATE services SET forced_down = false WHERE host = 'compute-1'`);
     await cluster.startCompute('compute-1');
     expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    return { vm, m };
+  }
+
+  it('a source back while its evacuation is not done keeps the guest paused, and its reconciler destroys it once done', async () => {
+    const { vm, m } = await sourceBackWhileEvacuationOpen();
     await cluster.startCompute('compute-2');
     // Once the destination is done, the source's reconciler fences the held copy without a restart.
     expect((await waitStatus(m.id, ['completed'])).status).toBe('completed');
     expect(await vmOn('compute-1', vm.uuid)).toBeUndefined();
     expect((await vmOn('compute-2', vm.uuid))?.power_state).toBe(POWER_STATES.RUNNING);
+  });
+
+  it('a source back while its evacuation is open lets the paused guest go when the evacuation fails: the database records it paused, nothing resumes it', async () => {
+    const { vm, m } = await sourceBackWhileEvacuationOpen();
+    // While the evacuation is open, the power sync leaves the held guest alone: the database still says it runs.
+    await sleep(2500);
+    expect((await cluster.instance(vm.uuid)).power_state).toBe(POWER_STATES.RUNNING);
+    // The destination's rebuild fails: the instance stays on compute-1, in ERROR.
+    await armFault(cluster.driver('compute-2').hostDir, 'spawn', { times: 1, message: 'disk full' });
+    await cluster.startCompute('compute-2');
+    expect((await waitStatus(m.id, ['failed'])).status).toBe('failed');
+    // The hold ends with the evacuation: the power sync records what runs (paused) instead of RUNNING for good, and
+    // the guest is not resumed (which copy is good is the operator's call after a failed evacuation).
+    const seen = await cluster.waitFor(vm.uuid, (i) => i.power_state === POWER_STATES.PAUSED, 15_000);
+    expect(seen).toMatchObject({ host: 'compute-1', vm_state: 'error', task_state: null });
+    await sleep(2500);
+    expect((await vmOn('compute-1', vm.uuid))?.power_state).toBe(POWER_STATES.PAUSED);
+    expect(await vmOn('compute-2', vm.uuid)).toBeUndefined();
   });
 
   it('a compute that starts while its service is forced down keeps its guests paused until an admin lifts it', async () => {

@@ -2,6 +2,7 @@
 import { listInstancesOnHost, updateInstanceIf } from '@ferry/common/db';
 import { POWER_STATES, VM_STATES, powerStateName, type PowerState, type VmState } from '@ferry/common/domain';
 import type { ComputeContext } from '../compute-context';
+import { releaseEndedHolds } from '../evacuation/fencing';
 
 /**
  * The vm_state an idle instance takes when its VM is observed in a power state (Nova's _sync_power_states,
@@ -37,9 +38,11 @@ export interface PowerSyncReport {
 }
 
 export async function syncPowerStates(c: ComputeContext): Promise<PowerSyncReport> {
+  // A guest held for an evacuation that has since ended unfinished is synced like any other from this pass on.
+  await releaseEndedHolds(c);
   // The database first, then the driver: a request that completes in between changes the row, so the
   // compare-and-set below (on what was read) loses instead of writing an outdated observation.
-  const idle = (await listInstancesOnHost(c.ds, c.host)).filter((i) => i.task_state === null && !UNSYNCED.includes(i.vm_state) && !c.fencedGuests.has(i.uuid));
+  const idle = (await listInstancesOnHost(c.ds, c.host)).filter((i) => i.task_state === null && !UNSYNCED.includes(i.vm_state) && !c.fencedGuests.has(i.uuid) && !c.evacuationHolds.has(i.uuid));
   if (idle.length === 0) return { checked: 0, updated: 0 };
   const vms = new Map((await c.driver.listVms()).map((vm) => [vm.uuid, vm]));
   let updated = 0;
