@@ -11,7 +11,8 @@ import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
 import type { ComputeRpcApi } from '@ferry/compute/client';
 import type { HostState } from './host-state';
-import { loadHostStates } from './load-hosts';
+import { loadHostStates, loadPlacements } from './load-hosts';
+import { PlacementReads } from './placement-reads';
 import { placeInstance } from './placement';
 import { evacuateServer } from './evacuations';
 import { liveMigrateServer } from './live-moves';
@@ -36,7 +37,14 @@ const AWAITING_HOST = { vm_states: [VM_STATES.BUILDING], task_states: ['scheduli
 export class SchedulerManager implements SchedulerEndpoint {
   readonly target = { version: SCHEDULER_RPC_VERSION };
 
+  /** One read of the hosts for the moves that ask at once; the dependencies are looked up when a read is made. */
+  private readonly placements = new PlacementReads((uuids) => loadPlacements(this.deps.ds, this.deps.config.serviceDownSeconds, uuids));
+
   constructor(private readonly deps: SchedulerDeps) {}
+
+  private moveDeps(): SchedulerDeps & { placements: PlacementReads } {
+    return { ...this.deps, placements: this.placements };
+  }
 
   async select_destinations(_ctx: RequestContext, args: { instance_uuids: string[]; request_spec: RequestSpec }): Promise<Selection[]> {
     return this.placeAll(args.instance_uuids.map((uuid) => ({ uuid, heldHost: undefined })), args.request_spec);
@@ -62,15 +70,15 @@ export class SchedulerManager implements SchedulerEndpoint {
   }
 
   migrate_server(ctx: RequestContext, args: MigrateServerRequest): Promise<void> {
-    return migrateServer(this.deps, ctx, args);
+    return migrateServer(this.moveDeps(), ctx, args);
   }
 
   live_migrate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void> {
-    return liveMigrateServer(this.deps, ctx, args.migration_id);
+    return liveMigrateServer(this.moveDeps(), ctx, args.migration_id);
   }
 
   evacuate_server(ctx: RequestContext, args: { migration_id: number }): Promise<void> {
-    return evacuateServer(this.deps, ctx, args.migration_id);
+    return evacuateServer(this.moveDeps(), ctx, args.migration_id);
   }
 
   /** All or nothing: a claim for every instance, or none (claims already made are released) and NoValidHost. */

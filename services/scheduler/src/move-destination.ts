@@ -7,8 +7,8 @@ import type { Logger } from '@ferry/common/log';
 import { notifyMoveNotPlaced, type Notifier } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
-import { loadPlacement } from './load-hosts';
 import { placeInstance } from './placement';
+import type { PlacementReads } from './placement-reads';
 
 export interface MoveDestinationDeps {
   ds: DataSource;
@@ -16,6 +16,8 @@ export interface MoveDestinationDeps {
   log: Logger;
   /** compute_task.migrate_server.error when no host takes the move. */
   notifier?: Notifier;
+  /** Where a move's placement is read: one read for the moves that ask at once. */
+  placements: PlacementReads;
 }
 
 /** Where a move may go: room for `flavor`, never the source, only the requested host if one was named, same zone as asked at create. */
@@ -42,7 +44,7 @@ export async function claimMoveDestination(
 ): Promise<EventedResult<Selection>> {
   const { ds } = deps;
   return runActionEvent(ds, ctx, instance.uuid, event, null, async () => {
-    const { hosts, heldHosts } = await loadPlacement(ds, deps.config.serviceDownSeconds, instance.uuid);
+    const { hosts, heldHosts } = await deps.placements.read(instance.uuid);
     const held = heldHosts.find((h) => h !== instance.host);
     const named = spec.force_hosts?.[0];
     if (forced && named && !held) return claimForced(ds, instance.uuid, named, spec);

@@ -49,3 +49,17 @@ describe('placeInstance', () => {
     expect(claim).not.toHaveBeenCalled();
   });
 });
+
+describe('placeInstance on shared host states', () => {
+  it('spreads placements weighed while an earlier one still waits for its claim: each sees the room the others took', async () => {
+    const hosts = [host('a', 1024), host('b', 1024), host('c', 1024)];
+    // Every claim waits until all three placements have weighed.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const claim = async () => { await gate; return true; };
+    const placed = Promise.all(['i-1', 'i-2', 'i-3'].map((uuid) => placeInstance(hosts, uuid, spec, { maxAttempts: 1, claim })));
+    release();
+    expect((await placed).map((s) => s.host).sort()).toEqual(['a', 'b', 'c']);
+    expect(hosts.map((h) => h.used.memory_mb)).toEqual([8192 - 1024 + 512, 8192 - 1024 + 512, 8192 - 1024 + 512]);
+  });
+});

@@ -22,8 +22,9 @@ export interface PlacementOptions {
 export const NOT_ENOUGH_HOSTS = 'There are not enough hosts available.';
 
 /**
- * Claims a host for the instance among `hosts` (updated in place with what it claims, so the next instance
- * of the same request sees it). Throws NoValidHost when no host passes the filters or every claim loses.
+ * Claims a host for the instance among `hosts` (updated in place with what it claims, as it claims, so the next
+ * instance of the same request, or another move placed on the same read, sees it). Throws NoValidHost when no host
+ * passes the filters or every claim loses.
  */
 export async function placeInstance(hosts: HostState[], instanceUuid: string, spec: RequestSpec, opts: PlacementOptions): Promise<Selection> {
   const resources = flavorResources(spec.flavor);
@@ -36,16 +37,18 @@ export async function placeInstance(hosts: HostState[], instanceUuid: string, sp
   }
   const lostRaces: string[] = [];
   const i = await claimFirst(candidates.map((h) => h.host), async (name) => {
+    const candidate = candidates.find((h) => h.host === name)!;
+    // Counted in before the claim is asked: a placement weighed on the same host states while it is under way (the
+    // next instance of a request, or a move that shares this one's read) sees the room taken.
+    consume(candidate, resources);
     if (await opts.claim({ consumer_uuid: instanceUuid, host: name, ...resources })) return true;
     // Another scheduler filled it since we read it: count it full for the rest of this pass.
-    const lost = candidates.find((h) => h.host === name)!;
-    lost.used = { ...lost.capacity };
+    candidate.used = { ...candidate.capacity };
     lostRaces.push(name);
     return false;
   });
   if (i >= 0) {
     const host = candidates[i]!;
-    consume(host, resources);
     // The hosts after the winner are the alternates a compute retries on (claimNextAttempt) when its attempt fails.
     const alternates = candidates.slice(i + 1, i + opts.maxAttempts).map((h) => h.host);
     return { instance_uuid: instanceUuid, host: host.host, node: host.node, alternates };

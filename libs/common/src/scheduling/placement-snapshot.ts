@@ -1,6 +1,7 @@
-// What one placement reads, in one statement: every compute node with its allocations summed, every service with the
-// database clock their heartbeats are judged on, and the hosts where the consumer already holds a claim. One snapshot,
-// so the capacities, the services and the consumer's claims agree with each other.
+// What a placement reads, in one statement: every compute node with its allocations summed, every service with the
+// database clock their heartbeats are judged on, and the hosts where each consumer asked about already holds a claim.
+// One snapshot, so the capacities, the services and the consumers' claims agree with each other; placements asked at
+// once may share it (the scheduler's PlacementReads).
 import type { DataSource } from 'typeorm';
 import { queryPrepared, type HostCapacity } from '../db';
 import type { ServiceRecord } from '../service/status';
@@ -14,15 +15,26 @@ export interface PlacementSnapshot {
   heldHosts: string[];
 }
 
+/** One snapshot for several consumers: what they share, and the hosts where each holds a claim. */
+export interface SharedPlacementSnapshot extends Omit<PlacementSnapshot, 'heldHosts'> {
+  /** By consumer uuid (lower case), oldest claim first; a consumer with no claim is absent. */
+  heldHosts: ReadonlyMap<string, string[]>;
+}
+
 interface SnapshotRow {
   db_now: Date;
   capacities: HostCapacity[];
   services: (Omit<ServiceRecord, 'last_seen_up'> & { last_seen_up: string | null })[];
-  held_hosts: string[];
+  held_hosts: Record<string, string[]>;
 }
 
 export async function readPlacementSnapshot(ds: DataSource, consumerUuid: string | null = null): Promise<PlacementSnapshot> {
-  const [row] = await queryPrepared<SnapshotRow>(ds, 'ferry_placement_snapshot',
+  const { heldHosts, ...shared } = await readSharedPlacementSnapshot(ds, consumerUuid ? [consumerUuid] : []);
+  return { ...shared, heldHosts: consumerUuid ? heldHosts.get(consumerUuid.toLowerCase()) ?? [] : [] };
+}
+
+export async function readSharedPlacementSnapshot(ds: DataSource, consumerUuids: readonly string[]): Promise<SharedPlacementSnapshot> {
+  const [row] = await queryPrepared<SnapshotRow>(ds, 'ferry_shared_placement_snapshot',
     `SELECT now() AS db_now,
             coalesce((SELECT json_agg(c ORDER BY c.host) FROM (
                SELECT n.host, n.hypervisor_hostname AS node, n.availability_zone, n.vcpus, n.memory_mb, n.local_gb,
@@ -35,12 +47,14 @@ export async function readPlacementSnapshot(ds: DataSource, consumerUuid: string
                    ON a.host = n.host) c), '[]'::json) AS capacities,
             coalesce((SELECT json_agg(s ORDER BY s.host, s."binary") FROM (
                SELECT host, "binary", topic, disabled, disabled_reason, forced_down, last_seen_up FROM services) s), '[]'::json) AS services,
-            coalesce((SELECT array_agg(host ORDER BY id) FROM allocations WHERE consumer_uuid = $1::uuid), '{}'::text[]) AS held_hosts`,
-    [consumerUuid]);
+            coalesce((SELECT json_object_agg(h.consumer_uuid, h.hosts) FROM (
+               SELECT consumer_uuid, array_agg(host ORDER BY id) AS hosts FROM allocations
+                WHERE consumer_uuid = ANY($1::uuid[]) GROUP BY consumer_uuid) h), '{}'::json) AS held_hosts`,
+    [consumerUuids]);
   return {
     capacities: row!.capacities,
     services: row!.services.map((s) => ({ ...s, last_seen_up: s.last_seen_up === null ? null : new Date(s.last_seen_up) })),
     now: new Date(row!.db_now),
-    heldHosts: row!.held_hosts,
+    heldHosts: new Map(Object.entries(row!.held_hosts)),
   };
 }
