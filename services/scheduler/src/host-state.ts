@@ -10,7 +10,10 @@ export interface HostState {
   service: ServiceState | undefined;
   /** What the host may hold in all: floor((total - reserved) × allocation ratio), per resource. */
   capacity: Resources;
-  /** What allocations hold on it now (plus what this scheduling pass has claimed since it read them). */
+  /**
+   * What allocations held on it when the hosts were read, plus what placements on these same host states have claimed
+   * or are claiming since (the instances of one request, or the moves that share one read).
+   */
   used: Resources;
 }
 
@@ -45,7 +48,26 @@ export function buildHostStates(
   });
 }
 
-/** Counts a claim this pass made against the host, so the next instance of the same request sees it. */
+/** Counts a claim against the host (made, or being asked), so placements on the same host states see it. */
 export function consume(h: HostState, r: Resources): void {
   h.used = { vcpus: h.used.vcpus + r.vcpus, memory_mb: h.used.memory_mb + r.memory_mb, disk_gb: h.used.disk_gb + r.disk_gb };
+}
+
+/** Takes back a claim counted by consume that was not made. */
+export function giveBack(h: HostState, r: Resources): void {
+  h.used = { vcpus: h.used.vcpus - r.vcpus, memory_mb: h.used.memory_mb - r.memory_mb, disk_gb: h.used.disk_gb - r.disk_gb };
+}
+
+/**
+ * The database refused a claim of `r` on the host (another scheduler, or a move on other host states, took the room
+ * since it was read): count it as having less room than `r` asked for, in every resource `r` asks for, so later
+ * placements on these host states skip it for this size or larger while smaller ones may still try it.
+ */
+export function noRoomFor(h: HostState, r: Resources): void {
+  const atLeast = (used: number, capacity: number, asked: number) => (asked > 0 ? Math.max(used, capacity - asked + 1) : used);
+  h.used = {
+    vcpus: atLeast(h.used.vcpus, h.capacity.vcpus, r.vcpus),
+    memory_mb: atLeast(h.used.memory_mb, h.capacity.memory_mb, r.memory_mb),
+    disk_gb: atLeast(h.used.disk_gb, h.capacity.disk_gb, r.disk_gb),
+  };
 }

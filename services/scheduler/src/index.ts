@@ -13,7 +13,7 @@ export * from './client';
 export { SchedulerManager, SCHEDULE_EVENT, type SchedulerDeps } from './manager';
 export { placeInstance, NOT_ENOUGH_HOSTS, type ClaimFn, type PlacementOptions } from './placement';
 export { buildHostStates, freeResources, type HostState } from './host-state';
-export { loadHostStates } from './load-hosts';
+export { loadHostStates, loadPlacements, type SharedPlacement } from './load-hosts';
 export { DEFAULT_FILTERS, runFilters, type FilterRequest, type HostFilter } from './filters';
 export { weighHosts } from './weigher';
 

@@ -7,7 +7,8 @@ import type { Logger } from '@ferry/common/log';
 import { notifyMoveNotPlaced, type Notifier } from '@ferry/common/notify';
 import type { RequestContext } from '@ferry/common/rpc';
 import type { DataSource } from 'typeorm';
-import { placeInstance } from './placement';
+import type { HostState } from './host-state';
+import { claimCounted, placeInstance } from './placement';
 import type { PlacementReads } from './placement-reads';
 
 export interface MoveDestinationDeps {
@@ -43,17 +44,20 @@ export async function claimMoveDestination(
   deps: MoveDestinationDeps, ctx: RequestContext, instance: Instance, spec: RequestSpec, event: string, forced = false,
 ): Promise<EventedResult<Selection>> {
   const { ds } = deps;
-  return runActionEvent(ds, ctx, instance.uuid, event, null, async () => {
-    const { hosts, heldHosts } = await deps.placements.read(instance.uuid);
+  return runActionEvent(ds, ctx, instance.uuid, event, null, () => deps.placements.place(instance.uuid, async ({ hosts, heldHosts }) => {
     const held = heldHosts.find((h) => h !== instance.host);
     const named = spec.force_hosts?.[0];
-    if (forced && named && !held) return claimForced(ds, instance.uuid, named, spec);
+    if (forced && named && !held) return claimForced(ds, hosts, instance.uuid, named, spec);
     return placeInstance(hosts, instance.uuid, spec, { claim: (c) => claimResources(ds, c), maxAttempts: deps.config.schedulerMaxAttempts, heldHost: held });
-  });
+  }));
 }
 
-async function claimForced(ds: DataSource, uuid: string, host: string, spec: RequestSpec): Promise<Selection> {
-  if (await claimResources(ds, { consumer_uuid: uuid, host, ...flavorResources(spec.flavor) })) return { instance_uuid: uuid, host, node: host, alternates: [] };
+/** The named host, unfiltered; counted on the read's host states like any claim, so moves placed beside it see it. */
+async function claimForced(ds: DataSource, hosts: readonly HostState[], uuid: string, host: string, spec: RequestSpec): Promise<Selection> {
+  const resources = flavorResources(spec.flavor);
+  if (await claimCounted(hosts.find((h) => h.host === host), resources, () => claimResources(ds, { consumer_uuid: uuid, host, ...resources }))) {
+    return { instance_uuid: uuid, host, node: host, alternates: [] };
+  }
   throw new NoValidHost(`No valid host was found. Host ${host} has no room for the instance.`, { host });
 }
 

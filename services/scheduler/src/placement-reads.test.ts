@@ -1,6 +1,6 @@
 import type { HostState } from './host-state';
 import type { SharedPlacement } from './load-hosts';
-import { PlacementReads } from './placement-reads';
+import { PlacementReads, type MovePlacement } from './placement-reads';
 
 /** A read the test ends by hand, remembering which consumers it was asked for. */
 function manualReads() {
@@ -17,15 +17,19 @@ function manualReads() {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+/** A placement that hands back what it was given. */
+const given = async (p: MovePlacement) => p;
 
 describe('PlacementReads', () => {
   it('serves the moves that ask while a read is under way with one next read, each with its own claims', async () => {
     const { calls, read } = manualReads();
     const reads = new PlacementReads(read);
-    const first = reads.read('u-1');
+    const first = reads.place('u-1', given);
+    await tick();
     expect(calls).toHaveLength(1);
-    const second = reads.read('u-2');
-    const third = reads.read('u-3');
+    const second = reads.place('u-2', given);
+    const third = reads.place('u-3', given);
+    await tick();
     // Asked after the first read began: not served by it.
     expect(calls).toHaveLength(1);
     calls[0]!.end({ 'u-1': ['h-a'] });
@@ -41,20 +45,56 @@ describe('PlacementReads', () => {
     expect(s.hosts).toBe(t.hosts);
   });
 
-  it('a failed read fails the moves it served, and the next move reads again', async () => {
+  it('places one consumer once at a time: a repeated request waits for the placement under way, then reads anew', async () => {
     const { calls, read } = manualReads();
     const reads = new PlacementReads(read);
-    const a = reads.read('u-1');
-    const b = reads.read('u-2');
-    calls[0]!.fail(new Error('database unreachable'));
-    await expect(a).rejects.toThrow('database unreachable');
+    let endFirst!: () => void;
+    const firstPlaced = new Promise<void>((r) => { endFirst = r; });
+    const first = reads.place('u-1', async (p) => { await firstPlaced; return p; });
+    const again = reads.place('U-1', given);
+    await tick();
+    calls[0]!.end();
+    await tick();
+    // The first holds its read, still placing: the repeat has not read yet, not even on the first's read.
+    expect(calls).toHaveLength(1);
+    endFirst();
+    await first;
+    await tick();
+    expect(calls).toHaveLength(2);
+    expect([...calls[1]!.uuids]).toEqual(['U-1']);
+    // The claim the first made is what the repeat finds.
+    calls[1]!.end({ 'U-1': ['h-a'] });
+    expect((await again).heldHosts).toEqual(['h-a']);
+  });
+
+  it('a failed read fails the moves it served, a failed placement lets the repeat go on, and later moves read again', async () => {
+    const { calls, read } = manualReads();
+    const reads = new PlacementReads(read);
+    const a = reads.place('u-1', async () => { throw new Error('claim failed'); });
+    const b = reads.place('u-2', given);
+    await tick();
+    calls[0]!.end();
+    await expect(a).rejects.toThrow('claim failed');
     await tick();
     calls[1]!.fail(new Error('database unreachable'));
     await expect(b).rejects.toThrow('database unreachable');
-    const c = reads.read('u-3');
+    const c = reads.place('u-1', given);
     await tick();
     expect(calls).toHaveLength(3);
     calls[2]!.end();
     expect((await c).heldHosts).toEqual([]);
+  });
+
+  it('a read that throws at once fails its moves and does not stop the next read', async () => {
+    let first = true;
+    const reads = new PlacementReads(async (uuids) => {
+      if (first) {
+        first = false;
+        throw new Error('bad statement');
+      }
+      return { hosts: [], heldHostsOf: (u) => (uuids.includes(u) ? ['h-z'] : []) };
+    });
+    await expect(reads.place('u-1', given)).rejects.toThrow('bad statement');
+    expect((await reads.place('u-2', given)).heldHosts).toEqual(['h-z']);
   });
 });

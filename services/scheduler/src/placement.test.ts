@@ -1,6 +1,6 @@
 import type { InstanceFlavor, ResourceClaim } from '@ferry/common/db';
 import { NoValidHost } from '@ferry/common/domain';
-import type { HostState } from './host-state';
+import { freeResources, type HostState } from './host-state';
 import { placeInstance } from './placement';
 
 const TINY: InstanceFlavor = { id: 1, flavorid: '1', name: 'm1.tiny', vcpus: 1, memory_mb: 512, root_gb: 1, ephemeral_gb: 0, swap: 0, extra_specs: {} };
@@ -25,12 +25,24 @@ describe('placeInstance', () => {
     expect(hosts[1].used.memory_mb).toBe(8192 - 4096 + 512);
   });
 
-  it('moves on to the next host when a claim loses its race, and counts the lost host full', async () => {
+  it('moves on to the next host when a claim loses its race, and counts the lost host without room for that size', async () => {
     const hosts = [host('a', 4096), host('b', 2048)];
     const s = await placeInstance(hosts, 'i-1', spec, { maxAttempts: 3, claim: async (c) => c.host !== 'a' });
     expect(s.host).toBe('b');
     expect(s.alternates).toEqual([]);
-    expect(hosts[0].used).toEqual(hosts[0].capacity);
+    // Less room on a than m1.tiny asks for, in each resource it asks for; b holds the claim made.
+    expect(freeResources(hosts[0])).toEqual({ vcpus: 0, memory_mb: 511, disk_gb: 0 });
+    expect(hosts[1].used.memory_mb).toBe(8192 - 2048 + 512);
+    // A later instance of that size skips a, with no claim asked there.
+    const asked: string[] = [];
+    await placeInstance(hosts, 'i-2', spec, { maxAttempts: 3, claim: async (c) => { asked.push(c.host); return true; } });
+    expect(asked).toEqual(['b']);
+  });
+
+  it('a claim that fails (not refused) leaves the host as it was read, and the error goes up', async () => {
+    const hosts = [host('a', 4096)];
+    await expect(placeInstance(hosts, 'i-1', spec, { maxAttempts: 3, claim: async () => { throw new Error('connection reset'); } })).rejects.toThrow('connection reset');
+    expect(hosts[0].used).toEqual({ vcpus: 0, memory_mb: 8192 - 4096, disk_gb: 0 });
   });
 
   it('throws NoValidHost with Nova\'s message when no host passes or every claim loses', async () => {

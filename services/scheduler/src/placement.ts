@@ -1,9 +1,9 @@
 // Placing one instance: filter, weigh, then claim best-first until a claim wins; the winner plus alternates is the Selection.
-import { flavorResources, type ResourceClaim } from '@ferry/common/db';
+import { flavorResources, type ResourceClaim, type Resources } from '@ferry/common/db';
 import { NoValidHost } from '@ferry/common/domain';
 import { claimFirst } from '@ferry/common/scheduling';
 import { runFilters, type HostFilter } from './filters';
-import { consume, type HostState } from './host-state';
+import { consume, giveBack, noRoomFor, type HostState } from './host-state';
 import type { RequestSpec, Selection } from './client/rpcapi';
 import { weighHosts } from './weigher';
 
@@ -37,15 +37,9 @@ export async function placeInstance(hosts: HostState[], instanceUuid: string, sp
   }
   const lostRaces: string[] = [];
   const i = await claimFirst(candidates.map((h) => h.host), async (name) => {
-    const candidate = candidates.find((h) => h.host === name)!;
-    // Counted in before the claim is asked: a placement weighed on the same host states while it is under way (the
-    // next instance of a request, or a move that shares this one's read) sees the room taken.
-    consume(candidate, resources);
-    if (await opts.claim({ consumer_uuid: instanceUuid, host: name, ...resources })) return true;
-    // Another scheduler filled it since we read it: count it full for the rest of this pass.
-    candidate.used = { ...candidate.capacity };
-    lostRaces.push(name);
-    return false;
+    const won = await claimCounted(candidates.find((h) => h.host === name), resources, () => opts.claim({ consumer_uuid: instanceUuid, host: name, ...resources }));
+    if (!won) lostRaces.push(name);
+    return won;
   });
   if (i >= 0) {
     const host = candidates[i]!;
@@ -56,4 +50,26 @@ export async function placeInstance(hosts: HostState[], instanceUuid: string, sp
   throw new NoValidHost(`No valid host was found. ${NOT_ENOUGH_HOSTS}`, {
     reason: NOT_ENOUGH_HOSTS, hosts: hosts.length, rejected_by: rejected, lost_claim_races: lostRaces,
   });
+}
+
+/**
+ * Asks `claim` for `resources` on host `h`, counting them in on `h` while it is asked: a placement weighed on the same
+ * host states meanwhile (the next instance of a request, or a move that shares this one's read) sees the room taken.
+ * A claim the database refused leaves the host counted as without room for this size; one that failed, as it was.
+ */
+export async function claimCounted(h: HostState | undefined, resources: Resources, claim: () => Promise<boolean>): Promise<boolean> {
+  if (!h) return claim();
+  consume(h, resources);
+  let won: boolean;
+  try {
+    won = await claim();
+  } catch (err) {
+    giveBack(h, resources);
+    throw err;
+  }
+  if (!won) {
+    giveBack(h, resources);
+    noRoomFor(h, resources);
+  }
+  return won;
 }

@@ -8,7 +8,7 @@ import { NoValidHost } from '@ferry/common/domain';
 import { silentLogger } from '@ferry/common/log';
 import { newRequestContext } from '@ferry/common/rpc';
 import { readPlacementSnapshot } from '@ferry/common/scheduling';
-import { loadHostStates, SchedulerManager } from '@ferry/scheduler';
+import { loadHostStates, loadPlacements, SchedulerManager } from '@ferry/scheduler';
 import { createTestDatabase, type TestDatabase } from '../../support/db';
 import { addComputeHost, instanceFlavor, requestSpecFor } from './fixtures';
 
@@ -57,6 +57,19 @@ describe('scheduler host states on Postgres', () => {
     expect((await select(requestSpecFor(small, { availability_zone: 'az2' })))[0].host).toBe('other-zone');
     await expect(select(requestSpecFor(small, { availability_zone: 'az2', ignore_hosts: ['other-zone'] }))).rejects.toBeInstanceOf(NoValidHost);
     await expect(select(requestSpecFor(small, { force_hosts: ['stale', 'disabled', 'forced-down'] }))).rejects.toBeInstanceOf(NoValidHost);
+  });
+
+  it('one read for several consumers: each finds its own claims, whatever the case of its uuid, none finds another\'s', async () => {
+    const [a, b, none] = [randomUUID(), randomUUID(), randomUUID()];
+    await claimResources(ds(), { consumer_uuid: a, host: 'up', vcpus: 1, memory_mb: 512, disk_gb: 1 });
+    await claimResources(ds(), { consumer_uuid: b, host: 'other-zone', vcpus: 1, memory_mb: 512, disk_gb: 1 });
+    await claimResources(ds(), { consumer_uuid: b, host: 'up', vcpus: 1, memory_mb: 512, disk_gb: 1 });
+    const shared = await loadPlacements(ds(), 30, [a.toUpperCase(), b, none]);
+    expect(shared.heldHostsOf(a)).toEqual(['up']);
+    expect(shared.heldHostsOf(b.toUpperCase())).toEqual(['other-zone', 'up']);
+    expect(shared.heldHostsOf(none)).toEqual([]);
+    expect(shared.hosts.map((h) => h.host).sort()).toEqual((await loadHostStates(ds(), 30)).map((h) => h.host).sort());
+    expect((await loadPlacements(ds(), 30, [])).heldHostsOf(a)).toEqual([]);
   });
 
   it('reads the nodes, the services on the database clock and the consumer\'s claims as one snapshot', async () => {
