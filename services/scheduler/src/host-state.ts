@@ -60,8 +60,9 @@ export function giveBack(h: HostState, r: Resources): void {
 
 /**
  * The database refused a claim of `r` on the host (another scheduler, or a move on other host states, took the room
- * since it was read): count it as having less room than `r` asked for, in every resource `r` asks for, so later
- * placements on these host states skip it for this size or larger while smaller ones may still try it.
+ * since it was read). Which resource ran out is not known, so the host is counted as having less than `r` of each
+ * resource `r` asks for: later placements on these host states skip it unless they ask less of every one of those
+ * (with one vCPU asked, none can), and a placement refused there once is not refused again on the same read.
  */
 export function noRoomFor(h: HostState, r: Resources): void {
   const atLeast = (used: number, capacity: number, asked: number) => (asked > 0 ? Math.max(used, capacity - asked + 1) : used);

@@ -87,14 +87,32 @@ describe('PlacementReads', () => {
 
   it('a read that throws at once fails its moves and does not stop the next read', async () => {
     let first = true;
-    const reads = new PlacementReads(async (uuids) => {
+    // Not async: the first call throws before any promise exists.
+    const reads = new PlacementReads((uuids) => {
       if (first) {
         first = false;
         throw new Error('bad statement');
       }
-      return { hosts: [], heldHostsOf: (u) => (uuids.includes(u) ? ['h-z'] : []) };
+      return Promise.resolve({ hosts: [], heldHostsOf: (u: string) => (uuids.includes(u) ? ['h-z'] : []) });
     });
     await expect(reads.place('u-1', given)).rejects.toThrow('bad statement');
     expect((await reads.place('u-2', given)).heldHosts).toEqual(['h-z']);
+  });
+
+  it('a held-hosts lookup that throws fails that move alone; the others of the read are placed', async () => {
+    const { calls, read } = manualReads();
+    const reads = new PlacementReads(read);
+    const first = reads.place('u-0', given);
+    await tick();
+    const bad = reads.place('u-bad', given);
+    const good = reads.place('u-ok', given);
+    calls[0]!.end();
+    await first;
+    await tick();
+    const held: Record<string, string[]> = { 'u-ok': ['h-a'] };
+    Object.defineProperty(held, 'u-bad', { get: () => { throw new Error('unreadable claims'); } });
+    calls[1]!.end(held);
+    await expect(bad).rejects.toThrow('unreadable claims');
+    expect((await good).heldHosts).toEqual(['h-a']);
   });
 });
