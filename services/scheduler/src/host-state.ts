@@ -55,7 +55,7 @@ export function consume(h: HostState, r: Resources): void {
 
 /** Takes back a claim counted by consume that was not made. */
 export function giveBack(h: HostState, r: Resources): void {
-  h.used = { vcpus: h.used.vcpus - r.vcpus, memory_mb: h.used.memory_mb - r.memory_mb, disk_gb: h.used.disk_gb - r.disk_gb };
+  consume(h, { vcpus: -r.vcpus, memory_mb: -r.memory_mb, disk_gb: -r.disk_gb });
 }
 
 /**

@@ -1,6 +1,6 @@
 // Reads every compute host's state from the database in one statement: nodes with their allocations, services, the
 // database clock, and (for a move) the hosts where each instance moved already holds a claim.
-import { readSharedPlacementSnapshot } from '@ferry/common/scheduling';
+import { readPlacementSnapshot } from '@ferry/common/scheduling';
 import type { DataSource } from 'typeorm';
 import { buildHostStates, type HostState } from './host-state';
 
@@ -16,7 +16,7 @@ export interface SharedPlacement {
 }
 
 export async function loadPlacements(ds: DataSource, serviceDownSeconds: number, consumerUuids: readonly string[]): Promise<SharedPlacement> {
-  const { capacities, services, now, heldHosts } = await readSharedPlacementSnapshot(ds, consumerUuids);
+  const { capacities, services, now, heldHostsOf } = await readPlacementSnapshot(ds, consumerUuids);
   // Heartbeats are stamped on the database clock; judge their age on the same clock.
-  return { hosts: buildHostStates(capacities, services, now, serviceDownSeconds), heldHostsOf: (uuid) => heldHosts.get(uuid.toLowerCase()) ?? [] };
+  return { hosts: buildHostStates(capacities, services, now, serviceDownSeconds), heldHostsOf };
 }

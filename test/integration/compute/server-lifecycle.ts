@@ -39,7 +39,6 @@ export function serverLifecycle(bus: BusKind, database: DatabaseKind = 'postgres
       await cluster?.close();
     });
 
-    /** The action's events once each has finished (an event is closed just after the state write it wraps). */
     /**
      * The action's events, once every one written has its result and (`atLeast`) that many are written: a step's closing
      * write is sent beside its next message, so a later host's events may land before an earlier host's.

@@ -76,10 +76,10 @@ describe('scheduler host states on Postgres', () => {
     const consumer = randomUUID();
     await claimResources(ds(), { consumer_uuid: consumer, host: 'other-zone', vcpus: 1, memory_mb: 512, disk_gb: 1 });
     await claimResources(ds(), { consumer_uuid: consumer, host: 'up', vcpus: 1, memory_mb: 512, disk_gb: 1 });
-    const snap = await readPlacementSnapshot(ds(), consumer);
+    const snap = await readPlacementSnapshot(ds(), [consumer]);
     const [{ now }] = await ds().query('SELECT now() AS now');
-    expect(snap.heldHosts).toEqual(['other-zone', 'up']);
-    expect((await readPlacementSnapshot(ds())).heldHosts).toEqual([]);
+    expect(snap.heldHostsOf(consumer)).toEqual(['other-zone', 'up']);
+    expect((await readPlacementSnapshot(ds())).heldHostsOf(consumer)).toEqual([]);
     expect(snap.now.getTime()).toBeLessThanOrEqual(new Date(now).getTime());
     const viaOrm = await listServices(ds());
     expect(snap.services).toEqual(viaOrm.map((s) => ({

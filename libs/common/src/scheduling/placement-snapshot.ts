@@ -11,14 +11,8 @@ export interface PlacementSnapshot {
   services: ServiceRecord[];
   /** The database's clock as the snapshot was taken. */
   now: Date;
-  /** Hosts where the consumer holds a claim, oldest claim first (none without a consumer). */
-  heldHosts: string[];
-}
-
-/** One snapshot for several consumers: what they share, and the hosts where each holds a claim. */
-export interface SharedPlacementSnapshot extends Omit<PlacementSnapshot, 'heldHosts'> {
-  /** By consumer uuid (lower case), oldest claim first; a consumer with no claim is absent. */
-  heldHosts: ReadonlyMap<string, string[]>;
+  /** Hosts where a consumer the snapshot was asked for holds a claim, oldest claim first (none for any other). */
+  heldHostsOf(consumerUuid: string): string[];
 }
 
 interface SnapshotRow {
@@ -28,13 +22,9 @@ interface SnapshotRow {
   held_hosts: Record<string, string[]>;
 }
 
-export async function readPlacementSnapshot(ds: DataSource, consumerUuid: string | null = null): Promise<PlacementSnapshot> {
-  const { heldHosts, ...shared } = await readSharedPlacementSnapshot(ds, consumerUuid ? [consumerUuid] : []);
-  return { ...shared, heldHosts: consumerUuid ? heldHosts.get(consumerUuid.toLowerCase()) ?? [] : [] };
-}
-
-export async function readSharedPlacementSnapshot(ds: DataSource, consumerUuids: readonly string[]): Promise<SharedPlacementSnapshot> {
-  const [row] = await queryPrepared<SnapshotRow>(ds, 'ferry_shared_placement_snapshot',
+/** The snapshot, with the claims of `consumerUuids` (none asked: only what every placement shares). */
+export async function readPlacementSnapshot(ds: DataSource, consumerUuids: readonly string[] = []): Promise<PlacementSnapshot> {
+  const [row] = await queryPrepared<SnapshotRow>(ds, 'ferry_placement_snapshot',
     `SELECT now() AS db_now,
             coalesce((SELECT json_agg(c ORDER BY c.host) FROM (
                SELECT n.host, n.hypervisor_hostname AS node, n.availability_zone, n.vcpus, n.memory_mb, n.local_gb,
@@ -55,6 +45,7 @@ export async function readSharedPlacementSnapshot(ds: DataSource, consumerUuids:
     capacities: row!.capacities,
     services: row!.services.map((s) => ({ ...s, last_seen_up: s.last_seen_up === null ? null : new Date(s.last_seen_up) })),
     now: new Date(row!.db_now),
-    heldHosts: new Map(Object.entries(row!.held_hosts)),
+    // Postgres writes a uuid key in lower case.
+    heldHostsOf: (uuid) => (Object.hasOwn(row!.held_hosts, uuid.toLowerCase()) ? row!.held_hosts[uuid.toLowerCase()]! : []),
   };
 }
